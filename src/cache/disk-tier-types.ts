@@ -1,0 +1,73 @@
+/**
+ * The contract between the page cache and the disk tier / write-back journal.
+ * @module
+ */
+import type { PageId } from './page-id.js';
+
+/** Figures of a cache tier. */
+export interface TierStats {
+  used: number;
+  capacity: number;
+  pages: number;
+}
+
+/** The local-disk page tier, shared safely by every process on the host that uses the same dir. */
+export interface DiskTier {
+  /** Byte capacity across all processes sharing the dir. */
+  readonly capacity: number;
+  /** The page, verified (length + checksum); `undefined` when missing or damaged (a damaged one is dropped). */
+  get(id: PageId): Promise<Buffer | undefined>;
+  /** Reads a page into `target` at `targetOffset`; returns bytes copied, or -1 when missing/damaged. */
+  readInto?(id: PageId, target: Buffer, targetOffset: number, pageOffset: number, length: number): Promise<number>;
+  /** Stores a page (temp file + rename), evicting LRU unpinned pages; false when it cannot fit. */
+  put(id: PageId, data: Buffer, opts?: { pinned?: boolean }): Promise<boolean>;
+  /** Bytes held for this version of this object. */
+  cachedBytes(object: string, version: string): number;
+  /** Drops every page of the object (all versions), or of every object whose id starts with `objectPrefix` when `prefix`. Pinned pages stay unless `force`. */
+  drop(object: string, opts?: { prefix?: boolean; force?: boolean }): Promise<void>;
+  /** Marks the object's pages (all versions present and future) as pinned or not. */
+  setPinned(object: string, pinned: boolean, opts?: { prefix?: boolean }): Promise<void>;
+  /** Figures. */
+  stats(): TierStats;
+  /** Persists the index and releases handles. */
+  close(): Promise<void>;
+}
+
+/** A write kept in the disk cache until it reaches the store (`ASYNC_THROUGH`, `MUST_CACHE`). */
+export interface PendingWrite {
+  /** Journal id. */
+  id: string;
+  /** The mount's cache id (store URI) the write belongs to. */
+  cacheId: string;
+  /** Object key in that store. */
+  key: string;
+  /** Bytes. */
+  size: number;
+  /** When it was written. */
+  mtime: Date;
+  /** `'ASYNC_THROUGH'` uploads in the background; `'MUST_CACHE'` waits for `persist`. */
+  mode: 'ASYNC_THROUGH' | 'MUST_CACHE';
+}
+
+/**
+ * The durable write-back journal in the disk cache dir: data files + records, fsynced before a
+ * write is acknowledged, so a crash loses nothing acknowledged. Shared by processes on the dir.
+ */
+export interface WriteJournal {
+  /** Stores the data and its record durably; resolves when both are fsynced. `ENOSPC` when it cannot fit. */
+  stage(cacheId: string, key: string, data: Buffer, mode: PendingWrite['mode']): Promise<PendingWrite>;
+  /** The newest pending write of that key, if any. */
+  find(cacheId: string, key: string): PendingWrite | undefined;
+  /** Every pending write (of one cache id when given), oldest first. */
+  list(cacheId?: string): PendingWrite[];
+  /** Reads `length` bytes at `offset` of a pending write's data. */
+  read(id: string, offset: number, length: number): Promise<Buffer>;
+  /** Claims a pending write for upload by this process (false when another process holds a live claim). */
+  claim(id: string): boolean;
+  /** Releases a claim without completing (upload failed; another try later). */
+  release(id: string): void;
+  /** Removes the record and its data once the store has it. Newer writes of the same key stay. */
+  complete(id: string): Promise<void>;
+  /** Drops pending writes of a key (it was deleted or overwritten through the store). */
+  discard(cacheId: string, key: string): Promise<void>;
+}

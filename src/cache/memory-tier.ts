@@ -1,0 +1,103 @@
+/**
+ * The in-process memory tier: an LRU of page buffers sized in bytes (lru-cache `maxSize` +
+ * `sizeCalculation`), plus pinned pages that are never evicted. Pinned and unpinned pages share
+ * one capacity.
+ * @module
+ */
+import { LRUCache } from 'lru-cache';
+import { StrataError } from '../errors.js';
+import type { TierStats } from './disk-tier-types.js';
+
+/** Memory tier (see the module comment). `onEvict` is told of each page the LRU drops (for demotion). */
+export class MemoryTier {
+  readonly #lru: LRUCache<string, Buffer> | undefined;
+  readonly #pinned = new Map<string, Buffer>();
+  #pinnedBytes = 0;
+
+  constructor(
+    readonly capacity: number,
+    onEvict?: (key: string, page: Buffer) => void,
+  ) {
+    if (capacity > 0) {
+      this.#lru = new LRUCache<string, Buffer>({
+        maxSize: capacity,
+        sizeCalculation: (page) => Math.max(1, page.length),
+        dispose: onEvict ? (page, key, reason) => (reason === 'evict' ? onEvict(key, page) : undefined) : undefined,
+      });
+    }
+  }
+
+  /** The page, marking it recently used. */
+  get(key: string): Buffer | undefined {
+    return this.#pinned.get(key) ?? this.#lru?.get(key);
+  }
+
+  /** True when the page is held. */
+  has(key: string): boolean {
+    return this.#pinned.has(key) || (this.#lru?.has(key) ?? false);
+  }
+
+  /** Adds a page (pinned ones outside the LRU); evicts to keep pinned + LRU within capacity. */
+  set(key: string, page: Buffer, pinned = false): void {
+    if (!this.#lru) {
+      if (pinned) throw new StrataError('ENOSPC', 'the memory tier is off; pinned data needs a cache tier');
+      return;
+    }
+    if (pinned) {
+      if (this.#pinned.has(key)) return;
+      if (this.#pinnedBytes + page.length > this.capacity) throw new StrataError('ENOSPC', 'pinned data does not fit in the memory tier');
+      this.#lru.delete(key);
+      this.#pinned.set(key, page);
+      this.#pinnedBytes += page.length;
+    } else {
+      if (this.#pinned.has(key) || page.length + this.#pinnedBytes > this.capacity) return;
+      this.#lru.set(key, page);
+    }
+    while (this.#lru.size > 0 && this.#lru.calculatedSize + this.#pinnedBytes > this.capacity) this.#lru.pop();
+  }
+
+  /** Drops pages whose key starts with `prefix` (pinned ones too when `force`). */
+  dropPrefix(prefix: string, force = false): void {
+    if (this.#lru) {
+      for (const key of [...this.#lru.keys()]) if (key.startsWith(prefix)) this.#lru.delete(key);
+    }
+    if (force) {
+      for (const [key, page] of this.#pinned) {
+        if (key.startsWith(prefix)) {
+          this.#pinned.delete(key);
+          this.#pinnedBytes -= page.length;
+        }
+      }
+    }
+  }
+
+  /** Moves the pinned pages under `prefix` back to the LRU (unpin). */
+  unpinPrefix(prefix: string): void {
+    for (const [key, page] of [...this.#pinned]) {
+      if (!key.startsWith(prefix)) continue;
+      this.#pinned.delete(key);
+      this.#pinnedBytes -= page.length;
+      this.set(key, page);
+    }
+  }
+
+  /** Bytes of pages whose key starts with `prefix`. */
+  bytesUnder(prefix: string): number {
+    let total = 0;
+    for (const [key, page] of this.#pinned) if (key.startsWith(prefix)) total += page.length;
+    if (this.#lru) for (const [key, page] of this.#lru.entries()) if (key.startsWith(prefix)) total += page.length;
+    return total;
+  }
+
+  /** Figures. */
+  stats(): TierStats {
+    return { used: (this.#lru?.calculatedSize ?? 0) + this.#pinnedBytes, capacity: this.capacity, pages: (this.#lru?.size ?? 0) + this.#pinned.size };
+  }
+
+  /** Drops everything. */
+  clear(): void {
+    this.#lru?.clear();
+    this.#pinned.clear();
+    this.#pinnedBytes = 0;
+  }
+}

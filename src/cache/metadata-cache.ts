@@ -1,0 +1,111 @@
+/**
+ * The metadata cache: `stat` answers (negative ones too) and directory listings per mount, each
+ * with the time it was fetched, reused for the mount's `syncInterval`. Mutations through
+ * stratafs update or invalidate the affected entries at once (read-your-writes).
+ * @module
+ */
+import { parentKey } from '../path.js';
+import type { ObjectInfo } from '../store/under-store.js';
+
+interface Entry<T> {
+  value: T;
+  at: number;
+}
+
+/** Per-mount metadata cache (see the module comment). Keys are store keys of that mount. */
+export class MetadataCache {
+  #stats = new Map<string, Entry<ObjectInfo | null>>();
+  #lists = new Map<string, Entry<ObjectInfo[]>>();
+  hits = 0;
+  misses = 0;
+
+  constructor(private readonly syncInterval: number) {}
+
+  #fresh(entry: Entry<unknown> | undefined): boolean {
+    if (!entry || this.syncInterval === 0) return false;
+    return this.syncInterval < 0 || Date.now() - entry.at < this.syncInterval;
+  }
+
+  /** The cached stat of `key`: an ObjectInfo, `null` for "known missing", `undefined` for "ask the store". */
+  getStat(key: string): ObjectInfo | null | undefined {
+    const entry = this.#stats.get(key);
+    if (this.#fresh(entry)) {
+      this.hits++;
+      return entry!.value;
+    }
+    this.misses++;
+    return undefined;
+  }
+
+  /** Records a stat answer (`null`: missing). */
+  setStat(key: string, info: ObjectInfo | null): void {
+    if (this.syncInterval !== 0) this.#stats.set(key, { value: info, at: Date.now() });
+  }
+
+  /** The cached children of directory `key`, or `undefined`. */
+  getList(key: string): ObjectInfo[] | undefined {
+    const entry = this.#lists.get(key);
+    if (this.#fresh(entry)) {
+      this.hits++;
+      return entry!.value;
+    }
+    this.misses++;
+    return undefined;
+  }
+
+  /** Records a directory listing (and the stat of each child). */
+  setList(key: string, children: ObjectInfo[]): void {
+    if (this.syncInterval === 0) return;
+    const at = Date.now();
+    this.#lists.set(key, { value: children, at });
+    for (const child of children) if (!this.#stats.has(child.key)) this.#stats.set(child.key, { value: child, at });
+  }
+
+  /**
+   * After a write/mkdir of `key`: records its new info and forgets what the write may have
+   * changed: listings of every ancestor, negative stats of ancestors (implicit directories).
+   */
+  written(key: string, info: ObjectInfo | null): void {
+    this.#forgetAncestors(key);
+    if (info) this.setStat(key, info);
+    else this.#stats.delete(key);
+  }
+
+  /** After a delete of `key` (and, when `recursive`, of everything below it). */
+  removed(key: string, recursive = false): void {
+    this.#forgetAncestors(key);
+    this.#stats.delete(key);
+    this.#lists.delete(key);
+    if (recursive) this.forgetBelow(key);
+  }
+
+  /** Forgets every entry below `key` (`''`: the whole mount). */
+  forgetBelow(key: string): void {
+    const prefix = key === '' ? '' : key + '/';
+    for (const map of [this.#stats, this.#lists] as Map<string, unknown>[]) {
+      for (const k of [...map.keys()]) if (k.startsWith(prefix) || (key === '' && k === '')) map.delete(k);
+    }
+  }
+
+  /** Forgets the entry of `key` itself (stat and listing). */
+  forget(key: string): void {
+    this.#stats.delete(key);
+    this.#lists.delete(key);
+  }
+
+  #forgetAncestors(key: string): void {
+    let k = key;
+    while (k !== '') {
+      k = parentKey(k);
+      this.#lists.delete(k);
+      const stat = this.#stats.get(k);
+      if (stat && (stat.value === null || !stat.value.isDirectory)) this.#stats.delete(k);
+    }
+  }
+
+  /** Drops everything. */
+  clear(): void {
+    this.#stats.clear();
+    this.#lists.clear();
+  }
+}

@@ -1,0 +1,263 @@
+/**
+ * The page cache: maps a byte range of one version of an object to pages, serves the pages the
+ * tiers hold (memory, then disk), fetches the missing ones with as few ranged store reads as
+ * possible (adjacent misses coalesced), shares in-flight fetches between concurrent readers
+ * (single-flight), and admits fetched pages to the tiers according to the read type.
+ * Pages are written through to both tiers when both exist, so memory eviction needs no demotion.
+ * @module
+ */
+import type { Readable } from 'node:stream';
+import { StrataError } from '../errors.js';
+import type { ReadType } from '../options.js';
+import type { DiskTier } from './disk-tier-types.js';
+import { MemoryTier } from './memory-tier.js';
+import { pageKey, type PageId } from './page-id.js';
+import { SingleFlight } from './single-flight.js';
+
+/** Hit/miss/byte counters, kept globally and per mount. */
+export interface CacheCounters {
+  hits: number;
+  misses: number;
+  bytesFromCache: number;
+  bytesFromStore: number;
+  bytesToStore: number;
+}
+
+/** A new zeroed {@link CacheCounters}. */
+export function newCounters(): CacheCounters {
+  return { hits: 0, misses: 0, bytesFromCache: 0, bytesFromStore: 0, bytesToStore: 0 };
+}
+
+/** One version of one object, as the page cache reads it. */
+export interface PageSource {
+  /** Object identity (see `objectId`). */
+  object: string;
+  /** The version being read. */
+  version: string;
+  /** Its size in bytes. */
+  size: number;
+  /** Reads `length` bytes at `offset` of this version from the store (fails with `ESTALE` when the version is gone). */
+  fetch(offset: number, length: number, signal?: AbortSignal): Promise<Readable>;
+  /** The mount's counters. */
+  counters: CacheCounters;
+}
+
+/** Options of one read. */
+export interface PageReadOptions {
+  readType: ReadType;
+  signal?: AbortSignal;
+}
+
+/** The page cache (see the module comment). */
+export class PageCache {
+  readonly counters = newCounters();
+  readonly #flight = new SingleFlight<Buffer>();
+  readonly #pendingDiskWrites = new Set<Promise<unknown>>();
+  readonly #pinned = new Set<string>();
+
+  constructor(
+    readonly pageSize: number,
+    readonly memory: MemoryTier,
+    readonly disk: DiskTier | undefined,
+  ) {}
+
+  /** Number of pages of an object of `size` bytes. */
+  pageCount(size: number): number {
+    return Math.ceil(size / this.pageSize);
+  }
+
+  /** Length of page `index` of an object of `size` bytes. */
+  pageLength(size: number, index: number): number {
+    return Math.max(0, Math.min(this.pageSize, size - index * this.pageSize));
+  }
+
+  /** True when `object` is pinned (by itself or by a pinned directory prefix). */
+  isPinned(object: string): boolean {
+    for (const p of this.#pinned) if (object === p || object.startsWith(p.endsWith('\n') ? p : p + '/')) return true;
+    return false;
+  }
+
+  /**
+   * Copies bytes `[offset, offset + length)` of `src` into `target` at `targetOffset`; returns
+   * the number of bytes copied (less than `length` only at the end of the object).
+   */
+  async readInto(src: PageSource, offset: number, length: number, target: Buffer, targetOffset: number, opts: PageReadOptions): Promise<number> {
+    const end = Math.min(src.size, offset + length);
+    if (end <= offset) return 0;
+    const first = Math.floor(offset / this.pageSize);
+    const last = Math.floor((end - 1) / this.pageSize);
+    const copy = (index: number, page: Buffer): void => {
+      const pageStart = index * this.pageSize;
+      const from = Math.max(offset, pageStart) - pageStart;
+      const to = Math.min(end, pageStart + page.length) - pageStart;
+      if (to > from) page.copy(target, targetOffset + pageStart + from - offset, from, to);
+    };
+    const missing: number[] = [];
+    for (let index = first; index <= last; index++) {
+      const page = this.#fromMemory(src, index);
+      if (page) copy(index, page);
+      else missing.push(index);
+    }
+    if (missing.length > 0) {
+      const pages = await this.#load(src, missing, opts);
+      missing.forEach((index, i) => copy(index, pages[i]!));
+    }
+    return end - offset;
+  }
+
+  /** The buffer of one page (shared with the cache: do not modify it). */
+  async page(src: PageSource, index: number, opts: PageReadOptions): Promise<Buffer> {
+    const hit = this.#fromMemory(src, index);
+    if (hit) return hit;
+    const [page] = await this.#load(src, [index], opts);
+    return page!;
+  }
+
+  /** Stores pages of freshly written data under its new version (write types that cache). */
+  admitWritten(object: string, version: string, data: Buffer): void {
+    const pinned = this.isPinned(object);
+    for (let index = 0; index * this.pageSize < data.length; index++) {
+      const page = data.subarray(index * this.pageSize, Math.min(data.length, (index + 1) * this.pageSize));
+      this.#admit({ object, version, index }, Buffer.from(page), 'CACHE', pinned);
+    }
+  }
+
+  /** Bytes of this version of the object held in any tier. */
+  cachedBytes(object: string, version: string): number {
+    const memory = this.memory.bytesUnder(`${object}\n${version}\n`);
+    const disk = this.disk?.cachedBytes(object, version) ?? 0;
+    return Math.max(memory, disk);
+  }
+
+  /** Drops the pages of an object (every version), or of every object below a directory when `prefix`. */
+  async drop(object: string, opts: { prefix?: boolean; force?: boolean } = {}): Promise<void> {
+    this.memory.dropPrefix(opts.prefix ? object : `${object}\n`, opts.force);
+    await this.disk?.drop(object, opts);
+  }
+
+  /** Pins or unpins an object (or, with `prefix`, everything whose id starts with `object`). */
+  async setPinned(object: string, pinned: boolean, opts: { prefix?: boolean } = {}): Promise<void> {
+    const key = opts.prefix ? object : `${object}\n`;
+    if (pinned) this.#pinned.add(key);
+    else {
+      this.#pinned.delete(key);
+      this.memory.unpinPrefix(key);
+    }
+    await this.disk?.setPinned(object, pinned, opts);
+  }
+
+  /** Waits for background disk admissions. */
+  async settle(): Promise<void> {
+    while (this.#pendingDiskWrites.size > 0) await Promise.allSettled([...this.#pendingDiskWrites]);
+  }
+
+  #fromMemory(src: PageSource, index: number): Buffer | undefined {
+    const page = this.memory.get(pageKey({ object: src.object, version: src.version, index }));
+    if (page) this.#hit(src, page.length);
+    return page;
+  }
+
+  #hit(src: PageSource, bytes: number): void {
+    this.counters.hits++;
+    src.counters.hits++;
+    this.counters.bytesFromCache += bytes;
+    src.counters.bytesFromCache += bytes;
+  }
+
+  /** Pages `indexes` (ascending) from single-flight, disk, or the store. */
+  async #load(src: PageSource, indexes: number[], opts: PageReadOptions): Promise<Buffer[]> {
+    const results: Promise<Buffer>[] = new Array(indexes.length);
+    const toCheck: number[] = [];
+    indexes.forEach((index, i) => {
+      const running = this.#flight.get(pageKey({ object: src.object, version: src.version, index }));
+      if (running) results[i] = running;
+      else toCheck.push(i);
+    });
+    // Disk lookups for what is not in flight; then one store request per run of adjacent misses.
+    const fromStore: number[] = [];
+    if (this.disk && toCheck.length > 0) {
+      const found = await Promise.all(toCheck.map((i) => this.#fromDisk(src, indexes[i]!, opts)));
+      toCheck.forEach((i, n) => {
+        const page = found[n];
+        if (page) results[i] = Promise.resolve(page);
+        else fromStore.push(i);
+      });
+    } else fromStore.push(...toCheck);
+    let runStart = 0;
+    for (let n = 1; n <= fromStore.length; n++) {
+      const contiguous = n < fromStore.length && indexes[fromStore[n]!] === indexes[fromStore[n - 1]!]! + 1;
+      if (contiguous) continue;
+      const run = fromStore.slice(runStart, n);
+      const firstIndex = indexes[run[0]!]!;
+      const fetched = this.#fetchRun(src, firstIndex, run.length, opts);
+      run.forEach((i, k) => {
+        const id = { object: src.object, version: src.version, index: firstIndex + k };
+        const pagePromise = fetched.then((pages) => pages[k]!);
+        this.#flight.set(pageKey(id), pagePromise);
+        results[i] = pagePromise;
+      });
+      runStart = n;
+    }
+    return Promise.all(results);
+  }
+
+  async #fromDisk(src: PageSource, index: number, opts: PageReadOptions): Promise<Buffer | undefined> {
+    const id = { object: src.object, version: src.version, index };
+    const page = await this.disk!.get(id).catch(() => undefined);
+    if (!page) return undefined;
+    if (page.length !== this.pageLength(src.size, index)) return undefined;
+    this.#hit(src, page.length);
+    if (opts.readType === 'CACHE_PROMOTE') this.memory.set(pageKey(id), page, this.isPinned(src.object));
+    return page;
+  }
+
+  /** One ranged store read for `count` pages from `firstIndex`, cut into page buffers and admitted. */
+  async #fetchRun(src: PageSource, firstIndex: number, count: number, opts: PageReadOptions): Promise<Buffer[]> {
+    const offset = firstIndex * this.pageSize;
+    const length = Math.min(src.size, (firstIndex + count) * this.pageSize) - offset;
+    this.counters.misses += count;
+    src.counters.misses += count;
+    const pages: Buffer[] = [];
+    for (let k = 0; k < count; k++) pages.push(Buffer.allocUnsafeSlow(this.pageLength(src.size, firstIndex + k)));
+    const stream = await src.fetch(offset, length, opts.signal);
+    let received = 0;
+    try {
+      for await (const chunk of stream as AsyncIterable<Buffer>) {
+        let pos = 0;
+        while (pos < chunk.length) {
+          if (received >= length) throw new StrataError('EIO', `store sent more than the ${length} bytes asked for`, { temporary: true });
+          const k = Math.floor(received / this.pageSize);
+          const inPage = received - k * this.pageSize;
+          const n = Math.min(chunk.length - pos, pages[k]!.length - inPage);
+          chunk.copy(pages[k]!, inPage, pos, pos + n);
+          pos += n;
+          received += n;
+        }
+      }
+    } finally {
+      stream.destroy();
+    }
+    if (received !== length) throw new StrataError('EIO', `store sent ${received} of ${length} bytes (short body); nothing was cached`, { temporary: true });
+    this.counters.bytesFromStore += length;
+    src.counters.bytesFromStore += length;
+    if (opts.readType !== 'NO_CACHE') {
+      const pinned = this.isPinned(src.object);
+      pages.forEach((page, k) => this.#admit({ object: src.object, version: src.version, index: firstIndex + k }, page, opts.readType, pinned));
+    }
+    return pages;
+  }
+
+  #admit(id: PageId, page: Buffer, readType: ReadType, pinned: boolean): void {
+    if (readType === 'NO_CACHE') return;
+    try {
+      this.memory.set(pageKey(id), page, pinned && !this.disk);
+    } catch {
+      // pinned data that does not fit in memory stays uncached here; pin() reports ENOSPC itself
+    }
+    if (this.disk) {
+      const write = this.disk.put(id, page, { pinned }).catch(() => false);
+      this.#pendingDiskWrites.add(write);
+      void write.finally(() => this.#pendingDiskWrites.delete(write));
+    }
+  }
+}

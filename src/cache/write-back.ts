@@ -1,0 +1,84 @@
+/**
+ * The write-back uploader: moves `ASYNC_THROUGH` writes (and `MUST_CACHE` ones on `persist`)
+ * from the durable journal in the disk cache to their stores, retrying with backoff while a
+ * store is down. Resumes after a crash: pending writes of a store are picked up as soon as a
+ * mount of it exists.
+ * @module
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Mount } from '../mount/mount-table.js';
+import type { ObjectInfo } from '../store/under-store.js';
+import type { PendingWrite, WriteJournal } from './disk-tier-types.js';
+import { backoffDelay, type RetryPolicy } from '../layers/retry-layer.js';
+
+/** The uploader (see the module comment). */
+export class WriteBack {
+  readonly #uploads = new Map<string, Promise<void>>();
+  #stopped = false;
+
+  constructor(
+    private readonly journal: WriteJournal,
+    private readonly retry: RetryPolicy,
+    private readonly mountOf: (cacheId: string) => Mount | undefined,
+    private readonly onUploaded: (mount: Mount, key: string, info: ObjectInfo, data: Buffer) => Promise<void>,
+  ) {}
+
+  /** Starts uploading a pending write in the background (once). */
+  schedule(pending: PendingWrite): Promise<void> {
+    const running = this.#uploads.get(pending.id);
+    if (running) return running;
+    const upload = this.#upload(pending).finally(() => this.#uploads.delete(pending.id));
+    this.#uploads.set(pending.id, upload);
+    upload.catch(() => undefined);
+    return upload;
+  }
+
+  /** Schedules every `ASYNC_THROUGH` write whose store is mounted (after a mount, or a restart). */
+  resume(): void {
+    for (const pending of this.journal.list()) {
+      if (pending.mode === 'ASYNC_THROUGH' && this.mountOf(pending.cacheId)) void this.schedule(pending);
+    }
+  }
+
+  /** Uploads now, and waits for, the pending writes at or below `key` of one store (`MUST_CACHE` too when `all`). */
+  async persistKey(cacheId: string, key: string, all = false): Promise<void> {
+    const below = (p: PendingWrite): boolean => key === '' || p.key === key || p.key.startsWith(key + '/');
+    const selected = this.journal.list(cacheId).filter((p) => below(p) && (all || p.mode === 'ASYNC_THROUGH'));
+    await Promise.all(selected.map((p) => this.schedule(p)));
+  }
+
+  /** Waits until no `ASYNC_THROUGH` write of a mounted store (of `cacheId`, when given) is pending. */
+  async flush(cacheId?: string): Promise<void> {
+    for (;;) {
+      const pending = this.journal.list(cacheId).filter((p) => p.mode === 'ASYNC_THROUGH' && this.mountOf(p.cacheId));
+      if (pending.length === 0 || this.#stopped) return;
+      await Promise.all(pending.map((p) => this.schedule(p)));
+      // Entries claimed by another process: give it time to finish.
+      if (this.journal.list(cacheId).some((p) => pending.some((q) => q.id === p.id))) await sleep(50);
+    }
+  }
+
+  /** Stops retrying (at close). */
+  stop(): void {
+    this.#stopped = true;
+  }
+
+  async #upload(pending: PendingWrite): Promise<void> {
+    for (let attempt = 1; !this.#stopped; attempt++) {
+      const mount = this.mountOf(pending.cacheId);
+      if (!mount) return;
+      if (!this.journal.list(pending.cacheId).some((p) => p.id === pending.id)) return; // done elsewhere, or discarded
+      if (!this.journal.claim(pending.id)) return; // another process uploads it
+      try {
+        const data = await this.journal.read(pending.id, 0, pending.size);
+        const info = await mount.store.write(pending.key, data, { size: data.length });
+        await this.journal.complete(pending.id);
+        await this.onUploaded(mount, pending.key, info, data);
+        return;
+      } catch {
+        this.journal.release(pending.id);
+        await sleep(backoffDelay({ ...this.retry, maxDelay: Math.max(this.retry.maxDelay, 5000) }, Math.min(attempt, 10)));
+      }
+    }
+  }
+}

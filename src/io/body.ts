@@ -1,0 +1,55 @@
+/**
+ * The data a caller may write (Buffer, Uint8Array, string, Readable, AsyncIterable), checked and
+ * turned into what stores take.
+ * @module
+ */
+import { Readable } from 'node:stream';
+import { invalid } from '../errors.js';
+import { describe } from '../path.js';
+
+/** What `writeFile` accepts. */
+export type WriteData = Buffer | Uint8Array | string | Readable | AsyncIterable<Uint8Array>;
+
+/** A Buffer for in-memory data, a Readable for streams; `EINVAL` for anything else. */
+export function toBody(data: unknown): Buffer | Readable {
+  if (Buffer.isBuffer(data)) return data;
+  if (data instanceof Uint8Array) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  if (typeof data === 'string') return Buffer.from(data, 'utf8');
+  if (data instanceof Readable) return data;
+  if (data !== null && typeof data === 'object' && Symbol.asyncIterator in data) {
+    return Readable.from(data as AsyncIterable<Uint8Array>, { objectMode: false });
+  }
+  throw invalid(`data must be a Buffer, Uint8Array, string, Readable or AsyncIterable, got ${describe(data)}`);
+}
+
+/** Reads a whole stream into one Buffer. */
+export async function collect(stream: Readable | AsyncIterable<Uint8Array>, signal?: AbortSignal): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) {
+    signal?.throwIfAborted();
+    chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
+  }
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+}
+
+/**
+ * Cuts `[offset, offset + length)` out of a stream of a whole object (for stores without
+ * ranged reads), stopping the source as soon as the range is complete.
+ */
+export function sliceStream(source: Readable, offset: number, length: number): Readable {
+  async function* slice(): AsyncGenerator<Buffer> {
+    let position = 0;
+    const end = offset + length;
+    try {
+      for await (const chunk of source as AsyncIterable<Buffer>) {
+        const chunkEnd = position + chunk.length;
+        if (chunkEnd > offset && position < end) yield chunk.subarray(Math.max(0, offset - position), Math.min(chunk.length, end - position));
+        position = chunkEnd;
+        if (position >= end) break;
+      }
+    } finally {
+      source.destroy();
+    }
+  }
+  return Readable.from(slice(), { objectMode: false });
+}

@@ -1,0 +1,49 @@
+/**
+ * Walking a directory tree of one store: every descendant file and directory, implicit
+ * directories of object stores included, each once.
+ * @module
+ */
+import { joinKey, parentKey } from '../path.js';
+import type { ObjectInfo, StoreCallOptions, UnderStore } from '../store/under-store.js';
+
+/** Every descendant of the directory `key` (files and directories), in no particular order. */
+export async function walkTree(store: UnderStore, key: string, opts: StoreCallOptions = {}): Promise<ObjectInfo[]> {
+  const out = new Map<string, ObjectInfo>();
+  const addImplicitParents = (childKey: string): void => {
+    for (let k = parentKey(childKey); k !== key && k !== ''; k = parentKey(k)) {
+      if (out.has(k)) break;
+      out.set(k, { key: k, size: 0, isDirectory: true });
+    }
+  };
+  const visit = (info: ObjectInfo): void => {
+    if (info.key === key || !(key === '' || info.key.startsWith(key + '/'))) return;
+    if (!out.has(info.key) || !info.isDirectory) out.set(info.key, info);
+    addImplicitParents(info.key);
+  };
+  try {
+    for await (const info of store.list(key, { recursive: true, signal: opts.signal })) visit(info);
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'ENOTSUP') throw error;
+    // A store without recursive listing: walk level by level.
+    const queue = [key];
+    while (queue.length > 0) {
+      const dir = queue.shift()!;
+      for await (const info of store.list(dir, { signal: opts.signal })) {
+        visit(info);
+        if (info.isDirectory) queue.push(info.key);
+      }
+    }
+  }
+  return [...out.values()];
+}
+
+/** Depth of a key (number of `/`-separated parts). */
+export function depth(key: string): number {
+  return key === '' ? 0 : key.split('/').length;
+}
+
+/** `to`'s key for a descendant `key` of `from` when the tree moves from `from` to `to`. */
+export function moveKey(key: string, from: string, to: string): string {
+  const rest = from === '' ? key : key.slice(from.length + 1);
+  return joinKey(to, rest);
+}

@@ -1,0 +1,283 @@
+/**
+ * The public option and result types of {@link StrataFS}, and their validation.
+ * @module
+ */
+import { invalid } from './errors.js';
+import { describe } from './path.js';
+import { parseSize, type Bytes, type Milliseconds, type SizeLike } from './size.js';
+import type { UnderStore } from './store/under-store.js';
+
+/** How reads use the cache (as in Alluxio). */
+export const READ_TYPES = ['CACHE', 'CACHE_PROMOTE', 'NO_CACHE'] as const;
+/**
+ * - `'CACHE'` (default): caches what it reads, in memory and on disk.
+ * - `'CACHE_PROMOTE'`: like `CACHE`, and a page found on disk is also moved up to memory.
+ * - `'NO_CACHE'`: serves from the cache when the page is there, never adds to it.
+ */
+export type ReadType = (typeof READ_TYPES)[number];
+
+/** How writes use the cache and the store (as in Alluxio). */
+export const WRITE_TYPES = ['CACHE_THROUGH', 'THROUGH', 'MUST_CACHE', 'ASYNC_THROUGH'] as const;
+/**
+ * - `'CACHE_THROUGH'` (default): writes to the store, then caches the data.
+ * - `'THROUGH'`: writes to the store only.
+ * - `'MUST_CACHE'`: keeps the data in the disk cache only, never evicted, `ENOSPC` when it does
+ *   not fit; not in the store until `persist`. Needs `cache.disk`.
+ * - `'ASYNC_THROUGH'`: returns once the data is durable in the disk cache and uploads it in the
+ *   background; survives a crash (the next `StrataFS` on the same `cache.disk.dir` uploads it).
+ *   Needs `cache.disk`.
+ */
+export type WriteType = (typeof WRITE_TYPES)[number];
+
+/** Options of `new StrataFS(options)`. Every field is optional. */
+export interface StrataOptions {
+  /** The page cache. */
+  cache?: {
+    /** Page size in bytes or a size string. Default `'1MiB'`. Trap: very small pages mean many store requests per read. */
+    pageSize?: SizeLike;
+    /** The in-process memory tier: `{ capacity }` (default `'256MiB'`), or `false` to turn it off. */
+    memory?: { capacity?: SizeLike } | false;
+    /**
+     * The local-disk tier, off unless given: `{ dir, capacity }` (capacity default `'10GiB'`).
+     * Survives restarts and may be shared by several processes on one host.
+     */
+    disk?: { dir: string; capacity?: SizeLike };
+  };
+  /** Metadata cache. */
+  metadata?: {
+    /**
+     * Milliseconds a `stat`/`readdir` answer from the store is reused without asking again.
+     * Default `60_000`. `0` asks every time; `-1` never asks again until invalidated. Writes
+     * through stratafs update it at once; changes made by others are seen only after it.
+     */
+    syncInterval?: Milliseconds;
+  };
+  /** Default read type. Default `'CACHE'`. */
+  readType?: ReadType;
+  /** Default write type. Default `'CACHE_THROUGH'`. */
+  writeType?: WriteType;
+  /** Retries of transient store errors (throttling, 5xx, resets): default `{ attempts: 3, minDelay: 100, maxDelay: 2000 }`. */
+  retry?: { attempts?: number; minDelay?: Milliseconds; maxDelay?: Milliseconds };
+  /** Milliseconds one store request may take before it fails with `ETIMEDOUT`. Default: no limit. */
+  timeout?: Milliseconds;
+}
+
+/** Options of `fs.mount(path, store, options)`. */
+export interface MountOptions {
+  /** Writes to this mount fail with `EROFS`. Default `false`. */
+  readOnly?: boolean;
+  /** Read type for this mount (overrides `StrataOptions.readType`). */
+  readType?: ReadType;
+  /** Write type for this mount (overrides `StrataOptions.writeType`). */
+  writeType?: WriteType;
+  /** Metadata sync interval for this mount in ms (overrides `metadata.syncInterval`). */
+  syncInterval?: Milliseconds;
+  /** The connector's settings (region, endpoint, credentials…), used when `store` is a URI. */
+  options?: Record<string, unknown>;
+}
+
+/** What `fs.mounts()` reports about a mount; secrets are replaced by `'***'`. */
+export interface MountInfo {
+  /** The mount point. */
+  path: string;
+  /** The store's URI. */
+  uri: string;
+  /** Whether writes are refused. */
+  readOnly: boolean;
+  /** The mount options, connector settings with secrets replaced. */
+  options: { readType?: ReadType; writeType?: WriteType; syncInterval?: Milliseconds; options: Record<string, unknown> };
+}
+
+/** A file or directory as `stat`/`readdir` report it. */
+export interface FileInfo {
+  /** Logical path. */
+  path: string;
+  /** Last component of the path (`''` for `/`). */
+  name: string;
+  /** `'file'` or `'directory'`. */
+  type: 'file' | 'directory';
+  /** Size in bytes (0 for directories). */
+  size: number;
+  /** Last modification time, when the store knows it. */
+  mtime: Date | undefined;
+  /** The store's version tag, when it has one. */
+  etag: string | undefined;
+  /** The mount point the path belongs to (`'/'` for the synthetic root). */
+  mount: string;
+  /** Bytes of this file currently in the cache (memory or disk). */
+  cached: number;
+}
+
+/** Figures of `fs.stats()`. */
+export interface StrataStats {
+  /** Page lookups served from a cache tier. */
+  hits: number;
+  /** Page lookups that went to the store. */
+  misses: number;
+  /** Bytes served from the cache. */
+  bytesFromCache: number;
+  /** Bytes read from stores. */
+  bytesFromStore: number;
+  /** Bytes written to stores. */
+  bytesToStore: number;
+  /** Store requests by operation (`stat`, `list`, `read`, `write`, `delete`, `copy`, `rename`). */
+  storeRequests: Record<string, number>;
+  /** The memory tier. */
+  memory: { used: number; capacity: number; pages: number };
+  /** The disk tier, when configured. */
+  disk: { used: number; capacity: number; pages: number } | undefined;
+  /** Metadata cache lookups. */
+  metadata: { hits: number; misses: number };
+  /** `ASYNC_THROUGH`/`MUST_CACHE` writes not yet in the store. */
+  pendingWrites: number;
+  /** The same figures per mount point. */
+  mounts: Record<string, { hits: number; misses: number; bytesFromCache: number; bytesFromStore: number; bytesToStore: number }>;
+}
+
+/** Options after validation, with defaults filled in. */
+export interface ResolvedOptions {
+  pageSize: Bytes;
+  memoryCapacity: Bytes;
+  disk: { dir: string; capacity: Bytes } | undefined;
+  syncInterval: Milliseconds;
+  readType: ReadType;
+  writeType: WriteType;
+  retry: { attempts: number; minDelay: Milliseconds; maxDelay: Milliseconds };
+  timeout: Milliseconds | undefined;
+}
+
+/** Throws `EINVAL` naming the first key of `value` not in `allowed`. */
+export function checkKeys(value: object, allowed: readonly string[], what: string): void {
+  for (const key of Object.keys(value)) {
+    if (!allowed.includes(key)) throw invalid(`unknown ${what} option '${key}' (known: ${allowed.join(', ')})`);
+  }
+}
+
+/** Throws `EINVAL` unless `value` is a plain object (or undefined when `optional`). */
+export function checkObject(value: unknown, what: string): asserts value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalid(`${what} must be an object, got ${describe(value)}`);
+}
+
+/** Validates a read type. */
+export function checkReadType(value: unknown, what = 'readType'): ReadType | undefined {
+  if (value === undefined) return undefined;
+  if (!(READ_TYPES as readonly unknown[]).includes(value)) throw invalid(`${what} must be one of ${READ_TYPES.join(', ')}, got ${describe(value)}`);
+  return value as ReadType;
+}
+
+/** Validates a write type. */
+export function checkWriteType(value: unknown, what = 'writeType'): WriteType | undefined {
+  if (value === undefined) return undefined;
+  if (!(WRITE_TYPES as readonly unknown[]).includes(value)) throw invalid(`${what} must be one of ${WRITE_TYPES.join(', ')}, got ${describe(value)}`);
+  return value as WriteType;
+}
+
+/** Validates a number of milliseconds (integer, within `min`..`max`). */
+export function checkMillis(value: unknown, what: string, min = 0, max = 2 ** 31 - 1): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) throw invalid(`${what} must be an integer between ${min} and ${max} ms, got ${describe(value)}`);
+  return value;
+}
+
+/** Validates a boolean option. */
+export function checkBoolean(value: unknown, what: string): boolean | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'boolean') throw invalid(`${what} must be a boolean, got ${describe(value)}`);
+  return value;
+}
+
+/** Validates `StrataOptions` and fills in defaults. Throws `EINVAL` with what was wrong. */
+export function resolveOptions(options: unknown): ResolvedOptions {
+  if (options === undefined) options = {};
+  checkObject(options, 'options');
+  checkKeys(options, ['cache', 'metadata', 'readType', 'writeType', 'retry', 'timeout'], 'StrataFS');
+  const cache = options.cache ?? {};
+  checkObject(cache, 'options.cache');
+  checkKeys(cache, ['pageSize', 'memory', 'disk', 'shared'], 'cache');
+  const pageSize = cache.pageSize === undefined ? 1024 * 1024 : parseSize(cache.pageSize, 'cache.pageSize');
+  if (pageSize < 4096 || pageSize > 64 * 1024 * 1024) throw invalid(`cache.pageSize must be between 4KiB and 64MiB, got ${pageSize}`);
+  let memoryCapacity = 256 * 1024 * 1024;
+  if (cache.memory === false) memoryCapacity = 0;
+  else if (cache.memory !== undefined) {
+    checkObject(cache.memory, 'cache.memory');
+    checkKeys(cache.memory, ['capacity'], 'cache.memory');
+    if (cache.memory.capacity !== undefined) memoryCapacity = parseSize(cache.memory.capacity, 'cache.memory.capacity');
+  }
+  let disk: ResolvedOptions['disk'];
+  if (cache.disk !== undefined) {
+    checkObject(cache.disk, 'cache.disk');
+    checkKeys(cache.disk, ['dir', 'capacity'], 'cache.disk');
+    if (typeof cache.disk.dir !== 'string' || cache.disk.dir === '' || cache.disk.dir.includes('\0')) throw invalid('cache.disk.dir must be a non-empty directory path');
+    const capacity = cache.disk.capacity === undefined ? 10 * 1024 ** 3 : parseSize(cache.disk.capacity, 'cache.disk.capacity');
+    if (capacity < pageSize) throw invalid(`cache.disk.capacity (${capacity}) must hold at least one page (${pageSize})`);
+    disk = { dir: cache.disk.dir, capacity };
+  }
+  const metadata = options.metadata ?? {};
+  checkObject(metadata, 'options.metadata');
+  checkKeys(metadata, ['syncInterval'], 'metadata');
+  const syncInterval = checkMillis(metadata.syncInterval, 'metadata.syncInterval', -1) ?? 60_000;
+  const retryIn = options.retry ?? {};
+  checkObject(retryIn, 'options.retry');
+  checkKeys(retryIn, ['attempts', 'minDelay', 'maxDelay'], 'retry');
+  const attempts = retryIn.attempts ?? 3;
+  if (typeof attempts !== 'number' || !Number.isInteger(attempts) || attempts < 1 || attempts > 100) throw invalid(`retry.attempts must be an integer from 1 to 100, got ${describe(attempts)}`);
+  const retry = {
+    attempts,
+    minDelay: checkMillis(retryIn.minDelay, 'retry.minDelay') ?? 100,
+    maxDelay: checkMillis(retryIn.maxDelay, 'retry.maxDelay') ?? 2000,
+  };
+  if (retry.maxDelay < retry.minDelay) throw invalid('retry.maxDelay must not be smaller than retry.minDelay');
+  const timeout = checkMillis(options.timeout, 'timeout', 1);
+  return {
+    pageSize,
+    memoryCapacity,
+    disk,
+    syncInterval,
+    readType: checkReadType(options.readType) ?? 'CACHE',
+    writeType: checkWriteType(options.writeType) ?? 'CACHE_THROUGH',
+    retry,
+    timeout,
+  };
+}
+
+/** The validated `MountOptions`. */
+export interface ResolvedMountOptions {
+  readOnly: boolean;
+  readType?: ReadType;
+  writeType?: WriteType;
+  syncInterval?: Milliseconds;
+  options: Record<string, unknown>;
+}
+
+/** Validates `MountOptions`. */
+export function resolveMountOptions(options: unknown): ResolvedMountOptions {
+  if (options === undefined) return { readOnly: false, options: {} };
+  checkObject(options, 'mount options');
+  checkKeys(options, ['readOnly', 'readType', 'writeType', 'syncInterval', 'options'], 'mount');
+  const settings = options.options ?? {};
+  checkObject(settings, 'mount options.options');
+  return {
+    readOnly: checkBoolean(options.readOnly, 'readOnly') ?? false,
+    readType: checkReadType(options.readType),
+    writeType: checkWriteType(options.writeType),
+    syncInterval: checkMillis(options.syncInterval, 'syncInterval', -1),
+    options: settings,
+  };
+}
+
+const SECRET_NAME = /secret|password|passwd|token|sas|key$|accountkey|connectionstring|credential|signature|auth/i;
+
+/** A copy of connector settings safe to show: secret-looking values become `'***'`, clients `'[object]'`. */
+export function publicSettings(settings: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(settings)) {
+    if (SECRET_NAME.test(name) && !/^(keyFilename|keyPrefix|accessKeyId|secretId|accountName)$/.test(name)) out[name] = '***';
+    else if (value !== null && typeof value === 'object' && !Array.isArray(value) && Object.getPrototypeOf(value) !== Object.prototype) out[name] = '[object]';
+    else if (value !== null && typeof value === 'object' && !Array.isArray(value)) out[name] = publicSettings(value as Record<string, unknown>);
+    else out[name] = value;
+  }
+  return out;
+}
+
+/** The type of a store argument: an {@link UnderStore} or a URI. */
+export type StoreLike = UnderStore | string;

@@ -1,0 +1,218 @@
+/**
+ * What every object store shares: a key prefix as the mount's root, `dir/` markers, directory
+ * detection by marker or by a one-key listing, the listing fold (delimiter pages -> children,
+ * de-duplicated), empty and past-the-end ranges, counted stream uploads, batch deletes.
+ * A connector extends {@link ObjectStoreBase} and implements only the raw primitives, each on
+ * full keys (prefix included), plus one `mapError`.
+ * @module
+ */
+import { Readable } from 'node:stream';
+import { StrataError } from '../errors.js';
+import { assertSafeKey, joinKey } from '../path.js';
+import { httpStatusOf } from './store-errors.js';
+import type {
+  ByteRange,
+  ObjectInfo,
+  StoreCallOptions,
+  StoreCapabilities,
+  StoreListOptions,
+  StoreReadOptions,
+  StoreWriteOptions,
+  UnderStore,
+} from './under-store.js';
+
+/** An object as a store's listing or HEAD reports it; `key` is the full key (prefix included). */
+export interface RawObject {
+  key: string;
+  size: number;
+  mtime?: Date;
+  etag?: string;
+}
+
+/** One page of a listing: objects, common prefixes (full, ending in `/`), and the next page token. */
+export interface RawListPage {
+  objects: RawObject[];
+  prefixes: string[];
+  next?: string;
+}
+
+/** Options of {@link ObjectStoreBase.listPage}. */
+export interface RawListOptions extends StoreCallOptions {
+  /** `'/'` for one level, undefined for everything below. */
+  delimiter?: '/';
+  /** Token from the previous page. */
+  token?: string;
+  /** Ask for at most this many keys (a hint). */
+  maxKeys?: number;
+}
+
+/** What a raw upload reports back; missing fields are filled by a HEAD. */
+export interface RawWriteResult {
+  etag?: string;
+  mtime?: Date;
+}
+
+/** Removes surrounding quotes from an HTTP ETag. */
+export function unquoteEtag(etag: string | undefined | null): string | undefined {
+  if (etag === undefined || etag === null || etag === '') return undefined;
+  return etag.replace(/^W\//, '').replace(/^"|"$/g, '');
+}
+
+/**
+ * Base class of the object-store connectors (S3, Azure Blob, GCS, OSS, COS). Subclasses pass
+ * the key prefix (the URI's path) and implement the protected primitives.
+ */
+export abstract class ObjectStoreBase implements UnderStore {
+  /** Identifies the store; never contains a secret. */
+  abstract readonly uri: string;
+  /** Object stores: ranged reads, listing and server-side copy; no rename, no real directories. */
+  readonly capabilities: StoreCapabilities = { rangeRead: true, list: true, copy: true, rename: false, directories: false };
+
+  /** Largest batch {@link deleteObjects} is called with. */
+  protected readonly deleteBatchSize: number = 1000;
+
+  /** @param prefix normalised key prefix (no leading/trailing `/`), `''` for the whole bucket. */
+  protected constructor(protected readonly prefix: string) {}
+
+  /** HEAD of one object; `undefined` when missing. */
+  protected abstract headObject(fullKey: string, opts: StoreCallOptions): Promise<RawObject | undefined>;
+  /** One page of a listing below `fullPrefix` (ends in `/` or is `''`). */
+  protected abstract listPage(fullPrefix: string, opts: RawListOptions): Promise<RawListPage>;
+  /** GET of the object, or of `range` (`length` > 0, `offset` < size is not guaranteed). */
+  protected abstract getObject(fullKey: string, range: ByteRange | undefined, opts: StoreReadOptions): Promise<Readable>;
+  /** PUT of a whole object (multipart when large); must leave nothing partial on failure. */
+  protected abstract putObject(fullKey: string, body: Readable | Buffer, size: number | undefined, opts: StoreCallOptions): Promise<RawWriteResult>;
+  /** Deletes up to {@link deleteBatchSize} objects; missing keys are not errors. */
+  protected abstract deleteObjects(fullKeys: string[], opts: StoreCallOptions): Promise<void>;
+  /** Server-side copy. */
+  protected abstract copyObject(fromFullKey: string, toFullKey: string, opts: StoreCallOptions): Promise<void>;
+  /** The connector's one error-mapping function: SDK error -> `StrataError` (aborts pass through). */
+  protected abstract mapError(error: unknown): Error;
+
+  /** Full key of a store-relative key. */
+  protected fullKey(key: string): string {
+    assertSafeKey(key);
+    return joinKey(this.prefix, key);
+  }
+
+  /** Store-relative key of a full key, or `undefined` when it is outside the prefix or unsafe. */
+  protected relativeKey(fullKey: string): string | undefined {
+    let key = fullKey;
+    if (this.prefix !== '') {
+      if (!fullKey.startsWith(this.prefix + '/')) return undefined;
+      key = fullKey.slice(this.prefix.length + 1);
+    }
+    if (key.endsWith('/')) key = key.slice(0, -1);
+    if (key === '') return undefined;
+    try {
+      assertSafeKey(key);
+    } catch {
+      return undefined; // keys like `a//b` or `../x` cannot be named by a logical path: skip them
+    }
+    return key;
+  }
+
+  /** The listing prefix of the directory `key`: `prefix/key/`, or `prefix/` / `''` at the root. */
+  protected dirPrefix(key: string): string {
+    const full = this.fullKey(key);
+    return full === '' ? '' : full + '/';
+  }
+
+  /** Runs a primitive and maps what it throws. */
+  protected async call<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (error) {
+      throw this.mapError(error);
+    }
+  }
+
+  async stat(key: string, opts: StoreCallOptions = {}): Promise<ObjectInfo | undefined> {
+    if (key === '') return { key: '', size: 0, isDirectory: true };
+    const head = await this.call(() => this.headObject(this.fullKey(key), opts));
+    if (head) return { key, size: head.size, mtime: head.mtime, etag: head.etag, isDirectory: false };
+    const page = await this.call(() => this.listPage(this.dirPrefix(key), { ...opts, maxKeys: 1 }));
+    if (page.objects.length > 0 || page.prefixes.length > 0) return { key, size: 0, isDirectory: true };
+    return undefined;
+  }
+
+  async *list(prefix: string, opts: StoreListOptions = {}): AsyncIterable<ObjectInfo> {
+    const listPrefix = this.dirPrefix(prefix);
+    const seenDirs = new Set<string>();
+    let token: string | undefined;
+    do {
+      const page: RawListPage = await this.call(() => this.listPage(listPrefix, { signal: opts.signal, delimiter: opts.recursive ? undefined : '/', token }));
+      for (const object of page.objects) {
+        if (object.key === listPrefix) continue; // the directory's own marker
+        const key = this.relativeKey(object.key);
+        if (key === undefined) continue;
+        if (object.key.endsWith('/')) {
+          if (!seenDirs.has(key)) {
+            seenDirs.add(key);
+            yield { key, size: 0, isDirectory: true, mtime: object.mtime };
+          }
+        } else {
+          yield { key, size: object.size, mtime: object.mtime, etag: object.etag, isDirectory: false };
+        }
+      }
+      for (const dir of page.prefixes) {
+        const key = this.relativeKey(dir);
+        if (key === undefined || seenDirs.has(key)) continue;
+        seenDirs.add(key);
+        yield { key, size: 0, isDirectory: true };
+      }
+      token = page.next;
+    } while (token);
+  }
+
+  async read(key: string, range?: ByteRange, opts: StoreReadOptions = {}): Promise<Readable> {
+    if (range?.length === 0) return Readable.from([]);
+    try {
+      return await this.getObject(this.fullKey(key), range, opts);
+    } catch (error) {
+      if (range && range.offset > 0 && httpStatusOf(error) === 416) return Readable.from([]);
+      throw this.mapError(error);
+    }
+  }
+
+  async write(key: string, body: Readable | Buffer, opts: StoreWriteOptions = {}): Promise<ObjectInfo> {
+    const full = this.fullKey(key);
+    const isDirectory = key.endsWith('/');
+    let size = Buffer.isBuffer(body) ? body.length : opts.size;
+    let counted = 0;
+    let source: Readable | Buffer = body;
+    if (!Buffer.isBuffer(body)) {
+      source = body.map((chunk: Buffer) => {
+        counted += chunk.length;
+        return chunk;
+      }) as unknown as Readable;
+    }
+    const result = await this.call(() => this.putObject(full, source, size, opts));
+    if (!Buffer.isBuffer(body)) size = counted;
+    const relative = isDirectory ? key.slice(0, -1) : key;
+    if (isDirectory) return { key: relative, size: 0, isDirectory: true, mtime: result.mtime ?? new Date() };
+    if (result.etag !== undefined && result.mtime !== undefined) return { key: relative, size: size ?? 0, etag: result.etag, mtime: result.mtime, isDirectory: false };
+    const head = await this.call(() => this.headObject(full, opts));
+    return { key: relative, size: head?.size ?? size ?? 0, etag: head?.etag ?? result.etag, mtime: head?.mtime ?? result.mtime, isDirectory: false };
+  }
+
+  async delete(key: string, opts: StoreCallOptions = {}): Promise<void> {
+    await this.call(() => this.deleteObjects([this.fullKey(key)], opts));
+  }
+
+  async deleteMany(keys: string[], opts: StoreCallOptions = {}): Promise<void> {
+    const full = keys.map((k) => this.fullKey(k));
+    for (let i = 0; i < full.length; i += this.deleteBatchSize) {
+      const batch = full.slice(i, i + this.deleteBatchSize);
+      await this.call(() => this.deleteObjects(batch, opts));
+    }
+  }
+
+  async copy(from: string, to: string, opts: StoreCallOptions = {}): Promise<ObjectInfo> {
+    const target = this.fullKey(to);
+    await this.call(() => this.copyObject(this.fullKey(from), target, opts));
+    const head = await this.call(() => this.headObject(target, opts));
+    if (!head) throw new StrataError('EIO', 'copied object is not visible', {});
+    return { key: to, size: head.size, mtime: head.mtime, etag: head.etag, isDirectory: false };
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * URI scheme -> store factory. Built-in connectors register themselves here lazily; third
+ * parties call {@link registerStore}.
+ * @module
+ */
+import { invalid } from '../errors.js';
+import type { StoreFactory, StoreSettings, UnderStore } from './under-store.js';
+
+const factories = new Map<string, StoreFactory>();
+
+/**
+ * Makes URIs of `scheme` (without `:`, e.g. `'mystore'`) mount through `factory`. A later
+ * registration of the same scheme replaces the earlier one, built-in schemes included.
+ */
+export function registerStore(scheme: string, factory: StoreFactory): void {
+  if (typeof scheme !== 'string' || !/^[a-z][a-z0-9+.-]*$/i.test(scheme)) throw invalid(`scheme must be letters, digits, '+', '.', '-': ${JSON.stringify(scheme)}`);
+  if (typeof factory !== 'function') throw invalid('registerStore needs a factory function');
+  factories.set(scheme.toLowerCase(), factory);
+}
+
+/** Parses `uri` and asks the factory of its scheme for a store. `EINVAL` for bad or unknown URIs. */
+export async function createStore(uri: string, options: StoreSettings = {}): Promise<UnderStore> {
+  if (typeof uri !== 'string' || uri.length === 0) throw invalid('store URI must be a non-empty string');
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f\s\\]/.test(uri)) throw invalid('store URI must not contain whitespace, control characters or backslashes');
+  let parsed: URL;
+  try {
+    parsed = new URL(uri);
+  } catch {
+    throw invalid(`not a URI: ${JSON.stringify(uri.slice(0, 200))} (expected scheme://…)`);
+  }
+  if (parsed.username || parsed.password) throw invalid('store URI must not carry credentials; pass them in options');
+  const scheme = parsed.protocol.slice(0, -1).toLowerCase();
+  const factory = factories.get(scheme);
+  if (!factory) throw invalid(`unknown store scheme '${scheme}:' (known: ${[...factories.keys()].sort().join(', ')})`);
+  const store = await factory(parsed, options);
+  if (!isUnderStore(store)) throw invalid(`the factory for '${scheme}:' did not return an UnderStore`);
+  return store;
+}
+
+/** True when `value` has the shape of an {@link UnderStore}. */
+export function isUnderStore(value: unknown): value is UnderStore {
+  const s = value as UnderStore | undefined;
+  return (
+    typeof s === 'object' &&
+    s !== null &&
+    typeof s.uri === 'string' &&
+    typeof s.capabilities === 'object' &&
+    s.capabilities !== null &&
+    typeof s.stat === 'function' &&
+    typeof s.list === 'function' &&
+    typeof s.read === 'function' &&
+    typeof s.write === 'function' &&
+    typeof s.delete === 'function'
+  );
+}

@@ -1,0 +1,76 @@
+/**
+ * Helpers every connector's one error-mapping function uses: HTTP status -> code, temporary flag.
+ * @module
+ */
+import { StrataError, isAbortError, redact, sanitizeCause, type StrataErrorCode } from '../errors.js';
+
+/** The HTTP status a store SDK error carries, wherever that SDK puts it. */
+export function httpStatusOf(error: unknown): number | undefined {
+  const e = error as { $metadata?: { httpStatusCode?: unknown }; statusCode?: unknown; status?: unknown; code?: unknown; $response?: { statusCode?: unknown } } | undefined;
+  for (const candidate of [e?.$metadata?.httpStatusCode, e?.statusCode, e?.status, e?.$response?.statusCode, e?.code]) {
+    if (typeof candidate === 'number' && candidate >= 100 && candidate < 600) return candidate;
+  }
+  return undefined;
+}
+
+/** The code a status maps to, and whether a retry may succeed. */
+export function codeForStatus(status: number | undefined): { code: StrataErrorCode; temporary: boolean } {
+  switch (status) {
+    case 400:
+      return { code: 'EINVAL', temporary: false };
+    case 401:
+    case 403:
+      return { code: 'EACCES', temporary: false };
+    case 404:
+      return { code: 'ENOENT', temporary: false };
+    case 408:
+      return { code: 'ETIMEDOUT', temporary: true };
+    case 409:
+      return { code: 'EEXIST', temporary: false };
+    case 412:
+      return { code: 'ESTALE', temporary: false };
+    case 429:
+      return { code: 'EIO', temporary: true };
+    default:
+      if (status !== undefined && status >= 500) return { code: 'EIO', temporary: true };
+      return { code: 'EIO', temporary: false };
+  }
+}
+
+/** Node/undici network error codes that mean "the connection broke, try again". */
+const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND', 'ECONNABORTED', 'UND_ERR_SOCKET', 'ERR_STREAM_PREMATURE_CLOSE', 'EHOSTUNREACH', 'ENETUNREACH']);
+const TIMEOUT_CODES = new Set(['ETIMEDOUT', 'ESOCKETTIMEDOUT', 'TimeoutError', 'RequestTimeout', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+
+/**
+ * Builds a connector's `StrataError` from the pieces its SDK exposes: an HTTP status, the
+ * store's error name (`NoSuchKey`, `BlobNotFound`…) looked up in `byName`, network and timeout
+ * codes. Aborts are passed through unchanged so callers see an `AbortError`. Messages are
+ * redacted with `secrets`.
+ */
+export function mapStoreError(
+  error: unknown,
+  options: { byName?: Record<string, StrataErrorCode>; secrets?: readonly string[]; detail?: string } = {},
+): StrataError | Error {
+  if (error instanceof StrataError) return error;
+  if (isAbortError(error)) return error as Error;
+  const e = error as { name?: unknown; code?: unknown; Code?: unknown; message?: unknown; errno?: unknown } | undefined;
+  const secrets = options.secrets ?? [];
+  const names = [e?.code, e?.Code, e?.name].filter((v): v is string => typeof v === 'string');
+  const cause = sanitizeCause(error, secrets);
+  const message = redact(options.detail ?? (typeof e?.message === 'string' && e.message !== '' ? e.message : names[0] ?? 'store error'), secrets);
+  for (const name of names) {
+    const code = options.byName?.[name];
+    if (code !== undefined) {
+      const status = httpStatusOf(error);
+      return new StrataError(code, message, { cause, temporary: status !== undefined && codeForStatus(status).temporary });
+    }
+    if (TIMEOUT_CODES.has(name)) return new StrataError('ETIMEDOUT', message, { cause, temporary: true });
+    if (NETWORK_CODES.has(name)) return new StrataError('EIO', message, { cause, temporary: true });
+  }
+  const status = httpStatusOf(error);
+  if (status !== undefined) {
+    const { code, temporary } = codeForStatus(status);
+    return new StrataError(code, message, { cause, temporary });
+  }
+  return new StrataError('EIO', message, { cause, temporary: false });
+}
