@@ -4,7 +4,7 @@
  * holds no store-specific logic.
  * @module
  */
-import { Readable, PassThrough, type Writable } from 'node:stream';
+import { Readable, PassThrough, addAbortSignal, type Writable } from 'node:stream';
 import { StrataError, invalid, toStrataError, isAbortError } from './errors.js';
 import { basename, dirname, isSameOrBelow, joinPath, normalizePath, parentKey, describe } from './path.js';
 import {
@@ -290,6 +290,8 @@ export class StrataFS {
     const writeType = checkWriteType(options?.writeType);
     const overwrite = checkBoolean(options?.overwrite, 'overwrite') ?? true;
     const body = toBody(data);
+    // An abort ends the body stream at once, so every store sees a failed source and keeps the old object.
+    if (options?.signal && !Buffer.isBuffer(body)) addAbortSignal(options.signal, body);
     return this.#run('write', target, async () => {
       const res = this.#writable(target);
       const mode = writeType ?? res.mount.writeType ?? this.#options.writeType;

@@ -27,7 +27,7 @@ export async function createStore(uri: string, options: StoreSettings = {}): Pro
   try {
     parsed = new URL(uri);
   } catch {
-    throw invalid(`not a URI: ${JSON.stringify(uri.slice(0, 200))} (expected scheme://…)`);
+    throw invalid(`not a URI: ${JSON.stringify(withoutUserInfo(uri).slice(0, 200))} (expected scheme://…)`);
   }
   if (parsed.username || parsed.password) throw invalid('store URI must not carry credentials; pass them in options');
   const scheme = parsed.protocol.slice(0, -1).toLowerCase();
@@ -36,6 +36,11 @@ export async function createStore(uri: string, options: StoreSettings = {}): Pro
   const store = await factory(parsed, options);
   if (!isUnderStore(store)) throw invalid(`the factory for '${scheme}:' did not return an UnderStore`);
   return store;
+}
+
+/** The URI with any `user:password@` part masked, for messages. */
+function withoutUserInfo(uri: string): string {
+  return uri.replace(/\/\/[^/?#]*@/, '//***@');
 }
 
 /** True when `value` has the shape of an {@link UnderStore}. */

@@ -1,0 +1,314 @@
+/**
+ * `LocalStore`: a directory of the local file system as an {@link UnderStore}. Real directories,
+ * atomic writes (temp file next to the target, then rename), and a root that no key, encoded
+ * form or symbolic link can leave.
+ * @module
+ */
+import { realpathSync, statSync, constants, type BigIntStats, type Dirent } from 'node:fs';
+import { copyFile, lstat, mkdir, open, readdir, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
+import { isAbsolute, join, resolve } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { pathToFileURL } from 'node:url';
+import { StrataError, invalid } from '../../errors.js';
+import { assertSafeKey } from '../../path.js';
+import type {
+  ByteRange,
+  ObjectInfo,
+  StoreCallOptions,
+  StoreCapabilities,
+  StoreListOptions,
+  StoreReadOptions,
+  StoreWriteOptions,
+  UnderStore,
+} from '../under-store.js';
+import { rootFromFileUri } from './file-uri.js';
+import { codeOf, mapLocalError } from './local-errors.js';
+import { SafePaths } from './safe-path.js';
+import { isTempName, tempPathFor } from './temp-name.js';
+
+/** Options of the {@link LocalStore} constructor. */
+export interface LocalStoreOptions {
+  /** Absolute path of an existing directory: the store's root. */
+  root: string;
+}
+
+/** Codes that mean "not there" for a lookup. */
+const MISSING = new Set(['ENOENT', 'ENOTDIR']);
+
+/** `O_NOFOLLOW`/`O_NONBLOCK` where the platform has them (a FIFO must not block a read). */
+const READ_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0);
+
+/**
+ * An {@link UnderStore} over a local directory. Keys are paths below the root. Every path is
+ * resolved with `realpath` and refused with `EACCES` when it would leave the root (through `..`,
+ * an encoded form or a symbolic link); listings skip links that lead outside. Writes and copies
+ * go to a hidden temp file in the target's directory and are renamed into place, so a failed or
+ * aborted write leaves the previous file and no temp file. The etag is `inode-size-mtimeNs` (hex).
+ */
+export class LocalStore implements UnderStore {
+  /** `file:///abs/dir`. */
+  readonly uri: string;
+  /** Ranged reads, listing, copy, rename, and real directories. */
+  readonly capabilities: StoreCapabilities = { rangeRead: true, list: true, copy: true, rename: true, directories: true };
+  /** The root directory as given (resolved to an absolute path). */
+  readonly root: string;
+  private readonly paths: SafePaths;
+
+  /**
+   * @throws `EINVAL` when `root` is not an absolute path, `ENOENT` when it does not exist,
+   * `ENOTDIR` when it is not a directory.
+   */
+  constructor(options: LocalStoreOptions) {
+    const root = (options as LocalStoreOptions | undefined)?.root;
+    if (typeof root !== 'string' || root === '') throw invalid('LocalStore needs a root directory (an absolute path)');
+    if (root.includes('\0')) throw invalid('LocalStore root must not contain NUL');
+    if (!isAbsolute(root)) throw invalid(`LocalStore root must be an absolute path: ${JSON.stringify(root)}`);
+    let real: string;
+    try {
+      if (!statSync(root).isDirectory()) throw new StrataError('ENOTDIR', `local store root is not a directory: ${root}`, { op: 'mount' });
+      real = realpathSync(root);
+    } catch (error) {
+      if (codeOf(error) === 'ENOENT') throw new StrataError('ENOENT', `local store root does not exist: ${root}`, { op: 'mount', cause: mapLocalError(error) });
+      throw mapLocalError(error, 'mount');
+    }
+    this.root = resolve(root);
+    this.paths = new SafePaths(real);
+    this.uri = pathToFileURL(this.root).href;
+  }
+
+  /** The store of a `file:///abs/dir` URI (see {@link rootFromFileUri} for what is refused). */
+  static fromUri(uri: URL): LocalStore {
+    return new LocalStore({ root: rootFromFileUri(uri) });
+  }
+
+  async stat(key: string, opts: StoreCallOptions = {}): Promise<ObjectInfo | undefined> {
+    opts.signal?.throwIfAborted();
+    const dirOnly = key.endsWith('/');
+    const name = dirOnly ? key.slice(0, -1) : key;
+    try {
+      const real = await this.paths.follow(key, 'stat');
+      const info = await stat(real, { bigint: true });
+      if (dirOnly && !info.isDirectory()) return undefined;
+      return infoOf(name, info);
+    } catch (error) {
+      if (MISSING.has(codeOf(error) ?? '')) return undefined;
+      throw mapLocalError(error, 'stat');
+    }
+  }
+
+  async *list(prefix: string, opts: StoreListOptions = {}): AsyncIterable<ObjectInfo> {
+    const dirKey = prefix.endsWith('/') ? prefix.slice(0, -1) : prefix;
+    let top: string;
+    try {
+      top = await this.paths.follow(dirKey, 'list');
+    } catch (error) {
+      if (MISSING.has(codeOf(error) ?? '')) return;
+      throw mapLocalError(error, 'list');
+    }
+    const visited = new Set<string>([top]);
+    const stack: Array<[real: string, keyPrefix: string]> = [[top, dirKey]];
+    while (stack.length > 0) {
+      const [dir, keyPrefix] = stack.pop() as [string, string];
+      let entries: Dirent[];
+      try {
+        entries = await readdir(dir, { withFileTypes: true });
+      } catch (error) {
+        if (MISSING.has(codeOf(error) ?? '')) continue;
+        throw mapLocalError(error, 'list');
+      }
+      for (const entry of entries) {
+        opts.signal?.throwIfAborted();
+        const name = entry.name;
+        if (isTempName(name) || !isKeyName(name)) continue;
+        const key = keyPrefix === '' ? name : `${keyPrefix}/${name}`;
+        let real = join(dir, name);
+        let info: BigIntStats;
+        try {
+          if (entry.isSymbolicLink()) real = await this.paths.realInside(real, 'list');
+          info = await stat(real, { bigint: true });
+        } catch {
+          continue; // a link leaving the root, a dangling link, or an entry that vanished: not listed
+        }
+        if (info.isDirectory()) {
+          yield infoOf(key, info);
+          if (opts.recursive && !visited.has(real)) {
+            visited.add(real);
+            stack.push([real, key]);
+          }
+        } else if (info.isFile()) {
+          yield infoOf(key, info);
+        }
+      }
+    }
+  }
+
+  async read(key: string, range?: ByteRange, opts: StoreReadOptions = {}): Promise<Readable> {
+    try {
+      opts.signal?.throwIfAborted();
+      const real = await this.paths.follow(key, 'read');
+      const handle = await open(real, READ_FLAGS);
+      try {
+        const info = await handle.stat();
+        if (info.isDirectory()) throw new StrataError('EISDIR', undefined, { op: 'read' });
+        if (!info.isFile()) throw invalid('not a regular file', { op: 'read' });
+        const start = Math.min(range?.offset ?? 0, info.size);
+        const end = range?.length === undefined ? info.size : Math.min(start + range.length, info.size);
+        if (end <= start) {
+          await handle.close();
+          return emptyStream();
+        }
+        return handle.createReadStream({ start, end: end - 1, signal: opts.signal });
+      } catch (error) {
+        await handle.close().catch(() => undefined);
+        throw error;
+      }
+    } catch (error) {
+      throw mapLocalError(error, 'read');
+    }
+  }
+
+  async write(key: string, body: Readable | Buffer, opts: StoreWriteOptions = {}): Promise<ObjectInfo> {
+    try {
+      opts.signal?.throwIfAborted();
+      if (key === '' || key.endsWith('/')) return await this.makeDirectory(key, body);
+      const target = await this.writeTarget(key, 'write');
+      const temp = tempPathFor(target);
+      try {
+        const handle = await open(temp, 'wx');
+        try {
+          const source = Buffer.isBuffer(body) ? Readable.from([body]) : body;
+          await pipeline(source, handle.createWriteStream({ autoClose: false }), { signal: opts.signal });
+        } finally {
+          await handle.close().catch(() => undefined);
+        }
+        opts.signal?.throwIfAborted();
+        const info = await stat(temp, { bigint: true });
+        await rename(temp, target);
+        return infoOf(key, info);
+      } catch (error) {
+        await rm(temp, { force: true }).catch(() => undefined);
+        throw error;
+      }
+    } catch (error) {
+      throw mapLocalError(error, 'write');
+    }
+  }
+
+  async delete(key: string, opts: StoreCallOptions = {}): Promise<void> {
+    try {
+      opts.signal?.throwIfAborted();
+      const entry = await this.paths.entry(key, 'delete');
+      if (entry === this.paths.realRoot) throw invalid('cannot delete the store root', { op: 'delete' });
+      const info = await lstat(entry);
+      if (info.isSymbolicLink()) {
+        await this.paths.follow(key, 'delete'); // refuses links that lead outside the root
+        await unlink(entry);
+      } else if (key.endsWith('/')) {
+        if (info.isDirectory()) await rmdir(entry);
+      } else {
+        if (info.isDirectory()) throw new StrataError('EISDIR', undefined, { op: 'delete' });
+        await unlink(entry);
+      }
+    } catch (error) {
+      if (MISSING.has(codeOf(error) ?? '')) return;
+      throw mapLocalError(error, 'delete');
+    }
+  }
+
+  async deleteMany(keys: string[], opts: StoreCallOptions = {}): Promise<void> {
+    for (const key of keys) await this.delete(key, opts);
+  }
+
+  async copy(from: string, to: string, opts: StoreCallOptions = {}): Promise<ObjectInfo> {
+    try {
+      opts.signal?.throwIfAborted();
+      const source = await this.paths.follow(from, 'copy');
+      if ((await stat(source)).isDirectory()) throw new StrataError('EISDIR', undefined, { op: 'copy' });
+      const target = await this.writeTarget(to, 'copy');
+      const temp = tempPathFor(target);
+      try {
+        await copyFile(source, temp, constants.COPYFILE_EXCL);
+        opts.signal?.throwIfAborted();
+        const info = await stat(temp, { bigint: true });
+        await rename(temp, target);
+        return infoOf(to, info);
+      } catch (error) {
+        await rm(temp, { force: true }).catch(() => undefined);
+        throw error;
+      }
+    } catch (error) {
+      throw mapLocalError(error, 'copy');
+    }
+  }
+
+  /** `fs.rename` of a file or a directory (a link is moved, not its target); creates the target's parents. */
+  async rename(from: string, to: string, opts: StoreCallOptions = {}): Promise<void> {
+    try {
+      opts.signal?.throwIfAborted();
+      await this.paths.follow(from, 'rename'); // ENOENT when missing, EACCES when it leads outside
+      const source = await this.paths.entry(from, 'rename');
+      if (source === this.paths.realRoot) throw invalid('cannot rename the store root', { op: 'rename' });
+      const target = await this.paths.entry(to, 'rename', true);
+      if (target === this.paths.realRoot) throw invalid('cannot rename onto the store root', { op: 'rename' });
+      await rename(source, target);
+    } catch (error) {
+      throw mapLocalError(error, 'rename');
+    }
+  }
+
+  /** `mkdir -p` for `write('dir/')`; an existing directory is fine. */
+  private async makeDirectory(key: string, body: Readable | Buffer): Promise<ObjectInfo> {
+    if (!Buffer.isBuffer(body)) body.resume();
+    const name = key.endsWith('/') ? key.slice(0, -1) : key;
+    const entry = await this.paths.entry(key, 'mkdir', true);
+    try {
+      await mkdir(entry);
+    } catch (error) {
+      if (codeOf(error) !== 'EEXIST') throw error;
+    }
+    const info = await stat(await this.paths.follow(key, 'mkdir'), { bigint: true });
+    if (!info.isDirectory()) throw new StrataError('EEXIST', 'a file is in the way', { op: 'mkdir' });
+    return infoOf(name, info);
+  }
+
+  /** Where a write of `key` lands: its entry (parents created), or the target of a link inside the root. */
+  private async writeTarget(key: string, op: string): Promise<string> {
+    assertSafeKey(key);
+    const entry = await this.paths.entry(key, op, true);
+    let target = entry;
+    try {
+      if ((await lstat(entry)).isSymbolicLink()) target = await this.paths.follow(key, op);
+      if ((await stat(target)).isDirectory()) throw new StrataError('EISDIR', undefined, { op });
+    } catch (error) {
+      if (codeOf(error) !== 'ENOENT') throw error;
+    }
+    return target;
+  }
+}
+
+/** An {@link ObjectInfo} from a `bigint` stat. */
+function infoOf(key: string, info: BigIntStats): ObjectInfo {
+  const mtime = new Date(Number(info.mtimeNs / 1_000_000n));
+  if (info.isDirectory()) return { key, size: 0, mtime, isDirectory: true };
+  const etag = `${info.ino.toString(16)}-${info.size.toString(16)}-${info.mtimeNs.toString(16)}`;
+  return { key, size: Number(info.size), mtime, etag, isDirectory: false };
+}
+
+/** True when a directory entry's name can be a key segment. */
+function isKeyName(name: string): boolean {
+  try {
+    assertSafeKey(name);
+    return !name.includes('/');
+  } catch {
+    return false;
+  }
+}
+
+function emptyStream(): Readable {
+  return new Readable({
+    read() {
+      this.push(null);
+    },
+  });
+}

@@ -1,0 +1,112 @@
+/**
+ * Key -> real path inside a root directory, refusing anything that would leave it: keys are
+ * checked segment by segment, and every existing part of the path is resolved with `realpath`
+ * and must stay below the real root (so a symbolic link can not lead outside).
+ * @module
+ */
+import { lstat, mkdir, realpath, stat } from 'node:fs/promises';
+import { join, sep } from 'node:path';
+import { StrataError, invalid } from '../../errors.js';
+import { assertSafeKey } from '../../path.js';
+import { codeOf, outsideRoot } from './local-errors.js';
+import { isTempName } from './temp-name.js';
+
+/** Resolves keys of one store to paths below its real root directory. */
+export class SafePaths {
+  private readonly rootWithSep: string;
+
+  /** @param realRoot the root directory, already resolved with `realpath`. */
+  constructor(readonly realRoot: string) {
+    this.rootWithSep = realRoot.endsWith(sep) ? realRoot : realRoot + sep;
+  }
+
+  /** The key's segments (no trailing `/`), after checking the key is safe and not a temp name. */
+  segments(key: string): string[] {
+    assertSafeKey(key);
+    const body = key.endsWith('/') ? key.slice(0, -1) : key;
+    if (body === '') return [];
+    const parts = body.split('/');
+    for (const part of parts) {
+      if (isTempName(part)) throw invalid(`key names a temporary file: ${JSON.stringify(key)}`);
+    }
+    return parts;
+  }
+
+  /** True when the real path `real` is the root or below it. */
+  isInside(real: string): boolean {
+    return real === this.realRoot || real.startsWith(this.rootWithSep);
+  }
+
+  /** `realpath(p)`, refused with `EACCES` when it lands outside the root. Missing paths reject with `ENOENT`. */
+  async realInside(p: string, op?: string): Promise<string> {
+    const real = await realpath(p);
+    if (!this.isInside(real)) throw outsideRoot(op);
+    return real;
+  }
+
+  /**
+   * The real path of the key's directory entry: its parent resolved (inside the root), joined with
+   * its own name, unresolved (it may be missing, or a link). With `createParents`, missing parent
+   * directories are created below the deepest existing one. `ENOENT` when the parent is missing
+   * and `createParents` is off, `ENOTDIR` when a parent is a file.
+   */
+  async entry(key: string, op: string, createParents = false): Promise<string> {
+    const parts = this.segments(key);
+    if (parts.length === 0) return this.realRoot;
+    const parentParts = parts.slice(0, -1);
+    const name = parts[parts.length - 1] as string;
+    const parent = createParents ? await this.ensureDir(parentParts, op) : await this.existingDir(parentParts, op);
+    return join(parent, name);
+  }
+
+  /**
+   * The real path the key designates, following a final symbolic link (which must stay inside
+   * the root; a dangling one is refused with `EACCES`). `ENOENT`/`ENOTDIR` when missing.
+   */
+  async follow(key: string, op: string): Promise<string> {
+    const entry = await this.entry(key, op);
+    if (entry === this.realRoot) return entry;
+    const info = await lstat(entry);
+    if (!info.isSymbolicLink()) return entry;
+    try {
+      return await this.realInside(entry, op);
+    } catch (error) {
+      if (codeOf(error) === 'ENOENT' || codeOf(error) === 'ELOOP') throw new StrataError('EACCES', 'dangling or looping symbolic link', { op });
+      throw error;
+    }
+  }
+
+  /** The real path of an existing directory below the root, given by its segments. */
+  private async existingDir(parts: string[], op: string): Promise<string> {
+    const real = await this.realInside(join(this.realRoot, ...parts), op);
+    return real;
+  }
+
+  /** Like {@link existingDir}, creating what is missing below the deepest existing ancestor. */
+  private async ensureDir(parts: string[], op: string): Promise<string> {
+    let depth = parts.length;
+    let ancestor: string | undefined;
+    while (ancestor === undefined) {
+      const candidate = join(this.realRoot, ...parts.slice(0, depth));
+      try {
+        ancestor = await this.realInside(candidate, op);
+      } catch (error) {
+        if (codeOf(error) !== 'ENOENT' || depth === 0) throw error;
+        // A dangling link is refused rather than created through.
+        const exists = await lstat(candidate).then(
+          () => true,
+          () => false,
+        );
+        if (exists) throw new StrataError('EACCES', 'dangling symbolic link in path', { op });
+        depth -= 1;
+      }
+    }
+    if (depth === parts.length) {
+      if (!(await stat(ancestor)).isDirectory()) throw new StrataError('ENOTDIR', undefined, { op });
+      return ancestor;
+    }
+    const target = join(ancestor, ...parts.slice(depth));
+    await mkdir(target, { recursive: true });
+    return this.realInside(target, op);
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * Stream helpers the cloud connectors share: reading the head of an upload to pick a single
+ * request over a streamed one, and guarding a download stream (mapped errors, abort, cleanup).
+ * @module
+ */
+import { PassThrough, Readable, addAbortSignal } from 'node:stream';
+import type { Bytes } from '../size.js';
+
+/** What {@link readHead} found: the whole body (it fitted), or a stream replaying the head then the rest. */
+export type UploadHead = { complete: true; data: Buffer } | { complete: false; stream: Readable };
+
+function toBuffer(chunk: unknown): Buffer {
+  if (Buffer.isBuffer(chunk)) return chunk;
+  if (chunk instanceof Uint8Array) return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  return Buffer.from(String(chunk));
+}
+
+/**
+ * Reads `source` until more than `limit` bytes came or it ended. A body of at most `limit`
+ * bytes comes back whole (`complete: true`: one simple request); a larger one as a stream that
+ * yields what was read, then the rest of `source` (`complete: false`: a streamed upload). At
+ * most `limit` plus one chunk is held in memory. `signal` aborts the reading (and destroys
+ * `source`); so does destroying the returned stream.
+ */
+export async function readHead(source: Readable, limit: Bytes, signal?: AbortSignal): Promise<UploadHead> {
+  signal?.throwIfAborted();
+  if (signal) addAbortSignal(signal, source);
+  const iterator = source[Symbol.asyncIterator]();
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    while (size <= limit) {
+      const next = await iterator.next();
+      if (next.done) return { complete: true, data: Buffer.concat(chunks, size) };
+      const chunk = toBuffer(next.value);
+      chunks.push(chunk);
+      size += chunk.length;
+    }
+  } catch (error) {
+    await iterator.return?.();
+    throw error;
+  }
+  async function* replay(): AsyncGenerator<Buffer> {
+    try {
+      while (chunks.length > 0) yield chunks.shift() as Buffer;
+      for (;;) {
+        const next = await iterator.next();
+        if (next.done) return;
+        yield toBuffer(next.value);
+      }
+    } finally {
+      await iterator.return?.();
+    }
+  }
+  return { complete: false, stream: Readable.from(replay(), { objectMode: false }) };
+}
+
+/**
+ * Wraps a download stream for the caller: its errors pass through `mapError` (so a failure
+ * mid-stream carries a `StrataError` code), `signal` destroys it with an `AbortError`, and
+ * destroying the returned stream early (a reader that stops) destroys `source` too.
+ */
+export function guardStream(source: NodeJS.ReadableStream, mapError: (error: unknown) => Error, signal?: AbortSignal): Readable {
+  const src = source as Readable;
+  const out = new PassThrough();
+  src.on('error', (error: unknown) => out.destroy(mapError(error)));
+  out.on('close', () => {
+    if (typeof src.destroy === 'function' && !src.destroyed) src.destroy();
+  });
+  src.pipe(out);
+  if (signal) addAbortSignal(signal, out);
+  return out;
+}

@@ -1,0 +1,290 @@
+/**
+ * The facade conformance suite: API.md §3 through `StrataFS`, over any store, mounted at `/`
+ * and at a nested mount point below a `memory://` root, with the page cache on. Every
+ * connector runs it with one line:
+ *
+ *   describeFacadeConformance('s3', makeS3Store);
+ *
+ * `makeStore` must return a new, empty store on each call.
+ */
+import { Readable } from 'node:stream';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { StrataFS, type UnderStore } from '../../src/index.js';
+import { expectCode, randomBytes, readAll } from '../support/helpers.js';
+
+/** Options of {@link describeFacadeConformance}. */
+export interface FacadeSuiteOptions {
+  /** Test title -> reason: these run as `it.skip` (documented emulator limits only). */
+  skip?: Record<string, string>;
+}
+
+const PAGE = 64 * 1024;
+
+/** Registers the facade suite for one store factory. */
+export function describeFacadeConformance(name: string, makeStore: () => Promise<UnderStore>, options: FacadeSuiteOptions = {}): void {
+  for (const layout of ['root', 'nested'] as const) {
+    describe(`facade over ${name} mounted ${layout === 'root' ? 'at /' : 'at /mnt/data'}`, () => {
+      let fs: StrataFS;
+      let store: UnderStore;
+      const base = layout === 'root' ? '' : '/mnt/data';
+      const p = (rel: string): string => `${base}/${rel}`;
+      const test = (title: string, fn: () => Promise<void>): void => {
+        if (options.skip?.[title]) it.skip(title, fn);
+        else it(title, fn);
+      };
+
+      beforeEach(async () => {
+        store = await makeStore();
+        fs = new StrataFS({ cache: { pageSize: PAGE, memory: { capacity: '32MiB' } }, metadata: { syncInterval: 60_000 } });
+        if (layout === 'nested') await fs.mount('/', 'memory://');
+        await fs.mount(base || '/', store);
+      });
+      afterEach(async () => {
+        await fs.close();
+      });
+
+      test('writes and reads every kind of data', async () => {
+        await fs.writeFile(p('s.txt'), 'text');
+        await fs.writeFile(p('b.bin'), Buffer.from([1, 2, 3]));
+        await fs.writeFile(p('u.bin'), new Uint8Array([4, 5]));
+        await fs.writeFile(p('r.bin'), Readable.from([Buffer.from('ab'), Buffer.from('cd')]));
+        await fs.writeFile(p('i.bin'), (async function* () { yield new Uint8Array([9]); yield new Uint8Array([8]); })());
+        expect((await fs.readFile(p('s.txt'))).toString()).toBe('text');
+        expect([...(await fs.readFile(p('b.bin')))]).toEqual([1, 2, 3]);
+        expect([...(await fs.readFile(p('u.bin')))]).toEqual([4, 5]);
+        expect((await fs.readFile(p('r.bin'))).toString()).toBe('abcd');
+        expect([...(await fs.readFile(p('i.bin')))]).toEqual([9, 8]);
+      });
+
+      test('writeFile returns the info stat reports', async () => {
+        const info = await fs.writeFile(p('dir/f.txt'), 'hello');
+        expect(info).toMatchObject({ path: p('dir/f.txt'), name: 'f.txt', type: 'file', size: 5, mount: base || '/' });
+        const stat = await fs.stat(p('dir/f.txt'));
+        expect(stat).toMatchObject({ path: p('dir/f.txt'), type: 'file', size: 5 });
+        expect(stat.etag).toBe(info.etag);
+        expect((await fs.stat(p('dir'))).type).toBe('directory');
+      });
+
+      test('multi-page binary data round-trips, ranges included', async () => {
+        const data = randomBytes(5 * PAGE + 123);
+        await fs.writeFile(p('big.bin'), data);
+        await fs.free(p('big.bin'));
+        expect((await fs.readFile(p('big.bin'))).equals(data)).toBe(true);
+        const range = await fs.readFile(p('big.bin'), { offset: PAGE - 10, length: 2 * PAGE });
+        expect(range.equals(data.subarray(PAGE - 10, 3 * PAGE - 10))).toBe(true);
+        expect((await fs.readFile(p('big.bin'), { offset: data.length - 5, length: 100 })).equals(data.subarray(-5))).toBe(true);
+        expect((await fs.readFile(p('big.bin'), { offset: data.length + 10 })).length).toBe(0);
+        expect((await fs.readFile(p('big.bin'), { offset: 3, length: 0 })).length).toBe(0);
+      });
+
+      test('a second read costs no store bytes', async () => {
+        const data = randomBytes(3 * PAGE);
+        await fs.writeFile(p('warm.bin'), data, { writeType: 'THROUGH' });
+        expect((await fs.readFile(p('warm.bin'))).equals(data)).toBe(true);
+        const before = fs.stats().bytesFromStore;
+        expect(before).toBeGreaterThanOrEqual(data.length);
+        expect((await fs.readFile(p('warm.bin'))).equals(data)).toBe(true);
+        expect(fs.stats().bytesFromStore).toBe(before);
+        expect((await fs.stat(p('warm.bin'))).cached).toBe(data.length);
+      });
+
+      test('overwrite is seen at once, never the old bytes', async () => {
+        await fs.writeFile(p('v.txt'), 'version-one');
+        expect((await fs.readFile(p('v.txt'))).toString()).toBe('version-one');
+        await fs.writeFile(p('v.txt'), 'v2');
+        expect((await fs.readFile(p('v.txt'))).toString()).toBe('v2');
+        expect((await fs.stat(p('v.txt'))).size).toBe(2);
+        await expectCode(fs.writeFile(p('v.txt'), 'v3', { overwrite: false }), 'EEXIST');
+        expect((await fs.readFile(p('v.txt'))).toString()).toBe('v2');
+      });
+
+      test('stat, exists and missing paths', async () => {
+        await expectCode(fs.stat(p('missing')), 'ENOENT');
+        expect(await fs.exists(p('missing'))).toBe(false);
+        await fs.writeFile(p('here'), 'x');
+        expect(await fs.exists(p('here'))).toBe(true);
+        await expectCode(fs.readFile(p('missing')), 'ENOENT');
+        const root = await fs.stat(base || '/');
+        expect(root.type).toBe('directory');
+      });
+
+      test('readdir: sorted names, info, recursive', async () => {
+        await fs.writeFile(p('d/b.txt'), 'b');
+        await fs.writeFile(p('d/a.txt'), 'a');
+        await fs.writeFile(p('d/sub/c.txt'), 'c');
+        await fs.mkdir(p('d/empty'));
+        expect(await fs.readdir(p('d'))).toEqual(['a.txt', 'b.txt', 'empty', 'sub']);
+        const infos = await fs.readdir(p('d'), { withInfo: true });
+        expect(infos.map((i) => [i.name, i.type])).toEqual([
+          ['a.txt', 'file'],
+          ['b.txt', 'file'],
+          ['empty', 'directory'],
+          ['sub', 'directory'],
+        ]);
+        expect(infos[0]!.path).toBe(p('d/a.txt'));
+        expect(await fs.readdir(p('d'), { recursive: true })).toEqual(['a.txt', 'b.txt', 'empty', 'sub', 'sub/c.txt']);
+        await expectCode(fs.readdir(p('d/a.txt')), 'ENOTDIR');
+        await expectCode(fs.readdir(p('nope')), 'ENOENT');
+      });
+
+      test('mkdir: plain, recursive, existing, missing parent', async () => {
+        await fs.mkdir(p('m'));
+        expect((await fs.stat(p('m'))).type).toBe('directory');
+        await expectCode(fs.mkdir(p('m')), 'EEXIST');
+        await fs.mkdir(p('m'), { recursive: true });
+        await expectCode(fs.mkdir(p('x/y/z')), 'ENOENT');
+        await fs.mkdir(p('x/y/z'), { recursive: true });
+        expect((await fs.stat(p('x/y'))).type).toBe('directory');
+        await fs.writeFile(p('file'), '1');
+        await expectCode(fs.mkdir(p('file')), 'EEXIST');
+        await expectCode(fs.mkdir(p('file/sub'), { recursive: true }), 'ENOTDIR');
+      });
+
+      test('files and directories do not collide', async () => {
+        await fs.writeFile(p('f'), '1');
+        await expectCode(fs.writeFile(p('f/child'), '2'), 'ENOTDIR');
+        await fs.mkdir(p('dir'));
+        await expectCode(fs.writeFile(p('dir'), '3'), 'EISDIR');
+        await expectCode(fs.readFile(p('dir')), 'EISDIR');
+      });
+
+      test('rm: files, empty and full directories, force', async () => {
+        await fs.writeFile(p('r/a'), '1');
+        await fs.writeFile(p('r/s/b'), '2');
+        await expectCode(fs.rm(p('r')), 'ENOTEMPTY');
+        await fs.rm(p('r/a'));
+        expect(await fs.exists(p('r/a'))).toBe(false);
+        await fs.rm(p('r'), { recursive: true });
+        expect(await fs.exists(p('r'))).toBe(false);
+        expect(await fs.exists(p('r/s/b'))).toBe(false);
+        await expectCode(fs.rm(p('r')), 'ENOENT');
+        await fs.rm(p('r'), { force: true });
+        await fs.mkdir(p('e'));
+        await fs.rm(p('e'));
+        expect(await fs.exists(p('e'))).toBe(false);
+      });
+
+      test('rename: file, replace, directory tree', async () => {
+        await fs.writeFile(p('a.txt'), 'A');
+        await fs.rename(p('a.txt'), p('moved/b.txt'));
+        expect(await fs.exists(p('a.txt'))).toBe(false);
+        expect((await fs.readFile(p('moved/b.txt'))).toString()).toBe('A');
+        await fs.writeFile(p('c.txt'), 'C');
+        await fs.rename(p('c.txt'), p('moved/b.txt'));
+        expect((await fs.readFile(p('moved/b.txt'))).toString()).toBe('C');
+        await fs.writeFile(p('tree/x/1'), 'one');
+        await fs.writeFile(p('tree/2'), 'two');
+        await fs.rename(p('tree'), p('tree2'));
+        expect(await fs.exists(p('tree'))).toBe(false);
+        expect(await fs.readdir(p('tree2'), { recursive: true })).toEqual(['2', 'x', 'x/1']);
+        expect((await fs.readFile(p('tree2/x/1'))).toString()).toBe('one');
+        await fs.writeFile(p('full/f'), 'f');
+        await expectCode(fs.rename(p('tree2'), p('full')), 'ENOTEMPTY');
+        await expectCode(fs.rename(p('nothing'), p('x')), 'ENOENT');
+      });
+
+      test('copy: file, no overwrite, directory tree', async () => {
+        await fs.writeFile(p('src/a'), 'a');
+        await fs.writeFile(p('src/sub/b'), 'bb');
+        await fs.copy(p('src/a'), p('a-copy'));
+        expect((await fs.readFile(p('a-copy'))).toString()).toBe('a');
+        expect((await fs.readFile(p('src/a'))).toString()).toBe('a');
+        await expectCode(fs.copy(p('src/a'), p('a-copy'), { overwrite: false }), 'EEXIST');
+        await expectCode(fs.copy(p('src'), p('dst')), 'EISDIR');
+        await fs.copy(p('src'), p('dst'), { recursive: true });
+        expect(await fs.readdir(p('dst'), { recursive: true })).toEqual(['a', 'sub', 'sub/b']);
+        expect((await fs.readFile(p('dst/sub/b'))).toString()).toBe('bb');
+      });
+
+      test('copy across mounts', async () => {
+        await fs.mount('/other', 'memory://');
+        await fs.writeFile(p('x/data.bin'), randomBytes(3 * PAGE));
+        await fs.copy(p('x'), '/other/x', { recursive: true });
+        expect((await fs.readFile('/other/x/data.bin')).equals(await fs.readFile(p('x/data.bin')))).toBe(true);
+        await fs.copy('/other/x/data.bin', p('back.bin'));
+        expect((await fs.stat(p('back.bin'))).size).toBe(3 * PAGE);
+        await expectCode(fs.rename(p('back.bin'), '/other/back.bin'), 'EXDEV');
+      });
+
+      test('open: random access reads and the version it opened', async () => {
+        const data = randomBytes(4 * PAGE);
+        await fs.writeFile(p('h.bin'), data, { writeType: 'THROUGH' });
+        const handle = await fs.open(p('h.bin'));
+        expect(handle.size).toBe(data.length);
+        expect(handle.path).toBe(p('h.bin'));
+        const buffer = Buffer.alloc(100);
+        const { bytesRead } = await handle.read(buffer, 10, 50, 2 * PAGE - 20);
+        expect(bytesRead).toBe(50);
+        expect(buffer.subarray(10, 60).equals(data.subarray(2 * PAGE - 20, 2 * PAGE + 30))).toBe(true);
+        expect((await handle.readRange(data.length - 4, 10)).equals(data.subarray(-4))).toBe(true);
+        expect((await handle.read(buffer, 0, 10, data.length)).bytesRead).toBe(0);
+        await fs.writeFile(p('h.bin'), randomBytes(4 * PAGE));
+        await expectCode(handle.read(Buffer.alloc(10), 0, 10, 3 * PAGE), 'ESTALE');
+        await handle.close();
+        await expectCode(fs.open(p('missing')), 'ENOENT');
+      });
+
+      test('streams: ranges in, visible only after finish out', async () => {
+        const data = randomBytes(3 * PAGE + 7);
+        await fs.writeFile(p('st.bin'), data);
+        expect((await readAll(fs.createReadStream(p('st.bin')))).equals(data)).toBe(true);
+        expect((await readAll(fs.createReadStream(p('st.bin'), { start: 5, end: PAGE + 5 }))).equals(data.subarray(5, PAGE + 6))).toBe(true);
+        const writer = fs.createWriteStream(p('w.bin'));
+        writer.write(data.subarray(0, 1000));
+        await new Promise((r) => setTimeout(r, 20));
+        expect(await fs.exists(p('w.bin'))).toBe(false);
+        writer.end(data.subarray(1000));
+        await new Promise<void>((resolve, reject) => {
+          writer.on('finish', resolve);
+          writer.on('error', reject);
+        });
+        expect((await fs.readFile(p('w.bin'))).equals(data)).toBe(true);
+        const failed = fs.createReadStream(p('absent'));
+        await expect(readAll(failed)).rejects.toMatchObject({ code: 'ENOENT' });
+      });
+
+      test('an aborted write leaves the previous file', async () => {
+        await fs.writeFile(p('keep.txt'), 'original');
+        const controller = new AbortController();
+        const body = new Readable({ read() {} });
+        const write = fs.writeFile(p('keep.txt'), body, { signal: controller.signal });
+        body.push(Buffer.alloc(1000, 1));
+        setTimeout(() => controller.abort(), 20);
+        await expect(write).rejects.toBeTruthy();
+        body.destroy();
+        expect((await fs.readFile(p('keep.txt'))).toString()).toBe('original');
+        const failing = new Readable({
+          read() {
+            this.destroy(new Error('source broke'));
+          },
+        });
+        await expect(fs.writeFile(p('keep.txt'), failing)).rejects.toBeTruthy();
+        expect((await fs.readFile(p('keep.txt'))).toString()).toBe('original');
+      });
+
+      test('stats count hits, misses and store requests', async () => {
+        await fs.writeFile(p('s.bin'), randomBytes(2 * PAGE), { writeType: 'THROUGH' });
+        const before = fs.stats();
+        await fs.readFile(p('s.bin'));
+        await fs.readFile(p('s.bin'));
+        const after = fs.stats();
+        expect(after.misses - before.misses).toBe(2);
+        expect(after.hits - before.hits).toBe(2);
+        expect(after.storeRequests.read! - (before.storeRequests.read ?? 0)).toBe(1);
+        expect(after.mounts[base || '/']!.bytesFromStore).toBeGreaterThanOrEqual(2 * PAGE);
+      });
+
+      if (layout === 'nested') {
+        test('the parent namespace shows the mount point', async () => {
+          expect(await fs.readdir('/')).toContain('mnt');
+          expect(await fs.readdir('/mnt')).toEqual(['data']);
+          expect((await fs.stat('/mnt/data')).mount).toBe('/mnt/data');
+          await expectCode(fs.rm('/mnt', { recursive: true }), 'EBUSY');
+          await expectCode(fs.unmount('/'), 'EBUSY');
+          await fs.writeFile('/outside.txt', 'root');
+          expect(await fs.readdir(p(''))).not.toContain('outside.txt');
+        });
+      }
+    });
+  }
+}

@@ -1,0 +1,180 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { StrataFS, StrataError } from '../../src/index.js';
+
+const hostilePaths: unknown[] = [
+  '',
+  'relative/path',
+  './a',
+  '../a',
+  'a',
+  '\0',
+  '/a\0b',
+  '/a/\0',
+  '/a\\b',
+  '\\a',
+  '/..\\..\\etc',
+  'C:\\Windows',
+  '/a\nb',
+  '/a\rb',
+  '/\u0007bell',
+  '/\u007f',
+  '/' + 'x'.repeat(1025),
+  '/' + 'a/'.repeat(2100),
+  null,
+  undefined,
+  42,
+  NaN,
+  {},
+  [],
+  ['/a'],
+  true,
+  Symbol.iterator,
+  () => '/a',
+  new String('/a'),
+  Buffer.from('/a'),
+  new URL('file:///etc/passwd'),
+  'file:///etc/passwd',
+  's3://bucket/key',
+  ' /a',
+  '~/a',
+  '%2e%2e/a',
+  '..%2f..%2fetc',
+  '\t/a',
+  '/a\u0000/../b',
+  'a/../../b',
+  '/\u0000',
+];
+
+const hostileUris: unknown[] = [
+  '',
+  'not a uri',
+  'memory',
+  '://nothing',
+  'unknown-scheme://x',
+  'http://example',
+  'file://user:pass@/tmp',
+  's3://key:secret@bucket/x',
+  'memory://\0',
+  'memory://a b',
+  'file:///tmp/\\x',
+  42,
+  null,
+  {},
+  { uri: 'memory://' },
+  'javascript:alert(1)',
+];
+
+describe('bad input is refused with EINVAL before any I/O', () => {
+  let fs: StrataFS;
+  beforeAll(async () => {
+    fs = new StrataFS();
+    await fs.mount('/', 'memory://');
+    await fs.writeFile('/a', 'a');
+  });
+  afterAll(() => fs.close());
+
+  const ops: [string, (path: unknown) => unknown][] = [
+    ['stat', (p) => fs.stat(p as string)],
+    ['exists', (p) => fs.exists(p as string)],
+    ['readdir', (p) => fs.readdir(p as string)],
+    ['readFile', (p) => fs.readFile(p as string)],
+    ['writeFile', (p) => fs.writeFile(p as string, 'x')],
+    ['mkdir', (p) => fs.mkdir(p as string)],
+    ['rm', (p) => fs.rm(p as string)],
+    ['rename', (p) => fs.rename(p as string, '/b')],
+    ['rename to', (p) => fs.rename('/a', p as string)],
+    ['copy', (p) => fs.copy(p as string, '/b')],
+    ['open', (p) => fs.open(p as string)],
+    ['mount', (p) => fs.mount(p as string, 'memory://')],
+    ['unmount', (p) => fs.unmount(p as string)],
+    ['load', (p) => fs.load(p as string)],
+    ['free', (p) => fs.free(p as string)],
+    ['pin', (p) => fs.pin(p as string)],
+    ['persist', (p) => fs.persist(p as string)],
+    ['createReadStream', (p) => fs.createReadStream(p as string)],
+    ['createWriteStream', (p) => fs.createWriteStream(p as string)],
+  ];
+
+  it('has at least 40 hostile paths', () => {
+    expect(hostilePaths.length).toBeGreaterThanOrEqual(40);
+  });
+
+  for (const [name, op] of ops) {
+    it(`${name} refuses every hostile path`, async () => {
+      for (const path of hostilePaths) {
+        // Paths that normalise to a legal absolute path are not hostile for the facade.
+        if (typeof path === 'string' && path.startsWith('/') && !/[\0\\\u0000-\u001f\u007f]/.test(path) && path.length < 4096 && !path.split('/').some((s) => s.length > 1024)) continue;
+        let error: unknown;
+        try {
+          await op(path);
+        } catch (e) {
+          error = e;
+        }
+        expect(error, `${name}(${String(typeof path === 'symbol' ? 'symbol' : JSON.stringify(path))?.slice(0, 60)})`).toBeInstanceOf(StrataError);
+        expect((error as StrataError).code).toBe('EINVAL');
+        expect((error as StrataError).message.length).toBeGreaterThan(10);
+      }
+    });
+  }
+
+  it('mount refuses every hostile URI and non-store', async () => {
+    for (const uri of hostileUris) {
+      let error: unknown;
+      try {
+        await fs.mount('/hostile', uri as string);
+      } catch (e) {
+        error = e;
+      }
+      expect(error, JSON.stringify(uri)).toBeInstanceOf(StrataError);
+      expect((error as StrataError).code).toBe('EINVAL');
+      expect((error as StrataError).message).not.toMatch(/user:pass|key:secret/);
+    }
+    expect(fs.mounts().map((m) => m.path)).toEqual(['/']);
+  });
+
+  it('.. never climbs above / and paths collapse', async () => {
+    await fs.writeFile('/../../x/./y//z.txt', 'z');
+    expect((await fs.readFile('/x/y/z.txt')).toString()).toBe('z');
+    expect((await fs.stat('/x/y/')).type).toBe('directory');
+  });
+
+  it('options are checked: unknown keys, wrong types, negative and NaN numbers', async () => {
+    const bad: [string, () => unknown][] = [
+      ['constructor unknown key', () => new StrataFS({ cache: { pagesize: 1 } } as never)],
+      ['negative pageSize', () => new StrataFS({ cache: { pageSize: -1 } })],
+      ['NaN capacity', () => new StrataFS({ cache: { memory: { capacity: NaN } } })],
+      ['huge capacity string', () => new StrataFS({ cache: { memory: { capacity: '99999999999999999999TiB' } } })],
+      ['bad size string', () => new StrataFS({ cache: { pageSize: '1 megabyte' } })],
+      ['bad readType', () => new StrataFS({ readType: 'SOMETIMES' as never })],
+      ['bad writeType', () => new StrataFS({ writeType: 'LATER' as never })],
+      ['syncInterval below -1', () => new StrataFS({ metadata: { syncInterval: -5 } })],
+      ['retry attempts 0', () => new StrataFS({ retry: { attempts: 0 } })],
+      ['timeout string', () => new StrataFS({ timeout: '5s' as never })],
+      ['options not object', () => new StrataFS('fast' as never)],
+      ['readFile negative offset', () => fs.readFile('/a', { offset: -1 })],
+      ['readFile NaN length', () => fs.readFile('/a', { length: NaN })],
+      ['readFile unknown option', () => fs.readFile('/a', { encoding: 'utf8' } as never)],
+      ['writeFile bad data', () => fs.writeFile('/a', 42 as never)],
+      ['writeFile null data', () => fs.writeFile('/a', null as never)],
+      ['readdir recursive not boolean', () => fs.readdir('/', { recursive: 'yes' } as never)],
+      ['rm force not boolean', () => fs.rm('/a', { force: 1 } as never)],
+      ['mount readOnly string', () => fs.mount('/z', 'memory://', { readOnly: 'true' } as never)],
+      ['mount unknown option', () => fs.mount('/z', 'memory://', { readonly: true } as never)],
+      ['stream end before start', () => fs.createReadStream('/a', { start: 5, end: 1 })],
+      ['signal not a signal', () => fs.stat('/a', { signal: {} } as never)],
+      ['ASYNC_THROUGH without disk', () => fs.writeFile('/a', 'x', { writeType: 'ASYNC_THROUGH' })],
+      ['MUST_CACHE without disk', () => fs.writeFile('/a', 'x', { writeType: 'MUST_CACHE' })],
+    ];
+    for (const [what, call] of bad) {
+      let error: unknown;
+      try {
+        await call();
+      } catch (e) {
+        error = e;
+      }
+      expect(error, what).toBeInstanceOf(StrataError);
+      expect((error as StrataError).code, what).toBe('EINVAL');
+    }
+    expect((await fs.readFile('/a')).toString()).toBe('a');
+  });
+});

@@ -1,0 +1,144 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { StrataFS, registerStore, MemoryStore, type UnderStore } from '../../src/index.js';
+import { expectCode } from '../support/helpers.js';
+
+describe('mount table and namespace', () => {
+  let fs: StrataFS;
+  beforeEach(() => {
+    fs = new StrataFS();
+  });
+  afterEach(async () => {
+    await fs.close();
+  });
+
+  it('with nothing at /, the root is a read-only directory of mount points', async () => {
+    await fs.mount('/data/raw', 'memory://');
+    await fs.mount('/logs', 'memory://');
+    expect(await fs.readdir('/')).toEqual(['data', 'logs']);
+    expect(await fs.readdir('/data')).toEqual(['raw']);
+    expect((await fs.stat('/')).type).toBe('directory');
+    expect((await fs.stat('/data')).type).toBe('directory');
+    await expectCode(fs.writeFile('/x.txt', 'no'), 'EROFS');
+    await expectCode(fs.mkdir('/newdir'), 'EROFS');
+    await expectCode(fs.writeFile('/data/x.txt', 'no'), 'EROFS');
+    await expectCode(fs.stat('/elsewhere'), 'ENOENT');
+    await expectCode(fs.readFile('/data'), 'EISDIR');
+  });
+
+  it('resolves the longest mount point', async () => {
+    await fs.mount('/', 'memory://');
+    await fs.mount('/a', 'memory://');
+    await fs.mount('/a/b', 'memory://');
+    await fs.writeFile('/a/b/c.txt', 'deep');
+    await fs.writeFile('/a/x.txt', 'mid');
+    expect((await fs.stat('/a/b/c.txt')).mount).toBe('/a/b');
+    expect((await fs.stat('/a/x.txt')).mount).toBe('/a');
+    expect(await fs.readdir('/a')).toEqual(['b', 'x.txt']);
+    expect(await fs.readdir('/', { recursive: true })).toEqual(['a', 'a/b', 'a/b/c.txt', 'a/x.txt']);
+  });
+
+  it('mount and unmount errors are the ones API.md names', async () => {
+    await fs.mount('/', 'memory://');
+    await fs.writeFile('/file.txt', 'x');
+    await expectCode(fs.mount('/', 'memory://'), 'EEXIST');
+    await expectCode(fs.mount('/file.txt', 'memory://'), 'EEXIST');
+    await fs.mount('/m', 'memory://');
+    await fs.mount('/m/n', 'memory://');
+    await expectCode(fs.unmount('/m'), 'EBUSY');
+    await expectCode(fs.rm('/m', { recursive: true }), 'EBUSY');
+    await expectCode(fs.rm('/m/n', { recursive: true }), 'EBUSY');
+    await expectCode(fs.rename('/file.txt', '/m/file.txt'), 'EXDEV');
+    await fs.unmount('/m/n');
+    await fs.unmount('/m');
+    expect(fs.mounts().map((m) => m.path)).toEqual(['/']);
+    await expectCode(fs.unmount('/nothing'), 'EINVAL');
+  });
+
+  it('read-only mounts refuse every write with EROFS', async () => {
+    const store = new MemoryStore();
+    await store.write('seed.txt', Buffer.from('seed'));
+    await fs.mount('/ro', store, { readOnly: true });
+    expect((await fs.readFile('/ro/seed.txt')).toString()).toBe('seed');
+    await expectCode(fs.writeFile('/ro/new.txt', 'x'), 'EROFS');
+    await expectCode(fs.mkdir('/ro/d'), 'EROFS');
+    await expectCode(fs.rm('/ro/seed.txt'), 'EROFS');
+    await expectCode(fs.rename('/ro/seed.txt', '/ro/other.txt'), 'EROFS');
+    await expectCode(fs.copy('/ro/seed.txt', '/ro/copy.txt'), 'EROFS');
+    expect(fs.mounts()[0]).toMatchObject({ path: '/ro', readOnly: true });
+  });
+
+  it('memory:// is a new store per mount, memory://name is shared', async () => {
+    await fs.mount('/a', 'memory://');
+    await fs.mount('/b', 'memory://');
+    await fs.writeFile('/a/f', '1');
+    expect(await fs.exists('/b/f')).toBe(false);
+    await fs.mount('/c', 'memory://shared-name-test');
+    await fs.mount('/d', 'memory://shared-name-test');
+    await fs.writeFile('/c/f', '2');
+    expect((await fs.readFile('/d/f')).toString()).toBe('2');
+  });
+
+  it('unmount drops the mount and its cache', async () => {
+    await fs.mount('/m', 'memory://');
+    await fs.writeFile('/m/f', 'data');
+    await fs.readFile('/m/f');
+    expect(fs.stats().memory.pages).toBeGreaterThan(0);
+    await fs.unmount('/m');
+    expect(fs.stats().memory.pages).toBe(0);
+    await expectCode(fs.stat('/m/f'), 'ENOENT');
+  });
+
+  it('a third-party store works through registerStore and as an object', async () => {
+    const inner = new MemoryStore();
+    const calls: string[] = [];
+    const thirdParty: UnderStore = {
+      uri: 'acme://bucket',
+      capabilities: { rangeRead: false, list: true, copy: false, rename: false, directories: false },
+      stat: (k, o) => (calls.push('stat'), inner.stat(k, o)),
+      list: (k, o) => (calls.push('list'), inner.list(k, o)),
+      read: (k, _r, o) => (calls.push('read'), inner.read(k, undefined, o)),
+      write: (k, b, o) => (calls.push('write'), inner.write(k, b, o)),
+      delete: (k, o) => (calls.push('delete'), inner.delete(k, o)),
+    };
+    registerStore('acme', (uri, options) => {
+      expect(uri.hostname).toBe('bucket');
+      expect(options).toEqual({ token: 'abc' });
+      return thirdParty;
+    });
+    await fs.mount('/acme', 'acme://bucket', { options: { token: 'abc' } });
+    expect(fs.mounts()[0]!.options.options).toEqual({ token: '***' });
+    await fs.writeFile('/acme/dir/file.bin', Buffer.from('0123456789'));
+    expect((await fs.readFile('/acme/dir/file.bin', { offset: 3, length: 4 })).toString()).toBe('3456');
+    await fs.rename('/acme/dir', '/acme/moved');
+    await fs.copy('/acme/moved/file.bin', '/acme/copy.bin');
+    expect(await fs.readdir('/acme', { recursive: true })).toEqual(['copy.bin', 'moved', 'moved/file.bin']);
+    expect(calls).toContain('read');
+    await fs.mount('/obj', thirdParty);
+    expect(await fs.readdir('/obj')).toEqual(['copy.bin', 'moved']);
+  });
+
+  it('store errors keep Node codes; unknown errors become EIO with context', async () => {
+    const failing: UnderStore = {
+      uri: 'fail://x',
+      capabilities: { rangeRead: true, list: true, copy: false, rename: false, directories: false },
+      stat: async (key) => {
+        if (key === 'denied') throw Object.assign(new Error('nope'), { code: 'EACCES' });
+        throw new Error('kaboom');
+      },
+      list: async function* () {},
+      read: async () => {
+        throw new Error('x');
+      },
+      write: async () => {
+        throw new Error('x');
+      },
+      delete: async () => undefined,
+    };
+    await fs.mount('/f', failing);
+    const denied = await expectCode(fs.stat('/f/denied'), 'EACCES');
+    expect(denied.path).toBe('/f/denied');
+    const other = await expectCode(fs.stat('/f/other'), 'EIO');
+    expect(other).toMatchObject({ path: '/f/other', op: 'stat', mount: '/f' });
+    expect(other.message).toContain('kaboom');
+  });
+});
