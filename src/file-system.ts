@@ -272,7 +272,7 @@ export class StrataFS {
     checkOperationOptions(options, ['readType']);
     const readType = checkReadType(options?.readType);
     return this.#run('open', target, async () => {
-      const { src, mount, info } = await this.#openSource(target, options?.signal, true);
+      const { src, mount, info } = await this.#openSource(target, options?.signal);
       return new StrataFileHandle(target, src, info.etag ?? src.version, this.#pages, { readType: this.#readType(mount, readType) }, mount.path);
     });
   }
@@ -775,7 +775,7 @@ export class StrataFS {
   }
 
   /** The page source of a file at its current version. */
-  async #openSource(path: string, signal?: AbortSignal, forHandle = false): Promise<{ src: PageSource; mount: Mount; info: ObjectInfo }> {
+  async #openSource(path: string, signal?: AbortSignal): Promise<{ src: PageSource; mount: Mount; info: ObjectInfo }> {
     const res = this.#table.resolve(path);
     if (!res) {
       if (this.#table.hasMountsBelow(path) || path === '/') throw new StrataError('EISDIR');
@@ -786,10 +786,10 @@ export class StrataFS {
     const info = await this.#storeStat(res.mount, res.key, signal);
     if (!info) throw new StrataError('ENOENT');
     if (info.isDirectory) throw new StrataError('EISDIR');
-    return { src: this.#source(res.mount, res.key, info, forHandle), mount: res.mount, info };
+    return { src: this.#source(res.mount, res.key, info), mount: res.mount, info };
   }
 
-  #source(mount: Mount, key: string, info: ObjectInfo, forHandle: boolean): PageSource {
+  #source(mount: Mount, key: string, info: ObjectInfo): PageSource {
     const state = this.#state.get(mount)!;
     const version = versionOf(info);
     const store = mount.store;
@@ -805,14 +805,21 @@ export class StrataFS {
           if (journal?.find(state.cacheId, key)?.id === pending) return Readable.from([await journal.read(pending, offset, length)]);
           throw new StrataError('ESTALE', 'the pending write this read started on has been replaced');
         }
-        if (forHandle && !store.capabilities.conditionalRead) {
-          // A handle reads one version: if the store cannot check that itself, compare first.
-          const now = await this.#storeStat(mount, key, signal);
-          if (!now || versionOf(now) !== version) throw new StrataError('ESTALE', 'the version this handle opened has changed');
+        if (store.capabilities.conditionalRead) {
+          const ifMatch = info.etag;
+          if (store.capabilities.rangeRead) return store.read(key, { offset, length }, { signal, ifMatch });
+          return sliceStream(await store.read(key, undefined, { signal, ifMatch }), offset, length);
         }
-        const ifMatch = store.capabilities.conditionalRead ? info.etag : undefined;
-        if (store.capabilities.rangeRead) return store.read(key, { offset, length }, { signal, ifMatch });
-        return sliceStream(await store.read(key, undefined, { signal, ifMatch }), offset, length);
+        // The store cannot check the version itself: check it once the bytes are in, so pages of
+        // two versions never meet (the page cache admits nothing from a failed fetch).
+        const body = store.capabilities.rangeRead ? await store.read(key, { offset, length }, { signal }) : sliceStream(await store.read(key, undefined, { signal }), offset, length);
+        return Readable.from(verifiedVersion(body, async () => {
+          const now = await store.stat(key, { signal });
+          if (!now || versionOf(now) !== version) {
+            state.meta.forget(key);
+            throw new StrataError('ESTALE', 'the object changed while it was read');
+          }
+        }), { objectMode: false });
       },
     };
   }
@@ -946,7 +953,7 @@ export class StrataFS {
     const info = await this.#storeStat(src.mount, src.key, signal);
     if (!info || info.isDirectory) throw new StrataError('ENOENT', 'source file vanished');
     const mode = dst.mount.writeType ?? this.#options.writeType;
-    const stream = pageReadStream(this.#pages, async () => this.#source(src.mount, src.key, info, false), 0, undefined, { readType: 'NO_CACHE', signal });
+    const stream = pageReadStream(this.#pages, async () => this.#source(src.mount, src.key, info), 0, undefined, { readType: 'NO_CACHE', signal });
     const body = info.size <= this.#options.pageSize * 8 ? await collect(stream, signal) : stream;
     await this.#writeObject(dst, body, mode === 'MUST_CACHE' || mode === 'ASYNC_THROUGH' ? mode : 'THROUGH', signal);
   }
@@ -988,6 +995,16 @@ export class StrataFS {
       (file) => this.#copyFile({ mount: src.mount, key: file.key }, { mount: dst.mount, key: moveKey(file.key, src.key, dst.key) }, signal),
     );
   }
+}
+
+/** Yields a stream's chunks, then runs `check` (which throws to fail the stream). */
+async function* verifiedVersion(body: Readable, check: () => Promise<void>): AsyncGenerator<Buffer> {
+  try {
+    for await (const chunk of body as AsyncIterable<Buffer>) yield chunk;
+  } finally {
+    body.destroy();
+  }
+  await check();
 }
 
 /** Runs `fn` over `items` with at most `limit` in flight; stops at the first error. */

@@ -73,7 +73,8 @@ export class PageCache {
 
   /** True when `object` is pinned (by itself or by a pinned directory prefix). */
   isPinned(object: string): boolean {
-    for (const p of this.#pinned) if (object === p || object.startsWith(p.endsWith('\n') ? p : p + '/')) return true;
+    const id = `${object}\n`;
+    for (const prefix of this.#pinned) if (id.startsWith(prefix)) return true;
     return false;
   }
 

@@ -1,0 +1,226 @@
+import fc from 'fast-check';
+import { afterEach, describe, expect, it } from 'vitest';
+import { StrataFS } from '../../src/index.js';
+import { CountingStore } from '../support/counting-store.js';
+import { randomBytes } from '../support/helpers.js';
+
+const PAGE = 64 * 1024;
+
+describe('page cache through a counting store', () => {
+  let fs: StrataFS;
+  let store: CountingStore;
+
+  async function setup(options: ConstructorParameters<typeof StrataFS>[0] = {}): Promise<void> {
+    fs = new StrataFS({ cache: { pageSize: PAGE, memory: { capacity: '16MiB' } }, ...options });
+    store = new CountingStore();
+    await fs.mount('/s', store);
+  }
+  async function seed(key: string, data: Buffer): Promise<void> {
+    await store.inner.write(key, data);
+  }
+  afterEach(() => fs?.close());
+
+  it('the second read costs zero store bytes and zero store reads', async () => {
+    await setup();
+    const data = randomBytes(10 * PAGE + 5);
+    await seed('a.bin', data);
+    expect((await fs.readFile('/s/a.bin')).equals(data)).toBe(true);
+    expect(store.bytesRead).toBe(data.length);
+    store.reset();
+    expect((await fs.readFile('/s/a.bin')).equals(data)).toBe(true);
+    expect(store.bytesRead).toBe(0);
+    expect(store.count('read')).toBe(0);
+    expect(store.count('stat')).toBe(0);
+  });
+
+  it('a 100-byte range costs at most two pages', async () => {
+    await setup();
+    await seed('r.bin', randomBytes(20 * PAGE));
+    await fs.readFile('/s/r.bin', { offset: 5 * PAGE + 10, length: 100 });
+    expect(store.bytesRead).toBeLessThanOrEqual(PAGE);
+    store.reset();
+    await fs.readFile('/s/r.bin', { offset: 8 * PAGE - 50, length: 100 });
+    expect(store.bytesRead).toBeLessThanOrEqual(2 * PAGE);
+    expect(store.count('read')).toBe(1);
+  });
+
+  it('adjacent missing pages are fetched with one ranged request, gaps split it', async () => {
+    await setup();
+    const data = randomBytes(12 * PAGE);
+    await seed('c.bin', data);
+    await fs.readFile('/s/c.bin', { offset: 4 * PAGE, length: PAGE });
+    store.reset();
+    expect((await fs.readFile('/s/c.bin')).equals(data)).toBe(true);
+    expect(store.count('read')).toBe(2);
+    expect(store.calls.filter((c) => c.op === 'read').map((c) => c.range)).toEqual([
+      { offset: 0, length: 4 * PAGE },
+      { offset: 5 * PAGE, length: 7 * PAGE },
+    ]);
+  });
+
+  it('50 concurrent cold readers cost one fetch per page', async () => {
+    await setup();
+    const data = randomBytes(8 * PAGE);
+    await seed('hot.bin', data);
+    await fs.stat('/s/hot.bin');
+    store.reset();
+    store.delayMs = 30;
+    const reads = await Promise.all(Array.from({ length: 50 }, () => fs.readFile('/s/hot.bin')));
+    for (const r of reads) expect(r.equals(data)).toBe(true);
+    expect(store.bytesRead).toBe(data.length);
+    expect(fs.stats().misses).toBe(8);
+  });
+
+  it('streams walk page by page and share the cache', async () => {
+    await setup();
+    const data = randomBytes(6 * PAGE + 3);
+    await seed('s.bin', data);
+    const chunks: Buffer[] = [];
+    for await (const chunk of fs.createReadStream('/s/s.bin')) {
+      expect((chunk as Buffer).length).toBeLessThanOrEqual(PAGE);
+      chunks.push(chunk as Buffer);
+    }
+    expect(Buffer.concat(chunks).equals(data)).toBe(true);
+    store.reset();
+    await fs.readFile('/s/s.bin');
+    expect(store.bytesRead).toBe(0);
+  });
+
+  it('a changed object is never served old or mixed once its new version is seen', async () => {
+    await setup({ metadata: { syncInterval: 0 } });
+    const v1 = Buffer.alloc(4 * PAGE, 1);
+    const v2 = Buffer.alloc(4 * PAGE, 2);
+    await seed('v.bin', v1);
+    await fs.readFile('/s/v.bin', { offset: 0, length: 2 * PAGE });
+    await seed('v.bin', v2); // changed behind stratafs' back
+    const read = await fs.readFile('/s/v.bin');
+    expect(read.equals(v2)).toBe(true);
+  });
+
+  it('within syncInterval an outside change is read at the old version, never a mix', async () => {
+    await setup({ metadata: { syncInterval: 60_000 } });
+    const v1 = Buffer.alloc(4 * PAGE, 1);
+    await seed('w.bin', v1);
+    await fs.readFile('/s/w.bin', { offset: 0, length: PAGE });
+    await seed('w.bin', Buffer.alloc(4 * PAGE, 2));
+    const read = await fs.readFile('/s/w.bin');
+    const distinct = new Set(read);
+    expect(distinct.size).toBe(1); // all old or (after ESTALE retry) all new, never both
+  });
+
+  it('NO_CACHE reads from the cache when there but never adds', async () => {
+    await setup();
+    const data = randomBytes(2 * PAGE);
+    await seed('n.bin', data);
+    await fs.readFile('/s/n.bin', { readType: 'NO_CACHE' });
+    await fs.readFile('/s/n.bin', { readType: 'NO_CACHE' });
+    expect(store.bytesRead).toBe(2 * data.length);
+    expect(fs.stats().memory.pages).toBe(0);
+    await fs.readFile('/s/n.bin');
+    store.reset();
+    await fs.readFile('/s/n.bin', { readType: 'NO_CACHE' });
+    expect(store.bytesRead).toBe(0);
+  });
+
+  it('free drops pages and metadata; load warms with progress', async () => {
+    await setup();
+    await seed('d/a', randomBytes(3 * PAGE));
+    await seed('d/b', randomBytes(PAGE));
+    const progress: number[] = [];
+    await fs.load('/s/d', { recursive: true, onProgress: (p) => progress.push(p.bytes) });
+    expect(progress.at(-1)).toBe(4 * PAGE);
+    store.reset();
+    await fs.readFile('/s/d/a');
+    expect(store.bytesRead).toBe(0);
+    await fs.free('/s/d', { recursive: true });
+    expect(fs.stats().memory.pages).toBe(0);
+    await fs.readFile('/s/d/a');
+    expect(store.bytesRead).toBe(3 * PAGE);
+  });
+
+  it('pinned pages survive pressure and free; unpin makes them evictable', async () => {
+    fs = new StrataFS({ cache: { pageSize: PAGE, memory: { capacity: 8 * PAGE } } });
+    store = new CountingStore();
+    await fs.mount('/s', store);
+    await seed('pinned', randomBytes(2 * PAGE));
+    for (let i = 0; i < 5; i++) await seed(`other${i}`, randomBytes(2 * PAGE));
+    await fs.pin('/s/pinned');
+    for (let i = 0; i < 5; i++) await fs.readFile(`/s/other${i}`);
+    await fs.free('/s/pinned');
+    store.reset();
+    await fs.readFile('/s/pinned');
+    expect(store.bytesRead).toBe(0);
+    expect(fs.stats().memory.used).toBeLessThanOrEqual(8 * PAGE);
+    await fs.unpin('/s/pinned');
+    for (let i = 0; i < 5; i++) await fs.readFile(`/s/other${i}`);
+    store.reset();
+    await fs.readFile('/s/pinned');
+    expect(store.bytesRead).toBe(2 * PAGE);
+  });
+
+  it('memory capacity is never exceeded under a random workload', async () => {
+    const capacity = 10 * PAGE;
+    fs = new StrataFS({ cache: { pageSize: PAGE, memory: { capacity } } });
+    store = new CountingStore();
+    await fs.mount('/s', store);
+    const files = Array.from({ length: 6 }, (_, i) => ({ name: `f${i}`, data: randomBytes((i + 1) * PAGE + i * 77) }));
+    for (const f of files) await seed(f.name, f.data);
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.record({ file: fc.integer({ min: 0, max: 5 }), offset: fc.nat(7 * PAGE), length: fc.nat(3 * PAGE), op: fc.constantFrom('read', 'free', 'write') }), { maxLength: 30 }),
+        async (ops) => {
+          for (const { file, offset, length, op } of ops) {
+            const f = files[file]!;
+            if (op === 'read') {
+              const got = await fs.readFile(`/s/${f.name}`, { offset, length });
+              expect(got.equals(f.data.subarray(offset, offset + length))).toBe(true);
+            } else if (op === 'free') await fs.free(`/s/${f.name}`);
+            else {
+              f.data = randomBytes(f.data.length);
+              await fs.writeFile(`/s/${f.name}`, f.data);
+            }
+            expect(fs.stats().memory.used).toBeLessThanOrEqual(capacity);
+          }
+        },
+      ),
+      { numRuns: 25 },
+    );
+  });
+
+  it('stat and readdir are answered from the metadata cache within syncInterval', async () => {
+    await setup({ metadata: { syncInterval: 60_000 } });
+    await seed('m/a', Buffer.from('a'));
+    await fs.stat('/s/m/a');
+    await fs.readdir('/s/m');
+    store.reset();
+    for (let i = 0; i < 10; i++) {
+      await fs.stat('/s/m/a');
+      await fs.readdir('/s/m');
+    }
+    expect(store.count('stat') + store.count('list')).toBe(0);
+    await expect(fs.stat('/s/m/missing')).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(fs.stat('/s/m/missing')).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(store.count('stat')).toBe(1); // negative entry reused
+    await fs.writeFile('/s/m/missing', 'now here');
+    expect((await fs.stat('/s/m/missing')).size).toBe(8); // own writes seen at once
+    expect(await fs.readdir('/s/m')).toEqual(['a', 'missing']);
+  });
+
+  it('syncInterval 0 asks the store every time', async () => {
+    await setup({ metadata: { syncInterval: 0 } });
+    await seed('z', Buffer.from('z'));
+    await fs.stat('/s/z');
+    await fs.stat('/s/z');
+    expect(store.count('stat')).toBe(2);
+  });
+
+  it('a per-mount syncInterval overrides the global one', async () => {
+    fs = new StrataFS({ metadata: { syncInterval: 60_000 } });
+    store = new CountingStore();
+    await fs.mount('/s', store, { syncInterval: 0 });
+    await seed('z', Buffer.from('z'));
+    await fs.stat('/s/z');
+    await fs.stat('/s/z');
+    expect(store.count('stat')).toBe(2);
+  });
+});
