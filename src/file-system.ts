@@ -40,6 +40,7 @@ import { StrataFileHandle } from './io/file-handle.js';
 import { depth, moveKey, walkTree } from './ops/tree-walk.js';
 import type { ObjectInfo, UnderStore } from './store/under-store.js';
 import { registerBuiltinStores } from './store/builtin.js';
+import { loadConfig, type StrataConfig } from './config/load-config.js';
 
 registerBuiltinStores();
 
@@ -606,10 +607,22 @@ export class StrataFS {
   }
 
   /**
-   * Creates a `StrataFS` from a config object or a JSON file (options + `mounts`); see the
-   * configuration guide. Set by the config module.
+   * Creates a `StrataFS` from a config object or the path of a JSON file: `StrataOptions` plus
+   * `mounts`, a map from mount point to a URI or `{ uri, readOnly?, readType?, writeType?,
+   * syncInterval?, options? }`. In a file, `${NAME}` in a string is replaced by the environment
+   * variable `NAME`; a missing variable is an `EINVAL` naming it (never an empty secret).
    */
-  static fromConfig: (config: unknown) => Promise<StrataFS>;
+  static async fromConfig(config: StrataConfig | string): Promise<StrataFS> {
+    const { options, mounts } = await loadConfig(config);
+    const fs = new StrataFS(options);
+    try {
+      for (const [path, mount] of mounts) await fs.mount(path, mount.uri, mount.options);
+    } catch (error) {
+      await fs.close();
+      throw error;
+    }
+    return fs;
+  }
 
   // ================================================================ internals
 

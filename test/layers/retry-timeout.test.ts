@@ -1,0 +1,82 @@
+import { Readable } from 'node:stream';
+import { afterEach, describe, expect, it } from 'vitest';
+import { StrataError, StrataFS, MemoryStore, type UnderStore } from '../../src/index.js';
+import { expectCode } from '../support/helpers.js';
+
+/** A store whose next `failures` stat/read calls fail with `error`, or hang for `hangMs`. */
+function flakyStore(failures: number, error: () => Error, hangMs = 0): UnderStore & { attempts: number } {
+  const inner = new MemoryStore();
+  void inner.write('f.txt', Buffer.from('payload'));
+  let left = failures;
+  const store = {
+    attempts: 0,
+    uri: 'flaky://x',
+    capabilities: inner.capabilities,
+    async stat(key: string, opts?: { signal?: AbortSignal }) {
+      store.attempts++;
+      if (hangMs > 0) {
+        await new Promise((resolve, reject) => {
+          const t = setTimeout(resolve, hangMs);
+          opts?.signal?.addEventListener('abort', () => {
+            clearTimeout(t);
+            reject(opts.signal!.reason);
+          });
+        });
+      }
+      if (left-- > 0) throw error();
+      return inner.stat(key);
+    },
+    list: (k: string) => inner.list(k),
+    read: (k: string, r?: { offset: number; length?: number }) => inner.read(k, r),
+    write: (k: string, b: Readable | Buffer) => inner.write(k, b),
+    delete: (k: string) => inner.delete(k),
+  };
+  return store;
+}
+
+describe('retry and timeout layers', () => {
+  let fs: StrataFS | undefined;
+  afterEach(() => fs?.close());
+
+  it('retries temporary errors with backoff and succeeds', async () => {
+    fs = new StrataFS({ retry: { attempts: 4, minDelay: 1, maxDelay: 5 } });
+    const store = flakyStore(3, () => new StrataError('EIO', 'slow down', { temporary: true }));
+    await fs.mount('/f', store);
+    expect((await fs.stat('/f/f.txt')).size).toBe(7);
+    expect(store.attempts).toBe(4);
+  });
+
+  it('gives up after the attempts with EIO and the path', async () => {
+    fs = new StrataFS({ retry: { attempts: 2, minDelay: 1, maxDelay: 2 } });
+    const store = flakyStore(10, () => Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }));
+    await fs.mount('/f', store);
+    const error = await expectCode(fs.stat('/f/f.txt'), 'EIO');
+    expect(error.path).toBe('/f/f.txt');
+    expect(store.attempts).toBe(2);
+  });
+
+  it('does not retry permanent errors', async () => {
+    fs = new StrataFS({ retry: { attempts: 5, minDelay: 1, maxDelay: 2 } });
+    const store = flakyStore(10, () => Object.assign(new Error('denied'), { code: 'EACCES' }));
+    await fs.mount('/f', store);
+    await expectCode(fs.stat('/f/f.txt'), 'EACCES');
+    expect(store.attempts).toBe(1);
+  });
+
+  it('a request slower than timeout fails with ETIMEDOUT, and is retried', async () => {
+    fs = new StrataFS({ timeout: 50, retry: { attempts: 2, minDelay: 1, maxDelay: 2 } });
+    const store = flakyStore(0, () => new Error('unused'), 10_000);
+    await fs.mount('/f', store);
+    const error = await expectCode(fs.stat('/f/f.txt'), 'ETIMEDOUT');
+    expect(error.path).toBe('/f/f.txt');
+    expect(store.attempts).toBe(2);
+  });
+
+  it('counts each call once however often it is retried', async () => {
+    fs = new StrataFS({ retry: { attempts: 3, minDelay: 1, maxDelay: 2 } });
+    const store = flakyStore(2, () => new StrataError('EIO', 'busy', { temporary: true }));
+    await fs.mount('/f', store);
+    await fs.stat('/f/f.txt');
+    expect(fs.stats().storeRequests.stat).toBe(1);
+  });
+});
