@@ -13,6 +13,8 @@ export class MemoryTier {
   readonly #lru: LRUCache<string, Buffer> | undefined;
   readonly #pinned = new Map<string, Buffer>();
   #pinnedBytes = 0;
+  /** Bytes held per object version (the page key without its index), for `FileInfo.cached`. */
+  readonly #bytesByVersion = new Map<string, number>();
 
   constructor(
     readonly capacity: number,
@@ -22,7 +24,10 @@ export class MemoryTier {
       this.#lru = new LRUCache<string, Buffer>({
         maxSize: capacity,
         sizeCalculation: (page) => Math.max(1, page.length),
-        dispose: onEvict ? (page, key, reason) => (reason === 'evict' ? onEvict(key, page) : undefined) : undefined,
+        dispose: (page, key, reason) => {
+          this.#account(key, -page.length);
+          if (reason === 'evict') onEvict?.(key, page);
+        },
       });
     }
   }
@@ -49,9 +54,11 @@ export class MemoryTier {
       this.#lru.delete(key);
       this.#pinned.set(key, page);
       this.#pinnedBytes += page.length;
+      this.#account(key, page.length);
     } else {
       if (this.#pinned.has(key) || page.length + this.#pinnedBytes > this.capacity) return;
       this.#lru.set(key, page);
+      this.#account(key, page.length);
     }
     while (this.#lru.size > 0 && this.#lru.calculatedSize + this.#pinnedBytes > this.capacity) this.#lru.pop();
   }
@@ -66,6 +73,7 @@ export class MemoryTier {
         if (key.startsWith(prefix)) {
           this.#pinned.delete(key);
           this.#pinnedBytes -= page.length;
+          this.#account(key, -page.length);
         }
       }
     }
@@ -77,16 +85,21 @@ export class MemoryTier {
       if (!key.startsWith(prefix)) continue;
       this.#pinned.delete(key);
       this.#pinnedBytes -= page.length;
+      this.#account(key, -page.length);
       this.set(key, page);
     }
   }
 
-  /** Bytes of pages whose key starts with `prefix`. */
-  bytesUnder(prefix: string): number {
-    let total = 0;
-    for (const [key, page] of this.#pinned) if (key.startsWith(prefix)) total += page.length;
-    if (this.#lru) for (const [key, page] of this.#lru.entries()) if (key.startsWith(prefix)) total += page.length;
-    return total;
+  /** Bytes held of one object version (`versionKey` = a page key without its `\n<index>`). */
+  bytesOf(versionKey: string): number {
+    return this.#bytesByVersion.get(versionKey) ?? 0;
+  }
+
+  #account(key: string, delta: number): void {
+    const versionKey = key.slice(0, key.lastIndexOf('\n'));
+    const bytes = (this.#bytesByVersion.get(versionKey) ?? 0) + delta;
+    if (bytes <= 0) this.#bytesByVersion.delete(versionKey);
+    else this.#bytesByVersion.set(versionKey, bytes);
   }
 
   /** Figures. */
@@ -99,5 +112,6 @@ export class MemoryTier {
     this.#lru?.clear();
     this.#pinned.clear();
     this.#pinnedBytes = 0;
+    this.#bytesByVersion.clear();
   }
 }

@@ -125,7 +125,7 @@ export class PageCache {
 
   /** Bytes of this version of the object held in any tier. */
   cachedBytes(object: string, version: string): number {
-    const memory = this.memory.bytesUnder(`${object}\n${version}\n`);
+    const memory = this.memory.bytesOf(`${object}\n${version}`);
     const disk = this.disk?.cachedBytes(object, version) ?? 0;
     return Math.max(memory, disk);
   }

@@ -1,13 +1,14 @@
 /**
- * What the Aliyun OSS and Tencent COS connectors share beyond {@link ObjectStoreBase}: checking
- * settings, reading `scheme://bucket/prefix` URIs and credentials from the environment, turning
- * response headers into a {@link RawObject}, the error table both services use, forwarding an
- * SDK's response stream, and a multipart upload driver that never leaves a partial object.
+ * What the Aliyun OSS and Tencent COS connectors share beyond {@link ObjectStoreBase} (and the
+ * URI, SDK-loading and stream helpers all cloud connectors share): typed settings, credentials
+ * from the environment, response headers as a {@link RawObject}, the error table both services
+ * use, ranged reads of empty objects, and a multipart upload driver that never leaves a partial
+ * object.
  * @module
  */
-import { PassThrough, Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { StrataError, invalid, type StrataErrorCode } from '../errors.js';
-import { describe, normalizePrefix } from '../path.js';
+import { checkSettingNames } from './bucket-uri.js';
 import type { RawObject, RawWriteResult } from './object-store-base.js';
 import { httpStatusOf, mapStoreError } from './store-errors.js';
 import type { StoreSettings } from './under-store.js';
@@ -19,38 +20,24 @@ export type Bytes = number;
 export type SettingKind = 'string' | 'boolean' | 'number' | 'object';
 
 /**
- * Checks a connector's settings against `spec`: every key must be known and of its kind;
- * `undefined` values are ignored. Throws `EINVAL` naming the connector and the key (never the
- * value, which may be a secret).
+ * Checks a connector's settings against `spec`: every name must be known (see
+ * {@link checkSettingNames}) and every defined value of its kind. `EINVAL` names the setting,
+ * never its value (which may be a secret).
  */
-export function checkSettings(connector: string, settings: StoreSettings, spec: Readonly<Record<string, SettingKind>>): void {
-  if (typeof settings !== 'object' || settings === null || Array.isArray(settings)) throw invalid(`${connector} settings must be an object, got ${describe(settings)}`);
-  for (const [key, value] of Object.entries(settings)) {
+export function checkSettings(connector: string, settings: unknown, spec: Readonly<Record<string, SettingKind>>): StoreSettings {
+  const record = checkSettingNames(settings, Object.keys(spec), connector);
+  for (const [key, value] of Object.entries(record)) {
     const kind = spec[key];
-    if (kind === undefined) throw invalid(`${connector} has no setting '${key}' (known: ${Object.keys(spec).join(', ')})`);
-    if (value === undefined) continue;
-    const ok = kind === 'object' ? typeof value === 'object' && value !== null : typeof value === kind;
-    if (!ok) throw invalid(`${connector} setting '${key}' must be a ${kind}`);
+    if (value === undefined || kind === undefined) continue;
+    const ok = kind === 'object' ? typeof value === 'object' && value !== null : kind === 'string' ? typeof value === 'string' && value !== '' : typeof value === kind;
+    if (!ok) throw invalid(`${connector} setting '${key}' must be a ${kind === 'string' ? 'non-empty string' : kind}`);
   }
+  return record;
 }
 
-/**
- * Reads `scheme://bucket/prefix`: the bucket is the host (checked with `isValidBucket`), the
- * prefix the decoded path. A query, a fragment, a port or user info are `EINVAL`.
- */
-export function parseBucketUri(uri: URL, scheme: string, isValidBucket: (bucket: string) => boolean, bucketRule: string): { bucket: string; prefix: string } {
-  if (uri.protocol !== `${scheme}:`) throw invalid(`expected a ${scheme}:// URI, got '${uri.protocol}'`);
-  if (uri.username !== '' || uri.password !== '') throw invalid(`${scheme}:// URIs must not carry credentials; pass them in options`);
-  if (uri.port !== '' || uri.search !== '' || uri.hash !== '') throw invalid(`${scheme}:// URIs take no port, query or fragment; pass settings in options`);
-  const bucket = uri.hostname;
-  if (!isValidBucket(bucket)) throw invalid(`${scheme}:// bucket ${JSON.stringify(bucket)} is not valid: ${bucketRule}`);
-  let path: string;
-  try {
-    path = decodeURIComponent(uri.pathname);
-  } catch {
-    throw invalid(`${scheme}:// prefix is not valid percent-encoding`);
-  }
-  return { bucket, prefix: normalizePrefix(path) };
+/** `scheme://bucket/prefix` with the prefix's segments URL-encoded (`scheme://bucket` at the root). */
+export function storeUri(scheme: string, bucket: string, prefix: string): string {
+  return `${scheme}://${bucket}${prefix === '' ? '' : '/' + prefix.split('/').map(encodeURIComponent).join('/')}`;
 }
 
 /** The first non-empty environment variable of `names`. */
@@ -170,34 +157,6 @@ export async function readRange(range: { offset: number } | undefined, get: () =
     if (range !== undefined && httpStatusOf(error) === 416) return Readable.from([]);
     throw error;
   }
-}
-
-/**
- * Hands an SDK's response body to the caller as a fresh stream: errors are mapped with
- * `mapError`, the request is torn down when the caller stops early or `signal` fires.
- */
-export function forwardStream(source: Readable, mapError: (error: unknown) => Error, signal?: AbortSignal): Readable {
-  const out = new PassThrough();
-  const stopSource = (): void => {
-    if (!source.destroyed) source.destroy(new Error('read stream closed by the reader'));
-  };
-  source.on('error', (error) => out.destroy(mapError(error)));
-  source.pipe(out);
-  out.once('close', () => {
-    if (!source.readableEnded) stopSource();
-  });
-  if (signal) {
-    const onAbort = (): void => {
-      stopSource();
-      out.destroy(abortError(signal));
-    };
-    if (signal.aborted) onAbort();
-    else {
-      signal.addEventListener('abort', onAbort, { once: true });
-      out.once('close', () => signal.removeEventListener('abort', onAbort));
-    }
-  }
-  return out;
 }
 
 /** One uploaded part, as Complete needs it. */

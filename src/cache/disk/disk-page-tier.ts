@@ -176,12 +176,12 @@ export class DiskPageTier implements DiskTier {
    */
   async drop(object: string, opts: { prefix?: boolean; force?: boolean } = {}): Promise<void> {
     if (this.index.isClosed) return;
-    const where = `${opts.prefix === true ? 'substr(object, 1, length(?1)) = ?1' : 'object = ?1'}${opts.force === true ? '' : ' AND pinned = 0'}`;
-    const select = this.statement(`SELECT key, file FROM pages WHERE ${where}`) as Database.Statement<[string], Victim>;
+    const where = `${opts.prefix === true ? 'substr(object, 1, length(:p)) = :p' : 'object = :p'}${opts.force === true ? '' : ' AND pinned = 0'}`;
+    const select = this.statement(`SELECT key, file FROM pages WHERE ${where}`) as Database.Statement<[{ p: string }], Victim>;
     const remove = this.statement(`DELETE FROM pages WHERE ${where}`);
     const victims = this.index.transaction(() => {
-      const rows = select.all(object);
-      remove.run(object);
+      const rows = select.all({ p: object });
+      remove.run({ p: object });
       return rows;
     });
     for (const victim of victims) this.touches.delete(victim.key);
@@ -197,17 +197,17 @@ export class DiskPageTier implements DiskTier {
   async setPinned(object: string, pinned: boolean, opts: { prefix?: boolean } = {}): Promise<void> {
     if (this.index.isClosed) return;
     const prefix = opts.prefix === true;
-    const match = prefix ? 'substr(object, 1, length(?1)) = ?1' : 'object = ?1';
+    const match = prefix ? 'substr(object, 1, length(:p)) = :p' : 'object = :p';
     this.index.transaction(() => {
       if (pinned) {
         this.statement('INSERT OR IGNORE INTO pins (object, prefix) VALUES (?, ?)').run(object, prefix ? 1 : 0);
-        this.statement(`UPDATE pages SET pinned = 1 WHERE ${match} AND pinned = 0`).run(object);
+        this.statement(`UPDATE pages SET pinned = 1 WHERE ${match} AND pinned = 0`).run({ p: object });
       } else {
-        if (prefix) this.statement('DELETE FROM pins WHERE substr(object, 1, length(?1)) = ?1').run(object);
+        if (prefix) this.statement('DELETE FROM pins WHERE substr(object, 1, length(:p)) = :p').run({ p: object });
         else this.statement('DELETE FROM pins WHERE object = ? AND prefix = 0').run(object);
         this.statement(
           `UPDATE pages SET pinned = 0 WHERE ${match} AND pinned = 1 AND NOT EXISTS (SELECT 1 FROM pins r WHERE r.object = pages.object OR (r.prefix = 1 AND substr(pages.object, 1, length(r.object)) = r.object))`,
-        ).run(object);
+        ).run({ p: object });
       }
     });
   }

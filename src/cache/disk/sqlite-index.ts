@@ -123,7 +123,7 @@ export class SqliteIndex {
   private readonly countersStmt: Database.Statement<[], IndexCounters>;
   private readonly victimsStmt: Database.Statement<[number], { key: string; file: string; size: number }>;
   private readonly deletePageStmt: Database.Statement<[string]>;
-  private readonly pinMatchStmt: Database.Statement<[string], { one: number }>;
+  private readonly pinMatchStmt: Database.Statement<[{ p: string }], { one: number }>;
   private readonly beginStmt: Database.Statement;
   private readonly commitStmt: Database.Statement;
   private readonly rollbackStmt: Database.Statement;
@@ -135,7 +135,7 @@ export class SqliteIndex {
     this.countersStmt = db.prepare('SELECT used, pages, locked FROM counters WHERE id = 1');
     this.victimsStmt = db.prepare('SELECT key, file, size FROM pages WHERE pinned = 0 ORDER BY atime, rowid LIMIT ?');
     this.deletePageStmt = db.prepare('DELETE FROM pages WHERE key = ?');
-    this.pinMatchStmt = db.prepare('SELECT 1 AS one FROM pins WHERE object = ?1 OR (prefix = 1 AND substr(?1, 1, length(object)) = object) LIMIT 1');
+    this.pinMatchStmt = db.prepare('SELECT 1 AS one FROM pins WHERE object = :p OR (prefix = 1 AND substr(:p, 1, length(object)) = object) LIMIT 1');
     this.beginStmt = db.prepare('BEGIN IMMEDIATE');
     this.commitStmt = db.prepare('COMMIT');
     this.rollbackStmt = db.prepare('ROLLBACK');
@@ -228,7 +228,7 @@ export class SqliteIndex {
 
   /** True when a pin rule covers `object` (inside or outside a transaction). */
   pinRuleMatches(object: string): boolean {
-    return this.pinMatchStmt.get(object) !== undefined;
+    return this.pinMatchStmt.get({ p: object }) !== undefined;
   }
 
   /**

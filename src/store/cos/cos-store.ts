@@ -10,23 +10,28 @@ import { StrataError, invalid } from '../../errors.js';
 import { normalizePrefix } from '../../path.js';
 import { ObjectStoreBase, type RawListOptions, type RawListPage, type RawObject, type RawWriteResult } from '../object-store-base.js';
 import type { ByteRange, StoreCallOptions, StoreReadOptions, StoreSettings } from '../under-store.js';
+import { parseBucketUri } from '../bucket-uri.js';
+import { lazySdk } from '../load-sdk.js';
+import { guardStream } from '../stream-utils.js';
 import {
   abortError,
   checkSettings,
-  forwardStream,
   fromEnv,
   isMissingObject,
   mapVendorError,
   multipartPolicy,
-  parseBucketUri,
   rawObjectFromHeaders,
   rawObjectFromListing,
   readRange,
+  storeUri,
   uploadObject,
   type MultipartPolicy,
   type MultipartTarget,
 } from '../vendor-store-kit.js';
 import { ResponseSink } from './response-sink.js';
+
+/** `cos-nodejs-sdk-v5`, imported on the first request of the first COS store. */
+const loadCosSdk = lazySdk('cos-nodejs-sdk-v5', 'COS', () => import('cos-nodejs-sdk-v5'));
 
 /** Settings of {@link CosStore} (the constructor's argument; a URI gives `bucket` and `prefix`). */
 export interface CosStoreOptions {
@@ -87,8 +92,6 @@ const PAGE_SIZE = 1000;
  * Credentials live inside the client only.
  */
 export class CosStore extends ObjectStoreBase {
-  /** `cos://bucket-appid/prefix`; never contains a secret. */
-  readonly uri: string;
   /** The bucket, `name-appid`. */
   readonly bucket: string;
   /** The bucket's region. */
@@ -111,18 +114,25 @@ export class CosStore extends ObjectStoreBase {
     super(root);
     this.bucket = bucket;
     this.region = region;
-    this.uri = `cos://${bucket}/${root}`;
     this.#client = client;
     this.#settings = settings;
     this.#secrets = [settings.secretKey, settings.securityToken].filter((s): s is string => typeof s === 'string' && s !== '');
     this.#policy = multipartPolicy('CosStore', MIN_PART_SIZE, partSize, multipartThreshold);
   }
 
-  /** Makes a store from `cos://bucket-appid/prefix` and the settings of {@link CosStoreOptions}. */
+  /**
+   * Makes a store from `cos://bucket-appid/prefix` and the settings of {@link CosStoreOptions}.
+   * `EINVAL` for a bad bucket name, a missing region, unknown setting names (named) or wrong types.
+   */
   static fromUri(uri: URL, settings: StoreSettings = {}): CosStore {
-    const { bucket, prefix } = parseBucketUri(uri, 'cos', (b) => BUCKET_NAME.test(b), BUCKET_RULE);
-    checkSettings('CosStore', settings, SETTINGS);
-    return new CosStore({ ...(settings as Omit<CosStoreOptions, 'bucket' | 'prefix'>), bucket, prefix });
+    const { bucket, prefix } = parseBucketUri(uri, { schemes: ['cos'], connector: 'COS', bucketWord: 'bucket' });
+    const checked = checkSettings('CosStore', settings, SETTINGS);
+    return new CosStore({ ...(checked as Omit<CosStoreOptions, 'bucket' | 'prefix'>), bucket, prefix });
+  }
+
+  /** `cos://bucket-appid/prefix` (key segments URL-encoded); no domain, no credentials. */
+  get uri(): string {
+    return storeUri('cos', this.bucket, this.prefix);
   }
 
   /** Drops the client (an injected one is left to its owner). */
@@ -146,7 +156,7 @@ export class CosStore extends ObjectStoreBase {
       throw new StrataError('EACCES', 'CosStore has no credentials: set secretId and secretKey, or TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY');
     }
     for (const secret of [secretKey, securityToken]) if (secret !== undefined && !this.#secrets.includes(secret)) this.#secrets.push(secret);
-    const mod = (await import('cos-nodejs-sdk-v5')) as { default?: typeof COS } & typeof COS;
+    const mod = (await loadCosSdk()) as { default?: typeof COS } & typeof COS;
     const Cos = mod.default ?? mod;
     const options: COS.COSOptions = { SecretId: secretId, SecretKey: secretKey };
     if (securityToken !== undefined) options.SecurityToken = securityToken;
@@ -207,7 +217,7 @@ export class CosStore extends ObjectStoreBase {
         if (settled) return;
         settled = true;
         signal?.removeEventListener('abort', onAbort);
-        resolve(forwardStream(sink, (error) => this.mapError(error), signal));
+        resolve(guardStream(sink, (error) => this.mapError(error), signal));
       };
       const fail = (error: unknown): void => {
         if (settled) return;

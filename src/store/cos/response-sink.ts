@@ -32,6 +32,11 @@ export class ResponseSink extends Transform {
     return this.#status;
   }
 
+  /** Closed before the response ended (a reader that stopped early): fail, so the SDK aborts the request. */
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    callback(error ?? (this.writableFinished ? null : new Error('download closed before the end of the response')));
+  }
+
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     if (this.#status !== undefined && this.#status >= 300) callback();
     else callback(null, chunk);

@@ -8,22 +8,27 @@ import { StrataError, invalid } from '../../errors.js';
 import { normalizePrefix } from '../../path.js';
 import { ObjectStoreBase, type RawListOptions, type RawListPage, type RawObject, type RawWriteResult } from '../object-store-base.js';
 import type { ByteRange, StoreCallOptions, StoreReadOptions, StoreSettings } from '../under-store.js';
+import { parseBucketUri } from '../bucket-uri.js';
+import { lazySdk } from '../load-sdk.js';
+import { guardStream } from '../stream-utils.js';
 import {
   checkSettings,
-  forwardStream,
   fromEnv,
   isMissingObject,
   mapVendorError,
   multipartPolicy,
-  parseBucketUri,
   rawObjectFromHeaders,
   rawObjectFromListing,
   readRange,
+  storeUri,
   uploadObject,
   type MultipartPolicy,
   type MultipartTarget,
 } from '../vendor-store-kit.js';
 import type { AliOssClient, AliOssClientOptions, AliOssConstructor } from './ali-oss-types.js';
+
+/** `ali-oss`, imported on the first request of the first OSS store. */
+const loadAliOss = lazySdk('ali-oss', 'OSS', () => import('ali-oss'));
 
 /** Settings of {@link OssStore} (the constructor's argument; a URI gives `bucket` and `prefix`). */
 export interface OssStoreOptions {
@@ -81,8 +86,6 @@ const PAGE_SIZE = 1000;
  * aborted on failure. Credentials live inside the client only.
  */
 export class OssStore extends ObjectStoreBase {
-  /** `oss://bucket/prefix`; never contains a secret. */
-  readonly uri: string;
   /** The bucket name. */
   readonly bucket: string;
   #settings: Omit<OssStoreOptions, 'bucket' | 'prefix' | 'client' | 'partSize' | 'multipartThreshold'>;
@@ -100,18 +103,25 @@ export class OssStore extends ObjectStoreBase {
     const root = normalizePrefix(prefix);
     super(root);
     this.bucket = bucket;
-    this.uri = `oss://${bucket}/${root}`;
     this.#client = client;
     this.#settings = settings;
     this.#secrets = [settings.accessKeySecret, settings.stsToken].filter((s): s is string => typeof s === 'string' && s !== '');
     this.#policy = multipartPolicy('OssStore', MIN_PART_SIZE, partSize, multipartThreshold);
   }
 
-  /** Makes a store from `oss://bucket/prefix` and the settings of {@link OssStoreOptions}. */
+  /**
+   * Makes a store from `oss://bucket/prefix` and the settings of {@link OssStoreOptions}.
+   * `EINVAL` for a bad bucket name, unknown setting names (named) or wrong types.
+   */
   static fromUri(uri: URL, settings: StoreSettings = {}): OssStore {
-    const { bucket, prefix } = parseBucketUri(uri, 'oss', (b) => BUCKET_NAME.test(b), BUCKET_RULE);
-    checkSettings('OssStore', settings, SETTINGS);
-    return new OssStore({ ...(settings as Omit<OssStoreOptions, 'bucket' | 'prefix'>), bucket, prefix });
+    const { bucket, prefix } = parseBucketUri(uri, { schemes: ['oss'], connector: 'OSS', bucketWord: 'bucket' });
+    const checked = checkSettings('OssStore', settings, SETTINGS);
+    return new OssStore({ ...(checked as Omit<OssStoreOptions, 'bucket' | 'prefix'>), bucket, prefix });
+  }
+
+  /** `oss://bucket/prefix` (key segments URL-encoded); no endpoint, no credentials. */
+  get uri(): string {
+    return storeUri('oss', this.bucket, this.prefix);
   }
 
   /** Drops the client (an injected one is left to its owner). */
@@ -136,7 +146,7 @@ export class OssStore extends ObjectStoreBase {
       throw new StrataError('EACCES', 'OssStore has no credentials: set accessKeyId and accessKeySecret, or OSS_ACCESS_KEY_ID and OSS_ACCESS_KEY_SECRET');
     }
     for (const secret of [accessKeySecret, stsToken]) if (secret !== undefined && !this.#secrets.includes(secret)) this.#secrets.push(secret);
-    const mod = (await import('ali-oss')) as { default?: unknown };
+    const mod = (await loadAliOss()) as { default?: unknown };
     const OSS = (typeof mod.default === 'function' ? mod.default : mod) as AliOssConstructor;
     const options: AliOssClientOptions = { bucket: this.bucket, accessKeyId, accessKeySecret, secure: s.secure ?? true };
     if (stsToken !== undefined) options.stsToken = stsToken;
@@ -183,7 +193,7 @@ export class OssStore extends ObjectStoreBase {
     }
     return readRange(range, async () => {
       const result = await client.getStream(fullKey, { headers });
-      return forwardStream(result.stream, (error) => this.mapError(error), opts.signal);
+      return guardStream(result.stream, (error) => this.mapError(error), opts.signal);
     });
   }
 
