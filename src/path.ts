@@ -4,6 +4,9 @@
  */
 import { invalid } from './errors.js';
 
+// eslint-disable-next-line no-control-regex
+const NORMAL_PATH = /^(?:\/[^/.\u0000-\u001f\u007f\\][^/\u0000-\u001f\u007f\\]*)+$/;
+
 /** Longest logical path accepted, in UTF-16 code units. */
 export const MAX_PATH_LENGTH = 4096;
 /** Longest single path component accepted (most stores stop at 1,024 bytes per key). */
@@ -15,6 +18,8 @@ export const MAX_NAME_LENGTH = 1024;
  * non-string, empty, relative, NUL-bearing, backslash-bearing or over-long path.
  */
 export function normalizePath(path: unknown, op?: string): string {
+  // Fast path: already normal (no empty, '.'-leading or over-long segment, no control characters).
+  if (typeof path === 'string' && path.length <= 256 && NORMAL_PATH.test(path)) return path;
   if (typeof path !== 'string') throw invalid(`path must be a string, got ${describe(path)}`, { op });
   if (path.length === 0) throw invalid('path must not be empty', { op });
   if (path.length > MAX_PATH_LENGTH) throw invalid(`path is longer than ${MAX_PATH_LENGTH} characters`, { op });
