@@ -99,9 +99,28 @@ export class PageCache {
       if (page) copy(index, page);
       else missing.push(index);
     }
-    if (missing.length > 0) {
-      const pages = await this.#load(src, missing, opts);
-      missing.forEach((index, i) => copy(index, pages[i]!));
+    if (missing.length === 0) return end - offset;
+    let remaining = missing;
+    if (this.disk?.readInto && opts.readType !== 'CACHE_PROMOTE') {
+      // Disk hits go straight into the caller's buffer: no page buffer is allocated.
+      const readInto = this.disk.readInto.bind(this.disk);
+      const direct = await Promise.all(
+        missing.map(async (index) => {
+          if (this.#flight.get(pageKey({ object: src.object, version: src.version, index }))) return false;
+          const pageStart = index * this.pageSize;
+          const from = Math.max(offset, pageStart);
+          const to = Math.min(end, pageStart + this.pageLength(src.size, index));
+          const n = await readInto({ object: src.object, version: src.version, index }, target, targetOffset + from - offset, from - pageStart, to - from).catch(() => -1);
+          if (n !== to - from) return false;
+          this.#hit(src, n);
+          return true;
+        }),
+      );
+      remaining = missing.filter((_, i) => !direct[i]);
+    }
+    if (remaining.length > 0) {
+      const pages = await this.#load(src, remaining, opts, this.disk?.readInto !== undefined);
+      remaining.forEach((index, i) => copy(index, pages[i]!));
     }
     return end - offset;
   }
@@ -166,7 +185,7 @@ export class PageCache {
   }
 
   /** Pages `indexes` (ascending) from single-flight, disk, or the store. */
-  async #load(src: PageSource, indexes: number[], opts: PageReadOptions): Promise<Buffer[]> {
+  async #load(src: PageSource, indexes: number[], opts: PageReadOptions, diskChecked = false): Promise<Buffer[]> {
     const results: Promise<Buffer>[] = new Array(indexes.length);
     const toCheck: number[] = [];
     indexes.forEach((index, i) => {
@@ -176,7 +195,7 @@ export class PageCache {
     });
     // Disk lookups for what is not in flight; then one store request per run of adjacent misses.
     const fromStore: number[] = [];
-    if (this.disk && toCheck.length > 0) {
+    if (this.disk && toCheck.length > 0 && !(diskChecked && opts.readType !== 'CACHE_PROMOTE')) {
       const found = await Promise.all(toCheck.map((i) => this.#fromDisk(src, indexes[i]!, opts)));
       toCheck.forEach((i, n) => {
         const page = found[n];
