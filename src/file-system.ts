@@ -34,6 +34,7 @@ import { PageCache, newCounters, type CacheCounters, type PageSource } from './c
 import { objectId, versionOf } from './cache/page-id.js';
 import type { DiskTier, WriteJournal } from './cache/disk-tier-types.js';
 import { WriteBack } from './cache/write-back.js';
+import { PendingIndex } from './cache/pending-index.js';
 import { collect, sliceStream, toBody, type WriteData } from './io/body.js';
 import { pageReadStream } from './io/read-stream.js';
 import { StrataFileHandle } from './io/file-handle.js';
@@ -89,7 +90,8 @@ export class StrataFS {
     if (this.#options.disk) {
       const { dir, capacity } = this.#options.disk;
       this.#diskReady = import('./cache/disk/index.js').then(async ({ openDiskCache }) => {
-        const disk = await openDiskCache(dir, capacity, this.#options.pageSize);
+        const opened = await openDiskCache(dir, capacity, this.#options.pageSize);
+        const disk = { tier: opened.tier, journal: new PendingIndex(opened.journal) };
         this.#disk = disk;
         this.#pages = new PageCache(this.#options.pageSize, this.#pages.memory, disk.tier);
         this.#writeBack = new WriteBack(disk.journal, this.#options.retry, (cacheId) => this.#mountByCacheId(cacheId), (m, key, info, data) => this.#afterUpload(m, key, info, data));
@@ -707,9 +709,14 @@ export class StrataFS {
     const pending = this.#disk?.journal.find(state.cacheId, key);
     if (pending) return { key, size: pending.size, mtime: pending.mtime, etag: `pending-${pending.id}`, isDirectory: false };
     const cached = state.meta.getStat(key);
-    if (cached !== undefined) return cached ?? undefined;
-    const info = await mount.store.stat(key, { signal });
-    state.meta.setStat(key, info ?? null);
+    let info: ObjectInfo | undefined;
+    if (cached !== undefined) info = cached ?? undefined;
+    else {
+      info = await mount.store.stat(key, { signal });
+      state.meta.setStat(key, info ?? null);
+    }
+    // A pending write below a missing key makes it a directory, as the upload will.
+    if (!info && this.#disk?.journal.list(state.cacheId).some((p) => p.key.startsWith(key + '/'))) return { key, size: 0, isDirectory: true };
     return info;
   }
 

@@ -122,7 +122,7 @@ export function mapVendorError(error: unknown, context: VendorErrorContext): Err
     secrets: context.secrets,
     detail: noBucket ? `bucket '${context.bucket}' does not exist (NoSuchBucket)` : undefined,
   });
-  if (mapped instanceof StrataError && names.some((n) => TEMPORARY_NAMES.has(n))) mapped.temporary = true;
+  if (mapped instanceof StrataError && (mapped.code === 'ETIMEDOUT' || names.some((n) => TEMPORARY_NAMES.has(n)))) mapped.temporary = true;
   return mapped;
 }
 

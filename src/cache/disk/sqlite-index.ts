@@ -239,7 +239,7 @@ export class SqliteIndex {
   makeRoom(need: number, capacity: number): Victim[] | undefined {
     const { used, locked } = this.counters();
     if (need > capacity || locked + need > capacity) return undefined;
-    let excess = used + need - capacity;
+    let excess = used + need - capacity - 4096;
     const victims: Victim[] = [];
     while (excess > 0) {
       const rows = this.victimsStmt.all(VICTIM_BATCH);

@@ -60,6 +60,7 @@ export class AzureBlobStore extends ObjectStoreBase {
   readonly #options: ResolvedAzureOptions;
   #client: Promise<ContainerClient> | undefined;
   #batchUnsupported = false;
+  #batchFailed = false;
 
   /** Checks the options (`EINVAL` naming a bad one); connects on the first call. */
   constructor(options: AzureBlobStoreOptions) {
@@ -197,13 +198,16 @@ export class AzureBlobStore extends ObjectStoreBase {
       await eachLimit(fullKeys, DELETE_CONCURRENCY, async (key) => {
         await client.getBlobClient(key).deleteIfExists({ abortSignal: opts.signal, deleteSnapshots: 'include' });
       });
+      if (this.#batchFailed) this.#batchUnsupported = true;
     });
   }
 
   /**
-   * Deletes `keys` in one Blob Batch request. Resolves `false` (so the caller deletes them one
-   * by one) when the batch request itself is refused — some servers and account kinds lack the
-   * batch API; a 400/405/501 turns batches off for this store.
+   * Deletes `keys` in one Blob Batch request; resolves `false` when the batch request itself
+   * failed, so the caller deletes them one by one. Some servers and account kinds lack the
+   * batch API or refuse it for some credentials (Azurite answers 500 to a batch signed with a
+   * SAS); once single deletes then work, batches are turned off for this store (unless the
+   * failure was throttling or a timeout).
    */
   async #deleteBatch(client: ContainerClient, keys: string[], opts: StoreCallOptions): Promise<boolean> {
     let response;
@@ -213,10 +217,9 @@ export class AzureBlobStore extends ObjectStoreBase {
         { abortSignal: opts.signal, deleteSnapshots: 'include' },
       );
     } catch (error) {
+      if (opts.signal?.aborted || (error as { code?: unknown }).code === 'ContainerNotFound') throw error;
       const status = httpStatusOf(error);
-      if (opts.signal?.aborted || status === 429 || (status !== undefined && status >= 500 && status !== 501)) throw error;
-      if ((error as { code?: unknown }).code === 'ContainerNotFound') throw error;
-      if (status === 400 || status === 405 || status === 501) this.#batchUnsupported = true;
+      if (status !== 408 && status !== 429 && status !== 503) this.#batchFailed = true;
       return false;
     }
     for (const sub of response.subResponses) {
@@ -230,7 +233,11 @@ export class AzureBlobStore extends ObjectStoreBase {
     await this.#run(opts, async (client) => {
       const source = client.getBlobClient(fromFullKey);
       const target = client.getBlobClient(toFullKey);
-      const props = await source.getProperties({ abortSignal: opts.signal });
+      const props = await source.getProperties({ abortSignal: opts.signal }).catch(async (error: unknown) => {
+        // A HEAD's 404 does not say what is missing: name the container when it is that.
+        if (httpStatusOf(error) === 404 && !(await client.exists({ abortSignal: opts.signal }))) throw Object.assign(error as Error, { code: 'ContainerNotFound' });
+        throw error;
+      });
       const size = props.contentLength ?? 0;
       if (size <= SYNC_COPY_MAX) {
         const authorized = await this.#copySource(source);

@@ -48,14 +48,15 @@ export interface CosStoreOptions {
   /** Session token of temporary keys; default `TENCENTCLOUD_SESSION_TOKEN`. */
   securityToken?: string;
   /**
-   * Request domain, the SDK's `Domain`: a host or a template with `{Bucket}` and `{Region}`
-   * (`{Bucket}.cos.{Region}.myqcloud.com`, a custom or accelerated domain, a test server).
+   * Request domain, the SDK's `Domain`: a template where `{Bucket}` is the bucket (`name-appid`)
+   * and `{Region}` the region. Default `{Bucket}.cos.{Region}.myqcloud.com`; set it for a
+   * custom, accelerated or internal domain, or a gateway that takes the bucket in the path
+   * (`gateway.example.com/{Bucket}`). The SDK signs requests virtual-hosted style: the signed
+   * path is the key's, below the domain.
    */
   domain?: string;
   /** `'https'` (default) or `'http'`. */
   protocol?: 'http' | 'https' | 'http:' | 'https:';
-  /** Path-style requests (`domain/bucket-appid/key`, the SDK's `ForcePathStyle`); default `false`. */
-  pathStyle?: boolean;
   /** A ready `COS` client; wins over every credential and domain setting (`region` is still needed). */
   client?: COS;
   /** Size of multipart parts, at least 1 MiB; default 8 MiB. */
@@ -71,7 +72,6 @@ const SETTINGS = {
   securityToken: 'string',
   domain: 'string',
   protocol: 'string',
-  pathStyle: 'boolean',
   client: 'object',
   partSize: 'number',
   multipartThreshold: 'number',
@@ -162,7 +162,6 @@ export class CosStore extends ObjectStoreBase {
     if (securityToken !== undefined) options.SecurityToken = securityToken;
     if (s.domain !== undefined) options.Domain = s.domain;
     if (s.protocol !== undefined) options.Protocol = (s.protocol.endsWith(':') ? s.protocol : `${s.protocol}:`) as 'http:' | 'https:';
-    if (s.pathStyle) options.ForcePathStyle = true;
     return new Cos(options);
   }
 

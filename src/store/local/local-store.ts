@@ -106,7 +106,6 @@ export class LocalStore implements UnderStore {
       if (MISSING.has(codeOf(error) ?? '')) return;
       throw mapLocalError(error, 'list');
     }
-    const visited = new Set<string>([top]);
     const stack: Array<[real: string, keyPrefix: string]> = [[top, dirKey]];
     while (stack.length > 0) {
       const [dir, keyPrefix] = stack.pop() as [string, string];
@@ -132,10 +131,8 @@ export class LocalStore implements UnderStore {
         }
         if (info.isDirectory()) {
           yield infoOf(key, info);
-          if (opts.recursive && !visited.has(real)) {
-            visited.add(real);
-            stack.push([real, key]);
-          }
+          // Recursion does not follow links (no loops, no file listed twice); listing the link itself does.
+          if (opts.recursive && !entry.isSymbolicLink()) stack.push([real, key]);
         } else if (info.isFile()) {
           yield infoOf(key, info);
         }
@@ -176,12 +173,9 @@ export class LocalStore implements UnderStore {
       const temp = tempPathFor(target);
       try {
         const handle = await open(temp, 'wx');
-        try {
-          const source = Buffer.isBuffer(body) ? Readable.from([body]) : body;
-          await pipeline(source, handle.createWriteStream({ autoClose: false }), { signal: opts.signal });
-        } finally {
-          await handle.close().catch(() => undefined);
-        }
+        const source = Buffer.isBuffer(body) ? Readable.from([body]) : body;
+        // The stream closes the handle when it finishes or is destroyed; pipeline waits for that.
+        await pipeline(source, handle.createWriteStream(), { signal: opts.signal });
         opts.signal?.throwIfAborted();
         const info = await stat(temp, { bigint: true });
         await rename(temp, target);

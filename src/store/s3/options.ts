@@ -114,9 +114,10 @@ function checkClient(value: unknown): S3Client | undefined {
   return value as S3Client;
 }
 
-/** Checks every setting of {@link S3StoreOptions} and fills in the defaults. Throws `EINVAL` naming the bad setting. */
+/** Checks every setting of {@link S3StoreOptions} and fills in the defaults. Throws `EINVAL` naming a bad or unknown setting. */
 export function resolveS3Options(options: S3StoreOptions): ResolvedS3Options {
   if (typeof options !== 'object' || options === null) throw invalid(`S3Store needs an options object with a 'bucket'`);
+  checkSettingNames(options, ['bucket', 'prefix', ...S3_SETTING_NAMES], 'S3');
   assertBucketName(options.bucket);
   const prefix = normalizePrefix(options.prefix, `S3 setting 'prefix'`);
   if (options.forcePathStyle !== undefined && typeof options.forcePathStyle !== 'boolean') {

@@ -42,7 +42,7 @@ export async function uploadObject(target: UploadTarget, body: Readable | Buffer
   return await uploadInParts(target, head.stream, size);
 }
 
-/** A Buffer as a stream of part-sized views (no copy). */
+/** A Buffer as a stream of part-sized views of it (destroyable, so an abort can stop the upload). */
 function partsOf(buffer: Buffer, partSize: number): Readable {
   function* slices(): Generator<Buffer> {
     for (let offset = 0; offset < buffer.length; offset += partSize) yield buffer.subarray(offset, offset + partSize);

@@ -1,0 +1,251 @@
+/**
+ * The durable write-back journal of a disk cache dir (`ASYNC_THROUGH` and `MUST_CACHE` writes).
+ *
+ * `stage` writes the data to a temp file and fsyncs it, then — in one `BEGIN IMMEDIATE`
+ * transaction committed with `synchronous = FULL` — makes room (evicting unpinned pages; pending
+ * writes are never evicted), renames the file into `journal/` and records it; then fsyncs the
+ * directory and only then resolves. After a kill -9 at any point the next open sees every
+ * acknowledged stage; an unacknowledged one leaves at most a temp file or an unrecorded data
+ * file, both removed at the next open. Each data file also carries its record in a trailer,
+ * so a lost or damaged index is rebuilt without forgetting a pending write.
+ *
+ * Uploaders in several processes coordinate through a lease in the index: `claim` records this
+ * journal as the owner (pid + expiry); a claim whose owner process is gone or whose lease
+ * expired can be taken over, so two processes never upload the same entry at once.
+ * @module
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { renameSync, rmSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import type Database from 'better-sqlite3';
+import { StrataError, toStrataError } from '../../errors.js';
+import type { PendingWrite, WriteJournal } from '../disk-tier-types.js';
+import { checksum, encodeTrailer, JOURNAL_MAGIC, writeCacheFile, type JournalFileMeta } from './cache-file.js';
+import { fsyncDir, isProcessAlive, tempFile, unlinkQuietly } from './disk-cache-dir.js';
+import { isBusy, NoRoom, type SqliteIndex } from './sqlite-index.js';
+
+/** Tuning of a {@link SqliteWriteJournal}. */
+export interface WriteJournalOptions {
+  /**
+   * Milliseconds a claim stays valid. Default 5 minutes. A claim is taken over sooner when its
+   * owner process is gone; an owner uploading for longer renews it by calling `claim` again.
+   */
+  leaseMs?: number;
+}
+
+interface Row {
+  id: string;
+  cache_id: string;
+  key: string;
+  size: number;
+  mtime: number;
+  mode: PendingWrite['mode'];
+}
+
+const COLUMNS = 'id, cache_id, key, size, mtime, mode';
+let stageOrder = 0;
+
+function toPending(row: Row): PendingWrite {
+  return { id: row.id, cacheId: row.cache_id, key: row.key, size: row.size, mtime: new Date(row.mtime), mode: row.mode };
+}
+
+/** See the module comment. Create it with `openDiskCache`. */
+export class SqliteWriteJournal implements WriteJournal {
+  /** Who this journal is in claims: `pid:token` (unique per instance, even within one process). */
+  readonly owner: string;
+  /** Byte capacity of the dir, shared with the page tier. */
+  readonly capacity: number;
+  private readonly index: SqliteIndex;
+  private readonly leaseMs: number;
+  private readonly insertStmt: Database.Statement;
+  private readonly findStmt: Database.Statement<[string, string], Row>;
+  private readonly listAllStmt: Database.Statement<[], Row>;
+  private readonly listStmt: Database.Statement<[string], Row>;
+  private readonly fileStmt: Database.Statement<[string], { file: string; size: number; crc: number }>;
+  private readonly leaseStmt: Database.Statement<[string], { owner: string | null; owner_pid: number | null; lease_until: number | null }>;
+  private readonly claimStmt: Database.Statement<[string, number, number, string]>;
+  private readonly releaseStmt: Database.Statement<[string, string]>;
+  private readonly deleteStmt: Database.Statement<[string]>;
+  private readonly byKeyStmt: Database.Statement<[string, string], { id: string; file: string }>;
+
+  /** Wraps an open index; `openDiskCache` is the usual way to get one. */
+  constructor(index: SqliteIndex, capacity: number, options: WriteJournalOptions = {}) {
+    this.index = index;
+    this.capacity = capacity;
+    this.leaseMs = options.leaseMs ?? 5 * 60_000;
+    this.owner = `${process.pid}:${randomBytes(6).toString('hex')}`;
+    const db = index.db;
+    this.insertStmt = db.prepare('INSERT INTO journal (id, cache_id, key, size, mtime, mode, file, crc) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+    this.findStmt = db.prepare(`SELECT ${COLUMNS} FROM journal WHERE cache_id = ? AND key = ? ORDER BY seq DESC LIMIT 1`);
+    this.listAllStmt = db.prepare(`SELECT ${COLUMNS} FROM journal ORDER BY seq`);
+    this.listStmt = db.prepare(`SELECT ${COLUMNS} FROM journal WHERE cache_id = ? ORDER BY seq`);
+    this.fileStmt = db.prepare('SELECT file, size, crc FROM journal WHERE id = ?');
+    this.leaseStmt = db.prepare('SELECT owner, owner_pid, lease_until FROM journal WHERE id = ?');
+    this.claimStmt = db.prepare('UPDATE journal SET owner = ?, owner_pid = ?, lease_until = ? WHERE id = ?');
+    this.releaseStmt = db.prepare('UPDATE journal SET owner = NULL, owner_pid = NULL, lease_until = NULL WHERE id = ? AND owner = ?');
+    this.deleteStmt = db.prepare('DELETE FROM journal WHERE id = ?');
+    this.byKeyStmt = db.prepare('SELECT id, file FROM journal WHERE cache_id = ? AND key = ?');
+  }
+
+  /**
+   * Stores the data and its record durably (both fsynced) and resolves only then. Counts
+   * against the dir's capacity and is never evicted; unpinned pages are evicted to make room.
+   * `ENOSPC` when it cannot fit even so; `EIO` when the disk or the index fails.
+   */
+  async stage(cacheId: string, key: string, data: Buffer, mode: PendingWrite['mode']): Promise<PendingWrite> {
+    this.assertOpen('write');
+    if (mode !== 'ASYNC_THROUGH' && mode !== 'MUST_CACHE') throw new StrataError('EINVAL', `unknown journal mode ${String(mode)}`, { op: 'write' });
+    const size = data.length;
+    if (size > this.capacity || this.index.counters().locked + size > this.capacity) throw noSpace(size, this.capacity);
+    const id = randomUUID();
+    const mtime = Date.now();
+    const meta: JournalFileMeta = { id, cacheId, key, size, mtime, mode, crc: checksum(data), order: stageOrder++ };
+    const tmp = tempFile(this.index.layout);
+    try {
+      await writeCacheFile(tmp, data, encodeTrailer(meta, JOURNAL_MAGIC), true);
+    } catch (error) {
+      await unlinkQuietly([tmp]);
+      throw toStrataError(error, { op: 'write' });
+    }
+    this.assertOpen('write');
+    const path = this.index.journalPath(id);
+    let victims;
+    try {
+      victims = this.index.durableTransaction(() => {
+        const room = this.index.makeRoom(size, this.capacity);
+        if (room === undefined) throw new NoRoom();
+        renameSync(tmp, path);
+        try {
+          this.insertStmt.run(id, cacheId, key, size, mtime, mode, id, meta.crc);
+        } catch (error) {
+          rmSync(path, { force: true });
+          throw error;
+        }
+        return room;
+      });
+    } catch (error) {
+      await unlinkQuietly([tmp]);
+      if (error instanceof NoRoom) throw noSpace(size, this.capacity);
+      throw indexError(error, 'write');
+    }
+    await fsyncDir(this.index.layout.journalDir);
+    await unlinkQuietly(victims.map((v) => this.index.pagePath(v.file)));
+    return { id, cacheId, key, size, mtime: new Date(mtime), mode };
+  }
+
+  /** The newest pending write of that key, if any. */
+  find(cacheId: string, key: string): PendingWrite | undefined {
+    if (this.index.isClosed) return undefined;
+    const row = this.findStmt.get(cacheId, key);
+    return row === undefined ? undefined : toPending(row);
+  }
+
+  /** Every pending write (of one cache id when given), oldest first. */
+  list(cacheId?: string): PendingWrite[] {
+    if (this.index.isClosed) return [];
+    return (cacheId === undefined ? this.listAllStmt.all() : this.listStmt.all(cacheId)).map(toPending);
+  }
+
+  /**
+   * Reads `length` bytes at `offset` of a pending write's data (fewer at its end). A read of
+   * the whole data is checked against its crc32 (`EIO` when damaged). `ENOENT` when the
+   * write is no longer pending.
+   */
+  async read(id: string, offset: number, length: number): Promise<Buffer> {
+    this.assertOpen('read');
+    const row = this.fileStmt.get(id);
+    if (row === undefined) throw new StrataError('ENOENT', 'pending write not found', { op: 'read' });
+    const start = Math.min(Math.max(0, offset), row.size);
+    const n = Math.max(0, Math.min(length, row.size - start));
+    const buffer = Buffer.allocUnsafe(n);
+    let handle;
+    try {
+      handle = await open(this.index.journalPath(row.file), 'r');
+      for (let done = 0; done < n; ) {
+        const { bytesRead } = await handle.read(buffer, done, n - done, start + done);
+        if (bytesRead === 0) throw new StrataError('EIO', 'pending write data is truncated', { op: 'read' });
+        done += bytesRead;
+      }
+    } catch (error) {
+      throw toStrataError(error, { op: 'read' });
+    } finally {
+      await handle?.close();
+    }
+    if (start === 0 && n === row.size && checksum(buffer) !== row.crc) throw new StrataError('EIO', 'pending write data is damaged', { op: 'read' });
+    return buffer;
+  }
+
+  /**
+   * Claims a pending write for upload by this journal: `false` when it is gone or another
+   * owner holds a live claim (its process exists and its lease has not expired). Claiming
+   * again renews the lease.
+   */
+  claim(id: string): boolean {
+    if (this.index.isClosed) return false;
+    try {
+      return this.index.transaction(() => {
+        const lease = this.leaseStmt.get(id);
+        if (lease === undefined) return false;
+        const now = Date.now();
+        const heldByOther =
+          lease.owner !== null && lease.owner !== this.owner && (lease.lease_until ?? 0) > now && isProcessAlive(lease.owner_pid ?? 0);
+        if (heldByOther) return false;
+        this.claimStmt.run(this.owner, process.pid, now + this.leaseMs, id);
+        return true;
+      });
+    } catch {
+      return false;
+    }
+  }
+
+  /** Releases this journal's claim without completing (the upload failed; another try later). */
+  release(id: string): void {
+    if (this.index.isClosed) return;
+    try {
+      this.releaseStmt.run(id, this.owner);
+    } catch {
+      // busy: the lease expires by itself
+    }
+  }
+
+  /** Removes the record and its data once the store has it. Newer writes of the same key stay. */
+  async complete(id: string): Promise<void> {
+    if (this.index.isClosed) return;
+    const row = this.fileStmt.get(id);
+    if (row === undefined) return;
+    // The data first: a crash in between leaves a record without data, dropped at the next
+    // open, never data without a record that a rebuilt index could upload again.
+    await unlinkQuietly([this.index.journalPath(row.file)]);
+    this.run(() => this.deleteStmt.run(id), 'write');
+  }
+
+  /** Drops every pending write of a key (it was deleted or overwritten through the store). */
+  async discard(cacheId: string, key: string): Promise<void> {
+    if (this.index.isClosed) return;
+    const rows = this.byKeyStmt.all(cacheId, key);
+    if (rows.length === 0) return;
+    await unlinkQuietly(rows.map((r) => this.index.journalPath(r.file)));
+    this.run(() => this.index.transaction(() => rows.forEach((r) => this.deleteStmt.run(r.id))), 'write');
+  }
+
+  private run(fn: () => unknown, op: string): void {
+    try {
+      fn();
+    } catch (error) {
+      throw indexError(error, op);
+    }
+  }
+
+  private assertOpen(op: string): void {
+    if (this.index.isClosed) throw new StrataError('EIO', 'disk cache is closed', { op });
+  }
+}
+
+function noSpace(size: number, capacity: number): StrataError {
+  return new StrataError('ENOSPC', `no space left in the disk cache for ${size} bytes that may not be evicted (capacity ${capacity})`, { op: 'write' });
+}
+
+function indexError(error: unknown, op: string): StrataError {
+  if (error instanceof StrataError) return error;
+  return new StrataError('EIO', `disk cache index failed: ${(error as Error)?.message ?? String(error)}`, { op, temporary: isBusy(error) });
+}

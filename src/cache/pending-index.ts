@@ -1,0 +1,79 @@
+/**
+ * An in-process mirror of the write-back journal's records, so that `stat`/`readdir` can check
+ * for pending writes without an index query. It reloads after every change made through it and
+ * at most `refreshMs` after a change made by another process on the same cache dir.
+ * @module
+ */
+import type { PendingWrite, WriteJournal } from './disk-tier-types.js';
+
+/** The journal with cached look-ups (see the module comment). */
+export class PendingIndex implements WriteJournal {
+  #byKey = new Map<string, PendingWrite>();
+  #all: PendingWrite[] = [];
+  #loadedAt = -Infinity;
+
+  constructor(
+    private readonly journal: WriteJournal,
+    private readonly refreshMs = 1000,
+  ) {}
+
+  #fresh(): void {
+    const now = performance.now();
+    if (now - this.#loadedAt < this.refreshMs) return;
+    this.#loadedAt = now;
+    this.#all = this.journal.list();
+    this.#byKey = new Map(this.#all.map((p) => [`${p.cacheId}\n${p.key}`, p]));
+  }
+
+  #changed(): void {
+    this.#loadedAt = -Infinity;
+  }
+
+  async stage(cacheId: string, key: string, data: Buffer, mode: PendingWrite['mode']): Promise<PendingWrite> {
+    try {
+      return await this.journal.stage(cacheId, key, data, mode);
+    } finally {
+      this.#changed();
+    }
+  }
+
+  find(cacheId: string, key: string): PendingWrite | undefined {
+    this.#fresh();
+    if (this.#all.length === 0) return undefined;
+    return this.#byKey.get(`${cacheId}\n${key}`);
+  }
+
+  list(cacheId?: string): PendingWrite[] {
+    this.#fresh();
+    return cacheId === undefined ? [...this.#all] : this.#all.filter((p) => p.cacheId === cacheId);
+  }
+
+  read(id: string, offset: number, length: number): Promise<Buffer> {
+    return this.journal.read(id, offset, length);
+  }
+
+  claim(id: string): boolean {
+    return this.journal.claim(id);
+  }
+
+  release(id: string): void {
+    this.journal.release(id);
+  }
+
+  async complete(id: string): Promise<void> {
+    try {
+      await this.journal.complete(id);
+    } finally {
+      this.#changed();
+    }
+  }
+
+  async discard(cacheId: string, key: string): Promise<void> {
+    if (!this.find(cacheId, key)) return;
+    try {
+      await this.journal.discard(cacheId, key);
+    } finally {
+      this.#changed();
+    }
+  }
+}

@@ -1,0 +1,208 @@
+/**
+ * `cp`: copies between logical paths (also across mounts) and local files (`file:` paths),
+ * one file or, with `-r`, a whole tree with progress.
+ * @module
+ */
+import { createWriteStream } from 'node:fs';
+import { lstat, mkdir, open, readdir, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { basename as localBasename, dirname as localDirname, join as localJoin } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import type { Command } from 'commander';
+import { StrataError, invalid, toStrataError } from '../errors.js';
+import type { StrataFS } from '../file-system.js';
+import { basename, isSameOrBelow, joinPath, relativeTo } from '../path.js';
+import type { CliContext } from './context.js';
+import { formatBytes } from './format.js';
+import { parseLocation, showLocation, type Location } from './local-path.js';
+import { createProgress } from './progress.js';
+
+/** A file or directory of a copy's source, relative to the source root. */
+interface Entry {
+  rel: string;
+  type: 'file' | 'directory';
+  size: number;
+}
+
+/** Files copied at once in a recursive copy. */
+const PARALLEL = 4;
+
+/** Registers `cp` on `program`. */
+export function registerCopyCommand(program: Command, ctx: CliContext): void {
+  program
+    .command('cp')
+    .description('copy files; SRC and DST are logical paths (/x) or local files (file:/abs/path)')
+    .argument('<src>', 'logical path or file:/local/path')
+    .argument('<dst>', 'logical path or file:/local/path (into it when it is a directory)')
+    .option('-r, --recursive', 'copy directories and everything below them')
+    .action(async (srcSpec: string, dstSpec: string, opts: { recursive?: boolean }) => {
+      const src = parseLocation(srcSpec);
+      const dst = parseLocation(dstSpec);
+      if (src.kind === 'local' && dst.kind === 'local') throw invalid('both paths are local files: at least one must be a logical path (starting with /)');
+      const fs = await ctx.fs();
+      const copier = new Copier(fs, ctx.signal);
+      const info = await copier.stat(src);
+      if (!info) throw new StrataError('ENOENT', undefined, { path: showLocation(src), op: 'copy' });
+      if (info.type === 'directory' && opts.recursive !== true) throw new StrataError('EISDIR', 'is a directory (use cp -r)', { path: showLocation(src), op: 'copy' });
+      const target = await copier.into(src, dst);
+      if (info.type === 'file') return copier.copyFile(src, target);
+      const copied = await copier.copyTree(src, target, ctx);
+      if (ctx.json) ctx.printJson({ from: showLocation(src), to: showLocation(target), ...copied });
+      else ctx.print(`copied ${copied.files} file${copied.files === 1 ? '' : 's'}, ${formatBytes(copied.bytes)}`);
+    });
+}
+
+/** Copy operations between the namespace and the local file system. */
+class Copier {
+  constructor(
+    private readonly fs: StrataFS,
+    private readonly signal: AbortSignal,
+  ) {}
+
+  /** Type and size of a location; `undefined` when it does not exist. */
+  async stat(location: Location): Promise<{ type: 'file' | 'directory'; size: number } | undefined> {
+    if (location.kind === 'logical') {
+      if (!(await this.fs.exists(location.path, { signal: this.signal }))) return undefined;
+      const info = await this.fs.stat(location.path, { signal: this.signal });
+      return { type: info.type, size: info.size };
+    }
+    try {
+      const info = await stat(location.path);
+      return { type: info.isDirectory() ? 'directory' : 'file', size: info.size };
+    } catch (error) {
+      if ((error as { code?: string }).code === 'ENOENT') return undefined;
+      throw localError(error, location.path, 'stat');
+    }
+  }
+
+  /** `dst/basename(src)` when `dst` is an existing directory (as cp(1) does), else `dst`. */
+  async into(src: Location, dst: Location): Promise<Location> {
+    const existing = await this.stat(dst);
+    const name = src.kind === 'logical' ? basename(src.path) : localBasename(src.path);
+    if (existing?.type !== 'directory' || name === '') return dst;
+    return dst.kind === 'logical' ? { kind: 'logical', path: joinPath(dst.path, name) } : { kind: 'local', path: localJoin(dst.path, name) };
+  }
+
+  /** Copies one file. */
+  async copyFile(src: Location, dst: Location): Promise<void> {
+    const signal = this.signal;
+    if (src.kind === 'logical' && dst.kind === 'logical') return this.fs.copy(src.path, dst.path, { signal });
+    if (src.kind === 'local' && dst.kind === 'logical') {
+      let handle: FileHandle;
+      try {
+        handle = await open(src.path, 'r');
+      } catch (error) {
+        throw localError(error, src.path, 'open');
+      }
+      try {
+        await this.fs.writeFile(dst.path, handle.createReadStream({ autoClose: false }), { signal });
+      } finally {
+        await handle.close().catch(() => undefined);
+      }
+      return;
+    }
+    if (src.kind === 'logical' && dst.kind === 'local') {
+      // Written to a temporary file beside the target and renamed into place: never a partial file.
+      const temp = localJoin(localDirname(dst.path), `.${localBasename(dst.path)}.stratafs-${process.pid}-${Math.random().toString(36).slice(2)}`);
+      try {
+        await pipeline(this.fs.createReadStream(src.path, { signal }), createWriteStream(temp, { flags: 'wx' }), { signal });
+        await rename(temp, dst.path);
+      } catch (error) {
+        await unlink(temp).catch(() => undefined);
+        if (error instanceof StrataError || (error as { name?: string }).name === 'AbortError') throw error;
+        throw localError(error, dst.path, 'write');
+      }
+      return;
+    }
+    throw invalid('both paths are local files');
+  }
+
+  /** Copies a directory tree file by file, with progress; returns what it copied. */
+  async copyTree(src: Location, dst: Location, ctx: CliContext): Promise<{ files: number; bytes: number }> {
+    if (src.kind === 'logical' && dst.kind === 'logical' && isSameOrBelow(dst.path, src.path)) {
+      throw invalid('cannot copy a directory into itself', { path: dst.path, op: 'copy' });
+    }
+    const existing = await this.stat(dst);
+    if (existing?.type === 'file') throw new StrataError('ENOTDIR', 'destination is a file', { path: showLocation(dst), op: 'copy' });
+    const entries = await this.list(src, ctx);
+    const dirs = entries.filter((e) => e.type === 'directory').sort((a, b) => a.rel.split('/').length - b.rel.split('/').length);
+    const files = entries.filter((e) => e.type === 'file');
+    await this.makeDir(dst);
+    for (const dir of dirs) await this.makeDir(child(dst, dir.rel));
+    const figures = { bytes: 0, totalBytes: files.reduce((n, f) => n + f.size, 0), files: 0, totalFiles: files.length };
+    const progress = createProgress(`cp ${showLocation(src)}`);
+    progress.update(figures);
+    try {
+      let next = 0;
+      const worker = async (): Promise<void> => {
+        while (next < files.length) {
+          const file = files[next++]!;
+          await this.copyFile(child(src, file.rel), child(dst, file.rel));
+          figures.bytes += file.size;
+          figures.files += 1;
+          progress.update(figures);
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(PARALLEL, files.length) }, worker));
+    } finally {
+      progress.stop();
+    }
+    return { files: figures.files, bytes: figures.bytes };
+  }
+
+  /** Every file and directory below a directory, relative to it. */
+  private async list(root: Location, ctx: CliContext): Promise<Entry[]> {
+    if (root.kind === 'logical') {
+      const infos = await this.fs.readdir(root.path, { recursive: true, withInfo: true, signal: this.signal });
+      return infos.map((i) => ({ rel: relativeTo(i.path, root.path), type: i.type, size: i.size }));
+    }
+    const out: Entry[] = [];
+    const walk = async (dir: string, rel: string): Promise<void> => {
+      let names: string[];
+      try {
+        names = (await readdir(dir)).sort();
+      } catch (error) {
+        throw localError(error, dir, 'readdir');
+      }
+      for (const name of names) {
+        const path = localJoin(dir, name);
+        const childRel = rel === '' ? name : `${rel}/${name}`;
+        let info = await lstat(path);
+        if (info.isSymbolicLink()) {
+          info = await stat(path).catch(() => info);
+          if (info.isDirectory() || info.isSymbolicLink()) {
+            ctx.note(`skipped symbolic link ${path}`);
+            continue;
+          }
+        }
+        if (info.isDirectory()) {
+          out.push({ rel: childRel, type: 'directory', size: 0 });
+          await walk(path, childRel);
+        } else if (info.isFile()) out.push({ rel: childRel, type: 'file', size: info.size });
+        else ctx.note(`skipped ${path} (not a regular file)`);
+      }
+    };
+    await walk(root.path, '');
+    return out;
+  }
+
+  private async makeDir(location: Location): Promise<void> {
+    if (location.kind === 'logical') return this.fs.mkdir(location.path, { recursive: true, signal: this.signal });
+    try {
+      await mkdir(location.path, { recursive: true });
+    } catch (error) {
+      throw localError(error, location.path, 'mkdir');
+    }
+  }
+}
+
+/** The location of `rel` below a directory location. */
+function child(location: Location, rel: string): Location {
+  return location.kind === 'logical' ? { kind: 'logical', path: joinPath(location.path, rel) } : { kind: 'local', path: localJoin(location.path, ...rel.split('/')) };
+}
+
+/** A local file system error as a StrataError about `file:<path>`. */
+function localError(error: unknown, path: string, op: string): StrataError {
+  const e = toStrataError(error, { path: `file:${path}`, op });
+  e.path = `file:${path}`;
+  return e;
+}

@@ -1,0 +1,65 @@
+/**
+ * Runs one `stratafs` invocation: parse, run the command, close the file system (flushing
+ * pending writes), and turn a failure into one line on stderr and an exit code.
+ * @module
+ */
+import { CommanderError } from 'commander';
+import { invalid } from '../errors.js';
+import { CliContext, type CliStreams } from './context.js';
+import { EXIT, describeFailure, type Failure } from './exit-codes.js';
+import { buildProgram } from './program.js';
+
+/** Options of {@link run}. */
+export interface RunOptions {
+  /** Where output goes; default the process's stdout and stderr. */
+  streams?: CliStreams;
+  /** Abort the running command on the first Ctrl-C (the second exits at once); default false. */
+  handleSignals?: boolean;
+}
+
+/** Runs the command line `argv` (without `node` and the script) and resolves with the exit code. */
+export async function run(argv: string[], options: RunOptions = {}): Promise<number> {
+  const streams = options.streams ?? { stdout: process.stdout, stderr: process.stderr };
+  const ctx = new CliContext(streams);
+  const program = buildProgram(ctx);
+  const onSignal = (): void => {
+    if (ctx.signal.aborted) process.exit(EXIT.interrupted);
+    ctx.controller.abort();
+  };
+  if (options.handleSignals) process.on('SIGINT', onSignal);
+  let failure: (Failure & { error: unknown }) | undefined;
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (error) {
+    failure = { ...failureOf(error), error };
+  } finally {
+    try {
+      await ctx.close();
+    } catch (error) {
+      failure ??= { ...describeFailure(error), error };
+    }
+    if (options.handleSignals) process.off('SIGINT', onSignal);
+  }
+  if (!failure) return EXIT.ok;
+  if (failure.exitCode === EXIT.ok) return EXIT.ok; // --help, --version
+  streams.stderr.write(failure.line + '\n');
+  if (ctx.globals.debug === true || argv.includes('--debug')) streams.stderr.write(stackOf(failure.error) + '\n');
+  return failure.exitCode;
+}
+
+/** A commander error is a usage error (exit 2), help and version are not errors. */
+function failureOf(error: unknown): Failure {
+  if (!(error instanceof CommanderError)) return describeFailure(error);
+  if (error.exitCode === 0) return { exitCode: EXIT.ok, line: '' };
+  if (error.code === 'commander.help') return describeFailure(invalid('missing command (see stratafs --help)'));
+  return describeFailure(invalid(error.message.replace(/^error:\s*/, '').replace(/\s*\n\s*/g, ' ')));
+}
+
+/** The stack of an error and of its causes, for `--debug`. */
+function stackOf(error: unknown): string {
+  const parts: string[] = [];
+  for (let e = error as { stack?: string; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+    parts.push((depth > 0 ? 'Caused by: ' : '') + (e.stack ?? String(e)));
+  }
+  return parts.join('\n');
+}

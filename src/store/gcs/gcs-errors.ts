@@ -1,0 +1,63 @@
+/**
+ * The GCS connector's one error mapping: an `ApiError` (or an auth / network error) becomes a
+ * `StrataError` with a Node-style code, a temporary flag, and no secret.
+ * @module
+ */
+import { StrataError, isAbortError, redact, sanitizeCause, type StrataErrorCode } from '../../errors.js';
+import { httpStatusOf, mapStoreError } from '../store-errors.js';
+import type { StoreCallOptions } from '../under-store.js';
+
+/** JSON-API reasons that mean the credentials were refused. */
+const AUTH_REASONS = new Set(['forbidden', 'unauthorized', 'authError', 'required', 'accessNotConfigured', 'userProjectMissing', 'insufficientPermissions']);
+/** Messages of google-auth-library and OpenSSL when credentials cannot be had or used. */
+const AUTH_MESSAGES = /could not load the default credentials|could not refresh access token|invalid_grant|invalid_client|unauthorized_client|DECODER routines|no key or keyFile set|PEM_read/i;
+/** JSON-API reasons that say "try again later". */
+const TEMPORARY_REASONS = new Set(['rateLimitExceeded', 'userRateLimitExceeded', 'backendError', 'internalError']);
+
+/** What {@link mapGcsError} knows about the store and the call. */
+export interface GcsErrorContext {
+  /** The store's bucket, named when it is missing. */
+  bucket: string;
+  /** Secrets to remove from messages. */
+  secrets: readonly string[];
+  /** The call's options when the error came from a call: an abort its signal did not cause is a timeout. */
+  call?: StoreCallOptions;
+  /** The request was about the bucket (a listing, an upload): a 404 means the bucket is missing. */
+  bucketLevel?: boolean;
+}
+
+function reasonOf(error: unknown): string | undefined {
+  const errors = (error as { errors?: unknown } | undefined)?.errors;
+  if (!Array.isArray(errors)) return undefined;
+  const reason = (errors[0] as { reason?: unknown } | undefined)?.reason;
+  return typeof reason === 'string' ? reason : undefined;
+}
+
+/**
+ * Maps anything the GCS SDK threw: 404 -> `ENOENT` (a missing bucket names it), 401/403 and
+ * credential failures -> `EACCES`, 412 -> `ESTALE`, 409 -> `EEXIST`, 429/5xx, broken
+ * connections and download hash mismatches -> temporary `EIO`, timeouts -> `ETIMEDOUT`.
+ * Aborts the caller asked for pass through.
+ */
+export function mapGcsError(error: unknown, context: GcsErrorContext): Error {
+  if (error instanceof StrataError) return error;
+  if (isAbortError(error)) {
+    if (context.call === undefined || context.call.signal?.aborted) return error as Error;
+    return new StrataError('ETIMEDOUT', 'GCS request timed out', { temporary: true });
+  }
+  const { secrets } = context;
+  const status = httpStatusOf(error);
+  const reason = reasonOf(error);
+  const raw = (error as { message?: unknown } | undefined)?.message;
+  const message = typeof raw === 'string' && raw.trim() !== '' ? raw.trim().split('\n')[0] : undefined;
+  const make = (code: StrataErrorCode, detail: string): StrataError => new StrataError(code, redact(detail, secrets), { cause: sanitizeCause(error, secrets) });
+  if (status === 404 && (context.bucketLevel || /bucket does not exist/i.test(message ?? ''))) return make('ENOENT', `bucket '${context.bucket}' does not exist`);
+  if ((reason !== undefined && AUTH_REASONS.has(reason)) || AUTH_MESSAGES.test(message ?? '')) {
+    return make('EACCES', `GCS refused or could not use the credentials: ${message ?? `HTTP ${status ?? '?'}`}`);
+  }
+  if (reason === 'conditionNotMet') return make('ESTALE', message ?? 'precondition failed');
+  const mapped = mapStoreError(error, { secrets, detail: message ?? (status !== undefined ? `GCS answered HTTP ${status}` : undefined) });
+  const code = (error as { code?: unknown } | undefined)?.code;
+  if (mapped instanceof StrataError && ((reason !== undefined && TEMPORARY_REASONS.has(reason)) || code === 'CONTENT_DOWNLOAD_MISMATCH')) mapped.temporary = true;
+  return mapped;
+}

@@ -1,0 +1,186 @@
+import { spawn } from 'node:child_process';
+import { readFile as readLocal, readdir as readdirLocal } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { LocalStore, StrataFS } from '../../src/index.js';
+import { CountingStore } from '../support/counting-store.js';
+import { expectCode, randomBytes, tempDir } from '../support/helpers.js';
+
+const PAGE = 64 * 1024;
+
+describe('disk tier and write types through the facade', () => {
+  let cache: Awaited<ReturnType<typeof tempDir>>;
+  let storeDir: Awaited<ReturnType<typeof tempDir>>;
+  const open: StrataFS[] = [];
+  const make = (options: ConstructorParameters<typeof StrataFS>[0] = {}): StrataFS => {
+    const fs = new StrataFS({ cache: { pageSize: PAGE, memory: { capacity: '8MiB' }, disk: { dir: cache.dir, capacity: '32MiB' } }, ...options });
+    open.push(fs);
+    return fs;
+  };
+  beforeEach(async () => {
+    cache = await tempDir('stratafs-cache-');
+    storeDir = await tempDir('stratafs-store-');
+  });
+  afterEach(async () => {
+    for (const fs of open.splice(0)) await fs.close();
+    await cache.cleanup();
+    await storeDir.cleanup();
+  });
+
+  it('a new StrataFS on the same dir serves the pages that were there', async () => {
+    const data = randomBytes(5 * PAGE);
+    const store = new CountingStore('restart');
+    await store.inner.write('a.bin', data);
+    const first = make();
+    await first.mount('/s', store);
+    await first.readFile('/s/a.bin');
+    await first.close();
+    store.reset();
+    const second = make();
+    await second.mount('/s', store);
+    expect((await second.readFile('/s/a.bin')).equals(data)).toBe(true);
+    expect(store.bytesRead).toBe(0);
+    expect(second.stats().disk!.pages).toBeGreaterThanOrEqual(5);
+  });
+
+  it('a changed object is not served from old disk pages after a restart', async () => {
+    const store = new CountingStore('changed');
+    await store.inner.write('a.bin', Buffer.alloc(2 * PAGE, 1));
+    const first = make();
+    await first.mount('/s', store);
+    await first.readFile('/s/a.bin');
+    await first.close();
+    await store.inner.write('a.bin', Buffer.alloc(2 * PAGE, 2));
+    const second = make();
+    await second.mount('/s', store);
+    expect([...new Set(await second.readFile('/s/a.bin'))]).toEqual([2]);
+  });
+
+  it('CACHE_PROMOTE moves disk pages up to memory, CACHE does not', async () => {
+    const store = new CountingStore('promote');
+    await store.inner.write('p.bin', randomBytes(2 * PAGE));
+    const first = make();
+    await first.mount('/s', store);
+    await first.readFile('/s/p.bin');
+    await first.close();
+    const second = make();
+    await second.mount('/s', store);
+    await second.readFile('/s/p.bin');
+    expect(second.stats().memory.pages).toBe(0);
+    await second.readFile('/s/p.bin', { readType: 'CACHE_PROMOTE' });
+    expect(second.stats().memory.pages).toBe(2);
+    expect(store.bytesRead).toBe(2 * PAGE);
+  });
+
+  it('THROUGH writes the store only; CACHE_THROUGH caches what it wrote', async () => {
+    const fs = make();
+    const store = new CountingStore('through');
+    await fs.mount('/s', store);
+    await fs.writeFile('/s/t.bin', randomBytes(PAGE), { writeType: 'THROUGH' });
+    expect((await fs.stat('/s/t.bin')).cached).toBe(0);
+    await fs.writeFile('/s/c.bin', randomBytes(PAGE));
+    expect((await fs.stat('/s/c.bin')).cached).toBe(PAGE);
+    store.reset();
+    await fs.readFile('/s/c.bin');
+    expect(store.bytesRead).toBe(0);
+  });
+
+  it('MUST_CACHE stays in the disk cache until persist', async () => {
+    const fs = make();
+    const store = new CountingStore('must');
+    await fs.mount('/s', store);
+    const data = randomBytes(3 * PAGE);
+    await fs.writeFile('/s/m.bin', data, { writeType: 'MUST_CACHE' });
+    expect(await store.inner.stat('m.bin')).toBeUndefined();
+    expect((await fs.readFile('/s/m.bin')).equals(data)).toBe(true);
+    expect(await fs.readdir('/s')).toEqual(['m.bin']);
+    expect(fs.stats().pendingWrites).toBe(1);
+    await fs.flush(); // flush is for ASYNC_THROUGH only
+    expect(await store.inner.stat('m.bin')).toBeUndefined();
+    await fs.persist('/s/m.bin');
+    expect((await store.inner.stat('m.bin'))?.size).toBe(data.length);
+    expect(fs.stats().pendingWrites).toBe(0);
+    expect((await fs.readFile('/s/m.bin')).equals(data)).toBe(true);
+  });
+
+  it('MUST_CACHE fails with ENOSPC when it cannot fit', async () => {
+    const fs = make({ cache: { pageSize: PAGE, disk: { dir: cache.dir, capacity: 4 * PAGE } } });
+    await fs.mount('/s', 'memory://');
+    await fs.writeFile('/s/a', randomBytes(3 * PAGE), { writeType: 'MUST_CACHE' });
+    await expectCode(fs.writeFile('/s/b', randomBytes(3 * PAGE), { writeType: 'MUST_CACHE' }), 'ENOSPC');
+    expect(await fs.exists('/s/b')).toBe(false);
+  });
+
+  it('ASYNC_THROUGH returns before the upload, reads see it at once, flush uploads it', async () => {
+    const fs = make();
+    const store = new CountingStore('async');
+    await fs.mount('/s', store);
+    const data = randomBytes(2 * PAGE + 1);
+    await fs.writeFile('/s/dir/a.bin', data, { writeType: 'ASYNC_THROUGH' });
+    expect((await fs.readFile('/s/dir/a.bin')).equals(data)).toBe(true);
+    expect((await fs.stat('/s/dir/a.bin')).size).toBe(data.length);
+    expect(await fs.readdir('/s/dir')).toEqual(['a.bin']);
+    await fs.flush();
+    expect(fs.stats().pendingWrites).toBe(0);
+    const stored = await store.inner.read('a.bin').catch(() => undefined);
+    expect(stored).toBeUndefined();
+    expect((await store.inner.stat('dir/a.bin'))?.size).toBe(data.length);
+    expect(fs.stats().bytesToStore).toBeGreaterThanOrEqual(data.length);
+  });
+
+  it('ASYNC_THROUGH survives a store outage and finishes when it returns', async () => {
+    const fs = make({ retry: { attempts: 1, minDelay: 10, maxDelay: 20 } });
+    const store = new CountingStore('outage');
+    const realWrite = store.write.bind(store);
+    let down = true;
+    store.write = async (key, body, opts) => {
+      if (down) throw Object.assign(new Error('service unavailable'), { code: 'ECONNRESET' });
+      return realWrite(key, body, opts);
+    };
+    await fs.mount('/s', store);
+    await fs.writeFile('/s/o.txt', 'survives', { writeType: 'ASYNC_THROUGH' });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(await store.inner.stat('o.txt')).toBeUndefined();
+    down = false;
+    await fs.flush();
+    expect((await store.inner.stat('o.txt'))?.size).toBe(8);
+  });
+
+  it('ASYNC_THROUGH and MUST_CACHE without a disk tier are EINVAL', async () => {
+    const fs = new StrataFS();
+    open.push(fs);
+    await fs.mount('/', 'memory://');
+    await expectCode(fs.writeFile('/a', 'x', { writeType: 'ASYNC_THROUGH' }), 'EINVAL');
+    await expectCode(fs.writeFile('/a', 'x', { writeType: 'MUST_CACHE' }), 'EINVAL');
+  });
+
+  it('an unusable disk dir is a clear error', async () => {
+    const file = join(storeDir.dir, 'not-a-dir');
+    await new LocalStore({ root: storeDir.dir }).write('not-a-dir', Buffer.from('x'));
+    const fs = new StrataFS({ cache: { disk: { dir: file } } });
+    const error = await expectCode(fs.mount('/', 'memory://'), 'ENOTDIR');
+    expect(error.message).toContain('not-a-dir');
+  });
+
+  it('kill -9 during ASYNC_THROUGH loses nothing acknowledged', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'test/facade/fixtures/async-writer.ts', cache.dir, storeDir.dir, '50'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const acked: number[] = [];
+    await new Promise<void>((resolve, reject) => {
+      let buffer = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        buffer += chunk.toString();
+        for (const match of buffer.matchAll(/acked (\d+)/g)) if (!acked.includes(Number(match[1]))) acked.push(Number(match[1]));
+        if (acked.length >= 10) resolve();
+      });
+      child.on('exit', () => reject(new Error('child exited early')));
+    });
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    expect(await readdirLocal(storeDir.dir)).toEqual([]); // nothing uploaded yet: the store was slow
+    const fs = make();
+    await fs.mount('/data', `file://${storeDir.dir}`);
+    for (const i of acked) expect((await fs.readFile(`/data/file-${i}.txt`)).toString()).toBe(`content of file ${i}`.repeat(100));
+    await fs.flush();
+    for (const i of acked) expect(await readLocal(join(storeDir.dir, `file-${i}.txt`), 'utf8')).toBe(`content of file ${i}`.repeat(100));
+  });
+});
