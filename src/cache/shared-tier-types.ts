@@ -1,0 +1,46 @@
+/**
+ * The contract between the page cache / facade and the shared (fleet-wide) tier.
+ * @module
+ */
+import type { ObjectInfo } from '../store/under-store.js';
+import type { PageId } from './page-id.js';
+
+/** An invalidation published by one instance and received by all others. */
+export interface Invalidation {
+  /** The mount's cache id (store URI). */
+  cacheId: string;
+  /** The store key that changed. */
+  key: string;
+  /** Everything below `key` changed too (recursive delete, directory rename). */
+  recursive: boolean;
+}
+
+/**
+ * A cache tier shared by many processes and hosts (Redis). Below memory and disk: a local miss
+ * asks it before the store. Every method degrades gracefully: when the backend is down or slow
+ * it answers "miss" / does nothing (circuit breaker), never throws into a read.
+ */
+export interface SharedTier {
+  /** The pages that are there (`undefined` for misses), in the order asked. */
+  getPages(ids: PageId[]): Promise<(Buffer | undefined)[]>;
+  /** Stores pages in the background (pipelined, with the configured TTL). */
+  putPages(pages: { id: PageId; data: Buffer }[]): void;
+  /**
+   * Fleet-wide single-flight for one run of pages: if this process wins the lease it runs
+   * `fetch` (which reads the store) and publishes the pages; otherwise it waits (bounded) for the
+   * winner's pages to appear and returns them, falling back to `fetch` when they do not.
+   */
+  fetchOnce(ids: PageId[], fetch: () => Promise<Buffer[]>): Promise<Buffer[]>;
+  /** A shared stat answer younger than `maxAgeMs` (`null`: known missing), else `undefined`. */
+  getStat(cacheId: string, key: string, maxAgeMs: number): Promise<ObjectInfo | null | undefined>;
+  /** Shares a stat answer (with its time). */
+  setStat(cacheId: string, key: string, info: ObjectInfo | null): void;
+  /** Tells every instance that `key` (and below, when recursive) changed. */
+  publish(invalidation: Invalidation): void;
+  /** Registers the handler for invalidations from other instances. */
+  onInvalidation(handler: (invalidation: Invalidation) => void): void;
+  /** Figures of the tier. */
+  stats(): { hits: number; misses: number; bytesIn: number; bytesOut: number; errors: number; available: boolean };
+  /** Closes connections. */
+  close(): Promise<void>;
+}
