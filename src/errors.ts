@@ -162,7 +162,7 @@ const NODE_CODE_MAP: Record<string, StrataErrorCode> = {
 };
 
 /** Network failures that a retry may cure. */
-const TEMPORARY_NODE_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND', 'UND_ERR_SOCKET', 'ECONNABORTED']);
+const TEMPORARY_NODE_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND', 'UND_ERR_SOCKET', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE', 'UND_ERR_BODY_TIMEOUT', 'ESOCKETTIMEDOUT']);
 
 /**
  * Turns anything a store threw into a {@link StrataError}: a `StrataError` stays as it is, an

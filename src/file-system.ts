@@ -86,14 +86,14 @@ export class StrataFS {
   /** Validates `options` (throws `EINVAL` naming what is wrong) and creates an empty namespace. */
   constructor(options?: StrataOptions) {
     this.#options = resolveOptions(options);
-    this.#pages = new PageCache(this.#options.pageSize, new MemoryTier(this.#options.memoryCapacity), undefined);
+    this.#pages = new PageCache(this.#options.pageSize, new MemoryTier(this.#options.memoryCapacity), undefined, this.#options.retry, this.#options.timeout);
     if (this.#options.disk) {
       const { dir, capacity } = this.#options.disk;
       this.#diskReady = import('./cache/disk/index.js').then(async ({ openDiskCache }) => {
         const opened = await openDiskCache(dir, capacity, this.#options.pageSize);
         const disk = { tier: opened.tier, journal: new PendingIndex(opened.journal) };
         this.#disk = disk;
-        this.#pages = new PageCache(this.#options.pageSize, this.#pages.memory, disk.tier);
+        this.#pages = new PageCache(this.#options.pageSize, this.#pages.memory, disk.tier, this.#options.retry, this.#options.timeout);
         this.#writeBack = new WriteBack(disk.journal, this.#options.retry, (cacheId) => this.#mountByCacheId(cacheId), (m, key, info, data) => this.#afterUpload(m, key, info, data));
       });
       this.#diskReady.catch(() => undefined);

@@ -7,7 +7,9 @@
  * @module
  */
 import type { Readable } from 'node:stream';
-import { StrataError } from '../errors.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { StrataError, isAbortError, isTemporary, toStrataError } from '../errors.js';
+import { backoffDelay, type RetryPolicy } from '../layers/retry-layer.js';
 import type { ReadType } from '../options.js';
 import type { DiskTier } from './disk-tier-types.js';
 import { MemoryTier } from './memory-tier.js';
@@ -59,6 +61,10 @@ export class PageCache {
     readonly pageSize: number,
     readonly memory: MemoryTier,
     readonly disk: DiskTier | undefined,
+    /** Retries of a body that breaks off or comes up short. */
+    private readonly retry: RetryPolicy = { attempts: 3, minDelay: 100, maxDelay: 2000 },
+    /** Milliseconds a body may stall before it fails with `ETIMEDOUT`; none when undefined. */
+    private readonly bodyTimeout?: number,
   ) {}
 
   /** Number of pages of an object of `size` bytes. */
@@ -239,10 +245,41 @@ export class PageCache {
     src.counters.misses += count;
     const pages: Buffer[] = [];
     for (let k = 0; k < count; k++) pages.push(Buffer.allocUnsafeSlow(this.pageLength(src.size, firstIndex + k)));
-    const stream = await src.fetch(offset, length, opts.signal);
+    // A body that breaks off, stalls or comes up short is fetched again (the pages are refilled
+    // from the start); nothing of a failed attempt is ever cached.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.#fill(src, offset, length, pages, opts.signal);
+        break;
+      } catch (error) {
+        const mapped = isAbortError(error) ? error : toStrataError(error);
+        if (attempt >= this.retry.attempts || opts.signal?.aborted || !isTemporary(mapped)) throw mapped;
+        await sleep(backoffDelay(this.retry, attempt), undefined, { signal: opts.signal });
+      }
+    }
+    this.counters.bytesFromStore += length;
+    src.counters.bytesFromStore += length;
+    if (opts.readType !== 'NO_CACHE') {
+      const pinned = this.isPinned(src.object);
+      pages.forEach((page, k) => this.#admit({ object: src.object, version: src.version, index: firstIndex + k }, page, opts.readType, pinned));
+    }
+    return pages;
+  }
+
+  /** One store read of `[offset, offset + length)` into `pages`; throws unless exactly `length` bytes came. */
+  async #fill(src: PageSource, offset: number, length: number, pages: Buffer[], signal: AbortSignal | undefined): Promise<void> {
+    const stream = await src.fetch(offset, length, signal);
     let received = 0;
+    let idle: NodeJS.Timeout | undefined;
+    const arm = (): void => {
+      if (this.bodyTimeout === undefined) return;
+      clearTimeout(idle);
+      idle = setTimeout(() => stream.destroy(new StrataError('ETIMEDOUT', `store sent no data for ${this.bodyTimeout} ms`, { temporary: true })), this.bodyTimeout);
+    };
     try {
+      arm();
       for await (const chunk of stream as AsyncIterable<Buffer>) {
+        arm();
         let pos = 0;
         while (pos < chunk.length) {
           if (received >= length) throw new StrataError('EIO', `store sent more than the ${length} bytes asked for`, { temporary: true });
@@ -255,16 +292,10 @@ export class PageCache {
         }
       }
     } finally {
+      clearTimeout(idle);
       stream.destroy();
     }
     if (received !== length) throw new StrataError('EIO', `store sent ${received} of ${length} bytes (short body); nothing was cached`, { temporary: true });
-    this.counters.bytesFromStore += length;
-    src.counters.bytesFromStore += length;
-    if (opts.readType !== 'NO_CACHE') {
-      const pinned = this.isPinned(src.object);
-      pages.forEach((page, k) => this.#admit({ object: src.object, version: src.version, index: firstIndex + k }, page, opts.readType, pinned));
-    }
-    return pages;
   }
 
   #admit(id: PageId, page: Buffer, readType: ReadType, pinned: boolean): void {
