@@ -16,6 +16,9 @@ import { MemoryTier } from './memory-tier.js';
 import { pageKey, type PageId } from './page-id.js';
 import { SingleFlight } from './single-flight.js';
 
+/** How long the disk tier is skipped after it fails. */
+export const DISK_COOL_DOWN_MS = 30_000;
+
 /** Hit/miss/byte counters, kept globally and per mount. */
 export interface CacheCounters {
   hits: number;
@@ -57,15 +60,40 @@ export class PageCache {
   readonly #pendingDiskWrites = new Set<Promise<unknown>>();
   readonly #pinned = new Set<string>();
 
+  #diskTier: DiskTier | undefined;
+  #diskOffUntil = 0;
+  #diskWarned = false;
+
   constructor(
     readonly pageSize: number,
     readonly memory: MemoryTier,
-    readonly disk: DiskTier | undefined,
+    disk: DiskTier | undefined,
     /** Retries of a body that breaks off or comes up short. */
     private readonly retry: RetryPolicy = { attempts: 3, minDelay: 100, maxDelay: 2000 },
     /** Milliseconds a body may stall before it fails with `ETIMEDOUT`; none when undefined. */
     private readonly bodyTimeout?: number,
-  ) {}
+  ) {
+    this.#diskTier = disk;
+  }
+
+  /** The disk tier, unless it failed recently (then reads and writes skip it for a while). */
+  get disk(): DiskTier | undefined {
+    if (this.#diskOffUntil > 0 && Date.now() < this.#diskOffUntil) return undefined;
+    return this.#diskTier;
+  }
+
+  /**
+   * A disk-tier failure (full disk, unwritable or vanished dir, damaged index): the tier is
+   * turned off for {@link DISK_COOL_DOWN_MS} with one warning, and reads go on from memory and
+   * the store. It is tried again after the cool-down.
+   */
+  #diskFailed(error: unknown): void {
+    this.#diskOffUntil = Date.now() + DISK_COOL_DOWN_MS;
+    if (this.#diskWarned) return;
+    this.#diskWarned = true;
+    const reason = (error as { code?: string; message?: string })?.code ?? (error as Error)?.message ?? String(error);
+    process.emitWarning(`stratafs: the disk cache failed (${reason}); it is skipped for ${DISK_COOL_DOWN_MS / 1000} s at a time while it keeps failing`, { code: 'STRATAFS_DISK_CACHE' });
+  }
 
   /** Number of pages of an object of `size` bytes. */
   pageCount(size: number): number {
@@ -116,7 +144,10 @@ export class PageCache {
           const pageStart = index * this.pageSize;
           const from = Math.max(offset, pageStart);
           const to = Math.min(end, pageStart + this.pageLength(src.size, index));
-          const n = await readInto({ object: src.object, version: src.version, index }, target, targetOffset + from - offset, from - pageStart, to - from).catch(() => -1);
+          const n = await readInto({ object: src.object, version: src.version, index }, target, targetOffset + from - offset, from - pageStart, to - from).catch((error: unknown) => {
+            this.#diskFailed(error);
+            return -1;
+          });
           if (n !== to - from) return false;
           this.#hit(src, n);
           return true;
@@ -158,7 +189,7 @@ export class PageCache {
   /** Drops the pages of an object (every version), or of every object below a directory when `prefix`. */
   async drop(object: string, opts: { prefix?: boolean; force?: boolean } = {}): Promise<void> {
     this.memory.dropPrefix(opts.prefix ? object : `${object}\n`, opts.force);
-    await this.disk?.drop(object, opts);
+    await this.disk?.drop(object, opts).catch((error: unknown) => this.#diskFailed(error));
   }
 
   /** Pins or unpins an object (or, with `prefix`, everything whose id starts with `object`). */
@@ -169,7 +200,7 @@ export class PageCache {
       this.#pinned.delete(key);
       this.memory.unpinPrefix(key);
     }
-    await this.disk?.setPinned(object, pinned, opts);
+    await this.disk?.setPinned(object, pinned, opts).catch((error: unknown) => this.#diskFailed(error));
   }
 
   /** Waits for background disk admissions. */
@@ -229,7 +260,10 @@ export class PageCache {
 
   async #fromDisk(src: PageSource, index: number, opts: PageReadOptions): Promise<Buffer | undefined> {
     const id = { object: src.object, version: src.version, index };
-    const page = await this.disk!.get(id).catch(() => undefined);
+    const page = await this.disk?.get(id).catch((error: unknown) => {
+      this.#diskFailed(error);
+      return undefined;
+    });
     if (!page) return undefined;
     if (page.length !== this.pageLength(src.size, index)) return undefined;
     this.#hit(src, page.length);
@@ -305,8 +339,12 @@ export class PageCache {
     } catch {
       // pinned data that does not fit in memory stays uncached here; pin() reports ENOSPC itself
     }
-    if (this.disk) {
-      const write = this.disk.put(id, page, { pinned }).catch(() => false);
+    const disk = this.disk;
+    if (disk) {
+      const write = disk.put(id, page, { pinned }).catch((error: unknown) => {
+        this.#diskFailed(error);
+        return false;
+      });
       this.#pendingDiskWrites.add(write);
       void write.finally(() => this.#pendingDiskWrites.delete(write));
     }

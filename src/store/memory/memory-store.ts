@@ -174,6 +174,7 @@ export class MemoryStore implements UnderStore {
 
   async write(key: string, body: Readable | Buffer, opts: StoreWriteOptions = {}): Promise<ObjectInfo> {
     const full = this.full(key);
+    if (full === this.prefix && !key.endsWith('/')) throw new StrataError('EISDIR', 'cannot write the store root', { op: 'write' });
     const data = await collect(body, opts.signal);
     opts.signal?.throwIfAborted();
     const entry: MemoryEntry = { data, mtime: new Date(), etag: nextEtag() };
@@ -249,22 +250,26 @@ function bufferStream(data: Buffer): Readable {
   });
 }
 
-/** The whole body as one Buffer; rejects (and destroys the body) when `signal` aborts. */
+/** The whole body as one Buffer; rejects at once (and destroys the body) when `signal` aborts, even if the body stalls. */
 async function collect(body: Readable | Buffer, signal: AbortSignal | undefined): Promise<Buffer> {
   signal?.throwIfAborted();
   if (Buffer.isBuffer(body)) return Buffer.from(body);
+  return new Promise<Buffer>((resolve, reject) => {
+    const onAbort = (): void => {
+      reject(signal?.reason ?? new DOMException('The operation was aborted', 'AbortError'));
+      body.destroy();
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const settle = <T>(fn: (value: T) => void) => (value: T): void => {
+      signal?.removeEventListener('abort', onAbort);
+      fn(value);
+    };
+    readChunks(body).then(settle(resolve), settle(reject));
+  });
+}
+
+async function readChunks(body: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];
-  const onAbort = (): void => {
-    body.destroy(signal?.reason instanceof Error ? signal.reason : new DOMException('The operation was aborted', 'AbortError'));
-  };
-  signal?.addEventListener('abort', onAbort, { once: true });
-  try {
-    for await (const chunk of body) {
-      signal?.throwIfAborted();
-      chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array | string));
-    }
-  } finally {
-    signal?.removeEventListener('abort', onAbort);
-  }
+  for await (const chunk of body) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array | string));
   return Buffer.concat(chunks);
 }

@@ -1,0 +1,259 @@
+import { mkdtemp, mkdir, readdir, readFile, rm, symlink, writeFile, stat as fsStat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pathToFileURL } from 'node:url';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { LocalStore } from '../../src/store/local/local-store.js';
+import type { UnderStore } from '../../src/store/under-store.js';
+import { describeStoreConformance, listAll, readAll } from '../conformance/store-suite.js';
+
+const made: string[] = [];
+async function tempDir(label = 'store'): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), `stratafs-local-${label}-`));
+  made.push(dir);
+  return dir;
+}
+afterAll(async () => {
+  await Promise.all(made.map((d) => rm(d, { recursive: true, force: true })));
+});
+
+describeStoreConformance('local', async () => new LocalStore({ root: await tempDir() }));
+
+/** Every name below `dir`, recursively, relative to it. */
+async function tree(dir: string): Promise<string[]> {
+  return (await readdir(dir, { recursive: true })).map(String).sort();
+}
+
+describe('LocalStore root and URIs', () => {
+  it('needs an absolute root that exists and is a directory', async () => {
+    const dir = await tempDir();
+    await writeFile(join(dir, 'file'), 'x');
+    expect(() => new LocalStore({ root: 'relative/dir' })).toThrow(expect.objectContaining({ code: 'EINVAL' }));
+    expect(() => new LocalStore({ root: '' })).toThrow(expect.objectContaining({ code: 'EINVAL' }));
+    expect(() => new LocalStore(undefined as never)).toThrow(expect.objectContaining({ code: 'EINVAL' }));
+    expect(() => new LocalStore({ root: join(dir, 'missing') })).toThrow(expect.objectContaining({ code: 'ENOENT', message: expect.stringContaining('does not exist') }));
+    expect(() => new LocalStore({ root: join(dir, 'file') })).toThrow(expect.objectContaining({ code: 'ENOTDIR' }));
+  });
+
+  it('file:///abs/dir decodes the path once', async () => {
+    const base = await tempDir();
+    const spaced = join(base, 'a b%20c é');
+    await mkdir(spaced);
+    await writeFile(join(spaced, 'f.txt'), 'inside');
+    const href = pathToFileURL(spaced).href; // a%20b%2520c%20%C3%A9
+    expect(href).toContain('%2520');
+    const store = LocalStore.fromUri(new URL(href));
+    expect((await readAll(store.read('f.txt'))).toString()).toBe('inside');
+    expect(store.uri).toBe(href);
+    expect(LocalStore.fromUri(new URL(`file://localhost${pathToFileURL(spaced).pathname}`)).root).toBe(spaced);
+    expect(LocalStore.fromUri(new URL(href + '/')).root).toBe(spaced);
+  });
+
+  it('file: URIs with an encoded separator, a remote host, a query or a missing dir are refused', async () => {
+    const base = await tempDir();
+    await mkdir(join(base, 'x'));
+    const path = pathToFileURL(base).pathname;
+    for (const uri of [`file://${path}/x%2F..%2Fx`, `file://${path}/x%2f`, `file://${path}/x%5C`, `file://${path}/%00`, `file://example.com${path}`, `file://${path}?q=1`, `file://${path}#h`]) {
+      expect(() => LocalStore.fromUri(new URL(uri)), uri).toThrow(expect.objectContaining({ code: 'EINVAL' }));
+    }
+    expect(() => LocalStore.fromUri(new URL(`file://${path}/nope`))).toThrow(expect.objectContaining({ code: 'ENOENT' }));
+    expect(() => LocalStore.fromUri(new URL('s3://bucket/x'))).toThrow(expect.objectContaining({ code: 'EINVAL' }));
+  });
+
+  it('a root that disappears later makes stat undefined and reads ENOENT', async () => {
+    const dir = await tempDir();
+    const store = new LocalStore({ root: dir });
+    await rm(dir, { recursive: true });
+    expect(await store.stat('a')).toBeUndefined();
+    await expect(store.read('a')).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(store.write('a', Buffer.from('x'))).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+});
+
+describe('LocalStore safety', () => {
+  let root: string;
+  let outside: string;
+  let store: UnderStore;
+
+  beforeEach(async () => {
+    const base = await tempDir('safety');
+    root = join(base, 'root');
+    outside = join(base, 'outside');
+    await mkdir(root);
+    await mkdir(outside);
+    await writeFile(join(outside, 'secret.txt'), 'secret');
+    await mkdir(join(outside, 'dir'));
+    await writeFile(join(outside, 'dir', 'inner.txt'), 'inner');
+    await symlink(outside, join(root, 'out-dir'));
+    await symlink(join(outside, 'secret.txt'), join(root, 'out-file'));
+    await symlink('../outside/secret.txt', join(root, 'out-relative'));
+    await symlink(join(outside, 'nowhere.txt'), join(root, 'dangling'));
+    store = new LocalStore({ root });
+  });
+
+  const outsideUntouched = async (): Promise<void> => {
+    expect(await tree(outside)).toEqual(['dir', 'dir/inner.txt', 'secret.txt']);
+    expect(await readFile(join(outside, 'secret.txt'), 'utf8')).toBe('secret');
+    expect(await readFile(join(outside, 'dir', 'inner.txt'), 'utf8')).toBe('inner');
+  };
+
+  it('keys with .., absolute paths, backslashes or NUL are EINVAL', async () => {
+    for (const key of ['../outside/secret.txt', 'a/../../outside/secret.txt', '/etc/passwd', '..', './x', 'a//b', 'a\\..\\b', 'a\0b']) {
+      await expect(store.stat(key), key).rejects.toMatchObject({ code: 'EINVAL' });
+      await expect(store.read(key), key).rejects.toMatchObject({ code: 'EINVAL' });
+      await expect(store.write(key, Buffer.from('x')), key).rejects.toMatchObject({ code: 'EINVAL' });
+      await expect(store.delete(key), key).rejects.toMatchObject({ code: 'EINVAL' });
+    }
+    await outsideUntouched();
+  });
+
+  it('encoded forms are plain names inside the root', async () => {
+    for (const key of ['%2e%2e/secret.txt', '%2E%2E%2Foutside%2Fsecret.txt', '..%2f..%2foutside', '%2E%2E']) {
+      await store.write(key, Buffer.from('mine'));
+      expect((await readAll(store.read(key))).toString()).toBe('mine');
+    }
+    expect((await tree(root)).filter((n) => !n.startsWith('out-') && n !== 'dangling')).toEqual(['%2E%2E', '%2E%2E%2Foutside%2Fsecret.txt', '%2e%2e', '%2e%2e/secret.txt', '..%2f..%2foutside']);
+    await outsideUntouched();
+  });
+
+  it('a symlink to a directory outside: stat, read, write, list, delete, copy and rename are EACCES', async () => {
+    await expect(store.stat('out-dir')).rejects.toMatchObject({ code: 'EACCES' });
+    await expect(store.stat('out-dir/secret.txt')).rejects.toMatchObject({ code: 'EACCES' });
+    await expect(store.read('out-dir/secret.txt')).rejects.toMatchObject({ code: 'EACCES' });
+    await expect(store.write('out-dir/new.txt', Buffer.from('x'))).rejects.toMatchObject({ code: 'EACCES' });
+    await expect(store.write('out-dir/secret.txt', Buffer.from('x'))).rejects.toMatchObject({ code: 'EACCES' });
+    await expect(store.write('out-dir/sub/deep.txt', Buffer.from('x'))).rejects.toMatchObject({ code: 'EACCES' });
+    await expect(store.write('out-dir/newdir/', Buffer.alloc(0))).rejects.toMatchObject({ code: 'EACCES' });
+    await expect(listAll(store, 'out-dir')).rejects.toMatchObject({ code: 'EACCES' });
+    await expect(listAll(store, 'out-dir/dir', true)).rejects.toMatchObject({ code: 'EACCES' });
+    await expect(store.delete('out-dir/secret.txt')).rejects.toMatchObject({ code: 'EACCES' });
+    await expect(store.delete('out-dir/dir/')).rejects.toMatchObject({ code: 'EACCES' });
+    await expect(store.delete('out-dir')).rejects.toMatchObject({ code: 'EACCES' });
+    await expect(store.copy!('out-dir/secret.txt', 'stolen.txt')).rejects.toMatchObject({ code: 'EACCES' });
+    await expect(store.rename!('out-dir/secret.txt', 'stolen.txt')).rejects.toMatchObject({ code: 'EACCES' });
+    await store.write('mine.txt', Buffer.from('mine'));
+    await expect(store.copy!('mine.txt', 'out-dir/planted.txt')).rejects.toMatchObject({ code: 'EACCES' });
+    await expect(store.rename!('mine.txt', 'out-dir/planted.txt')).rejects.toMatchObject({ code: 'EACCES' });
+    await outsideUntouched();
+    expect(await store.stat('stolen.txt')).toBeUndefined();
+  });
+
+  it('a symlink to a file outside (absolute or relative): stat, read, write, delete, copy are EACCES', async () => {
+    for (const link of ['out-file', 'out-relative']) {
+      await expect(store.stat(link)).rejects.toMatchObject({ code: 'EACCES' });
+      await expect(store.read(link)).rejects.toMatchObject({ code: 'EACCES' });
+      await expect(store.read(link, { offset: 1, length: 2 })).rejects.toMatchObject({ code: 'EACCES' });
+      await expect(store.write(link, Buffer.from('overwritten'))).rejects.toMatchObject({ code: 'EACCES' });
+      await expect(store.delete(link)).rejects.toMatchObject({ code: 'EACCES' });
+      await expect(store.copy!(link, 'stolen.txt')).rejects.toMatchObject({ code: 'EACCES' });
+    }
+    await outsideUntouched();
+  });
+
+  it('a dangling symlink is refused and nothing is created through it', async () => {
+    await expect(store.write('dangling', Buffer.from('x'))).rejects.toMatchObject({ code: 'EACCES' });
+    await expect(store.write('dangling/sub.txt', Buffer.from('x'))).rejects.toMatchObject({ code: 'EACCES' });
+    await expect(store.read('dangling')).rejects.toMatchObject({ code: 'EACCES' });
+    await expect(fsStat(join(outside, 'nowhere.txt'))).rejects.toMatchObject({ code: 'ENOENT' });
+    await outsideUntouched();
+  });
+
+  it('listing never shows what lies outside the root', async () => {
+    await store.write('real/file.txt', Buffer.from('r'));
+    await symlink(outside, join(root, 'real', 'nested-out'));
+    const top = await listAll(store, '');
+    expect(top.map((i) => i.key).sort()).toEqual(['real']);
+    const all = await listAll(store, '', true);
+    expect(all.map((i) => i.key).sort()).toEqual(['real', 'real/file.txt']);
+    for (const info of all) expect(info.key).not.toMatch(/secret|inner/);
+  });
+
+  it('a symlink inside the root pointing inside the root works', async () => {
+    await store.write('data/a.txt', Buffer.from('AAA'));
+    await symlink(join(root, 'data'), join(root, 'alias'));
+    await symlink('data/a.txt', join(root, 'a-link'));
+    await symlink('.', join(root, 'data', 'loop')); // a loop must not hang recursive listing
+    expect((await readAll(store.read('alias/a.txt'))).toString()).toBe('AAA');
+    expect((await readAll(store.read('a-link'))).toString()).toBe('AAA');
+    expect(await store.stat('alias')).toMatchObject({ isDirectory: true });
+    expect(await store.stat('a-link')).toMatchObject({ size: 3, isDirectory: false });
+    await store.write('alias/b.txt', Buffer.from('B'));
+    expect(await readFile(join(root, 'data', 'b.txt'), 'utf8')).toBe('B');
+    await store.write('a-link', Buffer.from('via link'));
+    expect(await readFile(join(root, 'data', 'a.txt'), 'utf8')).toBe('via link');
+    expect((await listAll(store, 'alias')).map((i) => i.key).sort()).toEqual(['alias/a.txt', 'alias/b.txt', 'alias/loop']);
+    const all = (await listAll(store, '', true)).map((i) => i.key).sort();
+    // recursion does not follow directory links: each file once, no loop
+    expect(all).toEqual(['a-link', 'alias', 'data', 'data/a.txt', 'data/b.txt', 'data/loop']);
+    await store.delete('a-link');
+    expect(await readFile(join(root, 'data', 'a.txt'), 'utf8')).toBe('via link'); // the link goes, not its target
+    await outsideUntouched();
+  });
+});
+
+describe('LocalStore temp files', () => {
+  let root: string;
+  let store: LocalStore;
+  beforeEach(async () => {
+    root = await tempDir('tmp');
+    store = new LocalStore({ root });
+  });
+
+  it('are never listed and their names are refused as keys', async () => {
+    await store.write('d/visible.txt', Buffer.from('v'));
+    await writeFile(join(root, 'd', '.visible.txt.0123456789abcdef.stratafs-tmp'), 'half');
+    expect((await listAll(store, 'd')).map((i) => i.key)).toEqual(['d/visible.txt']);
+    expect((await listAll(store, '', true)).map((i) => i.key).sort()).toEqual(['d', 'd/visible.txt']);
+    await expect(store.stat('d/.visible.txt.0123456789abcdef.stratafs-tmp')).rejects.toMatchObject({ code: 'EINVAL' });
+    await expect(store.write('.x.0123456789abcdef.stratafs-tmp', Buffer.from('x'))).rejects.toMatchObject({ code: 'EINVAL' });
+  });
+
+  it('none is left after a failed write', async () => {
+    await store.write('dir/f.txt', Buffer.from('old'));
+    const body = Readable.from(
+      (async function* () {
+        yield Buffer.alloc(70_000, 1);
+        throw new Error('broken source');
+      })(),
+    );
+    await expect(store.write('dir/f.txt', body)).rejects.toBeTruthy();
+    await expect(store.write('dir/new.txt', Readable.from((async function* () { yield Buffer.from('x'); throw new Error('no'); })()))).rejects.toBeTruthy();
+    expect(await tree(root)).toEqual(['dir', 'dir/f.txt']);
+    expect(await readFile(join(root, 'dir', 'f.txt'), 'utf8')).toBe('old');
+  });
+
+  it('none is left after an aborted write', async () => {
+    await store.write('f.txt', Buffer.from('old'));
+    const controller = new AbortController();
+    let release: () => void = () => undefined;
+    const stalled = new Promise<void>((r) => (release = r));
+    const body = Readable.from(
+      (async function* () {
+        yield Buffer.alloc(70_000, 1);
+        setImmediate(() => controller.abort());
+        await stalled; // the source stalls: only the signal can end the write
+        yield Buffer.alloc(10, 2);
+      })(),
+    );
+    await expect(store.write('f.txt', body, { signal: controller.signal })).rejects.toMatchObject({ name: 'AbortError' });
+    release();
+    expect(await tree(root)).toEqual(['f.txt']);
+    expect(await readFile(join(root, 'f.txt'), 'utf8')).toBe('old');
+  });
+
+  it('mkdir, rmdir of an empty directory, and ENOTEMPTY for a full one', async () => {
+    await store.write('a/b/c/', Buffer.alloc(0));
+    expect((await fsStat(join(root, 'a', 'b', 'c'))).isDirectory()).toBe(true);
+    await store.write('a/b/c/', Buffer.alloc(0)); // again: fine
+    await expect(store.delete('a/b/')).rejects.toMatchObject({ code: 'ENOTEMPTY' });
+    await store.delete('a/b/c/');
+    expect(await tree(root)).toEqual(['a', 'a/b']);
+    await store.write('a/file', Buffer.from('x'));
+    await expect(store.delete('a/')).rejects.toMatchObject({ code: 'ENOTEMPTY' });
+    await expect(store.delete('a')).rejects.toMatchObject({ code: 'EISDIR' });
+    await expect(store.read('a')).rejects.toMatchObject({ code: 'EISDIR' });
+    await expect(store.write('a', Buffer.from('x'))).rejects.toMatchObject({ code: 'EISDIR' });
+    await expect(store.write('a/file/below', Buffer.from('x'))).rejects.toMatchObject({ code: 'ENOTDIR' });
+  });
+});

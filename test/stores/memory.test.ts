@@ -1,0 +1,87 @@
+import { Readable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { MemoryStore } from '../../src/store/memory/memory-store.js';
+import { describeStoreConformance, readAll } from '../conformance/store-suite.js';
+
+describeStoreConformance('memory', async () => new MemoryStore());
+
+describe('MemoryStore URIs', () => {
+  it('memory:// is a new empty store each time', async () => {
+    const a = MemoryStore.fromUri(new URL('memory://'));
+    const b = MemoryStore.fromUri(new URL('memory://'));
+    await a.write('x.txt', Buffer.from('a'));
+    expect(await b.stat('x.txt')).toBeUndefined();
+    expect(a.uri).toBe('memory://');
+  });
+
+  it('memory://name is one store per name in the process', async () => {
+    const name = `shared-${Math.random().toString(36).slice(2)}`;
+    const a = MemoryStore.fromUri(new URL(`memory://${name}`));
+    const b = MemoryStore.fromUri(new URL(`memory://${name}`));
+    const other = MemoryStore.fromUri(new URL(`memory://${name}-other`));
+    await a.write('x.txt', Buffer.from('shared'));
+    expect((await readAll(b.read('x.txt'))).toString()).toBe('shared');
+    expect(await other.stat('x.txt')).toBeUndefined();
+    expect(b.uri).toBe(`memory://${name}`);
+  });
+
+  it('memory://name/dir is a view below dir of the named store', async () => {
+    const name = `view-${Math.random().toString(36).slice(2)}`;
+    const whole = MemoryStore.fromUri(new URL(`memory://${name}`));
+    const view = MemoryStore.fromUri(new URL(`memory://${name}/dir/sub`));
+    await view.write('f.txt', Buffer.from('v'));
+    expect((await readAll(whole.read('dir/sub/f.txt'))).toString()).toBe('v');
+    const listed = [];
+    for await (const info of view.list('')) listed.push(info.key);
+    expect(listed).toEqual(['f.txt']);
+    expect(view.uri).toBe(`memory://${name}/dir/sub`);
+  });
+
+  it('rejects queries, fragments, credentials, other schemes and unsafe prefixes', () => {
+    for (const uri of ['memory://a?x=1', 'memory://a#frag', 'memory://u:p@a', 'file:///srv/data', 'memory://a/x%2F..%2Fy']) {
+      expect(() => MemoryStore.fromUri(new URL(uri)), uri).toThrow(expect.objectContaining({ code: 'EINVAL' }));
+    }
+  });
+
+  it('reads are views of the stored bytes and survive later overwrites', async () => {
+    const store = new MemoryStore();
+    await store.write('k', Buffer.from('first'));
+    const stream = await store.read('k');
+    await store.write('k', Buffer.from('second'));
+    expect((await readAll(stream)).toString()).toBe('first');
+  });
+
+  it('a written Buffer is copied: changing it later changes nothing', async () => {
+    const store = new MemoryStore();
+    const buf = Buffer.from('abc');
+    await store.write('k', buf);
+    buf[0] = 0x7a;
+    expect((await readAll(store.read('k'))).toString()).toBe('abc');
+  });
+});
+
+describe('MemoryStore writes', () => {
+  it('an abort ends a write whose source has stalled, and nothing changes', async () => {
+    const store = new MemoryStore();
+    await store.write('k', Buffer.from('old'));
+    const controller = new AbortController();
+    let release: () => void = () => undefined;
+    const stalled = new Promise<void>((r) => (release = r));
+    const body = Readable.from(
+      (async function* () {
+        yield Buffer.from('new part');
+        setImmediate(() => controller.abort());
+        await stalled;
+        yield Buffer.from('never');
+      })(),
+    );
+    await expect(store.write('k', body, { signal: controller.signal })).rejects.toMatchObject({ name: 'AbortError' });
+    release();
+    expect((await readAll(store.read('k'))).toString()).toBe('old');
+  });
+
+  it('the root is not a file', async () => {
+    const store = new MemoryStore();
+    await expect(store.write('', Buffer.from('x'))).rejects.toMatchObject({ code: 'EISDIR' });
+  });
+});
