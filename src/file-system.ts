@@ -6,7 +6,7 @@
  */
 import { Readable, PassThrough, addAbortSignal, type Writable } from 'node:stream';
 import { StrataError, invalid, toStrataError, isAbortError } from './errors.js';
-import { basename, dirname, isSameOrBelow, joinPath, normalizePath, parentKey, describe } from './path.js';
+import { basename, dirname, isSameOrBelow, isSafeKey, joinPath, normalizePath, parentKey, describe } from './path.js';
 import {
   checkBoolean,
   checkKeys,
@@ -736,7 +736,7 @@ export class StrataFS {
     let children = state.meta.getList(key);
     if (!children) {
       children = [];
-      for await (const info of mount.store.list(key, { signal })) children.push(info);
+      for await (const info of mount.store.list(key, { signal })) if (isChildKey(info.key, key)) children.push(info);
       state.meta.setList(key, children);
     }
     const pending = this.#disk?.journal.list(state.cacheId).filter((p) => parentKey(p.key) === key && p.key !== '');
@@ -1015,6 +1015,17 @@ export class StrataFS {
       (file) => this.#copyFile({ mount: src.mount, key: file.key }, { mount: dst.mount, key: moveKey(file.key, src.key, dst.key) }, signal),
     );
   }
+}
+
+/**
+ * True when a listed key is a safe direct child of `dir`: a store's listing is not trusted to
+ * name only what a logical path can name (`../x`, `a//b`, control characters are dropped).
+ */
+function isChildKey(key: string, dir: string): boolean {
+  if (typeof key !== 'string') return false;
+  const name = dir === '' ? key : key.startsWith(dir + '/') ? key.slice(dir.length + 1) : '';
+  if (name === '' || name.includes('/')) return false;
+  return isSafeKey(key);
 }
 
 /** Yields a stream's chunks, then runs `check` (which throws to fail the stream). */

@@ -39,5 +39,15 @@ export type {
   StoreSettings,
 } from './store/under-store.js';
 export { ObjectStoreBase, type RawObject, type RawListPage, type RawListOptions, type RawWriteResult } from './store/object-store-base.js';
-export { MemoryStore } from './store/memory/memory-store.js';
-export { LocalStore } from './store/local/local-store.js';
+export { MemoryStore, type MemoryStoreOptions } from './store/memory/memory-store.js';
+export { LocalStore, type LocalStoreOptions } from './store/local/local-store.js';
+export { S3Store } from './store/s3/s3-store.js';
+export type { S3StoreOptions, S3Credentials, S3CredentialProvider } from './store/s3/options.js';
+export type { AzureBlobStoreOptions } from './store/azure/azure-options.js';
+export type { GcsStoreOptions } from './store/gcs/gcs-options.js';
+export type { OssStoreOptions } from './store/oss/oss-store.js';
+export type { CosStoreOptions } from './store/cos/cos-store.js';
+export { AzureBlobStore } from './store/azure/azure-blob-store.js';
+export { GcsStore } from './store/gcs/gcs-store.js';
+export { OssStore } from './store/oss/oss-store.js';
+export { CosStore } from './store/cos/cos-store.js';

@@ -114,6 +114,18 @@ export function assertSafeKey(key: string): void {
   }
 }
 
+/** True when {@link assertSafeKey} accepts `key` and it has no control characters. */
+export function isSafeKey(key: string): boolean {
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(key)) return false;
+  try {
+    assertSafeKey(key);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** A short description of a value's type for error messages. */
 export function describe(value: unknown): string {
   if (value === null) return 'null';

@@ -3,7 +3,7 @@
  * directories of object stores included, each once.
  * @module
  */
-import { joinKey, parentKey } from '../path.js';
+import { isSafeKey, joinKey, parentKey } from '../path.js';
 import type { ObjectInfo, StoreCallOptions, UnderStore } from '../store/under-store.js';
 
 /** Every descendant of the directory `key` (files and directories), in no particular order. */
@@ -16,7 +16,7 @@ export async function walkTree(store: UnderStore, key: string, opts: StoreCallOp
     }
   };
   const visit = (info: ObjectInfo): void => {
-    if (info.key === key || !(key === '' || info.key.startsWith(key + '/'))) return;
+    if (info.key === key || !(key === '' || info.key.startsWith(key + '/')) || !isSafeKey(info.key)) return;
     if (!out.has(info.key) || !info.isDirectory) out.set(info.key, info);
     addImplicitParents(info.key);
   };
