@@ -143,9 +143,9 @@ export class SqliteIndex {
 
   /**
    * Opens (creating, or recreating when damaged) the index of a prepared dir, then reconciles it
-   * with the files on disk: rows whose file is gone are dropped, page files without a row are
-   * adopted while they fit in `capacity` (else removed), journal files without a record are
-   * removed — or adopted when the index had been lost, so no acknowledged write is forgotten.
+   * with the files on disk: rows whose file is gone are dropped; files without a row are
+   * removed — or, when the index is new (it was missing or damaged), adopted from their
+   * trailers: every journal file (no acknowledged write is forgotten) and the page files that fit.
    * Returns the index and the files of pages evicted to bring `used` under `capacity`.
    */
   static async open(layout: CacheDirLayout, capacity: number): Promise<{ index: SqliteIndex; evicted: Victim[] }> {
@@ -239,7 +239,7 @@ export class SqliteIndex {
   makeRoom(need: number, capacity: number): Victim[] | undefined {
     const { used, locked } = this.counters();
     if (need > capacity || locked + need > capacity) return undefined;
-    let excess = used + need - capacity - 4096;
+    let excess = used + need - capacity;
     const victims: Victim[] = [];
     while (excess > 0) {
       const rows = this.victimsStmt.all(VICTIM_BATCH);
@@ -290,7 +290,11 @@ export class SqliteIndex {
       pages = (SELECT COUNT(*) FROM pages),
       locked = (SELECT COALESCE(SUM(size), 0) FROM pages WHERE pinned = 1) + (SELECT COALESCE(SUM(size), 0) FROM journal)
       WHERE id = 1`);
-    this.adoptPages(present, capacity);
+    // A page file without a row, while this transaction holds the write lock, is one another
+    // process evicted and has not unlinked yet, or one a killed process renamed in without
+    // committing: remove it. Only a new index (the old one was lost) adopts the page files.
+    if (fresh) this.adoptPages(present, capacity);
+    else for (const path of present.values()) rmSync(path, { force: true, recursive: true });
     return this.makeRoom(0, capacity) ?? [];
   }
 

@@ -1,0 +1,184 @@
+/**
+ * The write-back journal on real files: staging, reading, completing, capacity (ENOSPC),
+ * durability across a kill -9, rebuilding after a lost index, and claims between processes.
+ */
+import { readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { openDiskCache, SqliteWriteJournal } from '../../src/cache/disk/index.js';
+import type { DiskTier, WriteJournal } from '../../src/cache/disk-tier-types.js';
+import { expectCode, tempDir } from '../support/helpers.js';
+import { pageContent } from './fixtures/page-content.js';
+import { startChild, type Child } from './fixtures/spawn-child.js';
+
+/** Asserts `actual` holds exactly the bytes of `expected` (Buffer.equals: fast on large buffers). */
+function expectBytes(actual: Buffer | undefined, expected: Buffer): void {
+  expect(actual, 'expected bytes, got undefined').toBeDefined();
+  expect(actual!.equals(expected), `bytes differ (${actual!.length} vs ${expected.length} bytes)`).toBe(true);
+}
+
+const KiB = 1024;
+const cleanups: (() => Promise<void>)[] = [];
+const tiers: DiskTier[] = [];
+const children: Child[] = [];
+
+async function newDir(): Promise<string> {
+  const { dir, cleanup } = await tempDir('stratafs-journal-');
+  cleanups.push(cleanup);
+  return dir;
+}
+
+async function openCache(dir: string, capacity: number, options = {}): Promise<{ tier: DiskTier; journal: WriteJournal }> {
+  const cache = await openDiskCache(dir, capacity, 4 * KiB, options);
+  tiers.push(cache.tier);
+  return cache;
+}
+
+afterEach(async () => {
+  for (const child of children.splice(0)) await child.kill();
+  for (const tier of tiers.splice(0)) await tier.close();
+  for (const cleanup of cleanups.splice(0)) await cleanup();
+});
+
+/** The data the journal child stages for (key, seed). */
+const childData = (key: string, seed: string, size: number) => pageContent({ object: key, version: seed, index: 0 }, size);
+
+describe('write journal: in one process', () => {
+  it('stages, finds, lists, reads, completes and discards', async () => {
+    const dir = await newDir();
+    const { journal, tier } = await openCache(dir, 1024 * KiB);
+    const a1 = Buffer.from('first version of a');
+    const a2 = Buffer.from('second version of a, longer');
+    const b = pageContent({ object: 'b', version: '1', index: 0 }, 20 * KiB);
+    const p1 = await journal.stage('s3://bucket', 'a', a1, 'ASYNC_THROUGH');
+    const p2 = await journal.stage('s3://bucket', 'a', a2, 'ASYNC_THROUGH');
+    const p3 = await journal.stage('memory://', 'b', b, 'MUST_CACHE');
+    expect(p1).toMatchObject({ cacheId: 's3://bucket', key: 'a', size: a1.length, mode: 'ASYNC_THROUGH' });
+    expect(p1.mtime).toBeInstanceOf(Date);
+    expect(journal.find('s3://bucket', 'a')?.id).toBe(p2.id);
+    expect(journal.find('s3://bucket', 'zzz')).toBeUndefined();
+    expect(journal.list().map((p) => p.id)).toEqual([p1.id, p2.id, p3.id]);
+    expect(journal.list('memory://').map((p) => p.id)).toEqual([p3.id]);
+    expectBytes(await journal.read(p3.id, 0, b.length), b);
+    expectBytes(await journal.read(p3.id, 1000, 50), b.subarray(1000, 1050));
+    expectBytes(await journal.read(p3.id, b.length - 10, 50), b.subarray(b.length - 10));
+    // Pending writes count in the dir's figures.
+    expect(tier.stats().used).toBe(a1.length + a2.length + b.length);
+
+    await journal.complete(p1.id);
+    expect(journal.find('s3://bucket', 'a')?.id).toBe(p2.id);
+    await journal.discard('s3://bucket', 'a');
+    expect(journal.find('s3://bucket', 'a')).toBeUndefined();
+    await expectCode(journal.read(p2.id, 0, 10), 'ENOENT');
+    await journal.complete(p3.id);
+    expect(journal.list()).toEqual([]);
+    expect(tier.stats().used).toBe(0);
+    expect(readdirSync(join(dir, 'journal'))).toEqual([]);
+  });
+
+  it('evicts unpinned pages to make room and fails with ENOSPC when it cannot fit', async () => {
+    const dir = await newDir();
+    const { journal, tier } = await openCache(dir, 64 * KiB);
+    const pageId = (i: number) => ({ object: 'mem://x\np', version: 'v', index: i });
+    for (let i = 0; i < 4; i++) expect(await tier.put(pageId(i), pageContent(pageId(i), 4 * KiB))).toBe(true);
+    await tier.setPinned('mem://x\np', true);
+    for (let i = 4; i < 8; i++) expect(await tier.put({ ...pageId(i), object: 'mem://x\nq' }, Buffer.alloc(4 * KiB, i))).toBe(true);
+    // 16 KiB pinned + 16 KiB unpinned: 40 KiB of pending data fits only by evicting the unpinned pages.
+    const staged = await journal.stage('c', 'big', Buffer.alloc(40 * KiB, 1), 'MUST_CACHE');
+    expect(tier.stats().used).toBeLessThanOrEqual(64 * KiB);
+    expect(await tier.get({ ...pageId(4), object: 'mem://x\nq' })).toBeUndefined();
+    for (let i = 0; i < 4; i++) expectBytes(await tier.get(pageId(i)), pageContent(pageId(i), 4 * KiB));
+    // Pending writes are never evicted: the next one does not fit.
+    await expectCode(journal.stage('c', 'more', Buffer.alloc(9 * KiB), 'MUST_CACHE'), 'ENOSPC');
+    await expectCode(journal.stage('c', 'huge', Buffer.alloc(65 * KiB), 'ASYNC_THROUGH'), 'ENOSPC');
+    // …and pages cannot push them out either.
+    expect(await tier.put({ ...pageId(9), object: 'mem://x\nr' }, Buffer.alloc(9 * KiB))).toBe(false);
+    expect(journal.list().map((p) => p.id)).toEqual([staged.id]);
+    expect(readdirSync(join(dir, 'tmp'))).toEqual([]);
+    await journal.complete(staged.id);
+    expect(await journal.stage('c', 'more', Buffer.alloc(9 * KiB), 'MUST_CACHE')).toMatchObject({ size: 9 * KiB });
+  });
+
+  it('a lost or garbage index is rebuilt from the journal files without losing a pending write', async () => {
+    const dir = await newDir();
+    const first = await openCache(dir, 1024 * KiB);
+    const data = [0, 1, 2].map((i) => pageContent({ object: 'k', version: String(i), index: 0 }, 3000 + i));
+    const staged = [];
+    for (const [i, d] of data.entries()) staged.push(await first.journal.stage('cache', `key-${i % 2}`, d, i === 2 ? 'MUST_CACHE' : 'ASYNC_THROUGH'));
+    await first.tier.close();
+    rmSync(join(dir, 'index.sqlite'));
+    const second = await openCache(dir, 1024 * KiB);
+    expect(second.journal.list()).toEqual(staged);
+    expect(second.journal.find('cache', 'key-0')?.id).toBe(staged[2]!.id);
+    for (const [i, p] of staged.entries()) expectBytes(await second.journal.read(p.id, 0, p.size), data[i]!);
+    await second.tier.close();
+    writeFileSync(join(dir, 'index.sqlite'), Buffer.alloc(4096, 0x5a));
+    const third = await openCache(dir, 1024 * KiB);
+    expect(third.journal.list()).toEqual(staged);
+  });
+
+  it('two journals in one process do not both hold a claim; release lets the other claim', async () => {
+    const dir = await newDir();
+    const a = await openCache(dir, 1024 * KiB);
+    const b = await openCache(dir, 1024 * KiB);
+    const p = await a.journal.stage('c', 'k', Buffer.from('x'), 'ASYNC_THROUGH');
+    expect(a.journal.claim(p.id)).toBe(true);
+    expect(a.journal.claim(p.id)).toBe(true);
+    expect(b.journal.claim(p.id)).toBe(false);
+    a.journal.release(p.id);
+    expect(b.journal.claim(p.id)).toBe(true);
+    expect(a.journal.claim(p.id)).toBe(false);
+    expect(b.journal.claim('no-such-id')).toBe(false);
+  });
+
+  it('an expired lease can be taken over', async () => {
+    const dir = await newDir();
+    const a = await openCache(dir, 1024 * KiB, { leaseMs: 30 });
+    const b = await openCache(dir, 1024 * KiB);
+    const p = await a.journal.stage('c', 'k', Buffer.from('x'), 'ASYNC_THROUGH');
+    expect(a.journal.claim(p.id)).toBe(true);
+    expect(b.journal.claim(p.id)).toBe(false);
+    await new Promise((r) => setTimeout(r, 60));
+    expect(b.journal.claim(p.id)).toBe(true);
+    expect((b.journal as SqliteWriteJournal).owner).not.toBe((a.journal as SqliteWriteJournal).owner);
+  });
+});
+
+describe('write journal: across processes', () => {
+  it('a stage acknowledged before a kill -9 is listed by the next journal with its bytes intact', async () => {
+    const dir = await newDir();
+    const sizes = [1, 100 * KiB, 3 * 1024 * KiB];
+    const ids: string[] = [];
+    for (const [i, size] of sizes.entries()) {
+      const child = startChild('journal-child.ts', [dir, String(64 * 1024 * KiB), 'stage', 'gs://bucket', `key-${i}`, String(size), `seed-${i}`]);
+      children.push(child);
+      ids.push((await child.line('staged ')).slice('staged '.length).trim());
+      await child.kill();
+      expect(child.process.signalCode).toBe('SIGKILL');
+    }
+    const { journal } = await openCache(dir, 64 * 1024 * KiB);
+    const pending = journal.list('gs://bucket');
+    expect(pending.map((p) => p.id)).toEqual(ids);
+    for (const [i, size] of sizes.entries()) {
+      expect(pending[i]).toMatchObject({ key: `key-${i}`, size, mode: 'ASYNC_THROUGH' });
+      expectBytes(await journal.read(ids[i]!, 0, size), childData(`key-${i}`, `seed-${i}`, size));
+    }
+  });
+
+  it("a claim excludes a second claimer while its owner lives, and is taken over once it is killed", async () => {
+    const dir = await newDir();
+    const { journal } = await openCache(dir, 1024 * KiB);
+    const p = await journal.stage('c', 'k', Buffer.from('payload'), 'ASYNC_THROUGH');
+    const owner = startChild('journal-child.ts', [dir, String(1024 * KiB), 'claim', p.id]);
+    children.push(owner);
+    expect(await owner.line('claimed ')).toBe('claimed true');
+    expect(journal.claim(p.id)).toBe(false);
+    const rival = startChild('journal-child.ts', [dir, String(1024 * KiB), 'claim', p.id]);
+    children.push(rival);
+    expect(await rival.line('claimed ')).toBe('claimed false');
+    await owner.kill();
+    expect(journal.claim(p.id)).toBe(true);
+    await journal.complete(p.id);
+    expect(journal.list()).toEqual([]);
+  });
+});
