@@ -16,6 +16,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, renameSync, rmSync, type Stats } from 'node:fs';
 import { dirname } from 'node:path';
 import type Database from 'better-sqlite3';
+import { toStrataError } from '../../errors.js';
 import type { DiskTier, TierStats } from '../disk-tier-types.js';
 import { pageKey, type PageId } from '../page-id.js';
 import { checksum, encodeTrailer, PAGE_MAGIC, writeCacheFile, type PageFileMeta } from './cache-file.js';
@@ -128,7 +129,8 @@ export class DiskPageTier implements DiskTier {
   /**
    * Stores a page: written to a temp file, then renamed into place in the transaction that
    * evicts LRU unpinned pages to make room and indexes it. `false` when it cannot fit (even
-   * evicting every unpinned page would not make room) or the disk refused the write.
+   * evicting every unpinned page would not make room) or the index is busy; throws when the
+   * disk refused the write (full, read-only, vanished dir).
    * A page already present with the same length is kept (pages of one version never change).
    */
   async put(id: PageId, data: Buffer, opts: { pinned?: boolean } = {}): Promise<boolean> {
@@ -148,9 +150,11 @@ export class DiskPageTier implements DiskTier {
     const tmp = tempFile(this.index.layout);
     try {
       await writeCacheFile(tmp, data, encodeTrailer(meta, PAGE_MAGIC), false);
-    } catch {
+    } catch (error) {
+      // The disk refused the write (full, read-only, vanished dir): the caller decides whether
+      // to turn the tier off, so this is an error, not a plain "not stored".
       await unlinkQuietly([tmp]);
-      return false;
+      throw toStrataError(error, { op: 'cache.disk' });
     }
     if (this.index.isClosed) {
       await unlinkQuietly([tmp]);
@@ -159,10 +163,11 @@ export class DiskPageTier implements DiskTier {
     let outcome: PutOutcome;
     try {
       outcome = this.index.transaction(() => this.commitPut(key, id, meta, file, tmp, pinned));
-    } catch {
-      // NoRoom, a busy index past its timeout, a failed rename: the page is simply not cached.
+    } catch (error) {
       await unlinkQuietly([tmp]);
-      return false;
+      // No room, or a busy index past its timeout: the page is simply not cached.
+      if (error instanceof NoRoom || isBusy(error)) return false;
+      throw toStrataError(error, { op: 'cache.disk' }); // a failed rename: the dir is unusable
     }
     if (outcome.keptOther) await unlinkQuietly([tmp]);
     await this.removeFiles(outcome.victims);
