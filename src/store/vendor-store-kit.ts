@@ -1,17 +1,20 @@
 /**
- * What the Aliyun OSS and Tencent COS connectors share beyond {@link ObjectStoreBase} (and the
- * URI, SDK-loading and stream helpers all cloud connectors share): typed settings, credentials
- * from the environment, response headers as a {@link RawObject}, the error table both services
- * use, ranged reads of empty objects, and a multipart upload driver that never leaves a partial
- * object.
+ * What the Aliyun OSS and Tencent COS connectors share beyond {@link ObjectStoreBase} (next to
+ * the URI, SDK-loading and stream helpers all cloud connectors share): {@link VendorObjectStore},
+ * their common base — a lazily made or injected SDK client, credentials from settings or the
+ * environment, HEAD and ranged GET, one error mapping over the error table both services use
+ * (they speak S3's XML errors), and a multipart upload driver that never leaves a partial
+ * object — plus settings checks and listing helpers.
  * @module
  */
 import { Readable } from 'node:stream';
 import { StrataError, invalid, type StrataErrorCode } from '../errors.js';
-import { checkSettingNames } from './bucket-uri.js';
-import type { RawObject, RawWriteResult } from './object-store-base.js';
+import { normalizePrefix } from '../path.js';
+import { checkSettingNames, parseBucketUri } from './bucket-uri.js';
+import { ObjectStoreBase, unquoteEtag, type RawObject, type RawWriteResult } from './object-store-base.js';
 import { httpStatusOf, mapStoreError } from './store-errors.js';
-import type { StoreSettings } from './under-store.js';
+import { guardStream } from './stream-utils.js';
+import type { ByteRange, StoreCallOptions, StoreReadOptions, StoreSettings } from './under-store.js';
 
 /** Bytes, as a plain number. */
 export type Bytes = number;
@@ -35,18 +38,65 @@ export function checkSettings(connector: string, settings: unknown, spec: Readon
   return record;
 }
 
-/** `scheme://bucket/prefix` with the prefix's segments URL-encoded (`scheme://bucket` at the root). */
-export function storeUri(scheme: string, bucket: string, prefix: string): string {
-  return `${scheme}://${bucket}${prefix === '' ? '' : '/' + prefix.split('/').map(encodeURIComponent).join('/')}`;
+/** How a connector is named and checked: URI scheme, settings, bucket rule, client shape. */
+export interface VendorProfile {
+  /** URI scheme, without `:` (`'oss'`). */
+  scheme: string;
+  /** Class name, for messages (`'OssStore'`). */
+  connector: string;
+  /** Every setting besides `bucket` and `prefix`, with its kind. */
+  settings: Readonly<Record<string, SettingKind>>;
+  /** Settings that hold secrets (redacted from every message). */
+  secretSettings: readonly string[];
+  /** Valid bucket names. */
+  bucketName: RegExp;
+  /** The bucket rule, for messages. */
+  bucketRule: string;
+  /** True when an injected `client` looks like the SDK's client. */
+  isClient(value: object): boolean;
+  /** The service's smallest multipart part (all but the last). */
+  minPartSize: Bytes;
+  /** The largest object one CopyObject copies. */
+  copyLimit: Bytes;
+  /** The SDK's own error names, on top of the table both services share. */
+  errorNames?: Readonly<Record<string, StrataErrorCode>>;
 }
 
-/** The first non-empty environment variable of `names`. */
-export function fromEnv(...names: string[]): string | undefined {
-  for (const name of names) {
-    const value = process.env[name];
-    if (value !== undefined && value.trim() !== '') return value.trim();
+/** `bucket`, `prefix` and the settings every vendor store takes. */
+export interface VendorOptions<C> {
+  bucket: string;
+  prefix?: string;
+  client?: C;
+  partSize?: number;
+  multipartThreshold?: number;
+}
+
+/** `scheme://bucket/prefix` plus `settings`, as constructor options (checked by the constructor). */
+export function parseVendorUri(profile: VendorProfile, uri: URL, settings: StoreSettings): StoreSettings & { bucket: string; prefix: string } {
+  const { bucket, prefix } = parseBucketUri(uri, { schemes: [profile.scheme], connector: profile.scheme.toUpperCase(), bucketWord: 'bucket' });
+  return { ...checkSettingNames(settings, Object.keys(profile.settings), profile.connector), bucket, prefix };
+}
+
+/** A key pair and its optional session token. */
+export interface Credentials {
+  id: string;
+  secret: string;
+  token?: string;
+}
+
+/**
+ * The credentials from settings, else from the first set environment variables of each list;
+ * `EACCES` naming the variables when there is no key pair.
+ */
+export function resolveCredentials(connector: string, given: Partial<Credentials>, env: { id: string[]; secret: string[]; token: string[] }): Credentials {
+  const pick = (names: string[]): string | undefined => names.map((n) => process.env[n]?.trim()).find((v) => v !== undefined && v !== '');
+  const id = given.id ?? pick(env.id);
+  const secret = given.secret ?? pick(env.secret);
+  const token = given.token ?? pick(env.token);
+  if (id === undefined || secret === undefined) {
+    throw new StrataError('EACCES', `${connector} has no credentials: pass them in the settings, or set ${env.id[0]} and ${env.secret[0]}`);
   }
-  return undefined;
+  return token === undefined ? { id, secret } : { id, secret, token };
 }
 
 /** Response headers as Node gives them (lower-case names). */
@@ -58,27 +108,14 @@ function header(headers: ResponseHeaders, name: string): string | undefined {
   return value === undefined ? undefined : String(value);
 }
 
-/** A HEAD response's `content-length`, `etag` and `last-modified` as a {@link RawObject}. */
-export function rawObjectFromHeaders(key: string, headers: ResponseHeaders): RawObject {
-  const modified = header(headers, 'last-modified');
-  const mtime = modified === undefined ? undefined : new Date(modified);
-  return {
-    key,
-    size: Number(header(headers, 'content-length') ?? 0),
-    etag: unquote(header(headers, 'etag')),
-    mtime: mtime === undefined || Number.isNaN(mtime.getTime()) ? undefined : mtime,
-  };
+function dateOf(text: string | undefined): Date | undefined {
+  const date = text === undefined ? undefined : new Date(text);
+  return date === undefined || Number.isNaN(date.getTime()) ? undefined : date;
 }
 
-/** A listing entry's fields (strings as the SDKs parse XML) as a {@link RawObject}. */
-export function rawObjectFromListing(key: string, size: string | number | undefined, lastModified: string | undefined, etag: string | undefined): RawObject {
-  const mtime = lastModified === undefined ? undefined : new Date(lastModified);
-  return { key, size: Number(size ?? 0), etag: unquote(etag), mtime: mtime === undefined || Number.isNaN(mtime.getTime()) ? undefined : mtime };
-}
-
-function unquote(etag: string | undefined): string | undefined {
-  if (etag === undefined || etag === '') return undefined;
-  return etag.replace(/^W\//, '').replace(/^"|"$/g, '');
+/** A listing entry's fields (strings, as the SDKs parse XML) as a {@link RawObject}. */
+export function listedObject(key: string, size: string | number | undefined, lastModified: string | undefined, etag: string | undefined): RawObject {
+  return { key, size: Number(size ?? 0), etag: unquoteEtag(etag), mtime: dateOf(lastModified) };
 }
 
 /** Error names OSS and COS share (they both speak S3's XML errors). */
@@ -100,7 +137,7 @@ const SHARED_ERROR_NAMES: Readonly<Record<string, StrataErrorCode>> = {
 const TEMPORARY_NAMES = new Set(['SlowDown', 'Throttling', 'TooManyRequests', 'RequestRateLimitExceeded', 'ServiceUnavailable', 'InternalError', 'RequestTimeout']);
 
 /** What {@link mapVendorError} needs to know about the connector. */
-export interface VendorErrorContext {
+interface VendorErrorContext {
   /** The bucket, named in `NoSuchBucket` errors. */
   bucket: string;
   /** Secrets to strip from messages and causes. */
@@ -114,7 +151,7 @@ export interface VendorErrorContext {
  * bucket -> `ENOENT` (naming the bucket), refused credentials -> `EACCES`, throttling and 5xx
  * -> temporary, timeouts -> `ETIMEDOUT`. Aborts pass through.
  */
-export function mapVendorError(error: unknown, context: VendorErrorContext): Error {
+function mapVendorError(error: unknown, context: VendorErrorContext): Error {
   const names = [(error as { code?: unknown })?.code, (error as { Code?: unknown })?.Code].filter((v): v is string => typeof v === 'string');
   const noBucket = names.includes('NoSuchBucket');
   const mapped = mapStoreError(error, {
@@ -127,7 +164,7 @@ export function mapVendorError(error: unknown, context: VendorErrorContext): Err
 }
 
 /** True for a 404 that means "no such object" (a missing bucket is an error, not a miss). */
-export function isMissingObject(error: unknown): boolean {
+function isMissingObject(error: unknown): boolean {
   const code = (error as { code?: unknown })?.code;
   return httpStatusOf(error) === 404 && code !== 'NoSuchBucket';
 }
@@ -146,18 +183,6 @@ export function abortError(signal: AbortSignal): Error {
   return error;
 }
 
-/**
- * Runs a GET; a `416` for a ranged read means the range starts at or past the end (an empty
- * object included), which reads as empty.
- */
-export async function readRange(range: { offset: number } | undefined, get: () => Promise<Readable>): Promise<Readable> {
-  try {
-    return await get();
-  } catch (error) {
-    if (range !== undefined && httpStatusOf(error) === 416) return Readable.from([]);
-    throw error;
-  }
-}
 
 /** One uploaded part, as Complete needs it. */
 export interface UploadedPart {
@@ -165,18 +190,38 @@ export interface UploadedPart {
   etag: string;
 }
 
-/** The service calls the multipart driver makes (each connector wraps its SDK in these). */
-export interface MultipartTarget {
-  /** One PUT of the whole object. */
-  putWhole(body: Buffer): Promise<RawWriteResult>;
-  /** Starts a multipart upload; returns its upload id. */
+/** The calls of one multipart upload whose parts are made from `T`s (data to send, or byte ranges to copy). */
+export interface PartsTarget<T> {
+  /** Starts the upload; returns its upload id. */
   begin(): Promise<string>;
-  /** Uploads one part; returns its etag as the service gave it. */
-  putPart(uploadId: string, partNumber: number, body: Buffer): Promise<string>;
+  /** Makes part `partNumber` from `part`; returns its etag as the service gave it. */
+  putPart(uploadId: string, partNumber: number, part: T): Promise<string>;
   /** Assembles the object from `parts` (ascending). */
   complete(uploadId: string, parts: UploadedPart[]): Promise<RawWriteResult>;
   /** Drops the upload and its parts. */
   abort(uploadId: string): Promise<void>;
+}
+
+/** The calls of a multipart upload that do not depend on what its parts are made from. */
+export type UploadSession = Omit<PartsTarget<unknown>, 'putPart'>;
+
+/** The calls a write makes: one PUT of the whole object, or a multipart upload of its data. */
+export interface MultipartTarget extends PartsTarget<Buffer> {
+  putWhole(body: Buffer): Promise<RawWriteResult>;
+}
+
+/** Bytes `start` to `end` (inclusive) of an object. */
+export interface ByteSpan {
+  start: number;
+  end: number;
+}
+
+/**
+ * The calls a copy makes: one CopyObject, or a multipart upload whose parts are ranges of the
+ * source copied by the service (UploadPartCopy).
+ */
+export interface CopyTarget extends PartsTarget<ByteSpan> {
+  copyWhole(): Promise<void>;
 }
 
 /** Sizes and limits of {@link uploadObject}. */
@@ -248,22 +293,41 @@ export async function uploadObject(body: Readable | Buffer, size: Bytes | undefi
       const next = await parts.next();
       if (next.done) {
         throwIfAborted(signal);
-        const whole = Buffer.concat(head, headBytes);
-        const result = await target.putWhole(whole);
-        return result;
+        return await target.putWhole(Buffer.concat(head, headBytes));
       }
       head.push(next.value);
       headBytes += next.value.length;
     }
+    return await runParts(
+      (async function* () {
+        yield* head;
+        yield* parts;
+      })(),
+      target,
+      policy,
+      signal,
+    );
   } catch (error) {
     if (!Buffer.isBuffer(body)) body.destroy();
     throw error;
   }
-  return uploadParts(head, parts, body, target, policy, signal);
 }
 
-async function uploadParts(head: Buffer[], rest: AsyncGenerator<Buffer>, body: Readable | Buffer, target: MultipartTarget, policy: MultipartPolicy, signal: AbortSignal | undefined): Promise<RawWriteResult> {
-  const uploadId = await target.begin();
+/** Copies an object of `size` bytes through `target` in parts of `partSize` bytes. */
+export function copyInParts(size: Bytes, partSize: Bytes, target: CopyTarget, policy: MultipartPolicy, signal?: AbortSignal): Promise<RawWriteResult> {
+  const step = Math.max(partSize, Math.ceil(size / policy.maxParts));
+  const spans: ByteSpan[] = [];
+  for (let start = 0; start < size; start += step) spans.push({ start, end: Math.min(size, start + step) - 1 });
+  return runParts(spans, target, policy, signal);
+}
+
+/**
+ * One multipart upload: begins it, makes the parts from `parts` with up to
+ * `policy.concurrency` in flight, completes it; on any failure or abort the upload is aborted
+ * once the parts in flight have settled, and the first error is thrown.
+ */
+async function runParts<T>(parts: Iterable<T> | AsyncIterable<T>, target: PartsTarget<T>, policy: MultipartPolicy, signal: AbortSignal | undefined): Promise<RawWriteResult> {
+  let uploadId: string | undefined;
   const done: UploadedPart[] = [];
   const inFlight = new Set<Promise<void>>();
   const state: { failure?: { error: unknown } } = {};
@@ -271,8 +335,8 @@ async function uploadParts(head: Buffer[], rest: AsyncGenerator<Buffer>, body: R
     if (state.failure) throw state.failure.error;
     throwIfAborted(signal);
   };
-  const launch = (partNumber: number, data: Buffer): void => {
-    const task: Promise<void> = target.putPart(uploadId, partNumber, data).then(
+  const launch = (id: string, partNumber: number, part: T): void => {
+    const task: Promise<void> = target.putPart(id, partNumber, part).then(
       (etag) => {
         done.push({ partNumber, etag });
         inFlight.delete(task);
@@ -285,23 +349,150 @@ async function uploadParts(head: Buffer[], rest: AsyncGenerator<Buffer>, body: R
     inFlight.add(task);
   };
   try {
+    const id = await target.begin();
+    uploadId = id;
     let partNumber = 0;
-    const feed = async (data: Buffer): Promise<void> => {
+    for await (const part of parts) {
       check();
       if (partNumber >= policy.maxParts) throw invalid(`object needs more than ${policy.maxParts} parts; raise partSize`);
       while (inFlight.size >= policy.concurrency) await Promise.race(inFlight);
       check();
-      launch(++partNumber, data);
-    };
-    for (const data of head) await feed(data);
-    for await (const data of rest) await feed(data);
+      launch(id, ++partNumber, part);
+    }
     await Promise.all(inFlight);
     check();
-    return await target.complete(uploadId, done.sort((a, b) => a.partNumber - b.partNumber));
+    return await target.complete(id, done.sort((a, b) => a.partNumber - b.partNumber));
   } catch (error) {
-    if (!Buffer.isBuffer(body)) body.destroy();
     await Promise.allSettled(inFlight);
-    await target.abort(uploadId).catch(() => undefined); // best effort: the error that matters is `error`
+    if (uploadId !== undefined) await target.abort(uploadId).catch(() => undefined); // best effort: the error that matters is `error`
     throw error;
+  }
+}
+
+/**
+ * The base of the OSS and COS connectors: everything but the SDK calls. A subclass makes its
+ * client ({@link createClient}), and implements HEAD, GET, multipart targets, listing,
+ * deletes and copies with it. Credentials live in `#private` fields and inside the client
+ * only, so `util.inspect(store)` shows none.
+ */
+export abstract class VendorObjectStore<C> extends ObjectStoreBase {
+  /** The bucket. */
+  readonly bucket: string;
+  readonly #scheme: string;
+  readonly #injected: C | undefined;
+  #client: Promise<C> | undefined;
+  readonly #secrets: string[];
+  readonly #policy: MultipartPolicy;
+  readonly #errorNames: Readonly<Record<string, StrataErrorCode>>;
+  /** Largest object one CopyObject copies (the service's limit); larger ones are copied in parts. */
+  protected readonly copyLimit: Bytes;
+  /** Size of the parts of a copy in parts (the service copies them; nothing passes through here). */
+  protected readonly copyPartSize: Bytes = 128 * 1024 * 1024;
+
+  /**
+   * Checks every option against `profile` (`EINVAL` naming a bad one, never its value); makes
+   * no client and loads no SDK yet.
+   */
+  protected constructor(profile: VendorProfile, options: VendorOptions<C>) {
+    if (typeof options !== 'object' || options === null) throw invalid(`${profile.connector} needs options with a bucket`);
+    const { bucket, prefix, ...settings } = options as VendorOptions<C> & StoreSettings;
+    checkSettings(profile.connector, settings, profile.settings);
+    if (typeof bucket !== 'string' || !profile.bucketName.test(bucket)) throw invalid(`${profile.connector} bucket ${JSON.stringify(bucket)} is not valid: ${profile.bucketRule}`);
+    if (options.client !== undefined && !profile.isClient(options.client as object)) throw invalid(`${profile.connector} setting 'client' is not a client of its SDK`);
+    const policy = multipartPolicy(profile.connector, profile.minPartSize, options.partSize, options.multipartThreshold);
+    super(normalizePrefix(prefix));
+    this.bucket = bucket;
+    this.#scheme = profile.scheme;
+    this.#injected = options.client;
+    this.#secrets = profile.secretSettings.map((name) => settings[name]).filter((v): v is string => typeof v === 'string' && v !== '');
+    this.#policy = policy;
+    this.#errorNames = profile.errorNames ?? {};
+    this.copyLimit = profile.copyLimit;
+  }
+
+  /** `scheme://bucket/prefix` (key segments URL-encoded); no endpoint, no credentials. */
+  get uri(): string {
+    return `${this.#scheme}://${this.bucket}${this.prefix === '' ? '' : '/' + this.prefix.split('/').map(encodeURIComponent).join('/')}`;
+  }
+
+  /** Forgets the client this store made (an injected one is left to its owner). */
+  async close(): Promise<void> {
+    this.#client = undefined;
+  }
+
+  /** Makes the SDK client from the settings (loading the SDK); called once, on first use. */
+  protected abstract createClient(): Promise<C>;
+  /** The headers of a HEAD of `fullKey`. */
+  protected abstract headHeaders(client: C, fullKey: string): Promise<ResponseHeaders>;
+  /** A GET of `fullKey`, with `range` as a `Range` header value; resolves once a 2xx answer started. */
+  protected abstract download(client: C, fullKey: string, range: string | undefined, signal: AbortSignal | undefined): Promise<Readable>;
+  /** The SDK calls that store `fullKey` in one PUT or in parts. */
+  protected abstract multipartTarget(client: C, fullKey: string): MultipartTarget;
+  /** The SDK calls that copy `fromFullKey` to `toFullKey`; parts copy only the version `etag` when given. */
+  protected abstract copyTarget(client: C, fromFullKey: string, toFullKey: string, etag: string | undefined): CopyTarget;
+
+  /** The client: the injected one, or the one made on first use. */
+  protected client(): Promise<C> {
+    if (this.#injected !== undefined) return Promise.resolve(this.#injected);
+    this.#client ??= this.createClient().catch((error: unknown) => {
+      this.#client = undefined;
+      throw error;
+    });
+    return this.#client;
+  }
+
+  /** Redacts `credentials`' secret and token from every later message. */
+  protected keepSecret(credentials: Credentials): void {
+    for (const secret of [credentials.secret, credentials.token]) if (secret !== undefined && !this.#secrets.includes(secret)) this.#secrets.push(secret);
+  }
+
+  protected async headObject(fullKey: string): Promise<RawObject | undefined> {
+    const client = await this.client();
+    try {
+      const headers = await this.headHeaders(client, fullKey);
+      return { key: fullKey, size: Number(header(headers, 'content-length') ?? 0), etag: unquoteEtag(header(headers, 'etag')), mtime: dateOf(header(headers, 'last-modified')) };
+    } catch (error) {
+      if (isMissingObject(error)) return undefined;
+      throw error;
+    }
+  }
+
+  /** A `416` for a ranged read means the range starts at or past the end (an empty object included): no bytes. */
+  protected async getObject(fullKey: string, range: ByteRange | undefined, opts: StoreReadOptions): Promise<Readable> {
+    const client = await this.client();
+    const value = range === undefined ? undefined : `bytes=${range.offset}-${range.length === undefined ? '' : range.offset + range.length - 1}`;
+    try {
+      const body = await this.download(client, fullKey, value, opts.signal);
+      return guardStream(body, (error) => this.mapError(error), opts.signal);
+    } catch (error) {
+      if (range !== undefined && httpStatusOf(error) === 416) return Readable.from([]);
+      throw error;
+    }
+  }
+
+  protected async putObject(fullKey: string, body: Readable | Buffer, size: number | undefined, opts: StoreCallOptions): Promise<RawWriteResult> {
+    const client = await this.client();
+    return uploadObject(body, size, this.multipartTarget(client, fullKey), this.#policy, opts.signal);
+  }
+
+  /**
+   * One CopyObject (the copy-source header); when the service refuses it (400) for a source
+   * above its single-copy limit, a multipart copy of byte ranges of the version a HEAD saw.
+   */
+  protected async copyObject(fromFullKey: string, toFullKey: string, opts: StoreCallOptions): Promise<void> {
+    const client = await this.client();
+    try {
+      await this.copyTarget(client, fromFullKey, toFullKey, undefined).copyWhole();
+    } catch (error) {
+      if (httpStatusOf(error) !== 400) throw error;
+      const source = await this.headObject(fromFullKey);
+      if (source === undefined || source.size <= this.copyLimit) throw error;
+      await copyInParts(source.size, this.copyPartSize, this.copyTarget(client, fromFullKey, toFullKey, source.etag), this.#policy, opts.signal);
+    }
+  }
+
+  /** The one error mapping of OSS and COS: the shared table plus the SDK's own names. */
+  protected mapError(error: unknown): Error {
+    return mapVendorError(error, { bucket: this.bucket, secrets: this.#secrets, names: this.#errorNames });
   }
 }

@@ -94,9 +94,8 @@ function checkCredentials(value: unknown): S3Credentials | S3CredentialProvider 
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw invalid(`S3 setting 'credentials' must be { accessKeyId, secretAccessKey, sessionToken? } or a provider function, got ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}`);
   }
+  // Other fields (the SDK's `expiration`, `$source`, `credentialScope`…) are ignored.
   const c = value as Record<string, unknown>;
-  const unknown = Object.keys(c).filter((k) => k !== 'accessKeyId' && k !== 'secretAccessKey' && k !== 'sessionToken');
-  if (unknown.length > 0) throw invalid(`S3 setting 'credentials' has unknown field(s): ${unknown.join(', ')}`);
   // Never echo the values: only say which field is wrong.
   for (const field of ['accessKeyId', 'secretAccessKey'] as const) {
     if (typeof c[field] !== 'string' || c[field] === '') throw invalid(`S3 setting 'credentials.${field}' must be a non-empty string`);

@@ -11,6 +11,7 @@ import { httpStatusOf } from '../store-errors.js';
 import { copyObject } from './copy.js';
 import { mapS3Error } from './errors.js';
 import { parseS3Uri, resolveS3Options, type ResolvedS3Options, type S3StoreOptions } from './options.js';
+import { cutToRange, rangeHeader } from './range.js';
 import { loadS3Sdk } from './sdk.js';
 import { uploadObject } from './upload.js';
 
@@ -20,7 +21,8 @@ import { uploadObject } from './upload.js';
  *
  * - stat: `HeadObject`, then a one-key `ListObjectsV2` to recognise directories (markers or prefixes);
  * - list: `ListObjectsV2` with `/` as delimiter (recursive: without), following continuation tokens;
- * - read: `GetObject`, with `Range: bytes=a-b` for ranges; the body streams as it arrives;
+ * - read: `GetObject`, with `Range: bytes=a-b` for ranges; the body streams as it arrives (and is
+ *   cut here if a server ignores `Range`);
  * - write: one `PutObject` up to `multipartThreshold`, else a multipart upload with bounded memory
  *   that is aborted on failure or abort, so the previous object (or nothing) remains;
  * - delete: `DeleteObject`, or `DeleteObjects` (quiet) in batches of 1,000;
@@ -127,10 +129,7 @@ export class S3Store extends ObjectStoreBase {
 
   protected async getObject(fullKey: string, range: ByteRange | undefined, opts: StoreReadOptions): Promise<Readable> {
     const [{ GetObjectCommand }, client] = await Promise.all([loadS3Sdk(), this.client()]);
-    let header: string | undefined;
-    if (range !== undefined && (range.offset > 0 || range.length !== undefined)) {
-      header = range.length === undefined ? `bytes=${range.offset}-` : `bytes=${range.offset}-${range.offset + range.length - 1}`;
-    }
+    const header = rangeHeader(range);
     let response;
     try {
       response = await client.send(
@@ -153,6 +152,8 @@ export class S3Store extends ObjectStoreBase {
     else if (body === undefined || body === null) stream = Readable.from([]);
     else if (typeof (body as { getReader?: unknown }).getReader === 'function') stream = Readable.fromWeb(body as Parameters<typeof Readable.fromWeb>[0]);
     else stream = Readable.from(body as AsyncIterable<Uint8Array>);
+    // A server that ignores Range answers 200 with the whole object: cut it here.
+    if (header !== undefined && range !== undefined && response.ContentRange === undefined) stream = cutToRange(stream, range);
     if (opts.signal) addAbortSignal(opts.signal, stream);
     stream.on('error', () => undefined); // errors still reach readers; no unhandled 'error' when nobody reads
     return stream;
