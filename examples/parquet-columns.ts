@@ -10,22 +10,25 @@ import { parquetReadObjects, type AsyncBuffer } from 'hyparquet';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { StrataFS, type StrataFileHandle } from '../src/index.js';
 
-const fs = new StrataFS({ cache: { pageSize: '256KiB' } });
+const fs = new StrataFS({ cache: { pageSize: '64KiB' } });
 await fs.mount('/lake', `s3://${process.env.S3_BUCKET ?? 'stratafs-examples'}/lake`, {
   options: { endpoint: process.env.S3_ENDPOINT, region: process.env.AWS_REGION ?? 'us-east-1', forcePathStyle: true },
 });
 
-// A table of 200,000 rows and 6 columns, written once.
+// A table of 200,000 rows and 7 columns of (pseudo-random) measurements, written once.
 const rows = 200_000;
+let seed = 42;
+const random = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
 const column = (f: (i: number) => number): number[] => Array.from({ length: rows }, (_, i) => f(i));
 const table = parquetWriteBuffer({
   columnData: [
     { name: 'trip_id', data: column((i) => i), type: 'INT32' },
-    { name: 'distance', data: column((i) => (i % 977) / 10), type: 'DOUBLE' },
-    { name: 'fare', data: column((i) => (i % 313) * 1.5), type: 'DOUBLE' },
-    { name: 'tip', data: column((i) => (i % 17) / 4), type: 'DOUBLE' },
-    { name: 'passengers', data: column((i) => (i % 5) + 1), type: 'INT32' },
-    { name: 'zone', data: column((i) => i % 263), type: 'INT32' },
+    { name: 'distance', data: column(() => random() * 30), type: 'DOUBLE' },
+    { name: 'fare', data: column(() => Math.round(random() * 8000) / 100), type: 'DOUBLE' },
+    { name: 'tip', data: column(() => random() * 20), type: 'DOUBLE' },
+    { name: 'duration', data: column(() => random() * 3600), type: 'DOUBLE' },
+    { name: 'pickup_lat', data: column(() => 40 + random()), type: 'DOUBLE' },
+    { name: 'pickup_lon', data: column(() => -74 + random()), type: 'DOUBLE' },
   ],
 });
 await fs.writeFile('/lake/trips.parquet', Buffer.from(table), { writeType: 'THROUGH' });
@@ -46,7 +49,7 @@ for (const label of ['cold', 'warm']) {
   const result = await parquetReadObjects({ file: asAsyncBuffer(handle), columns: ['distance', 'fare', 'tip'] });
   await handle.close();
   const after = fs.stats();
-  const total = result.reduce((sum, row) => sum + Number(row.fare), 0);
+  const total = result.reduce((sum, row) => sum + Number(row.fare), 0).toFixed(2);
   console.log(
     `${label}: ${result.length} rows x 3 columns in ${(performance.now() - start).toFixed(0)} ms; ` +
       `${after.bytesFromStore - before.bytesFromStore} of ${handle.size} bytes from S3; fare total ${total}`,
