@@ -10,6 +10,7 @@
  * @packageDocumentation
  */
 export { StrataFS, type OperationOptions } from './file-system.js';
+export type { StrataConfig, MountConfig } from './config/load-config.js';
 export { StrataError, ERROR_CODES, type StrataErrorCode, type StrataErrorContext } from './errors.js';
 export type { StrataFileHandle, HandleReadResult } from './io/file-handle.js';
 export type { WriteData } from './io/body.js';

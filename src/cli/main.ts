@@ -6,10 +6,23 @@
  */
 import { run } from './run.js';
 
+let finished = false;
+// Should the event loop ever run dry before the command settles, fail loudly instead of exiting 0.
+process.on('beforeExit', () => {
+  if (finished) return;
+  finished = true;
+  process.stderr.write('stratafs: EIO: the operation stopped before it finished\n');
+  process.exit(1);
+});
+
 void run(process.argv.slice(2), { handleSignals: true }).then(
-  (code) => process.stdout.write('', () => process.exit(code)),
+  (code) => {
+    finished = true;
+    process.stdout.write('', () => process.exit(code));
+  },
   (error: unknown) => {
-    process.stderr.write(`stratafs: EIO: ${(error as Error)?.message ?? String(error)}\n`);
+    finished = true;
+    process.stderr.write(`stratafs: EIO: ${(error as Error | undefined)?.message ?? String(error)}\n`);
     process.exit(1);
   },
 );

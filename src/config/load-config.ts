@@ -38,6 +38,9 @@ export interface LoadedConfig {
  *
  * Errors: `ENOENT`/`EACCES`/`EISDIR` with the file's path when it cannot be read, `EINVAL`
  * with line and column for bad JSON, `EINVAL` naming the mount point and key for a bad mount.
+ *
+ * @param config a config object, or the path of a JSON config file
+ * @param env where `${NAME}` values come from; default `process.env`
  */
 export async function loadConfig(config: StrataConfig | string, env: NodeJS.ProcessEnv = process.env): Promise<LoadedConfig> {
   if (typeof config === 'string') return fromObject(await readConfigFile(config, env), config);
