@@ -2,9 +2,16 @@
  * The benchmark harness: runs each case several times, prints one table per case with median,
  * min and max, and the ratio against the baseline measured in the same run; `--json FILE`
  * writes the same figures to a file.
+ *
+ * The runs of a case's measures are interleaved (baseline, candidate, peers, then the next
+ * round in a rotated order), so a burst of load on a shared machine hits every side alike, and
+ * a full garbage collection runs (untimed) before each timed run, so no side pays for the
+ * garbage of another.
  */
 import { writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 
 /** One measured thing: `run` returns nothing (timed) or a figure of its own (e.g. ops/s). */
 export interface Measure {
@@ -12,101 +19,218 @@ export interface Measure {
   run: () => Promise<unknown> | unknown;
   /** Called once before the timed runs (warm-up, data preparation). */
   before?: () => Promise<void> | void;
+  /** Called before each timed run, untimed (e.g. emptying a cache for a cold read). */
+  beforeEach?: () => Promise<void> | void;
+  /** Why this measure cannot run here (a missing peer): printed as "skipped: why", never a figure. */
+  skip?: string;
 }
 
 /** A case: a candidate measured against a baseline, with a target ratio. */
 export interface BenchCase {
   title: string;
+  /** Short name for `--only` (defaults to the title). */
+  id?: string;
   candidate: Measure;
   baseline?: Measure;
+  /** Further baselines (peers such as OpenDAL or rclone): printed with their own ratio, no target. */
+  peers?: Measure[];
   /** `speed`: ratio = baseline time / candidate time (>= target is good). */
   target?: { ratio: number; text: string };
   /** Times each measure is run. Default 7. */
   runs?: number;
   /** A custom figure instead of timings (e.g. ops/s, bytes from store / size). */
-  figure?: () => Promise<{ value: number; unit: string; target?: number; higherIsBetter?: boolean }>;
+  figure?: () => Promise<{ value: number; unit: string; target?: number; higherIsBetter?: boolean; detail?: string }>;
+  /** Times `figure` is measured (median, min and max are reported). Default 1. */
+  figureRuns?: number;
+  /** A line printed under the table (what the figure means, how the case was scaled). */
+  note?: string;
+}
+
+/** Timings of one measure. */
+export interface Timing {
+  name: string;
+  medianMs: number;
+  minMs: number;
+  maxMs: number;
+  /** Baseline (or peer) time / candidate time, for baselines and peers. */
+  ratio?: number;
+  skipped?: string;
 }
 
 /** A result row. */
 export interface BenchResult {
   title: string;
-  candidate?: { name: string; medianMs: number; minMs: number; maxMs: number };
-  baseline?: { name: string; medianMs: number; minMs: number; maxMs: number };
+  id?: string;
+  candidate?: Timing;
+  baseline?: Timing;
+  peers?: Timing[];
   ratio?: number;
-  figure?: { value: number; unit: string };
+  figure?: { value: number; unit: string; min?: number; max?: number; runs?: number; detail?: string };
   target?: string;
   met?: boolean;
+  note?: string;
   skipped?: string;
+  /** The 1-minute load average when the case finished (how noisy the machine was). */
+  load?: number;
 }
 
-async function time(measure: Measure, runs: number): Promise<{ name: string; medianMs: number; minMs: number; maxMs: number }> {
-  await measure.before?.();
-  const samples: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const start = process.hrtime.bigint();
-    await measure.run();
-    samples.push(Number(process.hrtime.bigint() - start) / 1e6);
+/** `global.gc`, made available without a command-line flag. */
+const collectGarbage: () => void = (() => {
+  const existing = (globalThis as { gc?: () => void }).gc;
+  if (existing) return existing;
+  setFlagsFromString('--expose-gc');
+  return runInNewContext('gc') as () => void;
+})();
+
+async function timed(measure: Measure): Promise<number> {
+  await measure.beforeEach?.();
+  collectGarbage();
+  const start = process.hrtime.bigint();
+  await measure.run();
+  return Number(process.hrtime.bigint() - start) / 1e6;
+}
+
+function summary(name: string, samples: number[]): Timing {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return { name, medianMs: median(sorted), minMs: sorted[0]!, maxMs: sorted.at(-1)! };
+}
+
+/** The median of some numbers (the mean of the two middle ones for an even count). */
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** Runs the measures of a case interleaved, `runs` rounds; skipped measures are reported as such. */
+async function timeAll(measures: Measure[], runs: number): Promise<Timing[]> {
+  const active = measures.filter((m) => !m.skip);
+  for (const m of active) await m.before?.();
+  const samples = new Map<Measure, number[]>(active.map((m) => [m, []]));
+  for (let round = 0; round < runs; round++) {
+    for (let k = 0; k < active.length; k++) {
+      const m = active[(round + k) % active.length]!;
+      samples.get(m)!.push(await timed(m));
+    }
   }
-  samples.sort((a, b) => a - b);
-  return { name: measure.name, medianMs: samples[Math.floor(samples.length / 2)]!, minMs: samples[0]!, maxMs: samples.at(-1)! };
+  return measures.map((m) => (m.skip ? { name: m.name, medianMs: NaN, minMs: NaN, maxMs: NaN, skipped: m.skip } : summary(m.name, samples.get(m)!)));
 }
-
-const fmt = (ms: number): string => (ms >= 100 ? ms.toFixed(0) : ms >= 1 ? ms.toFixed(2) : ms.toFixed(4));
 
 /** Runs the cases in order and prints their tables. */
 export async function runCases(cases: BenchCase[]): Promise<BenchResult[]> {
   const results: BenchResult[] = [];
   for (const c of cases) {
-    const result: BenchResult = { title: c.title, target: c.target?.text };
+    const result: BenchResult = { title: c.title, id: c.id, target: c.target?.text, note: c.note };
     try {
       if (c.figure) {
-        const f = await c.figure();
-        result.figure = { value: f.value, unit: f.unit };
-        if (f.target !== undefined) result.met = f.higherIsBetter === false ? f.value <= f.target : f.value >= f.target;
+        const values: number[] = [];
+        let last: Awaited<ReturnType<NonNullable<BenchCase['figure']>>> | undefined;
+        for (let i = 0; i < (c.figureRuns ?? 1); i++) {
+          collectGarbage();
+          last = await c.figure();
+          values.push(last.value);
+        }
+        const value = median(values);
+        result.figure = { value, unit: last!.unit, detail: last!.detail };
+        if (values.length > 1) Object.assign(result.figure, { min: Math.min(...values), max: Math.max(...values), runs: values.length });
+        if (last!.target !== undefined) result.met = last!.higherIsBetter === false ? value <= last!.target : value >= last!.target;
       } else {
         const runs = c.runs ?? 7;
-        if (c.baseline) result.baseline = await time(c.baseline, runs);
-        result.candidate = await time(c.candidate, runs);
-        if (result.baseline) {
-          result.ratio = result.baseline.medianMs / result.candidate.medianMs;
+        const measures = [...(c.baseline ? [c.baseline] : []), c.candidate, ...(c.peers ?? [])];
+        if (c.candidate.skip) throw new Error(c.candidate.skip);
+        if (c.baseline?.skip) throw new Error(c.baseline.skip);
+        const timings = await timeAll(measures, runs);
+        const byMeasure = new Map(measures.map((m, i) => [m, timings[i]!]));
+        result.candidate = byMeasure.get(c.candidate);
+        const ratioOf = (t: Timing): number => t.medianMs / result.candidate!.medianMs;
+        if (c.baseline) {
+          result.baseline = byMeasure.get(c.baseline)!;
+          result.baseline.ratio = result.ratio = ratioOf(result.baseline);
           if (c.target) result.met = result.ratio >= c.target.ratio;
+        }
+        if (c.peers?.length) {
+          result.peers = c.peers.map((p) => byMeasure.get(p)!);
+          for (const p of result.peers) if (!p.skipped) p.ratio = ratioOf(p);
         }
       }
     } catch (error) {
       result.skipped = (error as Error).message;
     }
+    result.load = Math.round(loadavg()[0]! * 100) / 100;
     print(result);
     results.push(result);
   }
   return results;
 }
 
+const fmt = (ms: number): string => (ms >= 100 ? ms.toFixed(0) : ms >= 1 ? ms.toFixed(2) : ms.toFixed(4));
+const num = (n: number): string => n.toLocaleString('en-US', { maximumFractionDigits: n >= 100 ? 0 : 3 });
+
 function print(r: BenchResult): void {
-  console.log(`\n## ${r.title}`);
+  console.log(`\n## ${r.title}${r.id ? `  [${r.id}]` : ''}`);
   if (r.skipped) {
     console.log(`skipped: ${r.skipped}`);
     return;
   }
   if (r.figure) {
-    console.log(`figure: ${r.figure.value.toLocaleString('en-US', { maximumFractionDigits: 3 })} ${r.figure.unit}${r.target ? `   target ${r.target}: ${r.met ? 'met' : 'NOT met'}` : ''}`);
-    return;
+    const f = r.figure;
+    const spread = f.runs ? `   (median of ${f.runs}; min ${num(f.min!)}, max ${num(f.max!)})` : '';
+    console.log(`figure: ${num(f.value)} ${f.unit}${spread}${r.target ? `   target ${r.target}: ${r.met ? 'met' : 'NOT met'}` : ''}`);
+    if (f.detail) console.log(f.detail);
+  } else {
+    console.log('| measure | median ms | min ms | max ms | ratio vs candidate |');
+    console.log('|---|---:|---:|---:|---:|');
+    for (const m of [r.baseline, r.candidate, ...(r.peers ?? [])]) {
+      if (!m) continue;
+      if (m.skipped) console.log(`| ${m.name} | skipped: ${m.skipped} | | | |`);
+      else console.log(`| ${m.name} | ${fmt(m.medianMs)} | ${fmt(m.minMs)} | ${fmt(m.maxMs)} | ${m === r.candidate ? 'candidate' : `${m.ratio!.toFixed(2)}x`} |`);
+    }
+    if (r.ratio !== undefined) console.log(`ratio (baseline / candidate time): ${r.ratio.toFixed(2)}x${r.target ? `   target ${r.target}: ${r.met ? 'met' : 'NOT met'}` : ''}`);
   }
-  console.log('| measure | median ms | min ms | max ms |');
-  console.log('|---|---:|---:|---:|');
-  for (const m of [r.baseline, r.candidate]) if (m) console.log(`| ${m.name} | ${fmt(m.medianMs)} | ${fmt(m.minMs)} | ${fmt(m.maxMs)} |`);
-  if (r.ratio !== undefined) console.log(`ratio (baseline / candidate time): ${r.ratio.toFixed(2)}x${r.target ? `   target ${r.target}: ${r.met ? 'met' : 'NOT met'}` : ''}`);
+  if (r.note) console.log(`note: ${r.note}`);
+}
+
+/** The value after `--name` on the command line, if given. */
+export function argValue(name: string, argv = process.argv): string | undefined {
+  const i = argv.indexOf(name);
+  return i < 0 ? undefined : argv[i + 1];
+}
+
+/**
+ * The `--only` filter (comma-separated names): a case runs when no filter is given, or its id is
+ * one of the names, or (for a name that is no case's exact id) its id or title contains it.
+ */
+export function caseFilter(knownIds: string[] = [], argv = process.argv): (c: { id?: string; title: string }) => boolean {
+  const only = argValue('--only', argv);
+  if (only === undefined) return () => true;
+  const names = only.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+  const exact = new Set(knownIds.map((id) => id.toLowerCase()));
+  return (c) =>
+    names.some((n) => {
+      const id = (c.id ?? c.title).toLowerCase();
+      return exact.has(n) ? id === n : id.includes(n) || c.title.toLowerCase().includes(n);
+    });
 }
 
 /** Writes results to the file named after `--json`, if given. */
-export function writeJsonIfAsked(results: BenchResult[], argv = process.argv): void {
+export function writeJsonIfAsked(results: BenchResult[], argv = process.argv, extra: Record<string, unknown> = {}): void {
   const i = argv.indexOf('--json');
   if (i < 0) return;
-  const file = argv[i + 1] ?? 'bench-results.json';
-  writeFileSync(file, JSON.stringify({ machine: machine(), results }, null, 2));
+  const next = argv[i + 1];
+  const file = next === undefined || next.startsWith('--') ? 'bench-results.json' : next;
+  writeFileSync(file, JSON.stringify({ machine: machine(), ...extra, results }, null, 2));
   console.log(`\nwrote ${file}`);
 }
 
 /** The machine the figures were measured on. */
 export function machine(): Record<string, unknown> {
-  return { node: process.version, platform: process.platform, arch: process.arch, cores: cpus().length, memoryGiB: Math.round(totalmem() / 1024 ** 3) };
+  return {
+    node: process.version,
+    platform: process.platform,
+    arch: process.arch,
+    cores: cpus().length,
+    cpu: cpus()[0]?.model,
+    memoryGiB: Math.round(totalmem() / 1024 ** 3),
+    loadAverage: loadavg().map((n) => Math.round(n * 100) / 100),
+  };
 }

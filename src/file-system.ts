@@ -523,13 +523,7 @@ export class StrataFS {
     const target = normalizePath(path, 'pin');
     checkOperationOptions(options, []);
     await this.#run('pin', target, async () => {
-      await this.#ready();
-      const info = await this.#statInfo(target, options?.signal);
-      if (!info) throw new StrataError('ENOENT');
-      const { mount, key } = this.#resolveMounted(target);
-      const cacheId = this.#state.get(mount)!.cacheId;
-      if (info.type === 'file') await this.#pages.setPinned(objectId(cacheId, key), true);
-      else await this.#pages.setPinned(objectId(cacheId, key === '' ? '' : key + '/'), true, { prefix: true });
+      await this.#setPinned(target, true, options?.signal);
       await this.load(target, { recursive: true, signal: options?.signal });
     });
   }
@@ -538,15 +532,7 @@ export class StrataFS {
   async unpin(path: string, options?: OperationOptions): Promise<void> {
     const target = normalizePath(path, 'unpin');
     checkOperationOptions(options, []);
-    await this.#run('unpin', target, async () => {
-      await this.#ready();
-      const info = await this.#statInfo(target, options?.signal);
-      if (!info) throw new StrataError('ENOENT');
-      const { mount, key } = this.#resolveMounted(target);
-      const cacheId = this.#state.get(mount)!.cacheId;
-      if (info.type === 'file') await this.#pages.setPinned(objectId(cacheId, key), false);
-      else await this.#pages.setPinned(objectId(cacheId, key === '' ? '' : key + '/'), false, { prefix: true });
-    });
+    await this.#run('unpin', target, () => this.#setPinned(target, false, options?.signal));
   }
 
   /** Writes `MUST_CACHE` / `ASYNC_THROUGH` data at or below `path` to the store now. */
@@ -636,6 +622,16 @@ export class StrataFS {
       const mount = path ? this.#table.resolve(path)?.mount.path : undefined;
       throw toStrataError(error, { op, path, mount });
     }
+  }
+
+  async #setPinned(target: string, pinned: boolean, signal?: AbortSignal): Promise<void> {
+    await this.#ready();
+    const info = await this.#statInfo(target, signal);
+    if (!info) throw new StrataError('ENOENT');
+    const { mount, key } = this.#resolveMounted(target);
+    const cacheId = this.#state.get(mount)!.cacheId;
+    if (info.type === 'file') await this.#pages.setPinned(objectId(cacheId, key), pinned);
+    else await this.#pages.setPinned(objectId(cacheId, key === '' ? '' : key + '/'), pinned, { prefix: true });
   }
 
   #checkOpen(): void {

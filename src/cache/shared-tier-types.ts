@@ -28,13 +28,24 @@ export interface SharedTier {
   /**
    * Fleet-wide single-flight for one run of pages: if this process wins the lease it runs
    * `fetch` (which reads the store) and publishes the pages; otherwise it waits (bounded) for the
-   * winner's pages to appear and returns them, falling back to `fetch` when they do not.
+   * winner's pages to appear and returns them, falling back to `fetch` when they do not
+   * (or when `signal` aborts the wait).
    */
-  fetchOnce(ids: PageId[], fetch: () => Promise<Buffer[]>): Promise<Buffer[]>;
+  fetchOnce(ids: PageId[], fetch: () => Promise<Buffer[]>, signal?: AbortSignal): Promise<Buffer[]>;
   /** A shared stat answer younger than `maxAgeMs` (`null`: known missing), else `undefined`. */
   getStat(cacheId: string, key: string, maxAgeMs: number): Promise<ObjectInfo | null | undefined>;
   /** Shares a stat answer (with its time). */
   setStat(cacheId: string, key: string, info: ObjectInfo | null): void;
+  /** Like `getStat`, with the answer's age in ms (so a local copy can expire with it). Optional. */
+  getStatEntry?(cacheId: string, key: string, maxAgeMs: number): Promise<{ value: ObjectInfo | null; ageMs: number } | undefined>;
+  /** A shared listing of directory `key` younger than `maxAgeMs`, else `undefined`. Optional. */
+  getList?(cacheId: string, key: string, maxAgeMs: number): Promise<ObjectInfo[] | undefined>;
+  /** Like `getList`, with the answer's age in ms. Optional. */
+  getListEntry?(cacheId: string, key: string, maxAgeMs: number): Promise<{ value: ObjectInfo[]; ageMs: number } | undefined>;
+  /** Shares a directory listing (with its time). Optional. */
+  setList?(cacheId: string, key: string, children: ObjectInfo[]): void;
+  /** Waits for the background writes and publications issued so far. Optional. */
+  settle?(): Promise<void>;
   /** Tells every instance that `key` (and below, when recursive) changed. */
   publish(invalidation: Invalidation): void;
   /** Registers the handler for invalidations from other instances. */

@@ -173,23 +173,21 @@ export class AzureBlobStore extends ObjectStoreBase {
       if (head.complete) data = head.data;
       else stream = head.stream;
     }
-    opts.signal?.throwIfAborted();
-    return await this.#run(opts, async (client) => {
-      const blob = client.getBlockBlobClient(fullKey);
-      let response;
-      if (data !== undefined) {
-        response = await blob.uploadData(data, { abortSignal: opts.signal, blockSize, concurrency: uploadConcurrency });
-      } else {
+    try {
+      opts.signal?.throwIfAborted();
+      return await this.#run(opts, async (client) => {
+        const blob = client.getBlockBlobClient(fullKey);
         // Blocks are staged and committed at the end: nothing is visible until the whole body is in.
         const partSize = size !== undefined ? Math.min(MAX_BLOCK_SIZE, Math.max(blockSize, Math.ceil(size / MAX_BLOCKS))) : blockSize;
-        try {
-          response = await blob.uploadStream(stream as Readable, partSize, uploadConcurrency, { abortSignal: opts.signal });
-        } finally {
-          stream?.destroy();
-        }
-      }
-      return { etag: unquoteEtag(response.etag), mtime: response.lastModified };
-    });
+        const response =
+          data !== undefined
+            ? await blob.uploadData(data, { abortSignal: opts.signal, blockSize, concurrency: uploadConcurrency })
+            : await blob.uploadStream(stream as Readable, partSize, uploadConcurrency, { abortSignal: opts.signal });
+        return { etag: unquoteEtag(response.etag), mtime: response.lastModified };
+      });
+    } finally {
+      stream?.destroy(); // releases the source when the upload never started or stopped early
+    }
   }
 
   protected async deleteObjects(fullKeys: string[], opts: StoreCallOptions): Promise<void> {

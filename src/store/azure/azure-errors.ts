@@ -79,6 +79,7 @@ export function mapAzureError(error: unknown, context: AzureErrorContext): Error
   let detail = firstLine(error);
   if (code === 'ContainerNotFound') detail = `container '${context.container}' does not exist`;
   else if (e?.name === 'CredentialUnavailableError' || e?.name === 'AggregateAuthenticationError') detail = `no usable Azure credentials (DefaultAzureCredential): ${detail ?? 'no credential in the chain worked'}`;
+  else if (detail === undefined && (status === 401 || status === 403)) detail = `Azure Blob refused the credentials, or they lack the permission (HTTP ${status})`;
   else if (detail === undefined && status !== undefined) detail = `Azure Blob answered HTTP ${status}${code !== undefined ? ` ${code}` : ''}`;
   else if (code === 'REQUEST_SEND_ERROR' || (status === undefined && code !== undefined && /^E[A-Z]+$/.test(code))) detail = `cannot reach Azure Blob: ${detail ?? code}`;
   const mapped = mapStoreError(error, { byName: BY_NAME, secrets: context.secrets, detail });

@@ -153,6 +153,8 @@ function resolveAuth(options: AzureBlobStoreOptions): AzureAuth {
     throw invalid(`Azure Blob needs an account: give 'connectionString', 'accountName' (+ 'accountKey'), 'endpoint' + 'sasToken', 'endpoint' + 'credential', or 'containerClient'`);
   }
   if (sasToken !== undefined) return { kind: 'sas', url, sasToken };
+  // The SDK refuses to send a bearer token over plain HTTP: say so now rather than at the first call.
+  if (url.startsWith('http:')) throw invalid(`Azure Blob over an http: endpoint needs 'accountKey', 'sasToken' or 'connectionString': token credentials are sent over https only`);
   if (credential !== undefined) return { kind: 'token', url, credential };
   return { kind: 'default', url };
 }

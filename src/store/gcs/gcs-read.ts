@@ -4,7 +4,7 @@
  * object.
  * @module
  */
-import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import { Transform, addAbortSignal, type Readable, type TransformCallback } from 'node:stream';
 import type { File } from '@google-cloud/storage';
 import type { ByteRange } from '../under-store.js';
 
@@ -36,16 +36,19 @@ class Slice extends Transform {
 
 /**
  * Starts the download of `file` (or of `range`) and resolves once the server answered: with
- * the body stream on success, rejecting with the SDK's error (404, 416…) otherwise. A ranged
+ * the body stream on success, rejecting with the SDK's error (404, 416…, or an `AbortError`
+ * when `signal` fires first) otherwise. A ranged
  * request answered `200` (the whole object — the Firebase Storage emulator does so for ranges
  * that start at or past the end) is cut to the range here, so the caller always gets exactly
  * the bytes it asked for.
  */
-export async function openGcsRead(file: File, range: ByteRange | undefined): Promise<Readable> {
+export async function openGcsRead(file: File, range: ByteRange | undefined, signal?: AbortSignal): Promise<Readable> {
+  signal?.throwIfAborted();
   const ranged = range !== undefined && (range.offset > 0 || range.length !== undefined);
   const stream = ranged
     ? file.createReadStream({ start: range.offset, end: range.length !== undefined ? range.offset + range.length - 1 : undefined, validation: false })
     : file.createReadStream();
+  if (signal) addAbortSignal(signal, stream); // an abort before the answer destroys the request
   const status = await new Promise<number>((resolve, reject) => {
     stream.once('error', reject);
     stream.on('response', (response: { statusCode?: number; status?: number }) => {

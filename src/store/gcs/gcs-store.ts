@@ -151,7 +151,7 @@ export class GcsStore extends ObjectStoreBase {
   protected async getObject(fullKey: string, range: ByteRange | undefined, opts: StoreReadOptions): Promise<Readable> {
     return await this.#run(opts, async (bucket) => {
       try {
-        const body = await openGcsRead(bucket.file(fullKey), range);
+        const body = await openGcsRead(bucket.file(fullKey), range, opts.signal);
         return guardStream(body, (error) => this.mapError(error), opts.signal);
       } catch (error) {
         if (httpStatusOf(error) === 416) return Readable.from([]); // the range starts at or past the end
@@ -168,22 +168,27 @@ export class GcsStore extends ObjectStoreBase {
       if (head.complete) data = head.data;
       else stream = head.stream;
     }
-    return await this.#run(
-      opts,
-      async (bucket) => {
-        const file = bucket.file(fullKey);
-        if (data !== undefined && data.length <= this.#options.resumableThreshold) {
-          await file.save(data, { resumable: false });
-        } else {
-          // A resumable upload is finalised only by its last byte: an error or an abort on the
-          // way (the pipeline destroys the upload stream) leaves the previous object in place.
-          const source = stream ?? Readable.from([data as Buffer]);
-          await pipeline(source, file.createWriteStream({ resumable: true }), { signal: opts.signal });
-        }
-        return { etag: typeof file.metadata.etag === 'string' ? file.metadata.etag : undefined, mtime: file.metadata.updated ? new Date(file.metadata.updated) : undefined };
-      },
-      true,
-    );
+    try {
+      return await this.#run(
+        opts,
+        async (bucket) => {
+          const file = bucket.file(fullKey);
+          if (data !== undefined && data.length <= this.#options.resumableThreshold) {
+            await file.save(data, { resumable: false });
+          } else {
+            // A resumable upload is finalised only by its last byte: an error or an abort on the
+            // way (the pipeline destroys the upload stream) leaves the previous object in place.
+            const source = stream ?? Readable.from([data as Buffer]);
+            await pipeline(source, file.createWriteStream({ resumable: true }), { signal: opts.signal });
+          }
+          const { etag, updated } = file.metadata;
+          return { etag: typeof etag === 'string' ? etag : undefined, mtime: updated ? new Date(updated) : undefined };
+        },
+        true,
+      );
+    } finally {
+      stream?.destroy(); // releases the source when the upload never started or stopped early
+    }
   }
 
   protected async deleteObjects(fullKeys: string[], opts: StoreCallOptions): Promise<void> {
@@ -214,7 +219,7 @@ export class GcsStore extends ObjectStoreBase {
 
   /** Copies by downloading `from` and uploading it as `to` (resumable when large). */
   async #copyThrough(fromFullKey: string, toFullKey: string, opts: StoreCallOptions): Promise<void> {
-    const source = await this.#run(opts, async (bucket) => await openGcsRead(bucket.file(fromFullKey), undefined));
+    const source = await this.#run(opts, async (bucket) => await openGcsRead(bucket.file(fromFullKey), undefined, opts.signal));
     const body = guardStream(source, (error) => this.mapError(error), opts.signal);
     try {
       await this.putObject(toFullKey, body, undefined, opts);

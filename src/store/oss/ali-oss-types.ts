@@ -44,6 +44,7 @@ export interface AliOssClient {
   deleteMulti(names: string[], options?: AliOssRequestOptions & { quiet?: boolean }): Promise<{ deleted: unknown[]; res: AliOssResponse }>;
   initMultipartUpload(name: string, options?: AliOssRequestOptions & { mime?: string }): Promise<{ uploadId: string }>;
   uploadPart(name: string, uploadId: string, partNo: number, file: Buffer, start: number, end: number, options?: AliOssRequestOptions): Promise<{ etag: string }>;
+  uploadPartCopy(name: string, uploadId: string, partNo: number, range: string, source: { sourceKey: string; sourceBucketName: string }, options?: AliOssRequestOptions): Promise<{ etag: string }>;
   completeMultipartUpload(name: string, uploadId: string, parts: Array<{ number: number; etag: string }>, options?: AliOssRequestOptions): Promise<{ etag?: string; res: AliOssResponse }>;
   abortMultipartUpload(name: string, uploadId: string, options?: AliOssRequestOptions): Promise<{ res: AliOssResponse }>;
 }
