@@ -60,6 +60,11 @@ interface MountState {
 }
 
 const CONCURRENCY = 16;
+/**
+ * The longest a store's body may stall when no `timeout` is set: some SDKs never report a
+ * connection dropped mid-body, and a read must not hang forever.
+ */
+const BODY_STALL_MS = 30_000;
 
 /**
  * One virtual file system over many stores, with a tiered cache. Mount stores at paths, then
@@ -86,14 +91,14 @@ export class StrataFS {
   /** Validates `options` (throws `EINVAL` naming what is wrong) and creates an empty namespace. */
   constructor(options?: StrataOptions) {
     this.#options = resolveOptions(options);
-    this.#pages = new PageCache(this.#options.pageSize, new MemoryTier(this.#options.memoryCapacity), undefined, this.#options.retry, this.#options.timeout);
+    this.#pages = new PageCache(this.#options.pageSize, new MemoryTier(this.#options.memoryCapacity), undefined, this.#options.retry, this.#options.timeout ?? BODY_STALL_MS);
     if (this.#options.disk) {
       const { dir, capacity } = this.#options.disk;
       this.#diskReady = import('./cache/disk/index.js').then(async ({ openDiskCache }) => {
         const opened = await openDiskCache(dir, capacity, this.#options.pageSize);
         const disk = { tier: opened.tier, journal: new PendingIndex(opened.journal) };
         this.#disk = disk;
-        this.#pages = new PageCache(this.#options.pageSize, this.#pages.memory, disk.tier, this.#options.retry, this.#options.timeout);
+        this.#pages = new PageCache(this.#options.pageSize, this.#pages.memory, disk.tier, this.#options.retry, this.#options.timeout ?? BODY_STALL_MS);
         this.#writeBack = new WriteBack(disk.journal, this.#options.retry, (cacheId) => this.#mountByCacheId(cacheId), (m, key, info, data) => this.#afterUpload(m, key, info, data));
       });
       this.#diskReady.catch(() => undefined);
@@ -829,13 +834,13 @@ export class StrataFS {
         // The store cannot check the version itself: check it once the bytes are in, so pages of
         // two versions never meet (the page cache admits nothing from a failed fetch).
         const body = store.capabilities.rangeRead ? await store.read(key, { offset, length }, { signal }) : sliceStream(await store.read(key, undefined, { signal }), offset, length);
-        return Readable.from(verifiedVersion(body, async () => {
+        return verifiedVersion(body, async () => {
           const now = await store.stat(key, { signal });
           if (!now || versionOf(now) !== version) {
             state.meta.forget(key);
             throw new StrataError('ESTALE', 'the object changed while it was read');
           }
-        }), { objectMode: false });
+        });
       },
     };
   }
@@ -1024,14 +1029,17 @@ function isChildKey(key: string, dir: string): boolean {
   return isSafeKey(key);
 }
 
-/** Yields a stream's chunks, then runs `check` (which throws to fail the stream). */
-async function* verifiedVersion(body: Readable, check: () => Promise<void>): AsyncGenerator<Buffer> {
-  try {
-    for await (const chunk of body as AsyncIterable<Buffer>) yield chunk;
-  } finally {
-    body.destroy();
-  }
-  await check();
+/**
+ * `body` passed through, then `check` run before the end (it throws to fail the stream).
+ * Destroying the result destroys `body` at once, even while it waits for data.
+ */
+function verifiedVersion(body: Readable, check: () => Promise<void>): Readable {
+  const out = new PassThrough();
+  body.once('error', (error) => out.destroy(error));
+  out.once('close', () => body.destroy());
+  body.once('end', () => check().then(() => out.end(), (error: Error) => out.destroy(error)));
+  body.pipe(out, { end: false });
+  return out;
 }
 
 /** Runs `fn` over `items` with at most `limit` in flight; stops at the first error. */

@@ -58,7 +58,11 @@ export interface StrataOptions {
   writeType?: WriteType;
   /** Retries of transient store errors (throttling, 5xx, resets): default `{ attempts: 3, minDelay: 100, maxDelay: 2000 }`. */
   retry?: { attempts?: number; minDelay?: Milliseconds; maxDelay?: Milliseconds };
-  /** Milliseconds one store request may take before it fails with `ETIMEDOUT`. Default: no limit. */
+  /**
+   * Milliseconds one store request may take before it fails with `ETIMEDOUT`, and the longest a
+   * response body may stall. Default: no limit per request; a body that stalls for 30 s fails
+   * (and is retried) even then, since some SDKs never report a connection dropped mid-body.
+   */
   timeout?: Milliseconds;
 }
 

@@ -8,7 +8,7 @@
  */
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { StrataError, isAbortError, isTemporary, toStrataError } from '../errors.js';
+import { StrataError, isAbortError, isTemporary, sanitizeCause, toStrataError } from '../errors.js';
 import { backoffDelay, type RetryPolicy } from '../layers/retry-layer.js';
 import type { ReadType } from '../options.js';
 import type { DiskTier } from './disk-tier-types.js';
@@ -286,8 +286,10 @@ export class PageCache {
         await this.#fill(src, offset, length, pages, opts.signal);
         break;
       } catch (error) {
-        const mapped = isAbortError(error) ? error : toStrataError(error);
-        if (attempt >= this.retry.attempts || opts.signal?.aborted || !isTemporary(mapped)) throw mapped;
+        if (isAbortError(error) && opts.signal?.aborted) throw error;
+        // An SDK that reports a dropped connection as an abort (no signal of ours fired) gets a retry.
+        const mapped = isAbortError(error) ? new StrataError('EIO', 'the store connection was aborted mid-body', { temporary: true, cause: sanitizeCause(error) }) : toStrataError(error);
+        if (attempt >= this.retry.attempts || !isTemporary(mapped)) throw mapped;
         await sleep(backoffDelay(this.retry, attempt), undefined, { signal: opts.signal });
       }
     }

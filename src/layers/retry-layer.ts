@@ -5,7 +5,7 @@
  * @module
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isAbortError, isTemporary, toStrataError } from '../errors.js';
+import { StrataError, isAbortError, isTemporary, sanitizeCause, toStrataError } from '../errors.js';
 import type { StoreCallOptions, UnderStore } from '../store/under-store.js';
 import { StoreLayer, type CallInfo } from './store-layer.js';
 
@@ -36,8 +36,10 @@ export class RetryLayer extends StoreLayer {
       try {
         return await fn(opts);
       } catch (error) {
-        const mapped = isAbortError(error) ? error : toStrataError(error);
-        if (attempt >= this.policy.attempts || !call.replayable || call.signal?.aborted || !isTemporary(mapped)) throw mapped;
+        if (isAbortError(error) && call.signal?.aborted) throw error;
+        // An SDK that reports a dropped connection as an abort (no signal of ours fired) gets a retry.
+        const mapped = isAbortError(error) ? new StrataError('EIO', 'the store connection was aborted', { temporary: true, cause: sanitizeCause(error) }) : toStrataError(error);
+        if (attempt >= this.policy.attempts || !call.replayable || !isTemporary(mapped)) throw mapped;
         await sleep(backoffDelay(this.policy, attempt), undefined, { signal: call.signal });
       }
     }

@@ -19,8 +19,8 @@ import type { AddressInfo, Socket } from 'node:net';
 export interface Fault {
   method?: string;
   path?: string | RegExp;
-  /** Only requests that carry this header (e.g. `range`). */
-  header?: string;
+  /** Only requests that carry this header, or one of these (e.g. `['range', 'x-ms-range']`). */
+  header?: string | string[];
   /** How many matching requests get it (default 1). */
   times?: number;
   status?: number;
@@ -59,7 +59,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
         f.left > 0 &&
         (!f.method || f.method === req.method) &&
         (!f.path || (typeof f.path === 'string' ? req.url!.includes(f.path) : f.path.test(req.url!))) &&
-        (!f.header || req.headers[f.header.toLowerCase()] !== undefined),
+        (!f.header || [f.header].flat().some((h) => req.headers[h.toLowerCase()] !== undefined)),
     );
     if (i < 0) return undefined;
     const fault = faults[i]!;
