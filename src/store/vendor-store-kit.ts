@@ -44,10 +44,16 @@ export interface VendorProfile {
   scheme: string;
   /** Class name, for messages (`'OssStore'`). */
   connector: string;
-  /** Every setting besides `bucket` and `prefix`, with its kind. */
+  /**
+   * The connector's own settings, with their kind; the credential settings (strings),
+   * `client`, `partSize` and `multipartThreshold` are added to them.
+   */
   settings: Readonly<Record<string, SettingKind>>;
-  /** Settings that hold secrets (redacted from every message). */
-  secretSettings: readonly string[];
+  /**
+   * Where credentials come from: the settings naming the key id, the secret and the session
+   * token, and the environment variables read, in order, when the setting is not given.
+   */
+  credentials: Record<keyof Credentials, { setting: string; env: readonly string[] }>;
   /** Valid bucket names. */
   bucketName: RegExp;
   /** The bucket rule, for messages. */
@@ -58,8 +64,18 @@ export interface VendorProfile {
   minPartSize: Bytes;
   /** The largest object one CopyObject copies. */
   copyLimit: Bytes;
+  /** Imports the SDK (a `lazySdk` loader): its module, or a namespace whose `default` is it. */
+  sdk(): Promise<unknown>;
   /** The SDK's own error names, on top of the table both services share. */
   errorNames?: Readonly<Record<string, StrataErrorCode>>;
+  /** The SDK's own names of errors a retry may cure (its names for a broken connection). */
+  temporaryNames?: readonly string[];
+}
+
+/** Every setting of a connector (besides `bucket` and `prefix`) with its kind. */
+function settingKinds(profile: VendorProfile): Record<string, SettingKind> {
+  const { id, secret, token } = profile.credentials;
+  return { ...profile.settings, [id.setting]: 'string', [secret.setting]: 'string', [token.setting]: 'string', client: 'object', partSize: 'number', multipartThreshold: 'number' };
 }
 
 /** `bucket`, `prefix` and the settings every vendor store takes. */
@@ -74,7 +90,7 @@ export interface VendorOptions<C> {
 /** `scheme://bucket/prefix` plus `settings`, as constructor options (checked by the constructor). */
 export function parseVendorUri(profile: VendorProfile, uri: URL, settings: StoreSettings): StoreSettings & { bucket: string; prefix: string } {
   const { bucket, prefix } = parseBucketUri(uri, { schemes: [profile.scheme], connector: profile.scheme.toUpperCase(), bucketWord: 'bucket' });
-  return { ...checkSettingNames(settings, Object.keys(profile.settings), profile.connector), bucket, prefix };
+  return { ...checkSettingNames(settings, Object.keys(settingKinds(profile)), profile.connector), bucket, prefix };
 }
 
 /** A key pair and its optional session token. */
@@ -82,21 +98,6 @@ export interface Credentials {
   id: string;
   secret: string;
   token?: string;
-}
-
-/**
- * The credentials from settings, else from the first set environment variables of each list;
- * `EACCES` naming the variables when there is no key pair.
- */
-export function resolveCredentials(connector: string, given: Partial<Credentials>, env: { id: string[]; secret: string[]; token: string[] }): Credentials {
-  const pick = (names: string[]): string | undefined => names.map((n) => process.env[n]?.trim()).find((v) => v !== undefined && v !== '');
-  const id = given.id ?? pick(env.id);
-  const secret = given.secret ?? pick(env.secret);
-  const token = given.token ?? pick(env.token);
-  if (id === undefined || secret === undefined) {
-    throw new StrataError('EACCES', `${connector} has no credentials: pass them in the settings, or set ${env.id[0]} and ${env.secret[0]}`);
-  }
-  return token === undefined ? { id, secret } : { id, secret, token };
 }
 
 /** Response headers as Node gives them (lower-case names). */
@@ -144,6 +145,8 @@ interface VendorErrorContext {
   secrets: readonly string[];
   /** The SDK's own error names (e.g. its timeout errors) on top of the shared table. */
   names?: Readonly<Record<string, StrataErrorCode>>;
+  /** The SDK's own names of temporary errors. */
+  temporary?: readonly string[];
 }
 
 /**
@@ -159,7 +162,8 @@ function mapVendorError(error: unknown, context: VendorErrorContext): Error {
     secrets: context.secrets,
     detail: noBucket ? `bucket '${context.bucket}' does not exist (NoSuchBucket)` : undefined,
   });
-  if (mapped instanceof StrataError && (mapped.code === 'ETIMEDOUT' || names.some((n) => TEMPORARY_NAMES.has(n)))) mapped.temporary = true;
+  const temporary = (name: string): boolean => TEMPORARY_NAMES.has(name) || context.temporary?.includes(name) === true;
+  if (mapped instanceof StrataError && (mapped.code === 'ETIMEDOUT' || names.some(temporary))) mapped.temporary = true;
   return mapped;
 }
 
@@ -182,7 +186,6 @@ export function abortError(signal: AbortSignal): Error {
   error.name = 'AbortError';
   return error;
 }
-
 
 /** One uploaded part, as Complete needs it. */
 export interface UploadedPart {
@@ -371,11 +374,11 @@ async function runParts<T>(parts: Iterable<T> | AsyncIterable<T>, target: PartsT
 
 /**
  * The base of the OSS and COS connectors: everything but the SDK calls. A subclass makes its
- * client ({@link createClient}), and implements HEAD, GET, multipart targets, listing,
- * deletes and copies with it. Credentials live in `#private` fields and inside the client
- * only, so `util.inspect(store)` shows none.
+ * client `C` from the SDK's main export `S` ({@link createClient}), and implements HEAD, GET,
+ * multipart targets, listing, deletes and copies with it. Credentials live in `#private`
+ * fields and inside the client only, so `util.inspect(store)` shows none.
  */
-export abstract class VendorObjectStore<C> extends ObjectStoreBase {
+export abstract class VendorObjectStore<C, S> extends ObjectStoreBase {
   /** The bucket. */
   readonly bucket: string;
   readonly #scheme: string;
@@ -383,7 +386,8 @@ export abstract class VendorObjectStore<C> extends ObjectStoreBase {
   #client: Promise<C> | undefined;
   readonly #secrets: string[];
   readonly #policy: MultipartPolicy;
-  readonly #errorNames: Readonly<Record<string, StrataErrorCode>>;
+  readonly #profile: VendorProfile;
+  readonly #settings: StoreSettings;
   /** Largest object one CopyObject copies (the service's limit); larger ones are copied in parts. */
   protected readonly copyLimit: Bytes;
   /** Size of the parts of a copy in parts (the service copies them; nothing passes through here). */
@@ -396,7 +400,7 @@ export abstract class VendorObjectStore<C> extends ObjectStoreBase {
   protected constructor(profile: VendorProfile, options: VendorOptions<C>) {
     if (typeof options !== 'object' || options === null) throw invalid(`${profile.connector} needs options with a bucket`);
     const { bucket, prefix, ...settings } = options as VendorOptions<C> & StoreSettings;
-    checkSettings(profile.connector, settings, profile.settings);
+    checkSettings(profile.connector, settings, settingKinds(profile));
     if (typeof bucket !== 'string' || !profile.bucketName.test(bucket)) throw invalid(`${profile.connector} bucket ${JSON.stringify(bucket)} is not valid: ${profile.bucketRule}`);
     if (options.client !== undefined && !profile.isClient(options.client as object)) throw invalid(`${profile.connector} setting 'client' is not a client of its SDK`);
     const policy = multipartPolicy(profile.connector, profile.minPartSize, options.partSize, options.multipartThreshold);
@@ -404,9 +408,10 @@ export abstract class VendorObjectStore<C> extends ObjectStoreBase {
     this.bucket = bucket;
     this.#scheme = profile.scheme;
     this.#injected = options.client;
-    this.#secrets = profile.secretSettings.map((name) => settings[name]).filter((v): v is string => typeof v === 'string' && v !== '');
+    this.#secrets = [profile.credentials.secret.setting, profile.credentials.token.setting].map((name) => settings[name]).filter((v): v is string => typeof v === 'string');
+    this.#profile = profile;
+    this.#settings = settings;
     this.#policy = policy;
-    this.#errorNames = profile.errorNames ?? {};
     this.copyLimit = profile.copyLimit;
   }
 
@@ -420,8 +425,8 @@ export abstract class VendorObjectStore<C> extends ObjectStoreBase {
     this.#client = undefined;
   }
 
-  /** Makes the SDK client from the settings (loading the SDK); called once, on first use. */
-  protected abstract createClient(): Promise<C>;
+  /** Makes the SDK client with `sdk` (the SDK's main export) and `credentials`; called once, on first use. */
+  protected abstract createClient(sdk: S, credentials: Credentials): C;
   /** The headers of a HEAD of `fullKey`. */
   protected abstract headHeaders(client: C, fullKey: string): Promise<ResponseHeaders>;
   /** A GET of `fullKey`, with `range` as a `Range` header value; resolves once a 2xx answer started. */
@@ -431,19 +436,44 @@ export abstract class VendorObjectStore<C> extends ObjectStoreBase {
   /** The SDK calls that copy `fromFullKey` to `toFullKey`; parts copy only the version `etag` when given. */
   protected abstract copyTarget(client: C, fromFullKey: string, toFullKey: string, etag: string | undefined): CopyTarget;
 
-  /** The client: the injected one, or the one made on first use. */
+  /** The client: the injected one, or the one made on first use (loading the SDK then). */
   protected client(): Promise<C> {
     if (this.#injected !== undefined) return Promise.resolve(this.#injected);
-    this.#client ??= this.createClient().catch((error: unknown) => {
+    this.#client ??= this.#makeClient().catch((error: unknown) => {
       this.#client = undefined;
       throw error;
     });
     return this.#client;
   }
 
-  /** Redacts `credentials`' secret and token from every later message. */
-  protected keepSecret(credentials: Credentials): void {
-    for (const secret of [credentials.secret, credentials.token]) if (secret !== undefined && !this.#secrets.includes(secret)) this.#secrets.push(secret);
+  async #makeClient(): Promise<C> {
+    const credentials = this.#credentials();
+    const exported = (await this.#profile.sdk()) as { default?: unknown };
+    try {
+      return this.createClient((exported.default ?? exported) as S, credentials);
+    } catch (error) {
+      throw this.mapError(error); // e.g. a malformed endpoint
+    }
+  }
+
+  /**
+   * The credentials from the settings, else from the environment (see
+   * {@link VendorProfile.credentials}); their secrets are redacted from every later message.
+   * `EACCES` naming the variables when there is no key pair.
+   */
+  #credentials(): Credentials {
+    const spec = this.#profile.credentials;
+    const pick = ({ setting, env }: { setting: string; env: readonly string[] }): string | undefined => {
+      const given = this.#settings[setting];
+      if (typeof given === 'string') return given;
+      return env.map((name) => process.env[name]?.trim()).find((v) => v !== undefined && v !== '');
+    };
+    const [id, secret, token] = [pick(spec.id), pick(spec.secret), pick(spec.token)];
+    if (id === undefined || secret === undefined) {
+      throw new StrataError('EACCES', `${this.#profile.connector} has no credentials: set ${spec.id.setting} and ${spec.secret.setting}, or ${spec.id.env[0]} and ${spec.secret.env[0]}`);
+    }
+    for (const value of [secret, token]) if (value !== undefined && !this.#secrets.includes(value)) this.#secrets.push(value);
+    return token === undefined ? { id, secret } : { id, secret, token };
   }
 
   protected async headObject(fullKey: string): Promise<RawObject | undefined> {
@@ -493,6 +523,6 @@ export abstract class VendorObjectStore<C> extends ObjectStoreBase {
 
   /** The one error mapping of OSS and COS: the shared table plus the SDK's own names. */
   protected mapError(error: unknown): Error {
-    return mapVendorError(error, { bucket: this.bucket, secrets: this.#secrets, names: this.#errorNames });
+    return mapVendorError(error, { bucket: this.bucket, secrets: this.#secrets, names: this.#profile.errorNames, temporary: this.#profile.temporaryNames });
   }
 }

@@ -82,7 +82,7 @@ export class AzureBlobStore extends ObjectStoreBase {
     return new AzureBlobStore({ ...(checked as Omit<AzureBlobStoreOptions, 'container' | 'prefix'>), container: bucket, prefix });
   }
 
-  /** The one error mapping of this connector (see {@link mapAzureError}). */
+  /** The one error mapping of this connector (see `mapAzureError`). */
   protected mapError(error: unknown, call?: StoreCallOptions): Error {
     return mapAzureError(error, { container: this.container, secrets: this.#options.secrets, call });
   }

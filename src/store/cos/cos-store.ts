@@ -10,7 +10,7 @@ import { invalid } from '../../errors.js';
 import { lazySdk } from '../load-sdk.js';
 import type { RawListOptions, RawListPage } from '../object-store-base.js';
 import type { StoreSettings } from '../under-store.js';
-import { VendorObjectStore, abortError, listedObject, parseVendorUri, resolveCredentials, type CopyTarget, type MultipartTarget, type ResponseHeaders, type UploadSession, type VendorOptions, type VendorProfile } from '../vendor-store-kit.js';
+import { VendorObjectStore, abortError, listedObject, parseVendorUri, type CopyTarget, type Credentials, type MultipartTarget, type ResponseHeaders, type UploadSession, type VendorOptions, type VendorProfile } from '../vendor-store-kit.js';
 import { ResponseSink } from './response-sink.js';
 
 /** Settings of {@link CosStore} (the constructor's argument; a URI gives `bucket` and `prefix`). */
@@ -48,39 +48,31 @@ export interface CosStoreOptions extends VendorOptions<COS> {
 const PROFILE: VendorProfile = {
   scheme: 'cos',
   connector: 'CosStore',
-  settings: {
-    region: 'string',
-    secretId: 'string',
-    secretKey: 'string',
-    securityToken: 'string',
-    domain: 'string',
-    protocol: 'string',
-    client: 'object',
-    partSize: 'number',
-    multipartThreshold: 'number',
+  settings: { region: 'string', domain: 'string', protocol: 'string' },
+  credentials: {
+    id: { setting: 'secretId', env: ['TENCENTCLOUD_SECRET_ID', 'COS_SECRET_ID'] },
+    secret: { setting: 'secretKey', env: ['TENCENTCLOUD_SECRET_KEY', 'COS_SECRET_KEY'] },
+    token: { setting: 'securityToken', env: ['TENCENTCLOUD_SESSION_TOKEN'] },
   },
-  secretSettings: ['secretKey', 'securityToken'],
   bucketName: /^(?=.{3,50}$)[a-z0-9](?:[a-z0-9-]*[a-z0-9])?-\d+$/,
   bucketRule: "'name-appid': lower-case letters, digits and hyphens, then '-' and the numeric APPID, at most 50 characters",
   isClient: (value) => typeof (value as Partial<COS>).getBucket === 'function',
   minPartSize: 1024 * 1024,
   copyLimit: 5 * 1024 ** 3,
+  sdk: lazySdk('cos-nodejs-sdk-v5', 'COS', () => import('cos-nodejs-sdk-v5')), // imported on the first request of the first COS store
 };
 
 const PAGE_SIZE = 1000;
 
-/** `cos-nodejs-sdk-v5`, imported on the first request of the first COS store. */
-const loadCosSdk = lazySdk('cos-nodejs-sdk-v5', 'COS', () => import('cos-nodejs-sdk-v5'));
-
 /**
- * An {@link UnderStore} on a Tencent COS bucket through `cos-nodejs-sdk-v5`, which is imported
+ * A store (`UnderStore`) on a Tencent COS bucket through `cos-nodejs-sdk-v5`, which is imported
  * on the first request. The SDK's callback/promise API with PascalCase parameters is wrapped
  * here; downloads stream through a {@link ResponseSink} that learns the status before the body,
  * so a failed GET never hands an error document to a reader. Listing uses GET Bucket with
  * markers; large writes are multipart uploads, aborted on failure; batch deletes use
  * `POST ?delete`; copies `x-cos-copy-source`.
  */
-export class CosStore extends VendorObjectStore<COS> {
+export class CosStore extends VendorObjectStore<COS, typeof COS> {
   /** The bucket's region. */
   readonly region: string;
   readonly #settings: CosStoreOptions;
@@ -103,16 +95,8 @@ export class CosStore extends VendorObjectStore<COS> {
     return new CosStore(parseVendorUri(PROFILE, uri, settings) as unknown as CosStoreOptions);
   }
 
-  protected async createClient(): Promise<COS> {
+  protected createClient(Cos: typeof COS, credentials: Credentials): COS {
     const s = this.#settings;
-    const credentials = resolveCredentials('CosStore', { id: s.secretId, secret: s.secretKey, token: s.securityToken }, {
-      id: ['TENCENTCLOUD_SECRET_ID', 'COS_SECRET_ID'],
-      secret: ['TENCENTCLOUD_SECRET_KEY', 'COS_SECRET_KEY'],
-      token: ['TENCENTCLOUD_SESSION_TOKEN'],
-    });
-    this.keepSecret(credentials);
-    const mod = (await loadCosSdk()) as { default?: typeof COS } & typeof COS;
-    const Cos = mod.default ?? mod;
     const options: COS.COSOptions = { SecretId: credentials.id, SecretKey: credentials.secret };
     if (credentials.token !== undefined) options.SecurityToken = credentials.token;
     if (s.domain !== undefined) options.Domain = s.domain;

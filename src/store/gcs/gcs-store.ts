@@ -76,7 +76,7 @@ export class GcsStore extends ObjectStoreBase {
     return new GcsStore({ ...(checked as Omit<GcsStoreOptions, 'bucket' | 'prefix'>), bucket, prefix });
   }
 
-  /** The one error mapping of this connector (see {@link mapGcsError}). */
+  /** The one error mapping of this connector (see `mapGcsError`). */
   protected mapError(error: unknown, call?: StoreCallOptions, bucketLevel = false): Error {
     return mapGcsError(error, { bucket: this.bucket, secrets: this.#options.secrets, call, bucketLevel });
   }

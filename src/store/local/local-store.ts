@@ -77,7 +77,7 @@ export class LocalStore implements UnderStore {
     this.uri = pathToFileURL(this.root).href;
   }
 
-  /** The store of a `file:///abs/dir` URI (see {@link rootFromFileUri} for what is refused). */
+  /** The store of a `file:///abs/dir` URI (see `rootFromFileUri` for what is refused). */
   static fromUri(uri: URL): LocalStore {
     return new LocalStore({ root: rootFromFileUri(uri) });
   }

@@ -5,10 +5,11 @@
  */
 import type { Readable } from 'node:stream';
 import { StrataError } from '../../errors.js';
+import { optionalEndpoint } from '../bucket-uri.js';
 import { lazySdk } from '../load-sdk.js';
 import type { RawListOptions, RawListPage } from '../object-store-base.js';
 import type { StoreSettings } from '../under-store.js';
-import { VendorObjectStore, listedObject, parseVendorUri, resolveCredentials, type CopyTarget, type MultipartTarget, type ResponseHeaders, type UploadSession, type VendorOptions, type VendorProfile } from '../vendor-store-kit.js';
+import { VendorObjectStore, listedObject, parseVendorUri, type CopyTarget, type Credentials, type MultipartTarget, type ResponseHeaders, type UploadSession, type VendorOptions, type VendorProfile } from '../vendor-store-kit.js';
 import type { AliOssClient, AliOssClientOptions, AliOssConstructor } from './ali-oss-types.js';
 
 /** Settings of {@link OssStore} (the constructor's argument; a URI gives `bucket` and `prefix`). */
@@ -42,46 +43,40 @@ export interface OssStoreOptions extends VendorOptions<AliOssClient> {
 const PROFILE: VendorProfile = {
   scheme: 'oss',
   connector: 'OssStore',
-  settings: {
-    region: 'string',
-    endpoint: 'string',
-    accessKeyId: 'string',
-    accessKeySecret: 'string',
-    stsToken: 'string',
-    secure: 'boolean',
-    pathStyle: 'boolean',
-    client: 'object',
-    partSize: 'number',
-    multipartThreshold: 'number',
+  settings: { region: 'string', endpoint: 'string', secure: 'boolean', pathStyle: 'boolean' },
+  credentials: {
+    id: { setting: 'accessKeyId', env: ['OSS_ACCESS_KEY_ID', 'ALIBABA_CLOUD_ACCESS_KEY_ID'] },
+    secret: { setting: 'accessKeySecret', env: ['OSS_ACCESS_KEY_SECRET', 'ALIBABA_CLOUD_ACCESS_KEY_SECRET'] },
+    token: { setting: 'stsToken', env: ['OSS_SESSION_TOKEN', 'ALIBABA_CLOUD_SECURITY_TOKEN'] },
   },
-  secretSettings: ['accessKeySecret', 'stsToken'],
   bucketName: /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/,
   bucketRule: '3-63 lower-case letters, digits and hyphens, starting and ending with a letter or digit',
   isClient: (value) => typeof (value as Partial<AliOssClient>).listV2 === 'function',
   minPartSize: 100 * 1024,
   copyLimit: 1024 ** 3,
+  sdk: lazySdk('ali-oss', 'OSS', () => import('ali-oss')), // imported on the first request of the first OSS store
   errorNames: { ResponseTimeoutError: 'ETIMEDOUT', ConnectionTimeoutError: 'ETIMEDOUT' },
+  temporaryNames: ['RequestError', 'ResponseError'], // ali-oss's names for a refused or broken connection (status -1)
 };
 
 /** Listing page size (OSS's default is only 100). */
 const PAGE_SIZE = 1000;
 
-/** `ali-oss`, imported on the first request of the first OSS store. */
-const loadAliOss = lazySdk('ali-oss', 'OSS', () => import('ali-oss'));
-
 /**
- * An {@link UnderStore} on an Aliyun OSS bucket through `ali-oss`, which is imported on the
+ * A store (`UnderStore`) on an Aliyun OSS bucket through `ali-oss`, which is imported on the
  * first request. Listing uses ListObjectsV2 (`list-type=2`); ranged reads ask for standard
  * range behaviour (`x-oss-range-behavior: standard`: a range past the end is empty, where OSS
  * would otherwise send the whole object); large writes are multipart uploads, aborted on
  * failure; batch deletes use `DeleteMultipleObjects`; copies `x-oss-copy-source`.
  */
-export class OssStore extends VendorObjectStore<AliOssClient> {
+export class OssStore extends VendorObjectStore<AliOssClient, AliOssConstructor> {
   readonly #settings: OssStoreOptions;
 
   /** Checks the options (`EINVAL` naming a bad one); creates no client and loads no SDK yet. */
   constructor(options: OssStoreOptions) {
     super(PROFILE, options);
+    const { endpoint } = options;
+    if (endpoint !== undefined) optionalEndpoint(endpoint.includes('://') ? endpoint : `https://${endpoint}`, 'endpoint', 'OssStore');
     this.#settings = { ...options };
   }
 
@@ -93,26 +88,14 @@ export class OssStore extends VendorObjectStore<AliOssClient> {
     return new OssStore(parseVendorUri(PROFILE, uri, settings) as unknown as OssStoreOptions);
   }
 
-  protected async createClient(): Promise<AliOssClient> {
+  protected createClient(OSS: AliOssConstructor, credentials: Credentials): AliOssClient {
     const s = this.#settings;
-    const credentials = resolveCredentials('OssStore', { id: s.accessKeyId, secret: s.accessKeySecret, token: s.stsToken }, {
-      id: ['OSS_ACCESS_KEY_ID', 'ALIBABA_CLOUD_ACCESS_KEY_ID'],
-      secret: ['OSS_ACCESS_KEY_SECRET', 'ALIBABA_CLOUD_ACCESS_KEY_SECRET'],
-      token: ['OSS_SESSION_TOKEN', 'ALIBABA_CLOUD_SECURITY_TOKEN'],
-    });
-    this.keepSecret(credentials);
-    const mod = (await loadAliOss()) as { default?: unknown };
-    const OSS = (typeof mod.default === 'function' ? mod.default : mod) as AliOssConstructor;
     const options: AliOssClientOptions = { bucket: this.bucket, accessKeyId: credentials.id, accessKeySecret: credentials.secret, secure: s.secure ?? true };
     if (credentials.token !== undefined) options.stsToken = credentials.token;
     if (s.region !== undefined) options.region = s.region.startsWith('oss-') ? s.region : `oss-${s.region}`;
     if (s.endpoint !== undefined) options.endpoint = s.endpoint;
     if (s.pathStyle) options.sldEnable = true;
-    try {
-      return new OSS(options);
-    } catch (error) {
-      throw this.mapError(error); // e.g. a malformed endpoint
-    }
+    return new OSS(options);
   }
 
   protected async headHeaders(client: AliOssClient, fullKey: string): Promise<ResponseHeaders> {

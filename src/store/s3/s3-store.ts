@@ -90,7 +90,7 @@ export class S3Store extends ObjectStoreBase {
     return [c.secretAccessKey, ...(c.sessionToken !== undefined ? [c.sessionToken] : [])];
   }
 
-  /** The S3 connector's one error mapping (see {@link mapS3Error}). */
+  /** The S3 connector's one error mapping (see `mapS3Error`). */
   protected mapError(error: unknown): Error {
     return mapS3Error(error, { bucket: this.bucket, secrets: this.secrets() });
   }
