@@ -6,11 +6,11 @@
  */
 import { Readable, PassThrough, addAbortSignal, type Writable } from 'node:stream';
 import { StrataError, invalid, toStrataError, isAbortError } from './errors.js';
-import { basename, dirname, isSameOrBelow, isSafeKey, joinPath, normalizePath, parentKey, describe } from './path.js';
+import { basename, dirname, isChildKey, isSameOrBelow, joinPath, normalizePath, parentKey } from './path.js';
 import {
   checkBoolean,
-  checkKeys,
-  checkObject,
+  checkCount,
+  checkOperationOptions,
   checkReadType,
   checkWriteType,
   publicSettings,
@@ -36,6 +36,8 @@ import type { DiskTier, WriteJournal } from './cache/disk-tier-types.js';
 import { WriteBack } from './cache/write-back.js';
 import { PendingIndex } from './cache/pending-index.js';
 import { collect, sliceStream, toBody, type WriteData } from './io/body.js';
+import { verifiedVersion } from './io/verified-stream.js';
+import { eachLimit } from './store/each-limit.js';
 import { pageReadStream } from './io/read-stream.js';
 import { StrataFileHandle } from './io/file-handle.js';
 import { depth, moveKey, walkTree } from './ops/tree-walk.js';
@@ -483,7 +485,7 @@ export class StrataFS {
       const files = await this.#filesOf(target, recursive, options?.signal);
       const progress = { bytes: 0, totalBytes: files.reduce((n, f) => n + f.size, 0), files: 0, totalFiles: files.length };
       options?.onProgress?.({ ...progress });
-      await forEachLimited(files, 4, async (file) => {
+      await eachLimit(files, 4, async (file) => {
         const { src, mount } = await this.#openSource(file.path, options?.signal);
         for (let index = 0; index * this.#pages.pageSize < src.size; index++) {
           const page = await this.#pages.page(src, index, { readType: mount.readType === 'CACHE_PROMOTE' ? 'CACHE_PROMOTE' : 'CACHE', signal: options?.signal });
@@ -943,7 +945,7 @@ export class StrataFS {
     const all = await walkTree(store, key, { signal });
     const files = all.filter((e) => !e.isDirectory).map((e) => e.key);
     if (store.deleteMany && files.length > 1) await store.deleteMany(files, { signal });
-    else await forEachLimited(files, CONCURRENCY, (k) => store.delete(k, { signal }));
+    else await eachLimit(files, CONCURRENCY, (k) => store.delete(k, { signal }));
     const dirs = all.filter((e) => e.isDirectory).sort((a, b) => depth(b.key) - depth(a.key));
     for (const dir of dirs) await store.delete(dir.key + '/', { signal });
     if (key !== '') await store.delete(key + '/', { signal });
@@ -990,7 +992,7 @@ export class StrataFS {
       if (existing?.type === 'file') throw new StrataError('ENOTDIR', `destination is a file: ${to}`);
       if (!existing) await this.#makeDirectory(this.#writable(to), signal);
     }
-    await forEachLimited(
+    await eachLimit(
       entries.filter(([, e]) => e.type === 'file'),
       CONCURRENCY,
       async ([rel]) => {
@@ -1010,61 +1012,10 @@ export class StrataFS {
     for (const dir of all.filter((e) => e.isDirectory).sort((a, b) => depth(a.key) - depth(b.key))) {
       await this.#makeDirectory({ mount: dst.mount, key: moveKey(dir.key, src.key, dst.key) }, signal);
     }
-    await forEachLimited(
+    await eachLimit(
       all.filter((e) => !e.isDirectory),
       CONCURRENCY,
       (file) => this.#copyFile({ mount: src.mount, key: file.key }, { mount: dst.mount, key: moveKey(file.key, src.key, dst.key) }, signal),
     );
   }
 }
-
-/**
- * True when a listed key is a safe direct child of `dir`: a store's listing is not trusted to
- * name only what a logical path can name (`../x`, `a//b`, control characters are dropped).
- */
-function isChildKey(key: string, dir: string): boolean {
-  if (typeof key !== 'string') return false;
-  const name = dir === '' ? key : key.startsWith(dir + '/') ? key.slice(dir.length + 1) : '';
-  if (name === '' || name.includes('/')) return false;
-  return isSafeKey(key);
-}
-
-/**
- * `body` passed through, then `check` run before the end (it throws to fail the stream).
- * Destroying the result destroys `body` at once, even while it waits for data.
- */
-function verifiedVersion(body: Readable, check: () => Promise<void>): Readable {
-  const out = new PassThrough();
-  body.once('error', (error) => out.destroy(error));
-  out.once('close', () => body.destroy());
-  body.once('end', () => check().then(() => out.end(), (error: Error) => out.destroy(error)));
-  body.pipe(out, { end: false });
-  return out;
-}
-
-/** Runs `fn` over `items` with at most `limit` in flight; stops at the first error. */
-async function forEachLimited<T>(items: T[], limit: number, fn: (item: T) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) await fn(items[next++]!);
-  });
-  await Promise.all(workers);
-}
-
-/** Checks an options bag: an object (or undefined) with only the known keys + `signal`. */
-function checkOperationOptions(options: unknown, keys: string[]): void {
-  if (options === undefined) return;
-  checkObject(options, 'options');
-  checkKeys(options, [...keys, 'signal'], 'operation');
-  const signal = (options as { signal?: unknown }).signal;
-  if (signal !== undefined && !(signal instanceof AbortSignal)) throw invalid('signal must be an AbortSignal');
-  signal?.throwIfAborted();
-}
-
-/** A non-negative safe integer option, or undefined. */
-function checkCount(value: unknown, what: string): number | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) throw invalid(`${what} must be a non-negative integer, got ${describe(value)}`);
-  return value;
-}
-

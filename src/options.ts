@@ -285,3 +285,20 @@ export function publicSettings(settings: Record<string, unknown>): Record<string
 
 /** The type of a store argument: an {@link UnderStore} or a URI. */
 export type StoreLike = UnderStore | string;
+
+/** Checks an operation's options bag: an object (or undefined) with only the known keys + `signal`. */
+export function checkOperationOptions(options: unknown, keys: string[]): void {
+  if (options === undefined) return;
+  checkObject(options, 'options');
+  checkKeys(options, [...keys, 'signal'], 'operation');
+  const signal = (options as { signal?: unknown }).signal;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) throw invalid('signal must be an AbortSignal');
+  signal?.throwIfAborted();
+}
+
+/** A non-negative safe integer option, or undefined. */
+export function checkCount(value: unknown, what: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) throw invalid(`${what} must be a non-negative integer, got ${describe(value)}`);
+  return value;
+}

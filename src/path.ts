@@ -133,3 +133,14 @@ export function describe(value: unknown): string {
   if (typeof value === 'number' && Number.isNaN(value)) return 'NaN';
   return typeof value === 'object' ? 'an object' : `${typeof value} ${String(value).slice(0, 40)}`;
 }
+
+/**
+ * True when a listed key is a safe direct child of the directory key `dir`: a store's listing is
+ * not trusted to name only what a logical path can name (`../x`, `a//b`, control characters).
+ */
+export function isChildKey(key: string, dir: string): boolean {
+  if (typeof key !== 'string') return false;
+  const name = dir === '' ? key : key.startsWith(dir + '/') ? key.slice(dir.length + 1) : '';
+  if (name === '' || name.includes('/')) return false;
+  return isSafeKey(key);
+}

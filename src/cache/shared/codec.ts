@@ -1,0 +1,92 @@
+/**
+ * JSON forms of the metadata the shared tier stores and of the invalidations it publishes.
+ * @module
+ */
+import type { ObjectInfo } from '../../store/under-store.js';
+import type { Invalidation } from '../shared-tier-types.js';
+
+interface WireInfo {
+  k: string;
+  s: number;
+  m?: number;
+  e?: string;
+  d?: 1;
+}
+
+function toWire(info: ObjectInfo): WireInfo {
+  const wire: WireInfo = { k: info.key, s: info.size };
+  if (info.mtime) wire.m = info.mtime.getTime();
+  if (info.etag !== undefined) wire.e = info.etag;
+  if (info.isDirectory) wire.d = 1;
+  return wire;
+}
+
+function fromWire(wire: WireInfo): ObjectInfo {
+  const info: ObjectInfo = { key: wire.k, size: wire.s, isDirectory: wire.d === 1 };
+  if (wire.m !== undefined) info.mtime = new Date(wire.m);
+  if (wire.e !== undefined) info.etag = wire.e;
+  return info;
+}
+
+/** A metadata entry: the value, the mount epoch it was taken in, and the TTL (ms) it was stored with. */
+export interface MetaEntry<T> {
+  value: T;
+  epoch: number;
+  ttlMs: number;
+}
+
+/** Encodes a stat answer (`null`: known missing). */
+export function encodeStat(value: ObjectInfo | null, epoch: number, ttlMs: number): string {
+  return JSON.stringify({ v: value === null ? null : toWire(value), p: epoch, t: ttlMs });
+}
+
+/** Encodes a directory listing. */
+export function encodeList(value: ObjectInfo[], epoch: number, ttlMs: number): string {
+  return JSON.stringify({ v: value.map(toWire), p: epoch, t: ttlMs });
+}
+
+function decodeEntry(text: string): { v: unknown; p: number; t: number } | undefined {
+  try {
+    const raw = JSON.parse(text) as { v?: unknown; p?: unknown; t?: unknown };
+    if (typeof raw !== 'object' || raw === null || typeof raw.p !== 'number' || typeof raw.t !== 'number' || !('v' in raw)) return undefined;
+    return { v: raw.v, p: raw.p, t: raw.t };
+  } catch {
+    return undefined;
+  }
+}
+
+function isWire(value: unknown): value is WireInfo {
+  const w = value as WireInfo | null;
+  return typeof w === 'object' && w !== null && typeof w.k === 'string' && typeof w.s === 'number';
+}
+
+/** Decodes a stat entry (`undefined` when unreadable). */
+export function decodeStat(text: string): MetaEntry<ObjectInfo | null> | undefined {
+  const raw = decodeEntry(text);
+  if (!raw) return undefined;
+  if (raw.v !== null && !isWire(raw.v)) return undefined;
+  return { value: raw.v === null ? null : fromWire(raw.v), epoch: raw.p, ttlMs: raw.t };
+}
+
+/** Decodes a listing entry (`undefined` when unreadable). */
+export function decodeList(text: string): MetaEntry<ObjectInfo[]> | undefined {
+  const raw = decodeEntry(text);
+  if (!raw || !Array.isArray(raw.v) || !raw.v.every(isWire)) return undefined;
+  return { value: (raw.v as WireInfo[]).map(fromWire), epoch: raw.p, ttlMs: raw.t };
+}
+
+/** An invalidation on the wire, with the id of the instance that sent it. */
+export function encodeInvalidation(from: string, invalidation: Invalidation): string {
+  return JSON.stringify({ f: from, c: invalidation.cacheId, k: invalidation.key, r: invalidation.recursive ? 1 : 0 });
+}
+
+/** Decodes an invalidation message (`undefined` when it is not one). */
+export function decodeInvalidation(text: string): { from: string; invalidation: Invalidation } | undefined {
+  try {
+    const raw = JSON.parse(text) as { f?: unknown; c?: unknown; k?: unknown; r?: unknown };
+    if (typeof raw.f !== 'string' || typeof raw.c !== 'string' || typeof raw.k !== 'string') return undefined;
+    return { from: raw.f, invalidation: { cacheId: raw.c, key: raw.k, recursive: raw.r === 1 } };
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,559 @@
+/**
+ * `RedisSharedTier`: the fleet-wide cache tier on Redis or Redis Cluster (see
+ * {@link SharedTier}). Pages are binary strings with a TTL, one hash slot per object version;
+ * single-flight across processes uses per-page leases (`SET NX PX`); metadata answers carry
+ * their age in their TTL and the mount's epoch; invalidations travel on a pub/sub channel.
+ * Every call goes through a circuit breaker with a time budget: Redis down or slow turns into
+ * misses and no-ops, never into a failed read.
+ * @module
+ */
+import { randomUUID } from 'node:crypto';
+import type { ChainableCommander } from 'ioredis';
+import { parentKey } from '../../path.js';
+import type { ObjectInfo } from '../../store/under-store.js';
+import type { PageId } from '../page-id.js';
+import type { Invalidation, SharedTier } from '../shared-tier-types.js';
+import { CircuitBreaker } from './breaker.js';
+import { decodeInvalidation, decodeList, decodeStat, encodeInvalidation, encodeList, encodeStat, type MetaEntry } from './codec.js';
+import { waitReady, type RedisClient } from './connect.js';
+import { SharedKeys } from './keys.js';
+import type { ResolvedSharedTierOptions } from './options.js';
+
+/** Figures of the shared tier (a superset of {@link SharedTier.stats}). */
+export interface SharedTierStats {
+  /** Pages served from Redis (lookups and single-flight waits). */
+  hits: number;
+  /** Pages looked up and not found. */
+  misses: number;
+  /** Page bytes read from Redis. */
+  bytesIn: number;
+  /** Page bytes written to Redis. */
+  bytesOut: number;
+  /** Failed or timed-out Redis round trips. */
+  errors: number;
+  /** False while the breaker skips Redis. */
+  available: boolean;
+  /** Single-flight leases won (this process fetched from the store for the fleet). */
+  leadFetches: number;
+  /** Single-flight runs answered by another process' fetch. */
+  waitHits: number;
+  /** Single-flight runs fetched by this process without the lease (wait over, Redis skipped). */
+  fallbacks: number;
+  /** Pages not written (over `maxPageBytes`, over `maxPendingBytes`, or Redis skipped). */
+  dropped: number;
+  /** Metadata answers served from Redis / not there (or too old). */
+  metadata: { hits: number; misses: number };
+  /** Invalidations published / received from other instances. */
+  invalidations: { published: number; received: number };
+}
+
+const SKIP = Symbol('skip');
+/** How much longer than a read a background write may take. */
+const BACKGROUND_FACTOR = 5;
+type Skip = typeof SKIP;
+
+/** Deletes each key whose value is still the caller's lease token. */
+const RELEASE_SCRIPT = `for i, k in ipairs(KEYS) do if redis.call('get', k) == ARGV[1] then redis.call('del', k) end end return 0`;
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** One group of page ids of the same object version (one hash slot). */
+interface Group {
+  tag: string;
+  positions: number[];
+}
+
+/** The shared tier on ioredis (see the module comment). Made by {@link openSharedTier}. */
+export class RedisSharedTier implements SharedTier {
+  /** This instance's id on the invalidation channel (its own messages are ignored). */
+  readonly instanceId = randomUUID();
+  readonly #client: RedisClient;
+  readonly #writer: RedisClient;
+  readonly #subscriber: RedisClient;
+  readonly #ownsClient: boolean;
+  readonly #opts: ResolvedSharedTierOptions;
+  readonly #keys: SharedKeys;
+  readonly #breaker: CircuitBreaker;
+  readonly #handlers: ((invalidation: Invalidation) => void)[] = [];
+  readonly #pending = new Set<Promise<unknown>>();
+  readonly #epochs = new Map<string, number>();
+  #pendingBytes = 0;
+  #leaseSeq = 0;
+  #closed = false;
+  #disconnected = false;
+  #stats = {
+    hits: 0,
+    misses: 0,
+    bytesIn: 0,
+    bytesOut: 0,
+    leadFetches: 0,
+    waitHits: 0,
+    fallbacks: 0,
+    dropped: 0,
+    metaHits: 0,
+    metaMisses: 0,
+    published: 0,
+    received: 0,
+  };
+
+  /**
+   * Use {@link openSharedTier}. Three connections: `client` for lookups, leases and metadata;
+   * `writer` (the tier's own) for page writes, so that lookups never queue behind megabytes of
+   * writes; `subscriber` (the tier's own) for invalidations. `client` is closed on
+   * {@link close} only when `ownsClient`.
+   */
+  constructor(
+    connections: { client: RedisClient; writer: RedisClient; subscriber: RedisClient },
+    ownsClient: boolean,
+    options: ResolvedSharedTierOptions,
+    secrets: readonly string[] = [],
+  ) {
+    this.#client = connections.client;
+    this.#writer = connections.writer;
+    this.#subscriber = connections.subscriber;
+    this.#ownsClient = ownsClient;
+    this.#opts = options;
+    this.#keys = new SharedKeys(options.keyPrefix, options.pageSize);
+    this.#breaker = new CircuitBreaker(options.coolDownMs, Math.max(2000, 10 * options.timeoutMs), secrets);
+  }
+
+  /** Waits up to `connectTimeoutMs` for the connections; opens the breaker (one warning) when Redis is not there. */
+  async start(): Promise<void> {
+    const timeout = this.#opts.connectTimeoutMs;
+    const [ready, writerReady] = await Promise.all([waitReady(this.#client, timeout), waitReady(this.#writer, timeout), this.#subscribe()]);
+    if (!ready || !writerReady) this.#breaker.failure(new Error(`no connection within ${this.#opts.connectTimeoutMs} ms`));
+  }
+
+  // ------------------------------------------------------------------ pages
+
+  /** The pages that are in Redis (`undefined` for misses), in the order asked. */
+  async getPages(ids: PageId[]): Promise<(Buffer | undefined)[]> {
+    const out: (Buffer | undefined)[] = new Array<Buffer | undefined>(ids.length).fill(undefined);
+    if (ids.length === 0 || this.#closed) return out;
+    const groups = this.#group(ids);
+    const replies = await this.#call(ids.length, () =>
+      Promise.all(groups.map((g) => this.#client.mgetBuffer(g.positions.map((p) => this.#keys.page(g.tag, ids[p]!.index))))),
+    );
+    if (replies === SKIP) {
+      this.#stats.misses += ids.length;
+      return out;
+    }
+    groups.forEach((g, n) => {
+      g.positions.forEach((p, k) => {
+        const page = replies[n]![k];
+        if (page) out[p] = page;
+      });
+    });
+    this.#countFound(out);
+    return out;
+  }
+
+  /** Writes pages to Redis in the background (pipelined per object version, `EX pageTtl`). */
+  putPages(pages: { id: PageId; data: Buffer }[]): void {
+    if (this.#closed) return;
+    const accepted = pages.filter((p) => {
+      const ok = p.data.length <= this.#opts.maxPageBytes && this.#pendingBytes + p.data.length <= this.#opts.maxPendingBytes;
+      if (ok) this.#pendingBytes += p.data.length;
+      else this.#stats.dropped++;
+      return ok;
+    });
+    if (accepted.length === 0) return;
+    const bytes = accepted.reduce((n, p) => n + p.data.length, 0);
+    const ids = accepted.map((p) => p.id);
+    const write = Promise.all(
+      this.#group(ids).map(async (g) => {
+        const done = await this.#call(g.positions.length, () => {
+          const pipe = this.#pipeline(this.#writer);
+          for (const p of g.positions) pipe.set(this.#keys.page(g.tag, ids[p]!.index), accepted[p]!.data, 'EX', this.#opts.pageTtl);
+          return this.#exec(pipe);
+        }, { background: true });
+        if (done === SKIP) this.#stats.dropped += g.positions.length;
+        else for (const p of g.positions) this.#stats.bytesOut += accepted[p]!.data.length;
+      }),
+    ).finally(() => {
+      this.#pendingBytes -= bytes;
+    });
+    this.#track(write);
+  }
+
+  /**
+   * Fleet-wide single-flight for one run of pages (see {@link SharedTier.fetchOnce}). One round
+   * trip reads the pages and tries their leases; pages all there: returned; a lease won: this
+   * process fetches (renewing its leases), returns the pages and publishes them; else it polls
+   * (5 ms growing to 100 ms) until the pages appear, a lease frees up, `waitMs` passes or
+   * `signal` aborts, then fetches itself. Redis failing at any point means fetching directly.
+   */
+  async fetchOnce(ids: PageId[], fetch: () => Promise<Buffer[]>, signal?: AbortSignal): Promise<Buffer[]> {
+    const groups = ids.length > 0 ? this.#group(ids) : [];
+    const tooLarge = this.#opts.pageSize > this.#opts.maxPageBytes;
+    if (groups.length !== 1 || tooLarge || this.#closed) return this.#fetchAlone(ids, fetch, false);
+    const tag = groups[0]!.tag;
+    const token = `${this.instanceId}:${++this.#leaseSeq}`;
+    const found: (Buffer | undefined)[] = new Array<Buffer | undefined>(ids.length).fill(undefined);
+    const deadline = Date.now() + this.#opts.waitMs;
+    let delay = 5;
+    for (let round = 0; ; round++) {
+      const missing = ids.map((_, i) => i).filter((i) => !found[i]);
+      // A waiter would wait that long anyway: a busy Redis gets the rest of the wait as budget.
+      const replies = await this.#call(
+        missing.length,
+        () => {
+          const pipe = this.#pipeline();
+          pipe.mgetBuffer(missing.map((i) => this.#keys.page(tag, ids[i]!.index)));
+          for (const i of missing) pipe.set(this.#keys.lease(tag, ids[i]!.index), token, 'PX', this.#opts.leaseMs, 'NX');
+          return this.#exec(pipe);
+        },
+        { minBudget: round === 0 ? 0 : deadline - Date.now() },
+      );
+      if (replies === SKIP) return this.#fetchAlone(ids, fetch, true);
+      const pages = replies[0] as (Buffer | null)[];
+      const won: string[] = [];
+      missing.forEach((i, k) => {
+        const page = pages[k];
+        if (page) {
+          found[i] = page;
+          this.#stats.hits++;
+          this.#stats.bytesIn += page.length;
+        }
+        if (replies[1 + k] === 'OK') won.push(this.#keys.lease(tag, ids[i]!.index));
+      });
+      if (found.every((p) => p !== undefined)) {
+        if (won.length > 0) this.#release(won, token);
+        if (round > 0) this.#stats.waitHits++;
+        return found as Buffer[];
+      }
+      if (won.length > 0) return this.#lead(ids, tag, fetch, won, token);
+      const left = deadline - Date.now();
+      if (left <= 0 || signal?.aborted || this.#closed) return this.#fetchAlone(ids, fetch, true);
+      await sleep(Math.min(delay, left));
+      delay = Math.min(delay * 1.5, 100);
+    }
+  }
+
+  /**
+   * This process won (some of) the leases: fetch, publish the pages, release the leases. The
+   * leases are renewed until the pages are in Redis, so that waiters keep waiting for them
+   * rather than fetching too.
+   */
+  async #lead(ids: PageId[], tag: string, fetch: () => Promise<Buffer[]>, leases: string[], token: string): Promise<Buffer[]> {
+    this.#stats.leadFetches++;
+    const renew = setInterval(() => {
+      void this.#call(leases.length, () => {
+        const pipe = this.#pipeline();
+        for (const lease of leases) pipe.pexpire(lease, this.#opts.leaseMs);
+        return this.#exec(pipe);
+      });
+    }, Math.max(5, Math.floor(this.#opts.leaseMs / 3)));
+    renew.unref();
+    let pages: Buffer[];
+    try {
+      pages = await fetch();
+    } catch (error) {
+      clearInterval(renew);
+      this.#release(leases, token);
+      throw error;
+    }
+    const publishable = pages.length === ids.length && pages.every((p) => p.length <= this.#opts.maxPageBytes);
+    if (!publishable) {
+      clearInterval(renew);
+      this.#release(leases, token);
+      return pages;
+    }
+    // Pages first, then the leases, in one pipeline: whoever finds a lease gone finds the pages.
+    const bytes = pages.reduce((n, p) => n + p.length, 0);
+    this.#pendingBytes += bytes;
+    const write = this.#call(ids.length, () => {
+      const pipe = this.#pipeline(this.#writer);
+      ids.forEach((id, i) => pipe.set(this.#keys.page(tag, id.index), pages[i]!, 'EX', this.#opts.pageTtl));
+      pipe.eval(RELEASE_SCRIPT, leases.length, ...leases, token);
+      return this.#exec(pipe);
+    }, { background: true })
+      .then((done) => {
+        if (done === SKIP) this.#stats.dropped += ids.length;
+        else this.#stats.bytesOut += bytes;
+      })
+      .finally(() => {
+        clearInterval(renew);
+        this.#pendingBytes -= bytes;
+      });
+    this.#track(write);
+    return pages;
+  }
+
+  /**
+   * Fetches without the fleet. Shares the pages only when single-flight did not apply; after a
+   * `fallback` (Redis slow or down, or the wait over) another process is publishing them already,
+   * and writing them again would only add load.
+   */
+  async #fetchAlone(ids: PageId[], fetch: () => Promise<Buffer[]>, fallback: boolean): Promise<Buffer[]> {
+    if (fallback) this.#stats.fallbacks++;
+    const pages = await fetch();
+    if (!fallback && pages.length === ids.length && !this.#closed) this.putPages(ids.map((id, i) => ({ id, data: pages[i]! })));
+    return pages;
+  }
+
+  #release(leases: string[], token: string): void {
+    this.#track(this.#call(1, () => this.#client.eval(RELEASE_SCRIPT, leases.length, ...leases, token)));
+  }
+
+  // --------------------------------------------------------------- metadata
+
+  /**
+   * A shared stat answer younger than `maxAgeMs` (`null`: known missing), else `undefined`.
+   * The age comes from the entry's remaining TTL (Redis' clock, not the hosts'). `maxAgeMs`
+   * `0` answers `undefined` without asking; a negative one means no age limit.
+   */
+  async getStat(cacheId: string, key: string, maxAgeMs: number): Promise<ObjectInfo | null | undefined> {
+    return (await this.getStatEntry(cacheId, key, maxAgeMs))?.value;
+  }
+
+  /** Like {@link getStat}, with the answer's age (to keep a local copy no longer than `maxAgeMs` in all). */
+  async getStatEntry(cacheId: string, key: string, maxAgeMs: number): Promise<{ value: ObjectInfo | null; ageMs: number } | undefined> {
+    return this.#getMeta(cacheId, this.#keys.stat(this.#keys.mountTag(cacheId), key), maxAgeMs, decodeStat);
+  }
+
+  /** Shares a stat answer, tagged with the mount epoch this instance last saw. */
+  setStat(cacheId: string, key: string, info: ObjectInfo | null): void {
+    const tag = this.#keys.mountTag(cacheId);
+    this.#setMeta(tag, this.#keys.stat(tag, key), (epoch, ttlMs) => encodeStat(info, epoch, ttlMs));
+  }
+
+  /** A shared listing of directory `key` younger than `maxAgeMs`, else `undefined` (see {@link getStat}). */
+  async getList(cacheId: string, key: string, maxAgeMs: number): Promise<ObjectInfo[] | undefined> {
+    return (await this.getListEntry(cacheId, key, maxAgeMs))?.value;
+  }
+
+  /** Like {@link getList}, with the answer's age. */
+  async getListEntry(cacheId: string, key: string, maxAgeMs: number): Promise<{ value: ObjectInfo[]; ageMs: number } | undefined> {
+    return this.#getMeta(cacheId, this.#keys.list(this.#keys.mountTag(cacheId), key), maxAgeMs, decodeList);
+  }
+
+  /** Shares a directory listing (not when its JSON exceeds `maxListBytes`). */
+  setList(cacheId: string, key: string, children: ObjectInfo[]): void {
+    const tag = this.#keys.mountTag(cacheId);
+    this.#setMeta(tag, this.#keys.list(tag, key), (epoch, ttlMs) => {
+      const text = encodeList(children, epoch, ttlMs);
+      return Buffer.byteLength(text) <= this.#opts.maxListBytes ? text : undefined;
+    });
+  }
+
+  async #getMeta<T>(cacheId: string, entryKey: string, maxAgeMs: number, decode: (text: string) => MetaEntry<T> | undefined): Promise<{ value: T; ageMs: number } | undefined> {
+    if (maxAgeMs === 0 || this.#closed) return undefined;
+    const tag = this.#keys.mountTag(cacheId);
+    const replies = await this.#call(1, () => {
+      const pipe = this.#pipeline();
+      pipe.get(entryKey).pttl(entryKey).get(this.#keys.epoch(tag));
+      return this.#exec(pipe);
+    });
+    if (replies === SKIP) {
+      this.#stats.metaMisses++;
+      return undefined;
+    }
+    const [text, pttl, epochText] = replies as [string | null, number, string | null];
+    const epoch = Number(epochText ?? 0);
+    this.#epochs.set(tag, epoch);
+    const entry = text === null ? undefined : decode(text);
+    const ageMs = entry ? Math.max(0, entry.ttlMs - pttl) : Infinity;
+    if (!entry || entry.epoch !== epoch || pttl < 0 || (maxAgeMs > 0 && ageMs >= maxAgeMs)) {
+      this.#stats.metaMisses++;
+      return undefined;
+    }
+    this.#stats.metaHits++;
+    return { value: entry.value, ageMs };
+  }
+
+  #setMeta(tag: string, entryKey: string, encode: (epoch: number, ttlMs: number) => string | undefined): void {
+    if (this.#closed) return;
+    const ttlMs = this.#opts.metadataTtl * 1000;
+    const work = async (): Promise<void> => {
+      let epoch = this.#epochs.get(tag);
+      if (epoch === undefined) {
+        const read = await this.#call(1, () => this.#client.get(this.#keys.epoch(tag)));
+        if (read === SKIP) return;
+        epoch = Number(read ?? 0);
+        this.#epochs.set(tag, epoch);
+      }
+      const text = encode(epoch, ttlMs);
+      if (text !== undefined) await this.#call(1, () => this.#client.set(entryKey, text, 'PX', ttlMs));
+    };
+    this.#track(work());
+  }
+
+  // ----------------------------------------------------------- invalidation
+
+  /**
+   * Tells every instance that `key` changed: deletes the shared metadata it affects (its stat and
+   * listing, those of its ancestors; a recursive one bumps the mount's epoch, which retires every
+   * shared metadata entry of the mount), then publishes the message on the channel.
+   */
+  publish(invalidation: Invalidation): void {
+    if (this.#closed) return;
+    const tag = this.#keys.mountTag(invalidation.cacheId);
+    const work = async (): Promise<void> => {
+      const done = await this.#call(1, () => {
+        const pipe = this.#pipeline();
+        const keys = [this.#keys.stat(tag, invalidation.key), this.#keys.list(tag, invalidation.key)];
+        for (let k = invalidation.key; k !== ''; ) {
+          k = parentKey(k);
+          keys.push(this.#keys.stat(tag, k), this.#keys.list(tag, k));
+        }
+        pipe.del(...keys);
+        if (invalidation.recursive) pipe.incr(this.#keys.epoch(tag));
+        return this.#exec(pipe);
+      });
+      if (done === SKIP) return;
+      if (invalidation.recursive) this.#epochs.set(tag, Number(done[1]));
+      // Published after the deletions completed: a receiver never re-reads the old entries.
+      const sent = await this.#call(1, () => this.#client.publish(this.#keys.channel, encodeInvalidation(this.instanceId, invalidation)));
+      if (sent !== SKIP) this.#stats.published++;
+    };
+    this.#track(work());
+  }
+
+  /** Registers a handler for invalidations published by other instances. */
+  onInvalidation(handler: (invalidation: Invalidation) => void): void {
+    this.#handlers.push(handler);
+  }
+
+  async #subscribe(): Promise<void> {
+    const sub = this.#subscriber;
+    sub.on('message', (channel: string, message: string) => {
+      if (channel !== this.#keys.channel) return;
+      const decoded = decodeInvalidation(message);
+      if (!decoded || decoded.from === this.instanceId) return;
+      this.#stats.received++;
+      for (const handler of this.#handlers) {
+        try {
+          handler(decoded.invalidation);
+        } catch {
+          // a handler's failure is its own business
+        }
+      }
+    });
+    // (Re)subscribe on every (re)connection; SUBSCRIBE is idempotent.
+    const subscribe = (): Promise<boolean> =>
+      sub.subscribe(this.#keys.channel).then(
+        () => true,
+        () => false,
+      );
+    sub.on('ready', () => void subscribe());
+    if (await waitReady(sub, this.#opts.connectTimeoutMs)) await subscribe();
+  }
+
+  // ------------------------------------------------------------------ misc
+
+  /** Figures of the tier. */
+  stats(): SharedTierStats {
+    const s = this.#stats;
+    return {
+      hits: s.hits,
+      misses: s.misses,
+      bytesIn: s.bytesIn,
+      bytesOut: s.bytesOut,
+      errors: this.#breaker.errors,
+      available: this.#breaker.available,
+      leadFetches: s.leadFetches,
+      waitHits: s.waitHits,
+      fallbacks: s.fallbacks,
+      dropped: s.dropped,
+      metadata: { hits: s.metaHits, misses: s.metaMisses },
+      invalidations: { published: s.published, received: s.received },
+    };
+  }
+
+  /** Waits until the background writes, lease releases and publications issued so far are done. */
+  async settle(): Promise<void> {
+    while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
+  }
+
+  /** Finishes background writes (bounded by the time budget), then closes the connections it made. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.settle();
+    this.#disconnected = true;
+    this.#subscriber.disconnect();
+    this.#writer.disconnect();
+    if (this.#ownsClient) this.#client.disconnect();
+  }
+
+  // -------------------------------------------------------------- plumbing
+
+  #group(ids: PageId[]): Group[] {
+    const byKey = new Map<string, Group>();
+    ids.forEach((id, position) => {
+      const k = `${id.object}\n${id.version}`;
+      let group = byKey.get(k);
+      if (!group) byKey.set(k, (group = { tag: this.#keys.versionTag(id), positions: [] }));
+      group.positions.push(position);
+    });
+    return [...byKey.values()];
+  }
+
+  #countFound(pages: (Buffer | undefined)[]): void {
+    for (const page of pages) {
+      if (page) {
+        this.#stats.hits++;
+        this.#stats.bytesIn += page.length;
+      } else this.#stats.misses++;
+    }
+  }
+
+  #pipeline(connection: RedisClient = this.#client): ChainableCommander {
+    return (connection as unknown as { pipeline(): ChainableCommander }).pipeline();
+  }
+
+  /** Runs a pipeline; its replies in order, or throws the first command error. */
+  async #exec(pipe: ChainableCommander): Promise<unknown[]> {
+    const results = await pipe.exec();
+    if (!results) throw new Error('pipeline aborted');
+    return results.map(([error, reply]) => {
+      if (error) throw error;
+      return reply;
+    });
+  }
+
+  /**
+   * Runs one Redis round trip through the breaker with a time budget of `timeoutMs` plus, per
+   * page (`weight`), the larger of `timeoutMs / 8` and a page's transfer at 20 MB/s; five times
+   * that for `background` writes nobody waits for; at least `minBudget`. `SKIP` when the breaker
+   * is open or the call failed. An error is a hard failure, running over the budget a soft one
+   * (see {@link CircuitBreaker}).
+   */
+  async #call<T>(weight: number, work: () => Promise<T>, opts: { minBudget?: number; background?: boolean } = {}): Promise<T | Skip> {
+    if (this.#disconnected || !this.#breaker.allow()) return SKIP;
+    const perPage = Math.max(this.#opts.timeoutMs / 8, this.#opts.pageSize / 20_000);
+    const normal = (this.#opts.timeoutMs + weight * perPage) * (opts.background ? BACKGROUND_FACTOR : 1);
+    const budget = Math.ceil(Math.max(opts.minBudget ?? 0, normal));
+    let timer: NodeJS.Timeout | undefined;
+    let timedOut = false;
+    const running = work();
+    running.catch(() => undefined);
+    try {
+      const result = await Promise.race([
+        running,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => {
+            timedOut = true;
+            reject(new Error(`no answer within ${budget} ms`));
+          }, budget);
+        }),
+      ]);
+      this.#breaker.success();
+      return result;
+    } catch (error) {
+      // A background write over its budget is a sign of load this process caused, not of an outage.
+      if (!(timedOut && opts.background)) this.#breaker.failure(error, timedOut);
+      else this.#breaker.errors++;
+      return SKIP;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  #track(promise: Promise<unknown>): void {
+    const tracked = promise.catch(() => undefined);
+    this.#pending.add(tracked);
+    void tracked.finally(() => this.#pending.delete(tracked));
+  }
+}
