@@ -4,9 +4,9 @@
  * holds no store-specific logic.
  * @module
  */
-import { Readable, PassThrough, addAbortSignal, type Writable } from 'node:stream';
+import { PassThrough, addAbortSignal, type Readable, type Writable } from 'node:stream';
 import { StrataError, invalid, toStrataError, isAbortError } from './errors.js';
-import { basename, dirname, isChildKey, isSameOrBelow, joinPath, normalizePath, parentKey } from './path.js';
+import { dirname, isSameOrBelow, normalizePath, joinPath } from './path.js';
 import {
   checkBoolean,
   checkCount,
@@ -20,30 +20,31 @@ import {
   type MountInfo,
   type MountOptions,
   type ReadType,
-  type ResolvedOptions,
   type StrataOptions,
   type StrataStats,
   type WriteType,
 } from './options.js';
-import { MountTable, type Mount, type Resolved } from './mount/mount-table.js';
+import type { Mount } from './mount/mount-table.js';
 import { cacheIdOf, openStore } from './mount/open-store.js';
 import { withLayers } from './layers/index.js';
 import { MetadataCache } from './cache/metadata-cache.js';
 import { MemoryTier } from './cache/memory-tier.js';
-import { PageCache, newCounters, type CacheCounters, type PageSource } from './cache/page-cache.js';
-import { objectId, versionOf } from './cache/page-id.js';
-import type { DiskTier, WriteJournal } from './cache/disk-tier-types.js';
+import { PageCache, newCounters } from './cache/page-cache.js';
+import { objectId } from './cache/page-id.js';
 import { WriteBack } from './cache/write-back.js';
 import { PendingIndex } from './cache/pending-index.js';
-import { collect, sliceStream, toBody, type WriteData } from './io/body.js';
-import { verifiedVersion } from './io/verified-stream.js';
+import { toBody, type WriteData } from './io/body.js';
 import { eachLimit } from './store/each-limit.js';
 import { pageReadStream } from './io/read-stream.js';
 import { StrataFileHandle } from './io/file-handle.js';
-import { depth, moveKey, walkTree } from './ops/tree-walk.js';
-import type { ObjectInfo, UnderStore } from './store/under-store.js';
+import type { UnderStore } from './store/under-store.js';
 import { registerBuiltinStores } from './store/builtin.js';
 import { loadConfig, type StrataConfig } from './config/load-config.js';
+import { FsContext } from './fs/context.js';
+import { Namespace } from './fs/namespace.js';
+import { PageSources } from './fs/page-sources.js';
+import { TreeOps } from './fs/tree.js';
+import { Writer } from './fs/writer.js';
 
 registerBuiltinStores();
 
@@ -53,15 +54,6 @@ export interface OperationOptions {
   signal?: AbortSignal;
 }
 
-/** Internal state of one mount besides its table entry. */
-interface MountState {
-  meta: MetadataCache;
-  counters: CacheCounters;
-  cacheId: string;
-  owned: boolean;
-}
-
-const CONCURRENCY = 16;
 /**
  * The longest a store's body may stall when no `timeout` is set: some SDKs never report a
  * connection dropped mid-body, and a read must not hang forever.
@@ -79,29 +71,31 @@ const BODY_STALL_MS = 30_000;
  * ```
  */
 export class StrataFS {
-  readonly #options: ResolvedOptions;
-  readonly #table = new MountTable();
-  readonly #state = new Map<Mount, MountState>();
-  readonly #requests: Record<string, number> = {};
-  #pages: PageCache;
-  #disk: { tier: DiskTier; journal: WriteJournal } | undefined;
+  readonly #ctx: FsContext;
+  readonly #ns: Namespace;
+  readonly #writer: Writer;
+  readonly #sources: PageSources;
+  readonly #tree: TreeOps;
   #diskReady: Promise<void> | undefined;
-  #writeBack: WriteBack | undefined;
   #nextMountId = 1;
   #closed = false;
 
   /** Validates `options` (throws `EINVAL` naming what is wrong) and creates an empty namespace. */
   constructor(options?: StrataOptions) {
-    this.#options = resolveOptions(options);
-    this.#pages = new PageCache(this.#options.pageSize, new MemoryTier(this.#options.memoryCapacity), undefined, this.#options.retry, this.#options.timeout ?? BODY_STALL_MS);
-    if (this.#options.disk) {
-      const { dir, capacity } = this.#options.disk;
+    const resolved = resolveOptions(options);
+    this.#ctx = new FsContext(resolved, new PageCache(resolved.pageSize, new MemoryTier(resolved.memoryCapacity), undefined, resolved.retry, resolved.timeout ?? BODY_STALL_MS));
+    this.#ns = new Namespace(this.#ctx);
+    this.#writer = new Writer(this.#ctx, this.#ns);
+    this.#sources = new PageSources(this.#ctx, this.#ns, () => this.#ready());
+    this.#tree = new TreeOps(this.#ctx, this.#ns, this.#writer, this.#sources);
+    if (this.#ctx.options.disk) {
+      const { dir, capacity } = this.#ctx.options.disk;
       this.#diskReady = import('./cache/disk/index.js').then(async ({ openDiskCache }) => {
-        const opened = await openDiskCache(dir, capacity, this.#options.pageSize);
+        const opened = await openDiskCache(dir, capacity, this.#ctx.options.pageSize);
         const disk = { tier: opened.tier, journal: new PendingIndex(opened.journal) };
-        this.#disk = disk;
-        this.#pages = new PageCache(this.#options.pageSize, this.#pages.memory, disk.tier, this.#options.retry, this.#options.timeout ?? BODY_STALL_MS);
-        this.#writeBack = new WriteBack(disk.journal, this.#options.retry, (cacheId) => this.#mountByCacheId(cacheId), (m, key, info, data) => this.#afterUpload(m, key, info, data));
+        this.#ctx.disk = disk;
+        this.#ctx.pages = new PageCache(this.#ctx.options.pageSize, this.#ctx.pages.memory, disk.tier, this.#ctx.options.retry, this.#ctx.options.timeout ?? BODY_STALL_MS);
+        this.#ctx.writeBack = new WriteBack(disk.journal, this.#ctx.options.retry, (cacheId) => this.#ctx.mountByCacheId(cacheId), (m, key, info, data) => this.#writer.afterUpload(m, key, info, data));
       });
       this.#diskReady.catch(() => undefined);
     }
@@ -119,21 +113,21 @@ export class StrataFS {
     await this.#run('mount', target, async () => {
       this.#checkOpen();
       const mountOptions = resolveMountOptions(options);
-      if (this.#table.get(target)) throw new StrataError('EEXIST', 'a mount already exists at this path');
+      if (this.#ctx.table.get(target)) throw new StrataError('EEXIST', 'a mount already exists at this path');
       if (target !== '/') {
-        const existing = await this.#statInfo(target).catch(() => undefined);
+        const existing = await this.#ns.statInfo(target).catch(() => undefined);
         if (existing && existing.type === 'file') throw new StrataError('EEXIST', 'cannot mount on an existing file');
       }
       const { store: opened, owned } = await openStore(store, mountOptions.options);
       await this.#ready();
-      if (this.#table.get(target)) {
+      if (this.#ctx.table.get(target)) {
         if (owned) await opened.close?.();
         throw new StrataError('EEXIST', 'a mount already exists at this path');
       }
       const id = this.#nextMountId++;
       const mount: Mount = {
         path: target,
-        store: withLayers(opened, { retry: this.#options.retry, timeout: this.#options.timeout, requests: this.#requests }),
+        store: withLayers(opened, { retry: this.#ctx.options.retry, timeout: this.#ctx.options.timeout, requests: this.#ctx.requests }),
         rawStore: opened,
         uri: opened.uri,
         readOnly: mountOptions.readOnly,
@@ -143,14 +137,14 @@ export class StrataFS {
         publicOptions: publicSettings(mountOptions.options),
         id,
       };
-      this.#table.add(mount);
-      this.#state.set(mount, {
-        meta: new MetadataCache(mountOptions.syncInterval ?? this.#options.syncInterval),
+      this.#ctx.table.add(mount);
+      this.#ctx.state.set(mount, {
+        meta: new MetadataCache(mountOptions.syncInterval ?? this.#ctx.options.syncInterval),
         counters: newCounters(),
         cacheId: cacheIdOf(opened.uri, id),
         owned,
       });
-      this.#writeBack?.resume();
+      this.#ctx.writeBack?.resume();
     });
   }
 
@@ -158,22 +152,22 @@ export class StrataFS {
   async unmount(path: string): Promise<void> {
     const target = normalizePath(path, 'unmount');
     await this.#run('unmount', target, async () => {
-      const mount = this.#table.get(target);
+      const mount = this.#ctx.table.get(target);
       if (!mount) throw new StrataError('EINVAL', 'not a mount point');
-      if (this.#table.hasMountsBelow(target)) throw new StrataError('EBUSY', 'mount point holds other mounts');
-      const state = this.#state.get(mount)!;
-      await this.#writeBack?.flush(state.cacheId);
-      this.#table.remove(target);
-      this.#state.delete(mount);
+      if (this.#ctx.table.hasMountsBelow(target)) throw new StrataError('EBUSY', 'mount point holds other mounts');
+      const state = this.#ctx.state.get(mount)!;
+      await this.#ctx.writeBack?.flush(state.cacheId);
+      this.#ctx.table.remove(target);
+      this.#ctx.state.delete(mount);
       state.meta.clear();
-      if (!this.#mountByCacheId(state.cacheId)) await this.#pages.drop(state.cacheId + '\n', { prefix: true, force: true });
+      if (!this.#ctx.mountByCacheId(state.cacheId)) await this.#ctx.pages.drop(state.cacheId + '\n', { prefix: true, force: true });
       if (state.owned) await mount.rawStore.close?.();
     });
   }
 
   /** The mounts, shortest path first; connector settings with secrets replaced by `'***'`. */
   mounts(): MountInfo[] {
-    return this.#table.list().map((m) => ({
+    return this.#ctx.table.list().map((m) => ({
       path: m.path,
       uri: m.uri,
       readOnly: m.readOnly,
@@ -188,7 +182,7 @@ export class StrataFS {
     const target = normalizePath(path, 'stat');
     checkOperationOptions(options, []);
     return this.#run('stat', target, async () => {
-      const info = await this.#statInfo(target, options?.signal);
+      const info = await this.#ns.statInfo(target, options?.signal);
       if (!info) throw new StrataError('ENOENT');
       return info;
     });
@@ -198,7 +192,7 @@ export class StrataFS {
   async exists(path: string, options?: OperationOptions): Promise<boolean> {
     const target = normalizePath(path, 'exists');
     checkOperationOptions(options, []);
-    return this.#run('exists', target, async () => (await this.#statInfo(target, options?.signal)) !== undefined);
+    return this.#run('exists', target, async () => (await this.#ns.statInfo(target, options?.signal)) !== undefined);
   }
 
   /**
@@ -214,7 +208,7 @@ export class StrataFS {
     const recursive = checkBoolean(options?.recursive, 'recursive') ?? false;
     const withInfo = checkBoolean(options?.withInfo, 'withInfo') ?? false;
     return this.#run('readdir', target, async () => {
-      const entries = await this.#listDir(target, recursive, options?.signal);
+      const entries = await this.#ns.listDir(target, recursive, options?.signal);
       const sorted = [...entries.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
       return withInfo ? sorted.map(([, info]) => info) : sorted.map(([name]) => name);
     });
@@ -234,16 +228,16 @@ export class StrataFS {
     const readType = checkReadType(options?.readType);
     return this.#run('read', target, async () => {
       for (let attempt = 0; ; attempt++) {
-        const { src, mount } = await this.#openSource(target, options?.signal);
+        const { src, mount } = await this.#sources.openSource(target, options?.signal);
         const size = Math.max(0, Math.min(length ?? Infinity, src.size - offset));
         const out = Buffer.allocUnsafe(size);
         try {
-          await this.#pages.readInto(src, offset, size, out, 0, { readType: this.#readType(mount, readType), signal: options?.signal });
+          await this.#ctx.pages.readInto(src, offset, size, out, 0, { readType: this.#ctx.readType(mount, readType), signal: options?.signal });
           return out;
         } catch (error) {
           // The object changed under us: read it again at its new version, never a mix.
           if ((error as StrataError).code !== 'ESTALE' || attempt >= 2) throw error;
-          this.#state.get(mount)?.meta.forget(this.#table.resolve(target)!.key);
+          this.#ctx.state.get(mount)?.meta.forget(this.#ctx.table.resolve(target)!.key);
         }
       }
     });
@@ -262,17 +256,17 @@ export class StrataFS {
     const highWaterMark = checkCount(options?.highWaterMark, 'highWaterMark');
     const readType = checkReadType(options?.readType);
     return pageReadStream(
-      this.#pages,
+      this.#ctx.pages,
       async () => {
         try {
-          return (await this.#openSource(target, options?.signal)).src;
+          return (await this.#sources.openSource(target, options?.signal)).src;
         } catch (error) {
           throw toStrataError(error, { path: target, op: 'read' });
         }
       },
       start,
       end,
-      { readType: readType ?? this.#options.readType, signal: options?.signal, highWaterMark },
+      { readType: readType ?? this.#ctx.options.readType, signal: options?.signal, highWaterMark },
     );
   }
 
@@ -282,8 +276,8 @@ export class StrataFS {
     checkOperationOptions(options, ['readType']);
     const readType = checkReadType(options?.readType);
     return this.#run('open', target, async () => {
-      const { src, mount, info } = await this.#openSource(target, options?.signal);
-      return new StrataFileHandle(target, src, info.etag ?? src.version, this.#pages, { readType: this.#readType(mount, readType) }, mount.path);
+      const { src, mount, info } = await this.#sources.openSource(target, options?.signal);
+      return new StrataFileHandle(target, src, info.etag ?? src.version, this.#ctx.pages, { readType: this.#ctx.readType(mount, readType) }, mount.path);
     });
   }
 
@@ -303,13 +297,13 @@ export class StrataFS {
     // An abort ends the body stream at once, so every store sees a failed source and keeps the old object.
     if (options?.signal && !Buffer.isBuffer(body)) addAbortSignal(options.signal, body);
     return this.#run('write', target, async () => {
-      const res = this.#writable(target);
-      const mode = writeType ?? res.mount.writeType ?? this.#options.writeType;
-      if ((mode === 'MUST_CACHE' || mode === 'ASYNC_THROUGH') && !this.#options.disk) throw invalid(`writeType ${mode} needs cache.disk`);
+      const res = this.#ctx.writable(target);
+      const mode = writeType ?? res.mount.writeType ?? this.#ctx.options.writeType;
+      if ((mode === 'MUST_CACHE' || mode === 'ASYNC_THROUGH') && !this.#ctx.options.disk) throw invalid(`writeType ${mode} needs cache.disk`);
       await this.#ready();
-      await this.#checkWriteTarget(res, overwrite, options?.signal);
-      const info = await this.#writeObject(res, body, mode, options?.signal);
-      return this.#fileInfo(joinPath(res.mount.path, info.key), res.mount, info);
+      await this.#writer.checkWriteTarget(res, overwrite, options?.signal);
+      const info = await this.#writer.writeObject(res, body, mode, options?.signal);
+      return this.#ns.fileInfo(joinPath(res.mount.path, info.key), res.mount, info);
     });
   }
 
@@ -344,19 +338,19 @@ export class StrataFS {
     checkOperationOptions(options, ['recursive']);
     const recursive = checkBoolean(options?.recursive, 'recursive') ?? false;
     await this.#run('mkdir', target, async () => {
-      const existing = await this.#statInfo(target, options?.signal);
+      const existing = await this.#ns.statInfo(target, options?.signal);
       if (existing) {
         if (existing.type === 'directory' && recursive) return;
         throw new StrataError('EEXIST');
       }
-      const res = this.#writable(target);
+      const res = this.#ctx.writable(target);
       const parent = dirname(target);
-      const parentInfo = await this.#statInfo(parent, options?.signal);
+      const parentInfo = await this.#ns.statInfo(parent, options?.signal);
       if (!parentInfo) {
         if (!recursive) throw new StrataError('ENOENT', 'parent directory does not exist');
         await this.mkdir(parent, { recursive: true, signal: options?.signal });
       } else if (parentInfo.type !== 'directory') throw new StrataError('ENOTDIR', 'a parent is a file');
-      await this.#makeDirectory(res, options?.signal);
+      await this.#writer.makeDirectory(res, options?.signal);
     });
   }
 
@@ -371,18 +365,18 @@ export class StrataFS {
     const recursive = checkBoolean(options?.recursive, 'recursive') ?? false;
     const force = checkBoolean(options?.force, 'force') ?? false;
     await this.#run('rm', target, async () => {
-      const info = await this.#statInfo(target, options?.signal);
+      const info = await this.#ns.statInfo(target, options?.signal);
       if (!info) {
         if (force) return;
         throw new StrataError('ENOENT');
       }
-      if (this.#table.get(target) || this.#table.hasMountsBelow(target)) throw new StrataError('EBUSY', 'is or holds a mount point');
-      const res = this.#writable(target);
+      if (this.#ctx.table.get(target) || this.#ctx.table.hasMountsBelow(target)) throw new StrataError('EBUSY', 'is or holds a mount point');
+      const res = this.#ctx.writable(target);
       await this.#ready();
-      if (info.type === 'file') return this.#removeFile(res, options?.signal);
-      const children = await this.#listDir(target, false, options?.signal);
+      if (info.type === 'file') return this.#tree.removeFile(res, options?.signal);
+      const children = await this.#ns.listDir(target, false, options?.signal);
       if (children.size > 0 && !recursive) throw new StrataError('ENOTEMPTY');
-      await this.#removeTree(res, options?.signal);
+      await this.#tree.removeTree(res, options?.signal);
     });
   }
 
@@ -396,29 +390,29 @@ export class StrataFS {
     const target = normalizePath(to, 'rename');
     checkOperationOptions(options, []);
     await this.#run('rename', source, async () => {
-      const info = await this.#statInfo(source, options?.signal);
+      const info = await this.#ns.statInfo(source, options?.signal);
       if (!info) throw new StrataError('ENOENT');
       if (source === target) return;
       if (isSameOrBelow(target, source)) throw invalid('cannot move a directory into itself');
-      const src = this.#writable(source);
-      const dst = this.#writable(target);
-      if (this.#table.get(source) || this.#table.hasMountsBelow(source)) throw new StrataError('EBUSY', 'is or holds a mount point');
+      const src = this.#ctx.writable(source);
+      const dst = this.#ctx.writable(target);
+      if (this.#ctx.table.get(source) || this.#ctx.table.hasMountsBelow(source)) throw new StrataError('EBUSY', 'is or holds a mount point');
       if (src.mount !== dst.mount) throw new StrataError('EXDEV', `cannot rename across mounts (${src.mount.path} -> ${dst.mount.path}); use copy + rm`);
       await this.#ready();
-      await this.#writeBack?.persistKey(this.#state.get(src.mount)!.cacheId, src.key);
-      const existing = await this.#statInfo(target, options?.signal);
-      await this.#checkMoveTarget(info, existing, target, options?.signal);
-      await this.#ensureParent(dst, options?.signal);
+      await this.#ctx.writeBack?.persistKey(this.#ctx.state.get(src.mount)!.cacheId, src.key);
+      const existing = await this.#ns.statInfo(target, options?.signal);
+      await this.#tree.checkMoveTarget(info, existing, target, options?.signal);
+      await this.#writer.ensureParent(dst, options?.signal);
       const store = src.mount.store;
-      const state = this.#state.get(src.mount)!;
+      const state = this.#ctx.state.get(src.mount)!;
       if (info.type === 'file') {
         if (store.capabilities.rename && store.rename) await store.rename(src.key, dst.key, { signal: options?.signal });
         else {
-          await this.#copyFile(src, dst, options?.signal);
+          await this.#tree.copyFile(src, dst, options?.signal);
           await store.delete(src.key, { signal: options?.signal });
         }
-        await this.#pages.drop(objectId(state.cacheId, src.key));
-        await this.#pages.drop(objectId(state.cacheId, dst.key));
+        await this.#ctx.pages.drop(objectId(state.cacheId, src.key));
+        await this.#ctx.pages.drop(objectId(state.cacheId, dst.key));
         state.meta.removed(src.key);
         state.meta.written(dst.key, null);
         return;
@@ -427,10 +421,10 @@ export class StrataFS {
         if (existing) await store.delete(dst.key + '/', { signal: options?.signal });
         await store.rename(src.key, dst.key, { signal: options?.signal });
       } else {
-        await this.#copyTree(src, dst, options?.signal);
-        await this.#removeTree(src, options?.signal);
+        await this.#tree.copyTree(src, dst, options?.signal);
+        await this.#tree.removeTree(src, options?.signal);
       }
-      await this.#pages.drop(objectId(state.cacheId, src.key === '' ? '' : src.key + '/'), { prefix: true });
+      await this.#ctx.pages.drop(objectId(state.cacheId, src.key === '' ? '' : src.key + '/'), { prefix: true });
       state.meta.removed(src.key, true);
       state.meta.removed(dst.key, true);
     });
@@ -447,25 +441,25 @@ export class StrataFS {
     const recursive = checkBoolean(options?.recursive, 'recursive') ?? false;
     const overwrite = checkBoolean(options?.overwrite, 'overwrite') ?? true;
     await this.#run('copy', source, async () => {
-      const info = await this.#statInfo(source, options?.signal);
+      const info = await this.#ns.statInfo(source, options?.signal);
       if (!info) throw new StrataError('ENOENT');
       if (source === target) throw invalid('source and destination are the same');
       if (info.type === 'directory' && !recursive) throw new StrataError('EISDIR', 'copy of a directory needs { recursive: true }');
       if (info.type === 'directory' && isSameOrBelow(target, source)) throw invalid('cannot copy a directory into itself');
-      const dst = this.#writable(target);
-      const existing = await this.#statInfo(target, options?.signal);
+      const dst = this.#ctx.writable(target);
+      const existing = await this.#ns.statInfo(target, options?.signal);
       if (existing) {
         if (info.type === 'file' && existing.type === 'directory') throw new StrataError('EISDIR', 'destination is a directory');
         if (info.type === 'directory' && existing.type === 'file') throw new StrataError('ENOTDIR', 'destination is a file');
         if (info.type === 'file' && !overwrite) throw new StrataError('EEXIST', 'destination exists');
       }
       await this.#ready();
-      await this.#ensureParent(dst, options?.signal);
+      await this.#writer.ensureParent(dst, options?.signal);
       if (info.type === 'file') {
-        await this.#copyFile(this.#resolveFile(source), dst, options?.signal);
+        await this.#tree.copyFile(this.#ctx.resolveFile(source), dst, options?.signal);
         return;
       }
-      await this.#copyLogicalTree(source, target, overwrite, options?.signal);
+      await this.#tree.copyLogicalTree(source, target, overwrite, options?.signal);
     });
   }
 
@@ -482,13 +476,13 @@ export class StrataFS {
     if (options?.onProgress !== undefined && typeof options.onProgress !== 'function') throw invalid('onProgress must be a function');
     await this.#run('load', target, async () => {
       await this.#ready();
-      const files = await this.#filesOf(target, recursive, options?.signal);
+      const files = await this.#ns.filesOf(target, recursive, options?.signal);
       const progress = { bytes: 0, totalBytes: files.reduce((n, f) => n + f.size, 0), files: 0, totalFiles: files.length };
       options?.onProgress?.({ ...progress });
       await eachLimit(files, 4, async (file) => {
-        const { src, mount } = await this.#openSource(file.path, options?.signal);
-        for (let index = 0; index * this.#pages.pageSize < src.size; index++) {
-          const page = await this.#pages.page(src, index, { readType: mount.readType === 'CACHE_PROMOTE' ? 'CACHE_PROMOTE' : 'CACHE', signal: options?.signal });
+        const { src, mount } = await this.#sources.openSource(file.path, options?.signal);
+        for (let index = 0; index * this.#ctx.pages.pageSize < src.size; index++) {
+          const page = await this.#ctx.pages.page(src, index, { readType: mount.readType === 'CACHE_PROMOTE' ? 'CACHE_PROMOTE' : 'CACHE', signal: options?.signal });
           progress.bytes += page.length;
           options?.onProgress?.({ ...progress });
         }
@@ -505,19 +499,19 @@ export class StrataFS {
     const recursive = checkBoolean(options?.recursive, 'recursive') ?? false;
     await this.#run('free', target, async () => {
       await this.#ready();
-      const info = await this.#statInfo(target, options?.signal);
+      const info = await this.#ns.statInfo(target, options?.signal);
       if (!info) throw new StrataError('ENOENT');
-      for (const { mount, key } of this.#mountsUnder(target)) {
-        const state = this.#state.get(mount)!;
+      for (const { mount, key } of this.#ctx.mountsUnder(target)) {
+        const state = this.#ctx.state.get(mount)!;
         if (info.type === 'file') {
-          await this.#pages.drop(objectId(state.cacheId, key));
+          await this.#ctx.pages.drop(objectId(state.cacheId, key));
           state.meta.forget(key);
         } else {
-          if (!recursive && this.#table.resolve(target)!.mount === mount) {
-            const children = await this.#listDir(target, false, options?.signal);
+          if (!recursive && this.#ctx.table.resolve(target)!.mount === mount) {
+            const children = await this.#ns.listDir(target, false, options?.signal);
             if ([...children.values()].some((c) => c.type === 'directory')) throw new StrataError('EISDIR', 'free of a directory with sub-directories needs { recursive: true }');
           }
-          await this.#pages.drop(objectId(state.cacheId, key === '' ? '' : key + '/'), { prefix: true });
+          await this.#ctx.pages.drop(objectId(state.cacheId, key === '' ? '' : key + '/'), { prefix: true });
           state.meta.forgetBelow(key);
           state.meta.forget(key);
         }
@@ -548,8 +542,8 @@ export class StrataFS {
     checkOperationOptions(options, []);
     await this.#run('persist', target, async () => {
       await this.#ready();
-      if (!(await this.#statInfo(target, options?.signal))) throw new StrataError('ENOENT');
-      for (const { mount, key } of this.#mountsUnder(target)) await this.#writeBack?.persistKey(this.#state.get(mount)!.cacheId, key, true);
+      if (!(await this.#ns.statInfo(target, options?.signal))) throw new StrataError('ENOENT');
+      for (const { mount, key } of this.#ctx.mountsUnder(target)) await this.#ctx.writeBack?.persistKey(this.#ctx.state.get(mount)!.cacheId, key, true);
     });
   }
 
@@ -557,32 +551,32 @@ export class StrataFS {
   async flush(): Promise<void> {
     await this.#run('flush', undefined, async () => {
       await this.#ready();
-      await this.#writeBack?.flush();
+      await this.#ctx.writeBack?.flush();
     });
   }
 
   /** Cache and store figures (see {@link StrataStats}). */
   stats(): StrataStats {
-    const c = this.#pages.counters;
+    const c = this.#ctx.pages.counters;
     const metadata = { hits: 0, misses: 0 };
     const mounts: StrataStats['mounts'] = {};
-    for (const [mount, state] of this.#state) {
+    for (const [mount, state] of this.#ctx.state) {
       metadata.hits += state.meta.hits;
       metadata.misses += state.meta.misses;
       mounts[mount.path] = { ...state.counters };
     }
-    const bytesToStore = [...this.#state.values()].reduce((n, s) => n + s.counters.bytesToStore, 0);
+    const bytesToStore = [...this.#ctx.state.values()].reduce((n, s) => n + s.counters.bytesToStore, 0);
     return {
       hits: c.hits,
       misses: c.misses,
       bytesFromCache: c.bytesFromCache,
       bytesFromStore: c.bytesFromStore,
       bytesToStore,
-      storeRequests: { ...this.#requests },
-      memory: this.#pages.memory.stats(),
-      disk: this.#disk?.tier.stats(),
+      storeRequests: { ...this.#ctx.requests },
+      memory: this.#ctx.pages.memory.stats(),
+      disk: this.#ctx.disk?.tier.stats(),
       metadata,
-      pendingWrites: this.#disk ? this.#disk.journal.list().length : 0,
+      pendingWrites: this.#ctx.disk ? this.#ctx.disk.journal.list().length : 0,
       mounts,
     };
   }
@@ -591,14 +585,14 @@ export class StrataFS {
   async close(): Promise<void> {
     if (this.#closed) return;
     await this.#ready().catch(() => undefined);
-    await this.#writeBack?.flush().catch(() => undefined);
-    this.#writeBack?.stop();
+    await this.#ctx.writeBack?.flush().catch(() => undefined);
+    this.#ctx.writeBack?.stop();
     this.#closed = true;
-    await this.#pages.settle();
-    await this.#disk?.tier.close();
-    for (const [mount, state] of this.#state) if (state.owned) await mount.rawStore.close?.().catch(() => undefined);
-    this.#state.clear();
-    this.#pages.memory.clear();
+    await this.#ctx.pages.settle();
+    await this.#ctx.disk?.tier.close();
+    for (const [mount, state] of this.#ctx.state) if (state.owned) await mount.rawStore.close?.().catch(() => undefined);
+    this.#ctx.state.clear();
+    this.#ctx.pages.memory.clear();
   }
 
   /**
@@ -626,19 +620,19 @@ export class StrataFS {
       return await fn();
     } catch (error) {
       if (isAbortError(error)) throw error;
-      const mount = path ? this.#table.resolve(path)?.mount.path : undefined;
+      const mount = path ? this.#ctx.table.resolve(path)?.mount.path : undefined;
       throw toStrataError(error, { op, path, mount });
     }
   }
 
   async #setPinned(target: string, pinned: boolean, signal?: AbortSignal): Promise<void> {
     await this.#ready();
-    const info = await this.#statInfo(target, signal);
+    const info = await this.#ns.statInfo(target, signal);
     if (!info) throw new StrataError('ENOENT');
-    const { mount, key } = this.#resolveMounted(target);
-    const cacheId = this.#state.get(mount)!.cacheId;
-    if (info.type === 'file') await this.#pages.setPinned(objectId(cacheId, key), pinned);
-    else await this.#pages.setPinned(objectId(cacheId, key === '' ? '' : key + '/'), pinned, { prefix: true });
+    const { mount, key } = this.#ctx.resolveMounted(target);
+    const cacheId = this.#ctx.state.get(mount)!.cacheId;
+    if (info.type === 'file') await this.#ctx.pages.setPinned(objectId(cacheId, key), pinned);
+    else await this.#ctx.pages.setPinned(objectId(cacheId, key === '' ? '' : key + '/'), pinned, { prefix: true });
   }
 
   #checkOpen(): void {
@@ -649,373 +643,30 @@ export class StrataFS {
     if (this.#diskReady) await this.#diskReady;
   }
 
-  #readType(mount: Mount, given: ReadType | undefined): ReadType {
-    return given ?? mount.readType ?? this.#options.readType;
-  }
 
-  #mountByCacheId(cacheId: string): Mount | undefined {
-    for (const [mount, state] of this.#state) if (state.cacheId === cacheId) return mount;
-    return undefined;
-  }
 
-  /** Mounted resolution; `ENOENT` when no mount holds the path. */
-  #resolveMounted(path: string): Resolved {
-    const res = this.#table.resolve(path);
-    if (!res) throw new StrataError('ENOENT', 'no mount holds this path');
-    return res;
-  }
 
-  #resolveFile(path: string): Resolved {
-    return this.#resolveMounted(path);
-  }
 
-  /** Resolution for a write: `EROFS` in the synthetic namespace, on read-only mounts and on mount points' ancestors. */
-  #writable(path: string): Resolved {
-    const res = this.#table.resolve(path);
-    if (!res) throw new StrataError('EROFS', 'no mount holds this path (the namespace above mounts is read-only)');
-    if (res.mount.readOnly) throw new StrataError('EROFS', 'mount is read-only');
-    if (this.#table.hasMountsBelow(path) && !this.#table.get(path)) throw new StrataError('EROFS', 'path is a directory of the namespace holding mount points');
-    return res;
-  }
 
-  /** Every (mount, key) whose data lies at or below `path`. */
-  #mountsUnder(path: string): Resolved[] {
-    const out: Resolved[] = [];
-    const own = this.#table.resolve(path);
-    if (own) out.push(own);
-    for (const mount of this.#table.list()) if (mount.path !== own?.mount.path && isSameOrBelow(mount.path, path) && mount.path !== path) out.push({ mount, key: '' });
-    return out;
-  }
 
-  #fileInfo(path: string, mount: Mount, info: ObjectInfo): FileInfo {
-    const cacheId = this.#state.get(mount)?.cacheId;
-    const cached = !info.isDirectory && cacheId ? this.#pages.cachedBytes(objectId(cacheId, info.key), versionOf(info)) : 0;
-    return {
-      path,
-      name: basename(path),
-      type: info.isDirectory ? 'directory' : 'file',
-      size: info.isDirectory ? 0 : info.size,
-      mtime: info.mtime,
-      etag: info.etag,
-      mount: mount.path,
-      cached,
-    };
-  }
 
-  #syntheticDir(path: string, mountPath = '/'): FileInfo {
-    return { path, name: basename(path), type: 'directory', size: 0, mtime: undefined, etag: undefined, mount: mountPath, cached: 0 };
-  }
 
-  /** stat of a store key through the metadata cache and the pending-write journal. */
-  async #storeStat(mount: Mount, key: string, signal?: AbortSignal): Promise<ObjectInfo | undefined> {
-    const state = this.#state.get(mount)!;
-    const pending = this.#disk?.journal.find(state.cacheId, key);
-    if (pending) return { key, size: pending.size, mtime: pending.mtime, etag: `pending-${pending.id}`, isDirectory: false };
-    const cached = state.meta.getStat(key);
-    let info: ObjectInfo | undefined;
-    if (cached !== undefined) info = cached ?? undefined;
-    else {
-      info = await mount.store.stat(key, { signal });
-      state.meta.setStat(key, info ?? null);
-    }
-    // A pending write below a missing key makes it a directory, as the upload will.
-    if (!info && this.#disk?.journal.list(state.cacheId).some((p) => p.key.startsWith(key + '/'))) return { key, size: 0, isDirectory: true };
-    return info;
-  }
 
-  async #statInfo(path: string, signal?: AbortSignal): Promise<FileInfo | undefined> {
-    const res = this.#table.resolve(path);
-    const holdsMounts = this.#table.hasMountsBelow(path);
-    if (!res) return holdsMounts || path === '/' ? this.#syntheticDir(path) : undefined;
-    if (res.key === '') return this.#syntheticDir(path, res.mount.path);
-    const info = await this.#storeStat(res.mount, res.key, signal);
-    if (holdsMounts) return this.#syntheticDir(path, res.mount.path);
-    return info ? this.#fileInfo(path, res.mount, info) : undefined;
-  }
 
-  /** The children of a store directory through the metadata cache (with pending writes). */
-  async #storeList(mount: Mount, key: string, signal?: AbortSignal): Promise<ObjectInfo[]> {
-    const state = this.#state.get(mount)!;
-    let children = state.meta.getList(key);
-    if (!children) {
-      children = [];
-      for await (const info of mount.store.list(key, { signal })) if (isChildKey(info.key, key)) children.push(info);
-      state.meta.setList(key, children);
-    }
-    const pending = this.#disk?.journal.list(state.cacheId).filter((p) => parentKey(p.key) === key && p.key !== '');
-    if (!pending || pending.length === 0) return children;
-    const merged = new Map(children.map((c) => [c.key, c]));
-    for (const p of pending) merged.set(p.key, { key: p.key, size: p.size, mtime: p.mtime, etag: `pending-${p.id}`, isDirectory: false });
-    return [...merged.values()];
-  }
 
-  /** Entries of a logical directory by relative name (recursive: relative paths). */
-  async #listDir(path: string, recursive: boolean, signal?: AbortSignal): Promise<Map<string, FileInfo>> {
-    const info = await this.#statInfo(path, signal);
-    if (!info) throw new StrataError('ENOENT');
-    if (info.type !== 'directory') throw new StrataError('ENOTDIR');
-    const out = new Map<string, FileInfo>();
-    const res = this.#table.resolve(path);
-    if (res && (!this.#table.hasMountsBelow(path) || (await this.#storeStat(res.mount, res.key, signal))?.isDirectory || res.key === '')) {
-      const base = res.key;
-      if (recursive) {
-        const state = this.#state.get(res.mount)!;
-        const all = await walkTree(res.mount.store, base, { signal });
-        const pending = this.#disk?.journal.list(state.cacheId).filter((p) => base === '' || p.key.startsWith(base + '/')) ?? [];
-        for (const p of pending) all.push({ key: p.key, size: p.size, mtime: p.mtime, etag: `pending-${p.id}`, isDirectory: false });
-        for (const child of all) {
-          const rel = base === '' ? child.key : child.key.slice(base.length + 1);
-          out.set(rel, this.#fileInfo(joinPath(path, rel), res.mount, child));
-          for (let p = parentKey(rel); p !== ''; p = parentKey(p)) if (!out.has(p)) out.set(p, this.#syntheticDir(joinPath(path, p), res.mount.path));
-        }
-      } else {
-        for (const child of await this.#storeList(res.mount, base, signal)) {
-          const name = base === '' ? child.key : child.key.slice(base.length + 1);
-          out.set(name, this.#fileInfo(joinPath(path, name), res.mount, child));
-        }
-      }
-    }
-    // Mount points and the directories leading to them.
-    for (const name of this.#table.childNames(path)) {
-      const childPath = joinPath(path, name);
-      const mount = this.#table.get(childPath);
-      out.set(name, this.#syntheticDir(childPath, mount ? mount.path : (this.#table.resolve(childPath)?.mount.path ?? '/')));
-      if (recursive) {
-        const below = await this.#listDir(childPath, true, signal);
-        for (const [rel, entry] of below) out.set(`${name}/${rel}`, entry);
-      }
-    }
-    return out;
-  }
 
-  /** All files at or below a path (for load/free). */
-  async #filesOf(path: string, recursive: boolean, signal?: AbortSignal): Promise<FileInfo[]> {
-    const info = await this.#statInfo(path, signal);
-    if (!info) throw new StrataError('ENOENT');
-    if (info.type === 'file') return [info];
-    const entries = await this.#listDir(path, recursive, signal);
-    return [...entries.values()].filter((e) => e.type === 'file');
-  }
 
-  /** The page source of a file at its current version. */
-  async #openSource(path: string, signal?: AbortSignal): Promise<{ src: PageSource; mount: Mount; info: ObjectInfo }> {
-    const res = this.#table.resolve(path);
-    if (!res) {
-      if (this.#table.hasMountsBelow(path) || path === '/') throw new StrataError('EISDIR');
-      throw new StrataError('ENOENT');
-    }
-    await this.#ready();
-    if (res.key === '' || this.#table.hasMountsBelow(path)) throw new StrataError('EISDIR');
-    const info = await this.#storeStat(res.mount, res.key, signal);
-    if (!info) throw new StrataError('ENOENT');
-    if (info.isDirectory) throw new StrataError('EISDIR');
-    return { src: this.#source(res.mount, res.key, info), mount: res.mount, info };
-  }
 
-  #source(mount: Mount, key: string, info: ObjectInfo): PageSource {
-    const state = this.#state.get(mount)!;
-    const version = versionOf(info);
-    const store = mount.store;
-    const pending = info.etag?.startsWith('pending-') ? info.etag.slice('pending-'.length) : undefined;
-    return {
-      object: objectId(state.cacheId, key),
-      version,
-      size: info.size,
-      counters: state.counters,
-      fetch: async (offset, length, signal) => {
-        if (pending !== undefined) {
-          const journal = this.#disk?.journal;
-          if (journal?.find(state.cacheId, key)?.id === pending) return Readable.from([await journal.read(pending, offset, length)]);
-          throw new StrataError('ESTALE', 'the pending write this read started on has been replaced');
-        }
-        if (store.capabilities.conditionalRead) {
-          const ifMatch = info.etag;
-          if (store.capabilities.rangeRead) return store.read(key, { offset, length }, { signal, ifMatch });
-          return sliceStream(await store.read(key, undefined, { signal, ifMatch }), offset, length);
-        }
-        // The store cannot check the version itself: check it once the bytes are in, so pages of
-        // two versions never meet (the page cache admits nothing from a failed fetch).
-        const body = store.capabilities.rangeRead ? await store.read(key, { offset, length }, { signal }) : sliceStream(await store.read(key, undefined, { signal }), offset, length);
-        return verifiedVersion(body, async () => {
-          const now = await store.stat(key, { signal });
-          if (!now || versionOf(now) !== version) {
-            state.meta.forget(key);
-            throw new StrataError('ESTALE', 'the object changed while it was read');
-          }
-        });
-      },
-    };
-  }
 
-  /** Checks a file write target: not a directory, overwrite rules, no file among its parents. */
-  async #checkWriteTarget(res: Resolved, overwrite: boolean, signal?: AbortSignal): Promise<void> {
-    if (res.key === '') throw new StrataError('EISDIR', 'cannot write to a mount point');
-    const existing = await this.#storeStat(res.mount, res.key, signal);
-    if (existing?.isDirectory) throw new StrataError('EISDIR');
-    if (existing && !overwrite) throw new StrataError('EEXIST');
-    await this.#ensureParent(res, signal);
-  }
 
-  /** `ENOTDIR` when a parent of the key is a file (object stores would happily create both). */
-  async #ensureParent(res: Resolved, signal?: AbortSignal): Promise<void> {
-    for (let key = parentKey(res.key); key !== ''; key = parentKey(key)) {
-      const info = await this.#storeStat(res.mount, key, signal);
-      if (info?.isDirectory) return;
-      if (info) throw new StrataError('ENOTDIR', `a parent is a file: ${joinPath(res.mount.path, key)}`);
-    }
-  }
 
-  async #writeObject(res: Resolved, body: Buffer | Readable, mode: WriteType, signal?: AbortSignal): Promise<ObjectInfo> {
-    const { mount, key } = res;
-    const state = this.#state.get(mount)!;
-    const object = objectId(state.cacheId, key);
-    if (mode === 'MUST_CACHE' || mode === 'ASYNC_THROUGH') {
-      const data = Buffer.isBuffer(body) ? body : await collect(body, signal);
-      signal?.throwIfAborted();
-      const pending = await this.#disk!.journal.stage(state.cacheId, key, data, mode);
-      const info: ObjectInfo = { key, size: pending.size, mtime: pending.mtime, etag: `pending-${pending.id}`, isDirectory: false };
-      await this.#pages.drop(object);
-      this.#pages.admitWritten(object, versionOf(info), data);
-      state.meta.written(key, null);
-      if (mode === 'ASYNC_THROUGH') this.#writeBack!.schedule(pending);
-      return info;
-    }
-    let data: Buffer | undefined = Buffer.isBuffer(body) ? body : undefined;
-    let upload: Buffer | Readable = body;
-    if (!data && mode === 'CACHE_THROUGH') {
-      // Keep the pages of a streamed write while they fit the memory tier; drop them past that.
-      const chunks: Buffer[] = [];
-      let kept = 0;
-      const limit = this.#pages.memory.capacity;
-      upload = (body as Readable).map((chunk: Buffer) => {
-        if (kept + chunk.length <= limit) chunks.push(chunk);
-        kept += chunk.length;
-        return chunk;
-      }) as unknown as Readable;
-      const info = await mount.store.write(key, upload, { signal });
-      if (kept <= limit) data = Buffer.concat(chunks);
-      return this.#afterWrite(mount, key, info, mode === 'CACHE_THROUGH' ? data : undefined);
-    }
-    const info = await mount.store.write(key, upload, { signal, size: data?.length });
-    return this.#afterWrite(mount, key, info, mode === 'CACHE_THROUGH' ? data : undefined);
-  }
 
-  async #afterWrite(mount: Mount, key: string, info: ObjectInfo, data: Buffer | undefined): Promise<ObjectInfo> {
-    const state = this.#state.get(mount)!;
-    const object = objectId(state.cacheId, key);
-    state.counters.bytesToStore += info.size;
-    await this.#disk?.journal.discard(state.cacheId, key);
-    await this.#pages.drop(object);
-    if (data && data.length === info.size) this.#pages.admitWritten(object, versionOf(info), data);
-    state.meta.written(key, info);
-    return info;
-  }
 
-  /** Called by the write-back uploader once a pending write is in the store. */
-  async #afterUpload(mount: Mount, key: string, info: ObjectInfo, data: Buffer): Promise<void> {
-    const state = this.#state.get(mount);
-    if (!state) return;
-    state.counters.bytesToStore += info.size;
-    const object = objectId(state.cacheId, key);
-    if (this.#disk?.journal.find(state.cacheId, key)) return; // a newer pending write supersedes it
-    await this.#pages.drop(object);
-    this.#pages.admitWritten(object, versionOf(info), data);
-    state.meta.written(key, info);
-  }
 
-  async #makeDirectory(res: Resolved, signal?: AbortSignal): Promise<void> {
-    const info = await res.mount.store.write(res.key + '/', Buffer.alloc(0), { signal, size: 0 });
-    this.#state.get(res.mount)!.meta.written(res.key, { ...info, key: res.key, isDirectory: true, size: 0 });
-  }
 
-  async #removeFile(res: Resolved, signal?: AbortSignal): Promise<void> {
-    const state = this.#state.get(res.mount)!;
-    await this.#disk?.journal.discard(state.cacheId, res.key);
-    await res.mount.store.delete(res.key, { signal });
-    await this.#pages.drop(objectId(state.cacheId, res.key), { force: true });
-    state.meta.removed(res.key);
-  }
 
-  /** Removes a directory and everything below it (files first, then directories deepest first). */
-  async #removeTree(res: Resolved, signal?: AbortSignal): Promise<void> {
-    const { mount, key } = res;
-    const state = this.#state.get(mount)!;
-    const store = mount.store;
-    for (const p of this.#disk?.journal.list(state.cacheId) ?? []) if (key === '' || p.key.startsWith(key + '/')) await this.#disk!.journal.discard(state.cacheId, p.key);
-    const all = await walkTree(store, key, { signal });
-    const files = all.filter((e) => !e.isDirectory).map((e) => e.key);
-    if (store.deleteMany && files.length > 1) await store.deleteMany(files, { signal });
-    else await eachLimit(files, CONCURRENCY, (k) => store.delete(k, { signal }));
-    const dirs = all.filter((e) => e.isDirectory).sort((a, b) => depth(b.key) - depth(a.key));
-    for (const dir of dirs) await store.delete(dir.key + '/', { signal });
-    if (key !== '') await store.delete(key + '/', { signal });
-    await this.#pages.drop(objectId(state.cacheId, key === '' ? '' : key + '/'), { prefix: true, force: true });
-    if (key !== '') await this.#pages.drop(objectId(state.cacheId, key), { force: true });
-    state.meta.removed(key, true);
-  }
 
-  async #checkMoveTarget(info: FileInfo, existing: FileInfo | undefined, target: string, signal?: AbortSignal): Promise<void> {
-    if (!existing) return;
-    if (this.#table.get(target) || this.#table.hasMountsBelow(target)) throw new StrataError('EBUSY', 'destination is or holds a mount point');
-    if (info.type === 'file' && existing.type === 'directory') throw new StrataError('EISDIR', 'destination is a directory');
-    if (info.type === 'directory' && existing.type === 'file') throw new StrataError('ENOTDIR', 'destination is a file');
-    if (info.type === 'directory' && (await this.#listDir(target, false, signal)).size > 0) throw new StrataError('ENOTEMPTY', 'destination directory is not empty');
-  }
 
-  /** Copies one file: server-side within a store that can, else streamed through. */
-  async #copyFile(src: Resolved, dst: Resolved, signal?: AbortSignal): Promise<void> {
-    const dstState = this.#state.get(dst.mount)!;
-    const srcState = this.#state.get(src.mount)!;
-    const pendingSource = this.#disk?.journal.find(srcState.cacheId, src.key);
-    if (src.mount.store === dst.mount.store && !pendingSource && src.mount.store.capabilities.copy && src.mount.store.copy) {
-      const info = await src.mount.store.copy(src.key, dst.key, { signal });
-      await this.#pages.drop(objectId(dstState.cacheId, dst.key));
-      dstState.meta.written(dst.key, info);
-      return;
-    }
-    const info = await this.#storeStat(src.mount, src.key, signal);
-    if (!info || info.isDirectory) throw new StrataError('ENOENT', 'source file vanished');
-    const mode = dst.mount.writeType ?? this.#options.writeType;
-    const stream = pageReadStream(this.#pages, async () => this.#source(src.mount, src.key, info), 0, undefined, { readType: 'NO_CACHE', signal });
-    const body = info.size <= this.#options.pageSize * 8 ? await collect(stream, signal) : stream;
-    await this.#writeObject(dst, body, mode === 'MUST_CACHE' || mode === 'ASYNC_THROUGH' ? mode : 'THROUGH', signal);
-  }
 
-  /** Recursive copy of a logical directory (may span nested mounts on the source side). */
-  async #copyLogicalTree(source: string, target: string, overwrite: boolean, signal?: AbortSignal): Promise<void> {
-    if (!(await this.#statInfo(target, signal))) await this.mkdir(target, { recursive: true, signal });
-    const entries = [...(await this.#listDir(source, true, signal)).entries()].sort(([a], [b]) => depth(a) - depth(b));
-    for (const [rel, entry] of entries) {
-      if (entry.type !== 'directory') continue;
-      const to = joinPath(target, rel);
-      const existing = await this.#statInfo(to, signal);
-      if (existing?.type === 'file') throw new StrataError('ENOTDIR', `destination is a file: ${to}`);
-      if (!existing) await this.#makeDirectory(this.#writable(to), signal);
-    }
-    await eachLimit(
-      entries.filter(([, e]) => e.type === 'file'),
-      CONCURRENCY,
-      async ([rel]) => {
-        const to = joinPath(target, rel);
-        const existing = await this.#statInfo(to, signal);
-        if (existing?.type === 'directory') throw new StrataError('EISDIR', `destination is a directory: ${to}`);
-        if (existing && !overwrite) throw new StrataError('EEXIST', `destination exists: ${to}`);
-        await this.#copyFile(this.#resolveFile(joinPath(source, rel)), this.#writable(to), signal);
-      },
-    );
-  }
 
-  /** Copies a directory tree within one mount (rename without store rename). */
-  async #copyTree(src: Resolved, dst: Resolved, signal?: AbortSignal): Promise<void> {
-    const all = await walkTree(src.mount.store, src.key, { signal });
-    await this.#makeDirectory(dst, signal);
-    for (const dir of all.filter((e) => e.isDirectory).sort((a, b) => depth(a.key) - depth(b.key))) {
-      await this.#makeDirectory({ mount: dst.mount, key: moveKey(dir.key, src.key, dst.key) }, signal);
-    }
-    await eachLimit(
-      all.filter((e) => !e.isDirectory),
-      CONCURRENCY,
-      (file) => this.#copyFile({ mount: src.mount, key: file.key }, { mount: dst.mount, key: moveKey(file.key, src.key, dst.key) }, signal),
-    );
-  }
 }

@@ -36,6 +36,11 @@ export class CircuitBreaker {
     return true;
   }
 
+  /** When a call last succeeded (ms since the epoch; `0`: never). */
+  get lastSuccessAt(): number {
+    return this.#lastSuccessAt;
+  }
+
   /** True while the tier is considered up. */
   get available(): boolean {
     return !this.#down;

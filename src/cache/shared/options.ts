@@ -45,19 +45,30 @@ export interface SharedTierOptions {
   /** Listings whose JSON is larger are not shared. Default `'1MiB'`. */
   maxListBytes?: SizeLike;
   /**
-   * Milliseconds of a single-flight lease (`SET … NX PX`). The winner renews it while its fetch
-   * runs, so it only bounds how long a crashed winner blocks the others. Default `5000`.
+   * Milliseconds of a single-flight lease (`SET … NX PX`). The winner renews it until its pages
+   * are in Redis, so it only bounds how long a crashed winner blocks the others. Default `5000`.
    */
   leaseMs?: Milliseconds;
-  /** Milliseconds a loser waits for the winner's pages before fetching them itself. Default `10_000`. */
+  /**
+   * Milliseconds a loser waits at most for the winner's pages before fetching them itself.
+   * Default `30_000`. It stops waiting earlier when the winner's leases lapse (it crashed, or its
+   * fetch failed), when Redis fails, or when the read is aborted.
+   */
   waitMs?: Milliseconds;
   /**
-   * Milliseconds one Redis round trip may take before it counts as a failure and opens the
-   * breaker. Batches of pages get more: per page the larger of `timeoutMs / 8` and the page's
-   * transfer time at 20 MB/s (from `pageSize`). Default `200`.
+   * Milliseconds one Redis round trip may take before it is given up (a miss, or fetching from
+   * the store). Batches of pages get more: per page the larger of `timeoutMs / 8` and the page's
+   * transfer time at 20 MB/s (from `pageSize`). The time counts from the call's start or from the
+   * last call that succeeded, whichever is later, so calls queued behind large transfers on a
+   * Redis that keeps answering wait their turn (up to ten times their budget, at least 10 s).
+   * Default `200`.
    */
   timeoutMs?: Milliseconds;
-  /** Milliseconds the tier is skipped after a failure before it is tried again. Default `5000`. */
+  /**
+   * Milliseconds the tier is skipped after a failure before it is tried again. Default `5000`.
+   * An error opens the breaker at once; calls over their budget only when no call has succeeded
+   * for `max(2000, 10 × timeoutMs)` ms (a busy Redis is not a down one).
+   */
   coolDownMs?: Milliseconds;
   /** Milliseconds {@link openSharedTier} waits for the first connection. Default `2000`; the tier opens unavailable after it. */
   connectTimeoutMs?: Milliseconds;
@@ -109,7 +120,7 @@ export function resolveSharedTierOptions(options: SharedTierOptions): ResolvedSh
     maxPageBytes: options.maxPageBytes === undefined ? 8 * 1024 ** 2 : parseSize(options.maxPageBytes, 'shared cache maxPageBytes'),
     maxListBytes: options.maxListBytes === undefined ? 1024 ** 2 : parseSize(options.maxListBytes, 'shared cache maxListBytes'),
     leaseMs: positiveInteger(options.leaseMs, 'leaseMs', 5000, 10),
-    waitMs: positiveInteger(options.waitMs, 'waitMs', 10_000, 0),
+    waitMs: positiveInteger(options.waitMs, 'waitMs', 30_000, 0),
     timeoutMs: positiveInteger(options.timeoutMs, 'timeoutMs', 200),
     coolDownMs: positiveInteger(options.coolDownMs, 'coolDownMs', 5000, 0),
     connectTimeoutMs: positiveInteger(options.connectTimeoutMs, 'connectTimeoutMs', 2000),

@@ -514,17 +514,21 @@ export class RedisSharedTier implements SharedTier {
   }
 
   /**
-   * Runs one Redis round trip through the breaker with a time budget of `timeoutMs` plus, per
-   * page (`weight`), the larger of `timeoutMs / 8` and a page's transfer at 20 MB/s; five times
-   * that for `background` writes nobody waits for; at least `minBudget`. `SKIP` when the breaker
-   * is open or the call failed. An error is a hard failure, running over the budget a soft one
-   * (see {@link CircuitBreaker}).
+   * Runs one Redis round trip through the breaker; `SKIP` when the breaker is open or the call
+   * failed. Its time budget is `timeoutMs` plus, per page (`weight`), the larger of
+   * `timeoutMs / 8` and a page's transfer at 20 MB/s; five times that for `background` writes
+   * nobody waits for; at least `minBudget`. The budget counts from the call's start or from the
+   * last call that succeeded, whichever is later: a call queued behind other large transfers on a
+   * Redis that keeps answering is waiting its turn, not failing (up to ten times the budget). An
+   * error is a hard failure, running over the budget a soft one (see {@link CircuitBreaker}).
    */
   async #call<T>(weight: number, work: () => Promise<T>, opts: { minBudget?: number; background?: boolean } = {}): Promise<T | Skip> {
     if (this.#disconnected || !this.#breaker.allow()) return SKIP;
     const perPage = Math.max(this.#opts.timeoutMs / 8, this.#opts.pageSize / 20_000);
     const normal = (this.#opts.timeoutMs + weight * perPage) * (opts.background ? BACKGROUND_FACTOR : 1);
     const budget = Math.ceil(Math.max(opts.minBudget ?? 0, normal));
+    const started = Date.now();
+    const cap = started + Math.max(10 * budget, 10_000);
     let timer: NodeJS.Timeout | undefined;
     let timedOut = false;
     const running = work();
@@ -533,10 +537,17 @@ export class RedisSharedTier implements SharedTier {
       const result = await Promise.race([
         running,
         new Promise<never>((_, reject) => {
-          timer = setTimeout(() => {
+          const check = (): void => {
+            const due = Math.min(cap, Math.max(started, this.#breaker.lastSuccessAt) + budget);
+            const now = Date.now();
+            if (now < due) {
+              timer = setTimeout(check, due - now);
+              return;
+            }
             timedOut = true;
-            reject(new Error(`no answer within ${budget} ms`));
-          }, budget);
+            reject(new Error(`no answer within ${now - started} ms`));
+          };
+          timer = setTimeout(check, budget);
         }),
       ]);
       this.#breaker.success();

@@ -1,0 +1,91 @@
+/**
+ * What the parts of the facade share: the options, the mount table and each mount's state, the
+ * page cache, the disk cache and its uploader, and the resolutions every operation needs.
+ * @module
+ */
+import { StrataError } from '../errors.js';
+import { isSameOrBelow } from '../path.js';
+import type { ReadType, ResolvedOptions } from '../options.js';
+import { MountTable, type Mount, type Resolved } from '../mount/mount-table.js';
+import type { MetadataCache } from '../cache/metadata-cache.js';
+import type { CacheCounters, PageCache } from '../cache/page-cache.js';
+import type { DiskTier, WriteJournal } from '../cache/disk-tier-types.js';
+import type { WriteBack } from '../cache/write-back.js';
+
+/** A mount's state besides its table entry. */
+export interface MountState {
+  /** Its `stat`/`readdir` answers. */
+  meta: MetadataCache;
+  /** Its hit/miss/byte figures. */
+  counters: CacheCounters;
+  /** The id its pages are cached under (its store's URI). */
+  cacheId: string;
+  /** True when stratafs made the store (and so closes it). */
+  owned: boolean;
+}
+
+/** The disk cache: page tier and write-back journal. */
+export interface DiskCache {
+  tier: DiskTier;
+  journal: WriteJournal;
+}
+
+/** The shared state of one `StrataFS` (see the module comment). */
+export class FsContext {
+  readonly table = new MountTable();
+  readonly state = new Map<Mount, MountState>();
+  /** Store requests by operation, counted by the counting layer. */
+  readonly requests: Record<string, number> = {};
+  disk: DiskCache | undefined;
+  writeBack: WriteBack | undefined;
+
+  constructor(
+    readonly options: ResolvedOptions,
+    public pages: PageCache,
+  ) {}
+
+  /** The state of a mounted mount. */
+  stateOf(mount: Mount): MountState {
+    const state = this.state.get(mount);
+    if (!state) throw new StrataError('EINVAL', 'the mount was unmounted during the operation', { mount: mount.path });
+    return state;
+  }
+
+  /** Mounted resolution; `ENOENT` when no mount holds the path. */
+  resolveMounted(path: string): Resolved {
+    const res = this.table.resolve(path);
+    if (!res) throw new StrataError('ENOENT', 'no mount holds this path');
+    return res;
+  }
+
+  resolveFile(path: string): Resolved {
+    return this.resolveMounted(path);
+  }
+
+  /** Resolution for a write: `EROFS` in the synthetic namespace, on read-only mounts and on mount points' ancestors. */
+  writable(path: string): Resolved {
+    const res = this.table.resolve(path);
+    if (!res) throw new StrataError('EROFS', 'no mount holds this path (the namespace above mounts is read-only)');
+    if (res.mount.readOnly) throw new StrataError('EROFS', 'mount is read-only');
+    if (this.table.hasMountsBelow(path) && !this.table.get(path)) throw new StrataError('EROFS', 'path is a directory of the namespace holding mount points');
+    return res;
+  }
+
+  /** Every (mount, key) whose data lies at or below `path`. */
+  mountsUnder(path: string): Resolved[] {
+    const out: Resolved[] = [];
+    const own = this.table.resolve(path);
+    if (own) out.push(own);
+    for (const mount of this.table.list()) if (mount.path !== own?.mount.path && isSameOrBelow(mount.path, path) && mount.path !== path) out.push({ mount, key: '' });
+    return out;
+  }
+
+  readType(mount: Mount, given: ReadType | undefined): ReadType {
+    return given ?? mount.readType ?? this.options.readType;
+  }
+
+  mountByCacheId(cacheId: string): Mount | undefined {
+    for (const [mount, state] of this.state) if (state.cacheId === cacheId) return mount;
+    return undefined;
+  }
+}

@@ -1,0 +1,128 @@
+/**
+ * How paths look through the caches: `stat` and `readdir` answers from the metadata cache, the
+ * store, pending writes of the write-back journal and the mount points of the namespace.
+ * @module
+ */
+import { StrataError } from '../errors.js';
+import { basename, isChildKey, joinPath, parentKey } from '../path.js';
+import type { FileInfo } from '../options.js';
+import type { Mount } from '../mount/mount-table.js';
+import { objectId, versionOf } from '../cache/page-id.js';
+import { walkTree } from '../ops/tree-walk.js';
+import type { ObjectInfo } from '../store/under-store.js';
+import type { FsContext } from './context.js';
+
+/** The namespace view of one `StrataFS`. */
+export class Namespace {
+  constructor(private readonly ctx: FsContext) {}
+
+  /** stat of a store key through the metadata cache and the pending-write journal. */
+  async storeStat(mount: Mount, key: string, signal?: AbortSignal): Promise<ObjectInfo | undefined> {
+    const state = this.ctx.stateOf(mount);
+    const pending = this.ctx.disk?.journal.find(state.cacheId, key);
+    if (pending) return { key, size: pending.size, mtime: pending.mtime, etag: `pending-${pending.id}`, isDirectory: false };
+    const cached = state.meta.getStat(key);
+    let info: ObjectInfo | undefined;
+    if (cached !== undefined) info = cached ?? undefined;
+    else {
+      info = await mount.store.stat(key, { signal });
+      state.meta.setStat(key, info ?? null);
+    }
+    // A pending write below a missing key makes it a directory, as the upload will.
+    if (!info && this.ctx.disk?.journal.list(state.cacheId).some((p) => p.key.startsWith(key + '/'))) return { key, size: 0, isDirectory: true };
+    return info;
+  }
+
+  async statInfo(path: string, signal?: AbortSignal): Promise<FileInfo | undefined> {
+    const res = this.ctx.table.resolve(path);
+    const holdsMounts = this.ctx.table.hasMountsBelow(path);
+    if (!res) return holdsMounts || path === '/' ? this.syntheticDir(path) : undefined;
+    if (res.key === '') return this.syntheticDir(path, res.mount.path);
+    const info = await this.storeStat(res.mount, res.key, signal);
+    if (holdsMounts) return this.syntheticDir(path, res.mount.path);
+    return info ? this.fileInfo(path, res.mount, info) : undefined;
+  }
+
+  /** The children of a store directory through the metadata cache (with pending writes). */
+  async storeList(mount: Mount, key: string, signal?: AbortSignal): Promise<ObjectInfo[]> {
+    const state = this.ctx.stateOf(mount);
+    let children = state.meta.getList(key);
+    if (!children) {
+      children = [];
+      for await (const info of mount.store.list(key, { signal })) if (isChildKey(info.key, key)) children.push(info);
+      state.meta.setList(key, children);
+    }
+    const pending = this.ctx.disk?.journal.list(state.cacheId).filter((p) => parentKey(p.key) === key && p.key !== '');
+    if (!pending || pending.length === 0) return children;
+    const merged = new Map(children.map((c) => [c.key, c]));
+    for (const p of pending) merged.set(p.key, { key: p.key, size: p.size, mtime: p.mtime, etag: `pending-${p.id}`, isDirectory: false });
+    return [...merged.values()];
+  }
+
+  /** Entries of a logical directory by relative name (recursive: relative paths). */
+  async listDir(path: string, recursive: boolean, signal?: AbortSignal): Promise<Map<string, FileInfo>> {
+    const info = await this.statInfo(path, signal);
+    if (!info) throw new StrataError('ENOENT');
+    if (info.type !== 'directory') throw new StrataError('ENOTDIR');
+    const out = new Map<string, FileInfo>();
+    const res = this.ctx.table.resolve(path);
+    if (res && (!this.ctx.table.hasMountsBelow(path) || (await this.storeStat(res.mount, res.key, signal))?.isDirectory || res.key === '')) {
+      const base = res.key;
+      if (recursive) {
+        const state = this.ctx.stateOf(res.mount);
+        const all = await walkTree(res.mount.store, base, { signal });
+        const pending = this.ctx.disk?.journal.list(state.cacheId).filter((p) => base === '' || p.key.startsWith(base + '/')) ?? [];
+        for (const p of pending) all.push({ key: p.key, size: p.size, mtime: p.mtime, etag: `pending-${p.id}`, isDirectory: false });
+        for (const child of all) {
+          const rel = base === '' ? child.key : child.key.slice(base.length + 1);
+          out.set(rel, this.fileInfo(joinPath(path, rel), res.mount, child));
+          for (let p = parentKey(rel); p !== ''; p = parentKey(p)) if (!out.has(p)) out.set(p, this.syntheticDir(joinPath(path, p), res.mount.path));
+        }
+      } else {
+        for (const child of await this.storeList(res.mount, base, signal)) {
+          const name = base === '' ? child.key : child.key.slice(base.length + 1);
+          out.set(name, this.fileInfo(joinPath(path, name), res.mount, child));
+        }
+      }
+    }
+    // Mount points and the directories leading to them.
+    for (const name of this.ctx.table.childNames(path)) {
+      const childPath = joinPath(path, name);
+      const mount = this.ctx.table.get(childPath);
+      out.set(name, this.syntheticDir(childPath, mount ? mount.path : (this.ctx.table.resolve(childPath)?.mount.path ?? '/')));
+      if (recursive) {
+        const below = await this.listDir(childPath, true, signal);
+        for (const [rel, entry] of below) out.set(`${name}/${rel}`, entry);
+      }
+    }
+    return out;
+  }
+
+  /** All files at or below a path (for load/free). */
+  async filesOf(path: string, recursive: boolean, signal?: AbortSignal): Promise<FileInfo[]> {
+    const info = await this.statInfo(path, signal);
+    if (!info) throw new StrataError('ENOENT');
+    if (info.type === 'file') return [info];
+    const entries = await this.listDir(path, recursive, signal);
+    return [...entries.values()].filter((e) => e.type === 'file');
+  }
+
+  fileInfo(path: string, mount: Mount, info: ObjectInfo): FileInfo {
+    const cacheId = this.ctx.state.get(mount)?.cacheId;
+    const cached = !info.isDirectory && cacheId ? this.ctx.pages.cachedBytes(objectId(cacheId, info.key), versionOf(info)) : 0;
+    return {
+      path,
+      name: basename(path),
+      type: info.isDirectory ? 'directory' : 'file',
+      size: info.isDirectory ? 0 : info.size,
+      mtime: info.mtime,
+      etag: info.etag,
+      mount: mount.path,
+      cached,
+    };
+  }
+
+  syntheticDir(path: string, mountPath = '/'): FileInfo {
+    return { path, name: basename(path), type: 'directory', size: 0, mtime: undefined, etag: undefined, mount: mountPath, cached: 0 };
+  }
+}

@@ -1,0 +1,132 @@
+/**
+ * Operations on whole files and trees that stores lack: remove, copy (within and across
+ * mounts, server-side where a store can) and the checks before a move.
+ * @module
+ */
+import { StrataError } from '../errors.js';
+import { dirname, joinPath } from '../path.js';
+import type { FileInfo } from '../options.js';
+import type { Resolved } from '../mount/mount-table.js';
+import { objectId } from '../cache/page-id.js';
+import { collect } from '../io/body.js';
+import { pageReadStream } from '../io/read-stream.js';
+import { depth, moveKey, walkTree } from '../ops/tree-walk.js';
+import { eachLimit } from '../store/each-limit.js';
+import type { FsContext } from './context.js';
+import type { Namespace } from './namespace.js';
+import type { PageSources } from './page-sources.js';
+import type { Writer } from './writer.js';
+
+/** Operations in flight at once in a tree operation. */
+const CONCURRENCY = 16;
+
+/** The tree operations of one `StrataFS`. */
+export class TreeOps {
+  constructor(
+    private readonly ctx: FsContext,
+    private readonly ns: Namespace,
+    private readonly writer: Writer,
+    private readonly sources: PageSources,
+  ) {}
+
+  async removeFile(res: Resolved, signal?: AbortSignal): Promise<void> {
+    const state = this.ctx.state.get(res.mount)!;
+    await this.ctx.disk?.journal.discard(state.cacheId, res.key);
+    await res.mount.store.delete(res.key, { signal });
+    await this.ctx.pages.drop(objectId(state.cacheId, res.key), { force: true });
+    state.meta.removed(res.key);
+  }
+
+  /** Removes a directory and everything below it (files first, then directories deepest first). */
+  async removeTree(res: Resolved, signal?: AbortSignal): Promise<void> {
+    const { mount, key } = res;
+    const state = this.ctx.state.get(mount)!;
+    const store = mount.store;
+    for (const p of this.ctx.disk?.journal.list(state.cacheId) ?? []) if (key === '' || p.key.startsWith(key + '/')) await this.ctx.disk!.journal.discard(state.cacheId, p.key);
+    const all = await walkTree(store, key, { signal });
+    const files = all.filter((e) => !e.isDirectory).map((e) => e.key);
+    if (store.deleteMany && files.length > 1) await store.deleteMany(files, { signal });
+    else await eachLimit(files, CONCURRENCY, (k) => store.delete(k, { signal }));
+    const dirs = all.filter((e) => e.isDirectory).sort((a, b) => depth(b.key) - depth(a.key));
+    for (const dir of dirs) await store.delete(dir.key + '/', { signal });
+    if (key !== '') await store.delete(key + '/', { signal });
+    await this.ctx.pages.drop(objectId(state.cacheId, key === '' ? '' : key + '/'), { prefix: true, force: true });
+    if (key !== '') await this.ctx.pages.drop(objectId(state.cacheId, key), { force: true });
+    state.meta.removed(key, true);
+  }
+
+  async checkMoveTarget(info: FileInfo, existing: FileInfo | undefined, target: string, signal?: AbortSignal): Promise<void> {
+    if (!existing) return;
+    if (this.ctx.table.get(target) || this.ctx.table.hasMountsBelow(target)) throw new StrataError('EBUSY', 'destination is or holds a mount point');
+    if (info.type === 'file' && existing.type === 'directory') throw new StrataError('EISDIR', 'destination is a directory');
+    if (info.type === 'directory' && existing.type === 'file') throw new StrataError('ENOTDIR', 'destination is a file');
+    if (info.type === 'directory' && (await this.ns.listDir(target, false, signal)).size > 0) throw new StrataError('ENOTEMPTY', 'destination directory is not empty');
+  }
+
+  /** Copies one file: server-side within a store that can, else streamed through. */
+  async copyFile(src: Resolved, dst: Resolved, signal?: AbortSignal): Promise<void> {
+    const dstState = this.ctx.state.get(dst.mount)!;
+    const srcState = this.ctx.state.get(src.mount)!;
+    const pendingSource = this.ctx.disk?.journal.find(srcState.cacheId, src.key);
+    if (src.mount.store === dst.mount.store && !pendingSource && src.mount.store.capabilities.copy && src.mount.store.copy) {
+      const info = await src.mount.store.copy(src.key, dst.key, { signal });
+      await this.ctx.pages.drop(objectId(dstState.cacheId, dst.key));
+      dstState.meta.written(dst.key, info);
+      return;
+    }
+    const info = await this.ns.storeStat(src.mount, src.key, signal);
+    if (!info || info.isDirectory) throw new StrataError('ENOENT', 'source file vanished');
+    const mode = dst.mount.writeType ?? this.ctx.options.writeType;
+    const stream = pageReadStream(this.ctx.pages, async () => this.sources.source(src.mount, src.key, info), 0, undefined, { readType: 'NO_CACHE', signal });
+    const body = info.size <= this.ctx.options.pageSize * 8 ? await collect(stream, signal) : stream;
+    await this.writer.writeObject(dst, body, mode === 'MUST_CACHE' || mode === 'ASYNC_THROUGH' ? mode : 'THROUGH', signal);
+  }
+
+  /** Recursive copy of a logical directory (may span nested mounts on the source side). */
+  async copyLogicalTree(source: string, target: string, overwrite: boolean, signal?: AbortSignal): Promise<void> {
+    await this.makeDirectories(target, signal);
+    const entries = [...(await this.ns.listDir(source, true, signal)).entries()].sort(([a], [b]) => depth(a) - depth(b));
+    for (const [rel, entry] of entries) {
+      if (entry.type !== 'directory') continue;
+      const to = joinPath(target, rel);
+      const existing = await this.ns.statInfo(to, signal);
+      if (existing?.type === 'file') throw new StrataError('ENOTDIR', `destination is a file: ${to}`);
+      if (!existing) await this.writer.makeDirectory(this.ctx.writable(to), signal);
+    }
+    await eachLimit(
+      entries.filter(([, e]) => e.type === 'file'),
+      CONCURRENCY,
+      async ([rel]) => {
+        const to = joinPath(target, rel);
+        const existing = await this.ns.statInfo(to, signal);
+        if (existing?.type === 'directory') throw new StrataError('EISDIR', `destination is a directory: ${to}`);
+        if (existing && !overwrite) throw new StrataError('EEXIST', `destination exists: ${to}`);
+        await this.copyFile(this.ctx.resolveFile(joinPath(source, rel)), this.ctx.writable(to), signal);
+      },
+    );
+  }
+
+  /** Copies a directory tree within one mount (rename without store rename). */
+  async copyTree(src: Resolved, dst: Resolved, signal?: AbortSignal): Promise<void> {
+    const all = await walkTree(src.mount.store, src.key, { signal });
+    await this.writer.makeDirectory(dst, signal);
+    for (const dir of all.filter((e) => e.isDirectory).sort((a, b) => depth(a.key) - depth(b.key))) {
+      await this.writer.makeDirectory({ mount: dst.mount, key: moveKey(dir.key, src.key, dst.key) }, signal);
+    }
+    await eachLimit(
+      all.filter((e) => !e.isDirectory),
+      CONCURRENCY,
+      (file) => this.copyFile({ mount: src.mount, key: file.key }, { mount: dst.mount, key: moveKey(file.key, src.key, dst.key) }, signal),
+    );
+  }
+
+
+  /** Creates `path` and its missing parents as directories (the target of a recursive copy). */
+  async makeDirectories(path: string, signal?: AbortSignal): Promise<void> {
+    const info = await this.ns.statInfo(path, signal);
+    if (info?.type === 'directory') return;
+    if (info) throw new StrataError('ENOTDIR', `destination is a file: ${path}`);
+    await this.makeDirectories(dirname(path), signal);
+    await this.writer.makeDirectory(this.ctx.writable(path), signal);
+  }
+}

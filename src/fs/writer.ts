@@ -1,0 +1,104 @@
+/**
+ * Writes through the facade: target checks, the write types (store first, or the durable
+ * journal for `MUST_CACHE`/`ASYNC_THROUGH`), directories, and what a write changes in the caches.
+ * @module
+ */
+import type { Readable } from 'node:stream';
+import { StrataError } from '../errors.js';
+import { joinPath, parentKey } from '../path.js';
+import type { WriteType } from '../options.js';
+import type { Mount, Resolved } from '../mount/mount-table.js';
+import { objectId, versionOf } from '../cache/page-id.js';
+import { collect } from '../io/body.js';
+import type { ObjectInfo } from '../store/under-store.js';
+import type { FsContext } from './context.js';
+import type { Namespace } from './namespace.js';
+
+/** The writer of one `StrataFS`. */
+export class Writer {
+  constructor(
+    private readonly ctx: FsContext,
+    private readonly ns: Namespace,
+  ) {}
+
+  /** Checks a file write target: not a directory, overwrite rules, no file among its parents. */
+  async checkWriteTarget(res: Resolved, overwrite: boolean, signal?: AbortSignal): Promise<void> {
+    if (res.key === '') throw new StrataError('EISDIR', 'cannot write to a mount point');
+    const existing = await this.ns.storeStat(res.mount, res.key, signal);
+    if (existing?.isDirectory) throw new StrataError('EISDIR');
+    if (existing && !overwrite) throw new StrataError('EEXIST');
+    await this.ensureParent(res, signal);
+  }
+
+  /** `ENOTDIR` when a parent of the key is a file (object stores would happily create both). */
+  async ensureParent(res: Resolved, signal?: AbortSignal): Promise<void> {
+    for (let key = parentKey(res.key); key !== ''; key = parentKey(key)) {
+      const info = await this.ns.storeStat(res.mount, key, signal);
+      if (info?.isDirectory) return;
+      if (info) throw new StrataError('ENOTDIR', `a parent is a file: ${joinPath(res.mount.path, key)}`);
+    }
+  }
+
+  async writeObject(res: Resolved, body: Buffer | Readable, mode: WriteType, signal?: AbortSignal): Promise<ObjectInfo> {
+    const { mount, key } = res;
+    const state = this.ctx.state.get(mount)!;
+    const object = objectId(state.cacheId, key);
+    if (mode === 'MUST_CACHE' || mode === 'ASYNC_THROUGH') {
+      const data = Buffer.isBuffer(body) ? body : await collect(body, signal);
+      signal?.throwIfAborted();
+      const pending = await this.ctx.disk!.journal.stage(state.cacheId, key, data, mode);
+      const info: ObjectInfo = { key, size: pending.size, mtime: pending.mtime, etag: `pending-${pending.id}`, isDirectory: false };
+      await this.ctx.pages.drop(object);
+      this.ctx.pages.admitWritten(object, versionOf(info), data);
+      state.meta.written(key, null);
+      if (mode === 'ASYNC_THROUGH') this.ctx.writeBack!.schedule(pending);
+      return info;
+    }
+    let data: Buffer | undefined = Buffer.isBuffer(body) ? body : undefined;
+    let upload: Buffer | Readable = body;
+    if (!data && mode === 'CACHE_THROUGH') {
+      // Keep the pages of a streamed write while they fit the memory tier; drop them past that.
+      const chunks: Buffer[] = [];
+      let kept = 0;
+      const limit = this.ctx.pages.memory.capacity;
+      upload = (body as Readable).map((chunk: Buffer) => {
+        if (kept + chunk.length <= limit) chunks.push(chunk);
+        kept += chunk.length;
+        return chunk;
+      }) as unknown as Readable;
+      const info = await mount.store.write(key, upload, { signal });
+      if (kept <= limit) data = Buffer.concat(chunks);
+      return this.afterWrite(mount, key, info, mode === 'CACHE_THROUGH' ? data : undefined);
+    }
+    const info = await mount.store.write(key, upload, { signal, size: data?.length });
+    return this.afterWrite(mount, key, info, mode === 'CACHE_THROUGH' ? data : undefined);
+  }
+
+  async afterWrite(mount: Mount, key: string, info: ObjectInfo, data: Buffer | undefined): Promise<ObjectInfo> {
+    const state = this.ctx.state.get(mount)!;
+    const object = objectId(state.cacheId, key);
+    state.counters.bytesToStore += info.size;
+    await this.ctx.disk?.journal.discard(state.cacheId, key);
+    await this.ctx.pages.drop(object);
+    if (data && data.length === info.size) this.ctx.pages.admitWritten(object, versionOf(info), data);
+    state.meta.written(key, info);
+    return info;
+  }
+
+  /** Called by the write-back uploader once a pending write is in the store. */
+  async afterUpload(mount: Mount, key: string, info: ObjectInfo, data: Buffer): Promise<void> {
+    const state = this.ctx.state.get(mount);
+    if (!state) return;
+    state.counters.bytesToStore += info.size;
+    const object = objectId(state.cacheId, key);
+    if (this.ctx.disk?.journal.find(state.cacheId, key)) return; // a newer pending write supersedes it
+    await this.ctx.pages.drop(object);
+    this.ctx.pages.admitWritten(object, versionOf(info), data);
+    state.meta.written(key, info);
+  }
+
+  async makeDirectory(res: Resolved, signal?: AbortSignal): Promise<void> {
+    const info = await res.mount.store.write(res.key + '/', Buffer.alloc(0), { signal, size: 0 });
+    this.ctx.state.get(res.mount)!.meta.written(res.key, { ...info, key: res.key, isDirectory: true, size: 0 });
+  }
+}
