@@ -102,18 +102,34 @@ export function median(values: number[]): number {
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
-/** Runs the measures of a case interleaved, `runs` rounds; skipped measures are reported as such. */
-async function timeAll(measures: Measure[], runs: number): Promise<Timing[]> {
-  const active = measures.filter((m) => !m.skip);
-  for (const m of active) await m.before?.();
-  const samples = new Map<Measure, number[]>(active.map((m) => [m, []]));
+/**
+ * Runs the measures of a case interleaved, `runs` rounds. Skipped measures are reported as such;
+ * a peer that fails is reported as failed and left out of the later rounds (a failing baseline
+ * or candidate fails the case).
+ */
+async function timeAll(measures: Measure[], runs: number, optional: Set<Measure>): Promise<Timing[]> {
+  const failed = new Map<Measure, string>();
+  const attempt = async (m: Measure, fn: () => Promise<void>): Promise<void> => {
+    try {
+      await fn();
+    } catch (error) {
+      if (!optional.has(m)) throw error;
+      failed.set(m, `failed: ${(error as Error).message}`);
+    }
+  };
+  for (const m of measures) if (!m.skip) await attempt(m, async () => m.before?.());
+  const samples = new Map<Measure, number[]>(measures.map((m) => [m, []]));
   for (let round = 0; round < runs; round++) {
+    const active = measures.filter((m) => !m.skip && !failed.has(m));
     for (let k = 0; k < active.length; k++) {
       const m = active[(round + k) % active.length]!;
-      samples.get(m)!.push(await timed(m));
+      await attempt(m, async () => void samples.get(m)!.push(await timed(m)));
     }
   }
-  return measures.map((m) => (m.skip ? { name: m.name, medianMs: NaN, minMs: NaN, maxMs: NaN, skipped: m.skip } : summary(m.name, samples.get(m)!)));
+  return measures.map((m) => {
+    const skipped = m.skip ?? failed.get(m);
+    return skipped !== undefined ? { name: m.name, medianMs: NaN, minMs: NaN, maxMs: NaN, skipped } : summary(m.name, samples.get(m)!);
+  });
 }
 
 /** Runs the cases in order and prints their tables. */
@@ -139,7 +155,7 @@ export async function runCases(cases: BenchCase[]): Promise<BenchResult[]> {
         const measures = [...(c.baseline ? [c.baseline] : []), c.candidate, ...(c.peers ?? [])];
         if (c.candidate.skip) throw new Error(c.candidate.skip);
         if (c.baseline?.skip) throw new Error(c.baseline.skip);
-        const timings = await timeAll(measures, runs);
+        const timings = await timeAll(measures, runs, new Set(c.peers ?? []));
         const byMeasure = new Map(measures.map((m, i) => [m, timings[i]!]));
         result.candidate = byMeasure.get(c.candidate);
         const ratioOf = (t: Timing): number => t.medianMs / result.candidate!.medianMs;
@@ -182,7 +198,7 @@ function print(r: BenchResult): void {
     console.log('|---|---:|---:|---:|---:|');
     for (const m of [r.baseline, r.candidate, ...(r.peers ?? [])]) {
       if (!m) continue;
-      if (m.skipped) console.log(`| ${m.name} | skipped: ${m.skipped} | | | |`);
+      if (m.skipped) console.log(`| ${m.name} | ${m.skipped.startsWith('failed: ') ? m.skipped : `skipped: ${m.skipped}`} | | | |`);
       else console.log(`| ${m.name} | ${fmt(m.medianMs)} | ${fmt(m.minMs)} | ${fmt(m.maxMs)} | ${m === r.candidate ? 'candidate' : `${m.ratio!.toFixed(2)}x`} |`);
     }
     if (r.ratio !== undefined) console.log(`ratio (baseline / candidate time): ${r.ratio.toFixed(2)}x${r.target ? `   target ${r.target}: ${r.met ? 'met' : 'NOT met'}` : ''}`);

@@ -22,7 +22,7 @@ describe('one disk cache dir shared by four processes', () => {
         });
       const reports = await Promise.all([1, 2, 3, 4].map(run));
       for (const r of reports) {
-        expect(r.reads).toBeGreaterThan(10);
+        expect(r.reads).toBeGreaterThan(4);
         expect(r.mismatches).toBe(0);
         expect(r.maxUsed).toBeLessThanOrEqual(r.capacity);
       }
