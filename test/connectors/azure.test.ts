@@ -11,12 +11,12 @@ import { Readable } from 'node:stream';
 import { inspect } from 'node:util';
 import { AccountSASPermissions, AccountSASResourceTypes, AccountSASServices, BlobServiceClient, StorageSharedKeyCredential, generateAccountSASQueryParameters } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { StrataError } from '../../src/errors.js';
 import { StrataFS } from '../../src/file-system.js';
 import { AzureBlobStore, type AzureBlobStoreOptions } from '../../src/store/azure/index.js';
 import { describeFacadeConformance } from '../conformance/facade-suite.js';
 import { describeStoreConformance, listAll, readAll } from '../conformance/store-suite.js';
 import { AZURITE_ACCOUNT, azuriteConnectionString } from '../support/azurite-server.js';
+import { unknownSizeStream, everythingShown, catchError } from '../support/helpers.js';
 
 const MiB = 1024 * 1024;
 const CONTAINER = 'stratafs-test';
@@ -34,35 +34,8 @@ async function makeAzureStore(extra: Partial<AzureBlobStoreOptions> = {}): Promi
 describeStoreConformance('azure', () => makeAzureStore());
 describeFacadeConformance('azure', () => makeAzureStore());
 
-/** A stream of `data` in uneven chunks, of unknown length to its reader. */
-function unknownSizeStream(data: Buffer): Readable {
-  return Readable.from(
-    (function* () {
-      const sizes = [65_536, 1_000_003, 7, 300_000];
-      for (let at = 0, i = 0; at < data.length; i++) {
-        const n = sizes[i % sizes.length]!;
-        yield data.subarray(at, at + n);
-        at += n;
-      }
-    })(),
-  );
-}
 
-/** Everything an error would show a user or a log: message, cause, `util.inspect`, JSON. */
-function everythingShown(error: unknown): string {
-  const e = error as Error & { cause?: unknown };
-  return [e.message, String(e.cause), inspect(e, { depth: 10, showHidden: true }), JSON.stringify(e)].join('\n');
-}
 
-async function catchError(promise: Promise<unknown>): Promise<StrataError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(StrataError);
-    return error as StrataError;
-  }
-  throw new Error('expected a rejection');
-}
 
 /** An account SAS for Azurite's development account (read, write, delete, list, create). */
 function accountSas(): string {

@@ -17,6 +17,7 @@ import { describeFacadeConformance } from '../conformance/facade-suite.js';
 import { describeStoreConformance, listAll, readAll } from '../conformance/store-suite.js';
 import { S3RVER_CREDENTIALS } from '../support/s3-server.js';
 import { TEST_BUCKET, ensureBucket, freshPrefix, makeS3Client, makeS3Store, s3ClientConfig } from '../support/s3.js';
+import { unknownSizeStream, everythingShown, catchError } from '../support/helpers.js';
 
 const MiB = 1024 * 1024;
 
@@ -35,25 +36,7 @@ function md5(data: Buffer): string {
   return createHash('md5').update(data).digest('hex');
 }
 
-/** A stream of `total` random-ish bytes in uneven chunks, of unknown length to its reader. */
-function unknownSizeStream(data: Buffer): Readable {
-  return Readable.from(
-    (function* () {
-      const sizes = [65_536, 1_000_003, 7, 300_000];
-      for (let at = 0, i = 0; at < data.length; i++) {
-        const n = sizes[i % sizes.length]!;
-        yield data.subarray(at, at + n);
-        at += n;
-      }
-    })(),
-  );
-}
 
-/** Everything an error would show a user or a log: message, cause, `util.inspect`. */
-function everythingShown(error: unknown): string {
-  const e = error as Error & { cause?: unknown };
-  return [e.message, String(e.cause), inspect(e, { depth: 10, showHidden: true }), JSON.stringify(e)].join('\n');
-}
 
 /** The S3 operation an HTTP request is (as S3's access logs name it). */
 function operationOf(req: IncomingMessage): string {
@@ -106,15 +89,6 @@ async function recordingProxy(): Promise<{ endpoint: string; requests: string[];
   };
 }
 
-async function catchError(promise: Promise<unknown>): Promise<StrataError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(StrataError);
-    return error as StrataError;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('S3Store: multipart uploads', () => {
   it('round-trips a stream of unknown size above the threshold as a multipart upload', { timeout: 120_000 }, async () => {

@@ -3,8 +3,10 @@ import { randomFillSync } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
+import { inspect } from 'node:util';
 import { expect } from 'vitest';
+import { StrataError } from '../../src/errors.js';
 
 /** `n` random bytes. */
 export function randomBytes(n: number): Buffer {
@@ -34,4 +36,35 @@ export async function readAll(stream: Readable): Promise<Buffer> {
 export async function tempDir(prefix = 'stratafs-'): Promise<{ dir: string; cleanup: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), prefix));
   return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/** A stream of `data` in uneven chunks, of unknown length to its reader. */
+export function unknownSizeStream(data: Buffer): Readable {
+  return Readable.from(
+    (function* () {
+      const sizes = [65_536, 1_000_003, 7, 300_000];
+      for (let at = 0, i = 0; at < data.length; i++) {
+        const n = sizes[i % sizes.length]!;
+        yield data.subarray(at, at + n);
+        at += n;
+      }
+    })(),
+  );
+}
+
+/** Everything an error would show a user or a log: message, cause, `util.inspect`, JSON. */
+export function everythingShown(error: unknown): string {
+  const e = error as Error & { cause?: unknown };
+  return [e.message, String(e.cause), inspect(e, { depth: 10, showHidden: true }), JSON.stringify(e)].join('\n');
+}
+
+/** The StrataError `promise` rejects with (fails the test when it resolves). */
+export async function catchError(promise: Promise<unknown>): Promise<StrataError> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).toBeInstanceOf(StrataError);
+    return error as StrataError;
+  }
+  throw new Error('expected a rejection');
 }

@@ -1,0 +1,295 @@
+/**
+ * The shared cache tier against a real redis-server on loopback: pages, TTLs, metadata with a
+ * maximum age, invalidations between instances, options and client injection.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { objectId, type PageId } from '../../src/cache/page-id.js';
+import { openSharedTier, isShareableCacheId, type RedisSharedTier } from '../../src/cache/shared/index.js';
+import type { Invalidation } from '../../src/cache/shared-tier-types.js';
+import type { ObjectInfo } from '../../src/store/under-store.js';
+
+const url = inject('redisUrl');
+let admin: Redis;
+const opened: RedisSharedTier[] = [];
+
+async function tier(keyPrefix: string, extra: Parameters<typeof openSharedTier>[0] = {}): Promise<RedisSharedTier> {
+  const t = await openSharedTier({ url, keyPrefix, ...extra });
+  opened.push(t);
+  return t;
+}
+
+const prefix = (): string => `t${randomUUID().slice(0, 8)}:`;
+
+function ids(object: string, version: string, count: number): PageId[] {
+  return Array.from({ length: count }, (_, index) => ({ object, version, index }));
+}
+
+async function keysOf(keyPrefix: string): Promise<string[]> {
+  return admin.keys(`${keyPrefix}*`);
+}
+
+beforeAll(() => {
+  admin = new Redis(url);
+});
+afterEach(async () => {
+  await Promise.all(opened.splice(0).map((t) => t.close()));
+});
+afterAll(async () => {
+  admin.disconnect();
+});
+
+describe('pages', () => {
+  it('round-trips binary pages byte for byte, in the order asked, with misses as undefined', async () => {
+    const t = await tier(prefix());
+    const object = objectId('s3://bucket/prefix', 'data/a.bin');
+    const pages = [randomBytes(65536), Buffer.from([0, 13, 10, 255, 0, 36, 42]), Buffer.alloc(1000, 0), randomBytes(1)];
+    const pageIds = ids(object, '"etag-1"', pages.length);
+    t.putPages(pageIds.map((id, i) => ({ id, data: pages[i]! })));
+    await t.settle();
+    const other = { object: objectId('s3://bucket/prefix', 'data/b.bin'), version: '"etag-1"', index: 0 };
+    const got = await t.getPages([pageIds[3]!, other, pageIds[0]!, pageIds[1]!, pageIds[2]!, { ...pageIds[0]!, index: 9 }]);
+    expect(got.map((p) => p !== undefined)).toEqual([true, false, true, true, true, false]);
+    expect(got[0]!.equals(pages[3]!)).toBe(true);
+    expect(got[2]!.equals(pages[0]!)).toBe(true);
+    expect(got[3]!.equals(pages[1]!)).toBe(true);
+    expect(got[4]!.equals(pages[2]!)).toBe(true);
+    expect(t.stats()).toMatchObject({ hits: 4, misses: 2, available: true, errors: 0 });
+  });
+
+  it('shares pages between instances, never across versions or page sizes', async () => {
+    const keyPrefix = prefix();
+    const a = await tier(keyPrefix, { pageSize: 4096 });
+    const b = await tier(keyPrefix, { pageSize: 4096 });
+    const other = await tier(keyPrefix, { pageSize: 8192 });
+    const id = { object: objectId('gs://b', 'k'), version: '7@1700000000000', index: 2 };
+    const data = randomBytes(4096);
+    a.putPages([{ id, data }]);
+    await a.settle();
+    const [same] = await b.getPages([id]);
+    expect(same?.equals(data)).toBe(true);
+    expect(await b.getPages([{ ...id, version: '8@1700000000001' }])).toEqual([undefined]);
+    expect(await other.getPages([id])).toEqual([undefined]);
+  });
+
+  it('stores pages with the configured TTL and keys that reveal neither the store URI nor the key', async () => {
+    const keyPrefix = prefix();
+    const t = await tier(keyPrefix, { pageTtl: 120 });
+    const object = objectId('s3://secret-bucket-name/prefix', 'private/report.parquet');
+    t.putPages(ids(object, 'v', 3).map((id) => ({ id, data: randomBytes(100) })));
+    await t.settle();
+    const keys = await keysOf(keyPrefix);
+    expect(keys).toHaveLength(3);
+    for (const key of keys) {
+      expect(key).not.toMatch(/secret-bucket-name|private|report/);
+      const ttl = await admin.ttl(key);
+      expect(ttl).toBeGreaterThan(0);
+      expect(ttl).toBeLessThanOrEqual(120);
+    }
+    // The pages of one object version share one Cluster hash slot.
+    expect(new Set(keys.map((k) => /\{([^}]+)\}/.exec(k)?.[1])).size).toBe(1);
+  });
+
+  it('does not store pages over maxPageBytes', async () => {
+    const keyPrefix = prefix();
+    const t = await tier(keyPrefix, { maxPageBytes: 1024 });
+    const [small, large] = ids(objectId('s3://b', 'k'), 'v', 2);
+    t.putPages([
+      { id: small!, data: randomBytes(1024) },
+      { id: large!, data: randomBytes(1025) },
+    ]);
+    await t.settle();
+    const got = await t.getPages([small!, large!]);
+    expect(got[0]).toBeInstanceOf(Buffer);
+    expect(got[1]).toBeUndefined();
+    expect(t.stats().dropped).toBe(1);
+  });
+
+  it('single-flight between two instances in one process: one fetch, both get the bytes', async () => {
+    const keyPrefix = prefix();
+    const a = await tier(keyPrefix);
+    const b = await tier(keyPrefix);
+    const run = ids(objectId('s3://b', 'big'), 'v', 4);
+    const bytes = run.map(() => randomBytes(2048));
+    let fetches = 0;
+    const fetch = async (): Promise<Buffer[]> => {
+      fetches++;
+      await new Promise((r) => setTimeout(r, 100));
+      return bytes;
+    };
+    const [fromA, fromB] = await Promise.all([a.fetchOnce(run, fetch), b.fetchOnce(run, fetch)]);
+    expect(fetches).toBe(1);
+    fromA.forEach((p, i) => expect(p.equals(bytes[i]!)).toBe(true));
+    fromB.forEach((p, i) => expect(p.equals(bytes[i]!)).toBe(true));
+    // Once published, a late reader fetches nothing either.
+    await Promise.all([a.settle(), b.settle()]);
+    const late = await tier(keyPrefix);
+    await late.fetchOnce(run, fetch);
+    expect(fetches).toBe(1);
+    // No lease is left behind.
+    expect((await keysOf(keyPrefix)).filter((k) => k.startsWith(`${keyPrefix}l:`))).toEqual([]);
+  });
+
+  it('a failing fetch frees the leases: the waiting instance fetches itself and gets the error of its own fetch only', async () => {
+    const keyPrefix = prefix();
+    const a = await tier(keyPrefix);
+    const b = await tier(keyPrefix, { waitMs: 30_000 });
+    const run = ids(objectId('s3://b', 'gone'), 'v', 2);
+    const failing = a.fetchOnce(run, async () => {
+      await new Promise((r) => setTimeout(r, 100));
+      throw new Error('store says no');
+    });
+    await new Promise((r) => setTimeout(r, 20));
+    const good = [Buffer.from('x'), Buffer.from('y')];
+    const waiting = b.fetchOnce(run, async () => good);
+    await expect(failing).rejects.toThrow('store says no');
+    expect((await waiting).map(String)).toEqual(['x', 'y']);
+  });
+
+  it('a waiter whose signal aborts stops waiting and fetches by itself', async () => {
+    const keyPrefix = prefix();
+    const a = await tier(keyPrefix);
+    const b = await tier(keyPrefix, { waitMs: 60_000 });
+    const run = ids(objectId('s3://b', 'slow'), 'v', 1);
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let fetches = 0;
+    const leading = a.fetchOnce(run, async () => {
+      fetches++;
+      await held;
+      return [Buffer.from('leader')];
+    });
+    await expect.poll(() => fetches).toBe(1);
+    const controller = new AbortController();
+    const waiting = b.fetchOnce(
+      run,
+      async () => {
+        fetches++;
+        return [Buffer.from('waiter')];
+      },
+      controller.signal,
+    );
+    setTimeout(() => controller.abort(), 50);
+    expect((await waiting).map(String)).toEqual(['waiter']);
+    expect(b.stats().fallbacks).toBe(1);
+    release();
+    expect((await leading).map(String)).toEqual(['leader']);
+  });
+});
+
+describe('metadata', () => {
+  const info: ObjectInfo = { key: 'dir/a.txt', size: 42, mtime: new Date(1700000000123), etag: '"abc"', isDirectory: false };
+
+  it('shares stat answers (and known-missing ones) younger than the reader’s max age', async () => {
+    const keyPrefix = prefix();
+    const a = await tier(keyPrefix);
+    const b = await tier(keyPrefix);
+    expect(await b.getStat('s3://b/p', 'dir/a.txt', 60_000)).toBeUndefined();
+    a.setStat('s3://b/p', 'dir/a.txt', info);
+    a.setStat('s3://b/p', 'dir/missing', null);
+    await a.settle();
+    expect(await b.getStat('s3://b/p', 'dir/a.txt', 60_000)).toEqual(info);
+    expect(await b.getStat('s3://b/p', 'dir/missing', 60_000)).toBeNull();
+    expect(await b.getStat('s3://other/p', 'dir/a.txt', 60_000)).toBeUndefined();
+    expect(await b.getStat('s3://b/p', 'dir/a.txt', -1)).toEqual(info);
+    expect(await b.getStat('s3://b/p', 'dir/a.txt', 0)).toBeUndefined();
+    await new Promise((r) => setTimeout(r, 60));
+    expect(await b.getStat('s3://b/p', 'dir/a.txt', 20)).toBeUndefined();
+    expect(await b.getStat('s3://b/p', 'dir/a.txt', 60_000)).toEqual(info);
+  });
+
+  it('shares directory listings', async () => {
+    const keyPrefix = prefix();
+    const a = await tier(keyPrefix);
+    const b = await tier(keyPrefix);
+    const children: ObjectInfo[] = [info, { key: 'dir/sub', size: 0, isDirectory: true }];
+    a.setList('s3://b/p', 'dir', children);
+    await a.settle();
+    expect(await b.getList('s3://b/p', 'dir', 60_000)).toEqual(children);
+  });
+
+  it('an invalidation reaches the other instances (not the sender) and retires the shared answers it affects', async () => {
+    const keyPrefix = prefix();
+    const a = await tier(keyPrefix);
+    const b = await tier(keyPrefix);
+    const c = await tier(keyPrefix);
+    const seenByA: Invalidation[] = [];
+    const seenByB: Invalidation[] = [];
+    a.onInvalidation((i) => seenByA.push(i));
+    b.onInvalidation((i) => seenByB.push(i));
+    a.setStat('s3://b/p', 'dir/a.txt', info);
+    a.setStat('s3://b/p', 'dir', null);
+    a.setList('s3://b/p', '', []);
+    a.setStat('s3://b/p', 'other.txt', { ...info, key: 'other.txt' });
+    await a.settle();
+    b.publish({ cacheId: 's3://b/p', key: 'dir/a.txt', recursive: false });
+    await b.settle();
+    await expect.poll(() => seenByA.length).toBe(1);
+    expect(seenByA[0]).toEqual({ cacheId: 's3://b/p', key: 'dir/a.txt', recursive: false });
+    expect(seenByB).toEqual([]);
+    expect(await c.getStat('s3://b/p', 'dir/a.txt', 60_000)).toBeUndefined();
+    expect(await c.getStat('s3://b/p', 'dir', 60_000)).toBeUndefined(); // an ancestor's negative answer
+    expect(await c.getList('s3://b/p', '', 60_000)).toBeUndefined(); // an ancestor's listing
+    expect(await c.getStat('s3://b/p', 'other.txt', 60_000)).toEqual({ ...info, key: 'other.txt' });
+    // A recursive invalidation retires everything shared about the mount.
+    b.publish({ cacheId: 's3://b/p', key: 'dir', recursive: true });
+    await b.settle();
+    await expect.poll(() => seenByA.length).toBe(2);
+    expect(seenByA[1]!.recursive).toBe(true);
+    expect(await c.getStat('s3://b/p', 'other.txt', 60_000)).toBeUndefined();
+    // New answers are shared again after it.
+    c.setStat('s3://b/p', 'other.txt', { ...info, key: 'other.txt', size: 1 });
+    await c.settle();
+    expect((await a.getStat('s3://b/p', 'other.txt', 60_000))?.size).toBe(1);
+  });
+});
+
+describe('options', () => {
+  it('rejects bad options with EINVAL', async () => {
+    await expect(openSharedTier({})).rejects.toMatchObject({ code: 'EINVAL' });
+    await expect(openSharedTier({ url: 'http://127.0.0.1:1' })).rejects.toMatchObject({ code: 'EINVAL' });
+    await expect(openSharedTier({ url, pageTtl: 0 })).rejects.toMatchObject({ code: 'EINVAL' });
+    await expect(openSharedTier({ url, keyPrefix: 'a{b}' })).rejects.toMatchObject({ code: 'EINVAL' });
+    await expect(openSharedTier({ client: {} as never })).rejects.toMatchObject({ code: 'EINVAL' });
+    await expect(openSharedTier({ url, bogus: 1 } as never)).rejects.toMatchObject({ code: 'EINVAL' });
+  });
+
+  it('uses an injected client and leaves it open on close', async () => {
+    const client = new Redis(url);
+    const t = await openSharedTier({ client, keyPrefix: prefix() });
+    const id = { object: objectId('s3://b', 'k'), version: 'v', index: 0 };
+    t.putPages([{ id, data: Buffer.from('hi') }]);
+    await t.settle();
+    expect(String((await t.getPages([id]))[0])).toBe('hi');
+    await t.close();
+    expect(await client.ping()).toBe('PONG');
+    client.disconnect();
+  });
+
+  it('opens unavailable when Redis is not there, warning once without the password', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (w: Error): void => void warnings.push(w);
+    process.on('warning', onWarning);
+    try {
+      const t = await openSharedTier({ url: 'redis://user:hunter2-secret@127.0.0.1:1', connectTimeoutMs: 300, coolDownMs: 60_000 });
+      opened.push(t);
+      expect(t.stats().available).toBe(false);
+      const id = { object: 'o', version: 'v', index: 0 };
+      expect(await t.getPages([id])).toEqual([undefined]);
+      expect((await t.fetchOnce([id], async () => [Buffer.from('z')])).map(String)).toEqual(['z']);
+      await new Promise((r) => setImmediate(r));
+      const ours = warnings.filter((w) => (w as { code?: string }).code === 'STRATAFS_SHARED_CACHE_UNAVAILABLE');
+      expect(ours).toHaveLength(1);
+      expect(ours[0]!.message).not.toContain('hunter2');
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
+  it('tells which cache ids can be shared', () => {
+    expect(isShareableCacheId('s3://bucket/prefix')).toBe(true);
+    expect(isShareableCacheId('memory://#3')).toBe(false);
+    expect(isShareableCacheId('memory://name')).toBe(false);
+  });
+});
