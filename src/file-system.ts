@@ -25,7 +25,7 @@ import {
   type WriteType,
 } from './options.js';
 import type { Mount } from './mount/mount-table.js';
-import { cacheIdOf, openStore } from './mount/open-store.js';
+import { cacheIdOf, isProcessLocal, openStore } from './mount/open-store.js';
 import { withLayers } from './layers/index.js';
 import { MetadataCache } from './cache/metadata-cache.js';
 import { MemoryTier } from './cache/memory-tier.js';
@@ -88,16 +88,35 @@ export class StrataFS {
     this.#writer = new Writer(this.#ctx, this.#ns);
     this.#sources = new PageSources(this.#ctx, this.#ns, () => this.#ready());
     this.#tree = new TreeOps(this.#ctx, this.#ns, this.#writer, this.#sources);
-    if (this.#ctx.options.disk) {
-      const { dir, capacity } = this.#ctx.options.disk;
-      this.#diskReady = import('./cache/disk/index.js').then(async ({ openDiskCache }) => {
-        const opened = await openDiskCache(dir, capacity, this.#ctx.options.pageSize);
-        const disk = { tier: opened.tier, journal: new PendingIndex(opened.journal) };
-        this.#ctx.disk = disk;
-        this.#ctx.pages = new PageCache(this.#ctx.options.pageSize, this.#ctx.pages.memory, disk.tier, this.#ctx.options.retry, this.#ctx.options.timeout ?? BODY_STALL_MS);
-        this.#ctx.writeBack = new WriteBack(disk.journal, this.#ctx.options.retry, (cacheId) => this.#ctx.mountByCacheId(cacheId), (m, key, info, data) => this.#writer.afterUpload(m, key, info, data));
-      });
+    if (resolved.disk || resolved.shared) {
+      this.#diskReady = this.#openTiers();
       this.#diskReady.catch(() => undefined);
+    }
+  }
+
+  /** Opens the disk tier (and its write-back uploader), then the shared tier. */
+  async #openTiers(): Promise<void> {
+    const ctx = this.#ctx;
+    const { disk, shared, pageSize, retry, timeout } = ctx.options;
+    if (disk) {
+      const { openDiskCache } = await import('./cache/disk/index.js');
+      const opened = await openDiskCache(disk.dir, disk.capacity, pageSize);
+      const cache = { tier: opened.tier, journal: new PendingIndex(opened.journal) };
+      ctx.disk = cache;
+      ctx.pages = new PageCache(pageSize, ctx.pages.memory, cache.tier, retry, timeout ?? BODY_STALL_MS);
+      ctx.writeBack = new WriteBack(cache.journal, retry, (cacheId) => ctx.mountByCacheId(cacheId), (m, key, info, data) => this.#writer.afterUpload(m, key, info, data));
+    }
+    if (shared) {
+      const { openSharedTier } = await import('./cache/shared/index.js');
+      const tier = await openSharedTier({ pageSize, ...shared });
+      ctx.shared = tier;
+      ctx.pages.shared = tier;
+      ctx.pages.shareable = (object) => !isProcessLocal(object.slice(0, object.indexOf('\n')));
+      tier.onInvalidation(({ cacheId, key, recursive }) => {
+        for (const state of ctx.state.values()) if (state.cacheId === cacheId) state.meta.changedElsewhere(key, recursive);
+        void ctx.pages.drop(objectId(cacheId, key));
+        if (recursive) void ctx.pages.drop(objectId(cacheId, key === '' ? '' : key + '/'), { prefix: true });
+      });
     }
   }
 
@@ -138,10 +157,11 @@ export class StrataFS {
         id,
       };
       this.#ctx.table.add(mount);
+      const cacheId = cacheIdOf(opened.uri, id);
       this.#ctx.state.set(mount, {
-        meta: new MetadataCache(mountOptions.syncInterval ?? this.#ctx.options.syncInterval),
+        meta: new MetadataCache(mountOptions.syncInterval ?? this.#ctx.options.syncInterval, (key, recursive) => this.#ctx.shareChange(cacheId, key, recursive)),
         counters: newCounters(),
-        cacheId: cacheIdOf(opened.uri, id),
+        cacheId,
         owned,
       });
       this.#ctx.writeBack?.resume();
@@ -577,6 +597,7 @@ export class StrataFS {
       disk: this.#ctx.disk?.tier.stats(),
       metadata,
       pendingWrites: this.#ctx.disk ? this.#ctx.disk.journal.list().length : 0,
+      shared: this.#ctx.shared?.stats(),
       mounts,
     };
   }
@@ -590,6 +611,7 @@ export class StrataFS {
     this.#closed = true;
     await this.#ctx.pages.settle();
     await this.#ctx.disk?.tier.close();
+    await this.#ctx.shared?.close();
     for (const [mount, state] of this.#ctx.state) if (state.owned) await mount.rawStore.close?.().catch(() => undefined);
     this.#ctx.state.clear();
     this.#ctx.pages.memory.clear();

@@ -6,6 +6,7 @@ import { invalid } from './errors.js';
 import { describe } from './path.js';
 import { parseSize, type Bytes, type Milliseconds, type SizeLike } from './size.js';
 import type { UnderStore } from './store/under-store.js';
+import type { SharedTierOptions } from './cache/shared/options.js';
 
 /** How reads use the cache (as in Alluxio). */
 export const READ_TYPES = ['CACHE', 'CACHE_PROMOTE', 'NO_CACHE'] as const;
@@ -42,6 +43,13 @@ export interface StrataOptions {
      * Survives restarts and may be shared by several processes on one host.
      */
     disk?: { dir: string; capacity?: SizeLike };
+    /**
+     * A third tier shared by every process and host of a fleet, on Redis (or Redis Cluster /
+     * Valkey): `{ url | client, keyPrefix?, pageTtl?, maxPageBytes?, … }`. Off unless given; needs
+     * the optional `ioredis` package. Redis down or slow never fails a read (the tier is skipped
+     * with one warning). See the shared-cache guide.
+     */
+    shared?: SharedTierOptions;
   };
   /** Metadata cache. */
   metadata?: {
@@ -134,6 +142,8 @@ export interface StrataStats {
   metadata: { hits: number; misses: number };
   /** `ASYNC_THROUGH`/`MUST_CACHE` writes not yet in the store. */
   pendingWrites: number;
+  /** The shared (Redis) tier, when configured: page hits/misses, bytes in/out, errors, whether Redis answers. */
+  shared?: { hits: number; misses: number; bytesIn: number; bytesOut: number; errors: number; available: boolean };
   /** The same figures per mount point. */
   mounts: Record<string, { hits: number; misses: number; bytesFromCache: number; bytesFromStore: number; bytesToStore: number }>;
 }
@@ -143,6 +153,7 @@ export interface ResolvedOptions {
   pageSize: Bytes;
   memoryCapacity: Bytes;
   disk: { dir: string; capacity: Bytes } | undefined;
+  shared: SharedTierOptions | undefined;
   syncInterval: Milliseconds;
   readType: ReadType;
   writeType: WriteType;
@@ -216,6 +227,11 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     if (capacity < pageSize) throw invalid(`cache.disk.capacity (${capacity}) must hold at least one page (${pageSize})`);
     disk = { dir: cache.disk.dir, capacity };
   }
+  let shared: SharedTierOptions | undefined;
+  if (cache.shared !== undefined) {
+    checkObject(cache.shared, 'cache.shared');
+    shared = cache.shared as SharedTierOptions; // checked in full when the tier opens
+  }
   const metadata = options.metadata ?? {};
   checkObject(metadata, 'options.metadata');
   checkKeys(metadata, ['syncInterval'], 'metadata');
@@ -236,6 +252,7 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     pageSize,
     memoryCapacity,
     disk,
+    shared,
     syncInterval,
     readType: checkReadType(options.readType) ?? 'CACHE',
     writeType: checkWriteType(options.writeType) ?? 'CACHE_THROUGH',

@@ -19,7 +19,14 @@ export class MetadataCache {
   hits = 0;
   misses = 0;
 
-  constructor(private readonly syncInterval: number) {}
+  /**
+   * @param syncInterval ms an answer is reused (`0` never, `-1` until invalidated).
+   * @param onChange told of every change made through this process (to share invalidations).
+   */
+  constructor(
+    readonly syncInterval: number,
+    private readonly onChange?: (key: string, recursive: boolean) => void,
+  ) {}
 
   #fresh(entry: Entry<unknown> | undefined): boolean {
     if (!entry || this.syncInterval === 0) return false;
@@ -37,9 +44,9 @@ export class MetadataCache {
     return undefined;
   }
 
-  /** Records a stat answer (`null`: missing). */
-  setStat(key: string, info: ObjectInfo | null): void {
-    if (this.syncInterval !== 0) this.#stats.set(key, { value: info, at: Date.now() });
+  /** Records a stat answer (`null`: missing), `ageMs` old already (an answer shared by another process). */
+  setStat(key: string, info: ObjectInfo | null, ageMs = 0): void {
+    if (this.syncInterval !== 0) this.#stats.set(key, { value: info, at: Date.now() - ageMs });
   }
 
   /** The cached children of directory `key`, or `undefined`. */
@@ -53,10 +60,10 @@ export class MetadataCache {
     return undefined;
   }
 
-  /** Records a directory listing (and the stat of each child). */
-  setList(key: string, children: ObjectInfo[]): void {
+  /** Records a directory listing (and the stat of each child), `ageMs` old already. */
+  setList(key: string, children: ObjectInfo[], ageMs = 0): void {
     if (this.syncInterval === 0) return;
-    const at = Date.now();
+    const at = Date.now() - ageMs;
     this.#lists.set(key, { value: children, at });
     for (const child of children) if (!this.#stats.has(child.key)) this.#stats.set(child.key, { value: child, at });
   }
@@ -66,6 +73,7 @@ export class MetadataCache {
    * changed: listings of every ancestor, negative stats of ancestors (implicit directories).
    */
   written(key: string, info: ObjectInfo | null): void {
+    this.onChange?.(key, false);
     this.#forgetAncestors(key);
     if (info) this.setStat(key, info);
     else this.#stats.delete(key);
@@ -73,6 +81,12 @@ export class MetadataCache {
 
   /** After a delete of `key` (and, when `recursive`, of everything below it). */
   removed(key: string, recursive = false): void {
+    this.onChange?.(key, recursive);
+    this.changedElsewhere(key, recursive);
+  }
+
+  /** A change another process made (an invalidation it shared): forgets without telling anyone. */
+  changedElsewhere(key: string, recursive: boolean): void {
     this.#forgetAncestors(key);
     this.#stats.delete(key);
     this.#lists.delete(key);

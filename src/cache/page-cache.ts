@@ -15,6 +15,7 @@ import type { DiskTier } from './disk-tier-types.js';
 import { MemoryTier } from './memory-tier.js';
 import { pageKey, type PageId } from './page-id.js';
 import { SingleFlight } from './single-flight.js';
+import type { SharedTier } from './shared-tier-types.js';
 
 /** How long the disk tier is skipped after it fails. */
 export const DISK_COOL_DOWN_MS = 30_000;
@@ -60,6 +61,10 @@ export class PageCache {
   readonly #pendingDiskWrites = new Set<Promise<unknown>>();
   readonly #pinned = new Set<string>();
 
+  /** The shared (fleet-wide) tier, below disk, when configured. */
+  shared: SharedTier | undefined;
+  /** Whether an object's pages may go to the shared tier (not those of process-local stores). */
+  shareable: (object: string) => boolean = () => true;
   #diskTier: DiskTier | undefined;
   #diskOffUntil = 0;
   #diskWarned = false;
@@ -240,13 +245,28 @@ export class PageCache {
         else fromStore.push(i);
       });
     } else fromStore.push(...toCheck);
+    const shared = this.shared && this.shareable(src.object) ? this.shared : undefined;
+    if (shared && fromStore.length > 0) {
+      // The fleet's shared tier before the store.
+      const found = await shared.getPages(fromStore.map((i) => ({ object: src.object, version: src.version, index: indexes[i]! })));
+      const missing: number[] = [];
+      fromStore.forEach((i, n) => {
+        const page = found[n];
+        if (page && page.length === this.pageLength(src.size, indexes[i]!)) {
+          this.#hit(src, page.length);
+          this.#admit({ object: src.object, version: src.version, index: indexes[i]! }, page, opts.readType, this.isPinned(src.object));
+          results[i] = Promise.resolve(page);
+        } else missing.push(i);
+      });
+      fromStore.splice(0, fromStore.length, ...missing);
+    }
     let runStart = 0;
     for (let n = 1; n <= fromStore.length; n++) {
       const contiguous = n < fromStore.length && indexes[fromStore[n]!] === indexes[fromStore[n - 1]!]! + 1;
       if (contiguous) continue;
       const run = fromStore.slice(runStart, n);
       const firstIndex = indexes[run[0]!]!;
-      const fetched = this.#fetchRun(src, firstIndex, run.length, opts);
+      const fetched = shared ? this.#fetchShared(shared, src, firstIndex, run.length, opts) : this.#fetchRun(src, firstIndex, run.length, opts);
       run.forEach((i, k) => {
         const id = { object: src.object, version: src.version, index: firstIndex + k };
         const pagePromise = fetched.then((pages) => pages[k]!);
@@ -299,6 +319,33 @@ export class PageCache {
       const pinned = this.isPinned(src.object);
       pages.forEach((page, k) => this.#admit({ object: src.object, version: src.version, index: firstIndex + k }, page, opts.readType, pinned));
     }
+    return pages;
+  }
+
+  /**
+   * A run of pages with fleet-wide single-flight: one process of the fleet reads the store and
+   * shares the pages; the others take them from the shared tier (and admit them locally).
+   */
+  async #fetchShared(shared: SharedTier, src: PageSource, firstIndex: number, count: number, opts: PageReadOptions): Promise<Buffer[]> {
+    let fetchedHere = false;
+    const ids = Array.from({ length: count }, (_, k) => ({ object: src.object, version: src.version, index: firstIndex + k }));
+    const pages = await shared.fetchOnce(
+      ids,
+      () => {
+        fetchedHere = true;
+        return this.#fetchRun(src, firstIndex, count, opts);
+      },
+      opts.signal,
+    );
+    if (fetchedHere) return pages;
+    if (pages.length !== count || pages.some((page, k) => page.length !== this.pageLength(src.size, firstIndex + k))) {
+      return this.#fetchRun(src, firstIndex, count, opts); // never trust a short or odd page
+    }
+    const pinned = this.isPinned(src.object);
+    pages.forEach((page, k) => {
+      this.#hit(src, page.length);
+      this.#admit(ids[k]!, page, opts.readType, pinned);
+    });
     return pages;
   }
 

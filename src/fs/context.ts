@@ -7,10 +7,12 @@ import { StrataError } from '../errors.js';
 import { isSameOrBelow } from '../path.js';
 import type { ReadType, ResolvedOptions } from '../options.js';
 import { MountTable, type Mount, type Resolved } from '../mount/mount-table.js';
+import { isProcessLocal } from '../mount/open-store.js';
 import type { MetadataCache } from '../cache/metadata-cache.js';
 import type { CacheCounters, PageCache } from '../cache/page-cache.js';
 import type { DiskTier, WriteJournal } from '../cache/disk-tier-types.js';
 import type { WriteBack } from '../cache/write-back.js';
+import type { SharedTier } from '../cache/shared-tier-types.js';
 
 /** A mount's state besides its table entry. */
 export interface MountState {
@@ -38,11 +40,23 @@ export class FsContext {
   readonly requests: Record<string, number> = {};
   disk: DiskCache | undefined;
   writeBack: WriteBack | undefined;
+  /** The fleet-wide tier (Redis), when configured. */
+  shared: SharedTier | undefined;
 
   constructor(
     readonly options: ResolvedOptions,
     public pages: PageCache,
   ) {}
+
+  /** Tells the fleet (through the shared tier) that `key` of the store `cacheId` changed here. */
+  shareChange(cacheId: string, key: string, recursive: boolean): void {
+    if (this.shared && !isProcessLocal(cacheId)) this.shared.publish({ cacheId, key, recursive });
+  }
+
+  /** The shared tier for a mount's metadata, unless its store lives in this process only or it asks the store every time. */
+  sharedFor(state: MountState): SharedTier | undefined {
+    return this.shared && !isProcessLocal(state.cacheId) && state.meta.syncInterval !== 0 ? this.shared : undefined;
+  }
 
   /** The state of a mounted mount. */
   stateOf(mount: Mount): MountState {

@@ -12,6 +12,11 @@ import { walkTree } from '../ops/tree-walk.js';
 import type { ObjectInfo } from '../store/under-store.js';
 import type { FsContext } from './context.js';
 
+/** The oldest shared answer a mount with this sync interval accepts (`-1`: any age). */
+function maxAge(syncInterval: number): number {
+  return syncInterval < 0 ? Number.MAX_SAFE_INTEGER : syncInterval;
+}
+
 /** The namespace view of one `StrataFS`. */
 export class Namespace {
   constructor(private readonly ctx: FsContext) {}
@@ -25,8 +30,17 @@ export class Namespace {
     let info: ObjectInfo | undefined;
     if (cached !== undefined) info = cached ?? undefined;
     else {
-      info = await mount.store.stat(key, { signal });
-      state.meta.setStat(key, info ?? null);
+      // Another process of the fleet may have asked the store already (the shared tier).
+      const shared = this.ctx.sharedFor(state);
+      const entry = await shared?.getStatEntry?.(state.cacheId, key, maxAge(state.meta.syncInterval));
+      if (entry) {
+        info = entry.value ?? undefined;
+        state.meta.setStat(key, entry.value, entry.ageMs);
+      } else {
+        info = await mount.store.stat(key, { signal });
+        state.meta.setStat(key, info ?? null);
+        shared?.setStat(state.cacheId, key, info ?? null);
+      }
     }
     // A pending write below a missing key makes it a directory, as the upload will.
     if (!info && this.ctx.disk?.journal.list(state.cacheId).some((p) => p.key.startsWith(key + '/'))) return { key, size: 0, isDirectory: true };
@@ -48,9 +62,17 @@ export class Namespace {
     const state = this.ctx.stateOf(mount);
     let children = state.meta.getList(key);
     if (!children) {
-      children = [];
-      for await (const info of mount.store.list(key, { signal })) if (isChildKey(info.key, key)) children.push(info);
-      state.meta.setList(key, children);
+      const shared = this.ctx.sharedFor(state);
+      const entry = await shared?.getListEntry?.(state.cacheId, key, maxAge(state.meta.syncInterval));
+      if (entry) {
+        children = entry.value.filter((info) => isChildKey(info.key, key));
+        state.meta.setList(key, children, entry.ageMs);
+      } else {
+        children = [];
+        for await (const info of mount.store.list(key, { signal })) if (isChildKey(info.key, key)) children.push(info);
+        state.meta.setList(key, children);
+        shared?.setList?.(state.cacheId, key, children);
+      }
     }
     const pending = this.ctx.disk?.journal.list(state.cacheId).filter((p) => parentKey(p.key) === key && p.key !== '');
     if (!pending || pending.length === 0) return children;

@@ -22,3 +22,8 @@ export async function openStore(store: unknown, settings: Record<string, unknown
 export function cacheIdOf(uri: string, mountId: number): string {
   return uri === 'memory://' || uri === '' ? `memory://#${mountId}` : uri;
 }
+
+/** True when a mount's store lives in this process only (`memory://`): its pages and metadata are never shared. */
+export function isProcessLocal(cacheId: string): boolean {
+  return cacheId.startsWith('memory:');
+}

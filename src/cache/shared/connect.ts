@@ -139,3 +139,27 @@ export async function waitReady(client: RedisClient, timeoutMs: Milliseconds): P
     client.on('ready', onReady);
   });
 }
+
+/**
+ * Calls `onData` whenever bytes arrive on any connection of `client` (each node of a Cluster),
+ * across reconnections: the sign of life that tells a busy Redis from a frozen one.
+ */
+export function watchProgress(client: RedisClient, onData: () => void): void {
+  const hooked = new WeakSet<object>();
+  const attach = (redis: Redis): void => {
+    const hook = (): void => {
+      const stream = (redis as { stream?: { on(event: 'data', listener: () => void): unknown } }).stream;
+      if (stream && !hooked.has(stream)) {
+        hooked.add(stream);
+        stream.on('data', onData);
+      }
+    };
+    redis.on('connect', hook);
+    hook();
+  };
+  if (client.isCluster) {
+    const cluster = client as Cluster;
+    for (const node of cluster.nodes('all')) attach(node);
+    cluster.on('+node', attach);
+  } else attach(client as Redis);
+}

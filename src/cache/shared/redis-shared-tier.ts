@@ -15,7 +15,7 @@ import type { PageId } from '../page-id.js';
 import type { Invalidation, SharedTier } from '../shared-tier-types.js';
 import { CircuitBreaker } from './breaker.js';
 import { decodeInvalidation, decodeList, decodeStat, encodeInvalidation, encodeList, encodeStat, type MetaEntry } from './codec.js';
-import { waitReady, type RedisClient } from './connect.js';
+import { waitReady, watchProgress, type RedisClient } from './connect.js';
 import { SharedKeys } from './keys.js';
 import type { ResolvedSharedTierOptions } from './options.js';
 
@@ -115,6 +115,9 @@ export class RedisSharedTier implements SharedTier {
     this.#opts = options;
     this.#keys = new SharedKeys(options.keyPrefix, options.pageSize);
     this.#breaker = new CircuitBreaker(options.coolDownMs, Math.max(2000, 10 * options.timeoutMs), secrets);
+    const onData = (): void => this.#breaker.progress();
+    watchProgress(this.#client, onData);
+    watchProgress(this.#writer, onData);
   }
 
   /** Waits up to `connectTimeoutMs` for the connections; opens the breaker (one warning) when Redis is not there. */
@@ -162,11 +165,11 @@ export class RedisSharedTier implements SharedTier {
     const ids = accepted.map((p) => p.id);
     const write = Promise.all(
       this.#group(ids).map(async (g) => {
-        const done = await this.#call(g.positions.length, () => {
+        const done = await this.#write(g.positions.length, () => {
           const pipe = this.#pipeline(this.#writer);
           for (const p of g.positions) pipe.set(this.#keys.page(g.tag, ids[p]!.index), accepted[p]!.data, 'EX', this.#opts.pageTtl);
           return this.#exec(pipe);
-        }, { background: true });
+        });
         if (done === SKIP) this.#stats.dropped += g.positions.length;
         else for (const p of g.positions) this.#stats.bytesOut += accepted[p]!.data.length;
       }),
@@ -262,12 +265,12 @@ export class RedisSharedTier implements SharedTier {
     // Pages first, then the leases, in one pipeline: whoever finds a lease gone finds the pages.
     const bytes = pages.reduce((n, p) => n + p.length, 0);
     this.#pendingBytes += bytes;
-    const write = this.#call(ids.length, () => {
+    const write = this.#write(ids.length, () => {
       const pipe = this.#pipeline(this.#writer);
       ids.forEach((id, i) => pipe.set(this.#keys.page(tag, id.index), pages[i]!, 'EX', this.#opts.pageTtl));
       pipe.eval(RELEASE_SCRIPT, leases.length, ...leases, token);
       return this.#exec(pipe);
-    }, { background: true })
+    })
       .then((done) => {
         if (done === SKIP) this.#stats.dropped += ids.length;
         else this.#stats.bytesOut += bytes;
@@ -517,9 +520,10 @@ export class RedisSharedTier implements SharedTier {
    * Runs one Redis round trip through the breaker; `SKIP` when the breaker is open or the call
    * failed. Its time budget is `timeoutMs` plus, per page (`weight`), the larger of
    * `timeoutMs / 8` and a page's transfer at 20 MB/s; five times that for `background` writes
-   * nobody waits for; at least `minBudget`. The budget counts from the call's start or from the
-   * last call that succeeded, whichever is later: a call queued behind other large transfers on a
-   * Redis that keeps answering is waiting its turn, not failing (up to ten times the budget). An
+   * nobody waits for; at least `minBudget`. The budget counts from the call's start or from
+   * Redis' last sign of life (a call succeeded, bytes arrived), whichever is later: a call queued
+   * behind large transfers on a Redis that keeps sending is waiting its turn, not failing (up to
+   * ten times its budget, at least 10 s). An
    * error is a hard failure, running over the budget a soft one (see {@link CircuitBreaker}).
    */
   async #call<T>(weight: number, work: () => Promise<T>, opts: { minBudget?: number; background?: boolean } = {}): Promise<T | Skip> {
@@ -537,17 +541,19 @@ export class RedisSharedTier implements SharedTier {
       const result = await Promise.race([
         running,
         new Promise<never>((_, reject) => {
-          const check = (): void => {
-            const due = Math.min(cap, Math.max(started, this.#breaker.lastSuccessAt) + budget);
+          const check = (final: boolean): void => {
+            const due = Math.min(cap, Math.max(started, this.#breaker.lastProgressAt) + budget);
             const now = Date.now();
-            if (now < due) {
-              timer = setTimeout(check, due - now);
-              return;
+            if (now < due) timer = setTimeout(() => check(false), due - now);
+            // After a blocked event loop, timers run before pending socket data is read: look
+            // again once I/O has been processed (setImmediate runs after the poll phase).
+            else if (!final) setImmediate(() => check(true));
+            else {
+              timedOut = true;
+              reject(new Error(`no answer within ${now - started} ms`));
             }
-            timedOut = true;
-            reject(new Error(`no answer within ${now - started} ms`));
           };
-          timer = setTimeout(check, budget);
+          timer = setTimeout(() => check(false), budget);
         }),
       ]);
       this.#breaker.success();
@@ -560,6 +566,15 @@ export class RedisSharedTier implements SharedTier {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /**
+   * A background page write on the writer connection; `SKIP` (nothing sent) while that connection
+   * is not ready, e.g. still reconnecting after the lookup connection already did.
+   */
+  #write(weight: number, work: () => Promise<unknown[]>): Promise<unknown[] | Skip> {
+    if (this.#writer.status !== 'ready') return Promise.resolve(SKIP);
+    return this.#call(weight, work, { background: true });
   }
 
   #track(promise: Promise<unknown>): void {
