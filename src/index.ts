@@ -52,3 +52,4 @@ export { AzureBlobStore } from './store/azure/azure-blob-store.js';
 export { GcsStore } from './store/gcs/gcs-store.js';
 export { OssStore } from './store/oss/oss-store.js';
 export { CosStore } from './store/cos/cos-store.js';
+export type { SharedTierOptions } from './cache/shared/options.js';

@@ -425,15 +425,15 @@ export abstract class VendorObjectStore<C, S> extends ObjectStoreBase {
     this.#client = undefined;
   }
 
-  /** Makes the SDK client with `sdk` (the SDK's main export) and `credentials`; called once, on first use. */
+  /** Makes the SDK client with `sdk` (the SDK's main export) and `credentials`; called once, on first use. @internal */
   protected abstract createClient(sdk: S, credentials: Credentials): C;
-  /** The headers of a HEAD of `fullKey`. */
+  /** The headers of a HEAD of `fullKey`. @internal */
   protected abstract headHeaders(client: C, fullKey: string): Promise<ResponseHeaders>;
-  /** A GET of `fullKey`, with `range` as a `Range` header value; resolves once a 2xx answer started. */
+  /** A GET of `fullKey`, with `range` as a `Range` header value; resolves once a 2xx answer started. @internal */
   protected abstract download(client: C, fullKey: string, range: string | undefined, signal: AbortSignal | undefined): Promise<Readable>;
-  /** The SDK calls that store `fullKey` in one PUT or in parts. */
+  /** The SDK calls that store `fullKey` in one PUT or in parts. @internal */
   protected abstract multipartTarget(client: C, fullKey: string): MultipartTarget;
-  /** The SDK calls that copy `fromFullKey` to `toFullKey`; parts copy only the version `etag` when given. */
+  /** The SDK calls that copy `fromFullKey` to `toFullKey`; parts copy only the version `etag` when given. @internal */
   protected abstract copyTarget(client: C, fromFullKey: string, toFullKey: string, etag: string | undefined): CopyTarget;
 
   /** The client: the injected one, or the one made on first use (loading the SDK then). */

@@ -10,7 +10,7 @@ import { parseSize, type Bytes, type Milliseconds, type SizeLike } from '../../s
 /** Seconds (Redis `EX`). */
 export type Seconds = number;
 
-/** Options of {@link openSharedTier}. Every field is optional except one of `url` / `client`. */
+/** Options of `openSharedTier`. Every field is optional except one of `url` / `client`. */
 export interface SharedTierOptions {
   /**
    * Where Redis is. `redis://[user:password@]host:port[/db]` (or `rediss://` for TLS) is one
@@ -23,7 +23,7 @@ export interface SharedTierOptions {
    * An ioredis `Redis` or `Cluster` instance to use instead of `url` (wins over it). The tier
    * leaves its options alone (set `enableOfflineQueue: false` and a low `maxRetriesPerRequest`
    * on it for fast failure), makes one `duplicate()` for the invalidation subscriber, and does
-   * not close it on {@link SharedTier.close}.
+   * not close it on `close()`.
    */
   client?: Redis | Cluster;
   /** Treat a single `url` as a cluster seed node. Default `false`. */
@@ -70,7 +70,7 @@ export interface SharedTierOptions {
    * for `max(2000, 10 × timeoutMs)` ms (a busy Redis is not a down one).
    */
   coolDownMs?: Milliseconds;
-  /** Milliseconds {@link openSharedTier} waits for the first connection. Default `2000`; the tier opens unavailable after it. */
+  /** Milliseconds `openSharedTier` waits for the first connection. Default `2000`; the tier opens unavailable after it. */
   connectTimeoutMs?: Milliseconds;
   /** Bytes of pages queued for writing to Redis at most; pages beyond it are dropped. Default `'64MiB'`. */
   maxPendingBytes?: SizeLike;

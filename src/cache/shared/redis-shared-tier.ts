@@ -197,17 +197,12 @@ export class RedisSharedTier implements SharedTier {
     let delay = 5;
     for (let round = 0; ; round++) {
       const missing = ids.map((_, i) => i).filter((i) => !found[i]);
-      // A waiter would wait that long anyway: a busy Redis gets the rest of the wait as budget.
-      const replies = await this.#call(
-        missing.length,
-        () => {
-          const pipe = this.#pipeline();
-          pipe.mgetBuffer(missing.map((i) => this.#keys.page(tag, ids[i]!.index)));
-          for (const i of missing) pipe.set(this.#keys.lease(tag, ids[i]!.index), token, 'PX', this.#opts.leaseMs, 'NX');
-          return this.#exec(pipe);
-        },
-        { minBudget: round === 0 ? 0 : deadline - Date.now() },
-      );
+      const replies = await this.#call(missing.length, () => {
+        const pipe = this.#pipeline();
+        pipe.mgetBuffer(missing.map((i) => this.#keys.page(tag, ids[i]!.index)));
+        for (const i of missing) pipe.set(this.#keys.lease(tag, ids[i]!.index), token, 'PX', this.#opts.leaseMs, 'NX');
+        return this.#exec(pipe);
+      });
       if (replies === SKIP) return this.#fetchAlone(ids, fetch, true);
       const pages = replies[0] as (Buffer | null)[];
       const won: string[] = [];
@@ -272,8 +267,12 @@ export class RedisSharedTier implements SharedTier {
       return this.#exec(pipe);
     })
       .then((done) => {
-        if (done === SKIP) this.#stats.dropped += ids.length;
-        else this.#stats.bytesOut += bytes;
+        if (done !== SKIP) this.#stats.bytesOut += bytes;
+        else {
+          // Not published: free the leases so that the waiters fetch now rather than at expiry.
+          this.#stats.dropped += ids.length;
+          this.#release(leases, token);
+        }
       })
       .finally(() => {
         clearInterval(renew);
@@ -520,17 +519,16 @@ export class RedisSharedTier implements SharedTier {
    * Runs one Redis round trip through the breaker; `SKIP` when the breaker is open or the call
    * failed. Its time budget is `timeoutMs` plus, per page (`weight`), the larger of
    * `timeoutMs / 8` and a page's transfer at 20 MB/s; five times that for `background` writes
-   * nobody waits for; at least `minBudget`. The budget counts from the call's start or from
-   * Redis' last sign of life (a call succeeded, bytes arrived), whichever is later: a call queued
-   * behind large transfers on a Redis that keeps sending is waiting its turn, not failing (up to
-   * ten times its budget, at least 10 s). An
-   * error is a hard failure, running over the budget a soft one (see {@link CircuitBreaker}).
+   * nobody waits for. The budget counts from the call's start or from Redis' last sign of life
+   * (a call succeeded, bytes arrived), whichever is later: a call queued behind large transfers
+   * on a Redis that keeps sending is waiting its turn, not failing (up to ten times its budget,
+   * at least 10 s). An error is a hard failure, running over the budget a soft one (see
+   * {@link CircuitBreaker}).
    */
-  async #call<T>(weight: number, work: () => Promise<T>, opts: { minBudget?: number; background?: boolean } = {}): Promise<T | Skip> {
+  async #call<T>(weight: number, work: () => Promise<T>, opts: { background?: boolean } = {}): Promise<T | Skip> {
     if (this.#disconnected || !this.#breaker.allow()) return SKIP;
     const perPage = Math.max(this.#opts.timeoutMs / 8, this.#opts.pageSize / 20_000);
-    const normal = (this.#opts.timeoutMs + weight * perPage) * (opts.background ? BACKGROUND_FACTOR : 1);
-    const budget = Math.ceil(Math.max(opts.minBudget ?? 0, normal));
+    const budget = Math.ceil((this.#opts.timeoutMs + weight * perPage) * (opts.background ? BACKGROUND_FACTOR : 1));
     const started = Date.now();
     const cap = started + Math.max(10 * budget, 10_000);
     let timer: NodeJS.Timeout | undefined;

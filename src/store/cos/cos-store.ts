@@ -67,7 +67,7 @@ const PAGE_SIZE = 1000;
 /**
  * A store (`UnderStore`) on a Tencent COS bucket through `cos-nodejs-sdk-v5`, which is imported
  * on the first request. The SDK's callback/promise API with PascalCase parameters is wrapped
- * here; downloads stream through a {@link ResponseSink} that learns the status before the body,
+ * here; downloads stream through a `ResponseSink` that learns the status before the body,
  * so a failed GET never hands an error document to a reader. Listing uses GET Bucket with
  * markers; large writes are multipart uploads, aborted on failure; batch deletes use
  * `POST ?delete`; copies `x-cos-copy-source`.
@@ -95,6 +95,7 @@ export class CosStore extends VendorObjectStore<COS, typeof COS> {
     return new CosStore(parseVendorUri(PROFILE, uri, settings) as unknown as CosStoreOptions);
   }
 
+  /** @internal */
   protected createClient(Cos: typeof COS, credentials: Credentials): COS {
     const s = this.#settings;
     const options: COS.COSOptions = { SecretId: credentials.id, SecretKey: credentials.secret };
@@ -109,11 +110,12 @@ export class CosStore extends VendorObjectStore<COS, typeof COS> {
     return { Bucket: this.bucket, Region: this.region, Key: key };
   }
 
+  /** @internal */
   protected async headHeaders(client: COS, fullKey: string): Promise<ResponseHeaders> {
     return (await client.headObject(this.#where(fullKey))).headers ?? {};
   }
 
-  /** GET into a {@link ResponseSink}; resolves with it once a 2xx status is known. */
+  /** GET into a `ResponseSink`; resolves with it once a 2xx status is known. @internal */
   protected download(client: COS, fullKey: string, range: string | undefined, signal: AbortSignal | undefined): Promise<Readable> {
     return new Promise<Readable>((resolve, reject) => {
       let settled = false;
@@ -149,6 +151,7 @@ export class CosStore extends VendorObjectStore<COS, typeof COS> {
     };
   }
 
+  /** @internal */
   protected multipartTarget(client: COS, fullKey: string): MultipartTarget {
     const where = this.#where(fullKey);
     return {
@@ -162,6 +165,7 @@ export class CosStore extends VendorObjectStore<COS, typeof COS> {
     };
   }
 
+  /** @internal */
   protected copyTarget(client: COS, fromFullKey: string, toFullKey: string, etag: string | undefined): CopyTarget {
     const where = this.#where(toFullKey);
     const CopySource = `${this.bucket}.cos.${this.region}.myqcloud.com/${encodeURIComponent(fromFullKey).replace(/%2F/g, '/')}`;

@@ -88,6 +88,7 @@ export class OssStore extends VendorObjectStore<AliOssClient, AliOssConstructor>
     return new OssStore(parseVendorUri(PROFILE, uri, settings) as unknown as OssStoreOptions);
   }
 
+  /** @internal */
   protected createClient(OSS: AliOssConstructor, credentials: Credentials): AliOssClient {
     const s = this.#settings;
     const options: AliOssClientOptions = { bucket: this.bucket, accessKeyId: credentials.id, accessKeySecret: credentials.secret, secure: s.secure ?? true };
@@ -98,10 +99,12 @@ export class OssStore extends VendorObjectStore<AliOssClient, AliOssConstructor>
     return new OSS(options);
   }
 
+  /** @internal */
   protected async headHeaders(client: AliOssClient, fullKey: string): Promise<ResponseHeaders> {
     return (await client.head(fullKey)).res.headers;
   }
 
+  /** @internal */
   protected async download(client: AliOssClient, fullKey: string, range: string | undefined): Promise<Readable> {
     const headers: Record<string, string> = range === undefined ? {} : { Range: range, 'x-oss-range-behavior': 'standard' };
     return (await client.getStream(fullKey, { headers })).stream;
@@ -119,6 +122,7 @@ export class OssStore extends VendorObjectStore<AliOssClient, AliOssConstructor>
     };
   }
 
+  /** @internal */
   protected multipartTarget(client: AliOssClient, fullKey: string): MultipartTarget {
     return {
       ...this.#session(client, fullKey),
@@ -130,6 +134,7 @@ export class OssStore extends VendorObjectStore<AliOssClient, AliOssConstructor>
     };
   }
 
+  /** @internal */
   protected copyTarget(client: AliOssClient, fromFullKey: string, toFullKey: string, etag: string | undefined): CopyTarget {
     const source = { sourceKey: fromFullKey, sourceBucketName: this.bucket };
     const ifMatch = etag === undefined ? {} : { headers: { 'x-oss-copy-source-if-match': `"${etag}"` } };
