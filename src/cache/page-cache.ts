@@ -17,6 +17,9 @@ import { pageKey, type PageId } from './page-id.js';
 import { SingleFlight } from './single-flight.js';
 import type { SharedTier } from './shared-tier-types.js';
 
+/** Largest run of pages fetched under one fleet-wide lease when the shared tier is on. */
+const SHARED_RUN_BYTES = 16 * 1024 * 1024;
+
 /** How long the disk tier is skipped after it fails. */
 export const DISK_COOL_DOWN_MS = 30_000;
 
@@ -260,13 +263,21 @@ export class PageCache {
       });
       fromStore.splice(0, fromStore.length, ...missing);
     }
+    // Another reader may have started fetching some of these pages while we looked in the tiers.
+    const toFetch = fromStore.filter((i) => {
+      const running = this.#flight.get(pageKey({ object: src.object, version: src.version, index: indexes[i]! }));
+      if (running) results[i] = running;
+      return !running;
+    });
+    // With the shared tier on, runs stay small enough for fine-grained leases and publishing.
+    const maxRun = shared ? Math.max(1, Math.floor(SHARED_RUN_BYTES / this.pageSize)) : Infinity;
     let runStart = 0;
-    for (let n = 1; n <= fromStore.length; n++) {
-      const contiguous = n < fromStore.length && indexes[fromStore[n]!] === indexes[fromStore[n - 1]!]! + 1;
+    for (let n = 1; n <= toFetch.length; n++) {
+      const contiguous = n < toFetch.length && indexes[toFetch[n]!] === indexes[toFetch[n - 1]!]! + 1 && n - runStart < maxRun;
       if (contiguous) continue;
-      const run = fromStore.slice(runStart, n);
+      const run = toFetch.slice(runStart, n);
       const firstIndex = indexes[run[0]!]!;
-      const fetched = shared ? this.#fetchShared(shared, src, firstIndex, run.length, opts) : this.#fetchRun(src, firstIndex, run.length, opts);
+      const fetched = shared && opts.readType !== 'NO_CACHE' ? this.#fetchShared(shared, src, firstIndex, run.length, opts) : this.#fetchRun(src, firstIndex, run.length, opts);
       run.forEach((i, k) => {
         const id = { object: src.object, version: src.version, index: firstIndex + k };
         const pagePromise = fetched.then((pages) => pages[k]!);

@@ -6,7 +6,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { objectId, type PageId } from '../../src/cache/page-id.js';
-import { openSharedTier, isShareableCacheId, type RedisSharedTier } from '../../src/cache/shared/index.js';
+import { openSharedTier, type RedisSharedTier } from '../../src/cache/shared/index.js';
+import { isProcessLocal } from '../../src/mount/open-store.js';
 import type { Invalidation } from '../../src/cache/shared-tier-types.js';
 import type { ObjectInfo } from '../../src/store/under-store.js';
 
@@ -288,8 +289,8 @@ describe('options', () => {
   });
 
   it('tells which cache ids can be shared', () => {
-    expect(isShareableCacheId('s3://bucket/prefix')).toBe(true);
-    expect(isShareableCacheId('memory://#3')).toBe(false);
-    expect(isShareableCacheId('memory://name')).toBe(false);
+    expect(isProcessLocal('s3://bucket/prefix')).toBe(false);
+    expect(isProcessLocal('memory://#3')).toBe(true);
+    expect(isProcessLocal('memory://name')).toBe(true);
   });
 });

@@ -46,13 +46,6 @@ export async function openSharedTier(options: SharedTierOptions): Promise<RedisS
   return tier;
 }
 
-/**
- * True when the pages and metadata of a mount with this cache id may be shared across processes:
- * not for `memory://` stores, which exist in one process only.
- */
-export function isShareableCacheId(cacheId: string): boolean {
-  return !cacheId.startsWith('memory:');
-}
 
 /** The tier contract (re-exported for convenience). */
 export type { SharedTier };
