@@ -41,6 +41,7 @@ try {
     const wall = performance.now() - start;
     const fromStore = reports.reduce((n, r) => n + r.bytesFromStore, 0);
     console.log(`| ${label} | ${wall.toFixed(0)} | ${fromStore.toLocaleString('en-US')} | ${(fromStore / total).toFixed(2)}x |`);
+    if (process.argv.includes('--verbose')) for (const r of reports) console.error(JSON.stringify(r));
   }
 } finally {
   await redis.stop();
