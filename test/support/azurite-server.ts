@@ -4,7 +4,8 @@
  * @module
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { childServer } from './child-server.js';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -42,22 +43,7 @@ export async function startAzurite(options: { timeoutMs?: number } = {}): Promis
   const args = ['--silent', '--inMemoryPersistence', '--blobHost', '127.0.0.1', '--blobPort', '0', '--skipApiVersionCheck', '--loose', '--disableTelemetry'];
   const child: ChildProcess = spawn(process.execPath, [bin, ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
-  let exited = false;
-  const exit = new Promise<void>((done) =>
-    child.once('exit', () => {
-      exited = true;
-      done();
-    }),
-  );
-  const stop = async (): Promise<void> => {
-    if (!exited) {
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exit;
-      clearTimeout(timer);
-    }
-    await rm(dir, { recursive: true, force: true });
-  };
+  const { exit, stop } = childServer(child, dir);
   const port = await new Promise<number | undefined>((done) => {
     const timer = setTimeout(() => done(undefined), options.timeoutMs ?? 30_000);
     const onData = (chunk: Buffer): void => {

@@ -15,6 +15,7 @@
  * @module
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { childServer } from './child-server.js';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -52,20 +53,7 @@ async function startOn(port: number, dir: string, timeoutMs: number): Promise<Gc
   const env = { ...process.env, HOME: join(dir, 'home'), TMPDIR: join(dir, 'tmp') };
   const child: ChildProcess = spawn(process.execPath, [script, String(port), GCS_EMULATOR_PROJECT], { cwd: dir, env, stdio: ['pipe', 'pipe', 'pipe'] });
   let output = '';
-  let exited = false;
-  const exit = new Promise<void>((done) =>
-    child.once('exit', () => {
-      exited = true;
-      done();
-    }),
-  );
-  const stop = async (): Promise<void> => {
-    if (exited) return;
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-    await exit;
-    clearTimeout(timer);
-  };
+  const { exit, stop } = childServer(child);
   const ready = await new Promise<boolean>((done) => {
     const timer = setTimeout(() => done(false), timeoutMs);
     const onData = (chunk: Buffer): void => {

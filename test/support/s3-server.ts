@@ -4,7 +4,8 @@
  * @module
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { childServer } from './child-server.js';
+import { mkdtemp } from 'node:fs/promises';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -67,23 +68,10 @@ export async function startS3Server(options: { timeoutMs?: number } = {}): Promi
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-4000);
   });
-  let exited = false;
-  const exit = new Promise<void>((done) => child.once('exit', () => {
-    exited = true;
-    done();
-  }));
-  const stop = async (): Promise<void> => {
-    if (!exited) {
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exit;
-      clearTimeout(timer);
-    }
-    await rm(dir, { recursive: true, force: true });
-  };
+  const { exited, stop } = childServer(child, dir);
   const deadline = Date.now() + (options.timeoutMs ?? 30_000);
   while (!(await answers(port))) {
-    if (exited || Date.now() > deadline) {
+    if (exited() || Date.now() > deadline) {
       await stop();
       throw new Error(`s3rver did not start on 127.0.0.1:${port}${stderr ? `: ${stderr.trim()}` : ''}`);
     }
