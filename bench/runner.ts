@@ -2,7 +2,7 @@
  * Runs groups of cases: applies `--only`, makes each group that has a wanted case (creating its
  * data), runs its cases, releases it, stops the emulators, and writes `--json FILE` if asked.
  */
-import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { BenchEnv } from './env.js';
@@ -14,11 +14,10 @@ const PACKAGES = ['@aws-sdk/client-s3', '@azure/storage-blob', 's3rver', 'azurit
 
 /** Versions of the SDKs, emulators and peers in this run. */
 async function versions(): Promise<Record<string, string>> {
-  const require = createRequire(join(process.cwd(), 'noop.js'));
   const out: Record<string, string> = {};
   for (const name of PACKAGES) {
     try {
-      out[name] = (require(`${name}/package.json`) as { version: string }).version;
+      out[name] = (JSON.parse(readFileSync(join(process.cwd(), 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
     } catch {
       out[name] = 'not installed';
     }

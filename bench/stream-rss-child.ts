@@ -5,6 +5,7 @@
  *
  * Input (environment): STREAM_RSS_JOB = JSON `{ mode, endpoint, bucket, key, size, cacheDir, cacheCapacity }`.
  */
+import { readFileSync } from 'node:fs';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { Readable } from 'node:stream';
 import { StrataFS } from '../src/index.js';
@@ -30,6 +31,21 @@ const sample = (): void => {
 };
 const timer = setInterval(sample, 20);
 
+/**
+ * Linux: VmHWM, the peak RSS of this process's own memory (reset at exec). Not
+ * `process.resourceUsage().maxRSS`: for a spawned child it can carry the parent's RSS at fork
+ * time. Elsewhere: the peak of the samples.
+ */
+function peakRssMiB(): number {
+  try {
+    const hwm = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (hwm) return Number(hwm[1]) / 1024;
+  } catch {
+    // not Linux
+  }
+  return sampledPeak / MiB;
+}
+
 let stream: Readable;
 let close: () => Promise<void>;
 if (job.mode === 'stratafs') {
@@ -54,5 +70,5 @@ sample();
 clearInterval(timer);
 await close();
 if (bytes !== job.size) throw new Error(`streamed ${bytes} bytes, expected ${job.size}`);
-const maxRssMiB = process.resourceUsage().maxRSS / 1024;
+const maxRssMiB = peakRssMiB();
 console.log(JSON.stringify({ mode: job.mode, bytes, ms, maxRssMiB, sampledPeakMiB: sampledPeak / MiB, rssBeforeMiB: rssBefore / MiB }));
