@@ -365,10 +365,15 @@ export class PageCache {
     const stream = await src.fetch(offset, length, signal);
     let received = 0;
     let idle: NodeJS.Timeout | undefined;
+    let stalled = false;
+    const stallError = (): StrataError => new StrataError('ETIMEDOUT', `store sent no data for ${this.bodyTimeout} ms`, { temporary: true });
     const arm = (): void => {
       if (this.bodyTimeout === undefined) return;
       clearTimeout(idle);
-      idle = setTimeout(() => stream.destroy(new StrataError('ETIMEDOUT', `store sent no data for ${this.bodyTimeout} ms`, { temporary: true })), this.bodyTimeout);
+      idle = setTimeout(() => {
+        stalled = true;
+        stream.destroy(stallError());
+      }, this.bodyTimeout);
     };
     try {
       arm();
@@ -385,6 +390,9 @@ export class PageCache {
           received += n;
         }
       }
+    } catch (error) {
+      // Some SDK streams rewrite the error they are destroyed with: report the stall as ours.
+      throw stalled ? stallError() : error;
     } finally {
       clearTimeout(idle);
       stream.destroy();

@@ -9,6 +9,7 @@ import type { FileInfo } from '../options.js';
 import type { Mount } from '../mount/mount-table.js';
 import { objectId, versionOf } from '../cache/page-id.js';
 import { walkTree } from '../ops/tree-walk.js';
+import { SingleFlight } from '../cache/single-flight.js';
 import type { ObjectInfo } from '../store/under-store.js';
 import type { FsContext } from './context.js';
 
@@ -19,6 +20,8 @@ function maxAge(syncInterval: number): number {
 
 /** The namespace view of one `StrataFS`. */
 export class Namespace {
+  readonly #statFlight = new SingleFlight<ObjectInfo | undefined>();
+
   constructor(private readonly ctx: FsContext) {}
 
   /** stat of a store key through the metadata cache and the pending-write journal. */
@@ -37,9 +40,14 @@ export class Namespace {
         info = entry.value ?? undefined;
         state.meta.setStat(key, entry.value, entry.ageMs);
       } else {
-        info = await mount.store.stat(key, { signal });
-        state.meta.setStat(key, info ?? null);
-        shared?.setStat(state.cacheId, key, info ?? null);
+        // Concurrent misses of one key share one store call (no caller's signal aborts the others).
+        info = await this.#statFlight.run(`${state.cacheId}\n${key}`, async () => {
+          const found = await mount.store.stat(key);
+          state.meta.setStat(key, found ?? null);
+          shared?.setStat(state.cacheId, key, found ?? null);
+          return found;
+        });
+        signal?.throwIfAborted();
       }
     }
     // A pending write below a missing key makes it a directory, as the upload will.

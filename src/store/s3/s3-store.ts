@@ -29,11 +29,13 @@ import { uploadObject } from './upload.js';
  * - copy: `CopyObject` (multipart copy above 5 GiB). Rename is copy + delete per object, done by
  *   the facade: not atomic, and it costs one copy per object.
  *
- * `capabilities.conditionalRead` is `false`: `read` sends `If-Match` when `opts.ifMatch` is given
- * (AWS S3 answers 412 -> `ESTALE`), but not every S3-compatible server honours it.
+ * `capabilities.conditionalRead` is `true`: `read` sends `If-Match` when `opts.ifMatch` is given
+ * (AWS S3 answers 412 -> `ESTALE`), and also compares the ETag of the answer with it, for
+ * S3-compatible servers that ignore `If-Match` (a server that sends no ETag cannot be checked).
  * Credentials never appear in `uri`, error messages, causes or `util.inspect(store)`.
  */
 export class S3Store extends ObjectStoreBase {
+  override readonly capabilities = { rangeRead: true, list: true, copy: true, rename: false, directories: false, conditionalRead: true };
   /** The bucket. */
   readonly bucket: string;
   readonly #options: ResolvedS3Options;
@@ -145,6 +147,10 @@ export class S3Store extends ObjectStoreBase {
       // A range of an empty object (or past its end) is "not satisfiable": that is no bytes.
       if (header !== undefined && httpStatusOf(error) === 416) return Readable.from([]);
       throw error;
+    }
+    if (opts.ifMatch !== undefined && response.ETag !== undefined && unquoteEtag(response.ETag) !== opts.ifMatch) {
+      (response.Body as Readable | undefined)?.destroy?.();
+      throw Object.assign(new Error('the object changed (etag differs)'), { code: 'ESTALE', $metadata: { httpStatusCode: 412 } });
     }
     const body = response.Body as unknown;
     let stream: Readable;
