@@ -6,6 +6,9 @@
 import { Readable } from 'node:stream';
 import type { PageCache, PageReadOptions, PageSource } from '../cache/page-cache.js';
 
+/** How far a stream reads ahead of its consumer. */
+const READ_AHEAD_BYTES = 8 * 1024 * 1024;
+
 /** A Readable over bytes `[start, end]` (inclusive) of `src`, opened lazily by `open`. */
 export function pageReadStream(
   cache: PageCache,
@@ -18,9 +21,21 @@ export function pageReadStream(
     const src = await open();
     const last = Math.min(src.size - 1, end ?? Infinity);
     let position = start;
+    const lastIndex = Math.floor(last / cache.pageSize);
+    // Read ahead: up to READ_AHEAD_BYTES of the next pages are requested while one is consumed,
+    // so a stream is not one store round trip per page; memory stays bounded by the window.
+    const window = Math.max(1, Math.ceil(READ_AHEAD_BYTES / cache.pageSize));
+    const ahead = new Map<number, Promise<Buffer>>();
     while (position <= last) {
       const index = Math.floor(position / cache.pageSize);
-      const page = await cache.page(src, index, opts);
+      for (let i = index; i <= Math.min(lastIndex, index + window - 1); i++) {
+        if (ahead.has(i)) continue;
+        const p = cache.page(src, i, opts);
+        p.catch(() => undefined);
+        ahead.set(i, p);
+      }
+      const page = await ahead.get(index)!;
+      ahead.delete(index);
       const pageStart = index * cache.pageSize;
       const from = position - pageStart;
       const to = Math.min(page.length, last - pageStart + 1);
