@@ -476,7 +476,7 @@ export class StrataFS {
       await this.#ready();
       await this.#writer.ensureParent(dst, options?.signal);
       if (info.type === 'file') {
-        await this.#tree.copyFile(this.#ctx.resolveFile(source), dst, options?.signal);
+        await this.#tree.copyFile(this.#ctx.resolveMounted(source), dst, options?.signal);
         return;
       }
       await this.#tree.copyLogicalTree(source, target, overwrite, options?.signal);

@@ -72,10 +72,6 @@ export class FsContext {
     return res;
   }
 
-  resolveFile(path: string): Resolved {
-    return this.resolveMounted(path);
-  }
-
   /** Resolution for a write: `EROFS` in the synthetic namespace, on read-only mounts and on mount points' ancestors. */
   writable(path: string): Resolved {
     const res = this.table.resolve(path);

@@ -101,7 +101,7 @@ export class TreeOps {
         const existing = await this.ns.statInfo(to, signal);
         if (existing?.type === 'directory') throw new StrataError('EISDIR', `destination is a directory: ${to}`);
         if (existing && !overwrite) throw new StrataError('EEXIST', `destination exists: ${to}`);
-        await this.copyFile(this.ctx.resolveFile(joinPath(source, rel)), this.ctx.writable(to), signal);
+        await this.copyFile(this.ctx.resolveMounted(joinPath(source, rel)), this.ctx.writable(to), signal);
       },
     );
   }
