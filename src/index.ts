@@ -33,13 +33,14 @@ export type {
   StoreCapabilities,
   StoreCallOptions,
   StoreReadOptions,
+  StoreReadResult,
   StoreWriteOptions,
   StoreListOptions,
   ByteRange,
   StoreFactory,
   StoreSettings,
 } from './store/under-store.js';
-export { ObjectStoreBase, type RawObject, type RawListPage, type RawListOptions, type RawWriteResult } from './store/object-store-base.js';
+export { ObjectStoreBase, objectSizeOf, type RawObject, type RawRead, type RawListPage, type RawListOptions, type RawWriteResult } from './store/object-store-base.js';
 export { MemoryStore, type MemoryStoreOptions } from './store/memory/memory-store.js';
 export { LocalStore, type LocalStoreOptions } from './store/local/local-store.js';
 export { S3Store } from './store/s3/s3-store.js';

@@ -12,6 +12,7 @@ import type {
   StoreCapabilities,
   StoreListOptions,
   StoreReadOptions,
+  StoreReadResult,
   StoreWriteOptions,
   UnderStore,
 } from '../store/under-store.js';
@@ -36,11 +37,13 @@ export class StoreLayer implements UnderStore {
   readonly deleteMany?: (keys: string[], opts?: StoreCallOptions) => Promise<void>;
   readonly copy?: (from: string, to: string, opts?: StoreCallOptions) => Promise<ObjectInfo>;
   readonly rename?: (from: string, to: string, opts?: StoreCallOptions) => Promise<void>;
+  readonly readWithInfo?: (key: string, range?: ByteRange, opts?: StoreReadOptions) => Promise<StoreReadResult>;
 
   constructor(readonly inner: UnderStore) {
     const store = inner;
     if (store.deleteMany) this.deleteMany = (keys, opts) => this.around({ op: 'delete', signal: opts?.signal, replayable: true }, (o) => store.deleteMany!(keys, o), opts);
     if (store.copy) this.copy = (from, to, opts) => this.around({ op: 'copy', signal: opts?.signal, replayable: true }, (o) => store.copy!(from, to, o), opts);
+    if (store.readWithInfo) this.readWithInfo = (key, range, opts) => this.around({ op: 'read', signal: opts?.signal, replayable: true }, (o) => store.readWithInfo!(key, range, o), opts);
     if (store.rename) this.rename = (from, to, opts) => this.around({ op: 'rename', signal: opts?.signal, replayable: false }, (o) => store.rename!(from, to, o), opts);
   }
 

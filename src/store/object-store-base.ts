@@ -17,6 +17,7 @@ import type {
   StoreCapabilities,
   StoreListOptions,
   StoreReadOptions,
+  StoreReadResult,
   StoreWriteOptions,
   UnderStore,
 } from './under-store.js';
@@ -44,6 +45,30 @@ export interface RawListOptions extends StoreCallOptions {
   token?: string;
   /** Ask for at most this many keys (a hint). */
   maxKeys?: number;
+}
+
+/** What a raw GET answers: the body and, when its headers tell, the whole object it came from. */
+export interface RawRead {
+  body: Readable;
+  /** Size of the whole object (from `Content-Range`, or `Content-Length` of a whole read). */
+  size?: number;
+  /** The version served. */
+  etag?: string;
+  mtime?: Date;
+}
+
+/**
+ * The whole object's size from a GET answer: the total of `Content-Range` (`bytes a-b/total`)
+ * when there is one, else `Content-Length` (an answer without a range is the whole object).
+ */
+export function objectSizeOf(contentRange: string | undefined | null, contentLength: number | string | undefined | null): number | undefined {
+  if (contentRange) {
+    const total = /\/(\d+)\s*$/.exec(contentRange)?.[1];
+    return total === undefined ? undefined : Number(total);
+  }
+  if (contentLength === undefined || contentLength === null || contentLength === '') return undefined;
+  const length = Number(contentLength);
+  return Number.isSafeInteger(length) && length >= 0 ? length : undefined;
 }
 
 /** What a raw upload reports back; missing fields are filled by a HEAD. */
@@ -78,8 +103,12 @@ export abstract class ObjectStoreBase implements UnderStore {
   protected abstract headObject(fullKey: string, opts: StoreCallOptions): Promise<RawObject | undefined>;
   /** One page of a listing below `fullPrefix` (ends in `/` or is `''`). */
   protected abstract listPage(fullPrefix: string, opts: RawListOptions): Promise<RawListPage>;
-  /** GET of the object, or of `range` (`length` > 0, `offset` < size is not guaranteed). */
-  protected abstract getObject(fullKey: string, range: ByteRange | undefined, opts: StoreReadOptions): Promise<Readable>;
+  /**
+   * GET of the object, or of `range` (`length` > 0, `offset` < size is not guaranteed); with the
+   * object's size and version when the answer tells them (connectors that fill both set
+   * `capabilities.readInfo`).
+   */
+  protected abstract getObject(fullKey: string, range: ByteRange | undefined, opts: StoreReadOptions): Promise<RawRead>;
   /** PUT of a whole object (multipart when large); must leave nothing partial on failure. */
   protected abstract putObject(fullKey: string, body: Readable | Buffer, size: number | undefined, opts: StoreCallOptions): Promise<RawWriteResult>;
   /** Deletes up to {@link deleteBatchSize} objects; missing keys are not errors. */
@@ -166,11 +195,34 @@ export abstract class ObjectStoreBase implements UnderStore {
   }
 
   async read(key: string, range?: ByteRange, opts: StoreReadOptions = {}): Promise<Readable> {
-    if (range?.length === 0) return Readable.from([]);
+    return (await this.#get(key, range, opts)).body;
+  }
+
+  /**
+   * {@link read} with the object's info from the same answer. When the answer does not tell the
+   * size or the version, they come from a HEAD after it and `etag` is left out (the version
+   * served is then unknown).
+   */
+  async readWithInfo(key: string, range?: ByteRange, opts: StoreReadOptions = {}): Promise<StoreReadResult> {
+    const raw = await this.#get(key, range, opts);
+    if (raw.size !== undefined && raw.etag !== undefined) return { body: raw.body, info: { key, size: raw.size, mtime: raw.mtime, etag: raw.etag, isDirectory: false } };
+    const head = await this.call(() => this.headObject(this.fullKey(key), opts)).catch((error: unknown) => {
+      raw.body.destroy();
+      throw error;
+    });
+    if (!head) {
+      raw.body.destroy();
+      throw new StrataError('ENOENT');
+    }
+    return { body: raw.body, info: { key, size: head.size, mtime: head.mtime, isDirectory: false } };
+  }
+
+  async #get(key: string, range: ByteRange | undefined, opts: StoreReadOptions): Promise<RawRead> {
+    if (range?.length === 0) return { body: Readable.from([]) };
     try {
       return await this.getObject(this.fullKey(key), range, opts);
     } catch (error) {
-      if (range && range.offset > 0 && httpStatusOf(error) === 416) return Readable.from([]);
+      if (range && range.offset > 0 && httpStatusOf(error) === 416) return { body: Readable.from([]) };
       throw this.mapError(error);
     }
   }

@@ -36,6 +36,8 @@ export interface StoreCapabilities {
   directories: boolean;
   /** `read` honours `opts.ifMatch` (an etag) and fails with `ESTALE` when it differs. */
   conditionalRead?: boolean;
+  /** `readWithInfo` names the version it served from the read's own answer (no second request). */
+  readInfo?: boolean;
 }
 
 /** Options every store call accepts. */
@@ -56,6 +58,17 @@ export interface ByteRange {
 export interface StoreReadOptions extends StoreCallOptions {
   /** Read only if the object's etag is still this one (stores with `conditionalRead`). */
   ifMatch?: string;
+}
+
+/** What {@link UnderStore.readWithInfo} returns: the bytes and the object they came from. */
+export interface StoreReadResult {
+  /** The object's bytes, or the range asked for. */
+  body: Readable;
+  /**
+   * The object as the same answer described it: `size` of the whole object (not of the range),
+   * `etag` of the version served (undefined when the store sent none), `mtime` when known.
+   */
+  info: ObjectInfo;
 }
 
 /** Options of {@link UnderStore.write}. */
@@ -95,6 +108,12 @@ export interface UnderStore {
   list(prefix: string, opts?: StoreListOptions): AsyncIterable<ObjectInfo>;
   /** The object's bytes, or the given range of them (past the end: empty). */
   read(key: string, range?: ByteRange, opts?: StoreReadOptions): Promise<Readable>;
+  /**
+   * Like {@link read}, and tells which object the bytes are from, taken from the same answer
+   * (one request, so the bytes and the version always match). Optional: it lets a cold read skip
+   * the `stat` before its first fetch. A missing key fails with `ENOENT`.
+   */
+  readWithInfo?(key: string, range?: ByteRange, opts?: StoreReadOptions): Promise<StoreReadResult>;
   /** Stores the whole object atomically: on failure or abort the previous object (or nothing) remains. */
   write(key: string, body: Readable | Buffer, opts?: StoreWriteOptions): Promise<ObjectInfo>;
   /** Deletes a file (or, for a key ending in `/`, a directory marker). A missing key is not an error. */

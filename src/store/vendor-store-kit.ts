@@ -11,7 +11,7 @@ import { Readable } from 'node:stream';
 import { StrataError, invalid, type StrataErrorCode } from '../errors.js';
 import { normalizePrefix } from '../path.js';
 import { checkSettingNames, parseBucketUri } from './bucket-uri.js';
-import { ObjectStoreBase, unquoteEtag, type RawObject, type RawWriteResult } from './object-store-base.js';
+import { ObjectStoreBase, unquoteEtag, type RawObject, type RawRead, type RawWriteResult } from './object-store-base.js';
 import { httpStatusOf, mapStoreError } from './store-errors.js';
 import { guardStream } from './stream-utils.js';
 import type { ByteRange, StoreCallOptions, StoreReadOptions, StoreSettings } from './under-store.js';
@@ -488,14 +488,14 @@ export abstract class VendorObjectStore<C, S> extends ObjectStoreBase {
   }
 
   /** A `416` for a ranged read means the range starts at or past the end (an empty object included): no bytes. */
-  protected async getObject(fullKey: string, range: ByteRange | undefined, opts: StoreReadOptions): Promise<Readable> {
+  protected async getObject(fullKey: string, range: ByteRange | undefined, opts: StoreReadOptions): Promise<RawRead> {
     const client = await this.client();
     const value = range === undefined ? undefined : `bytes=${range.offset}-${range.length === undefined ? '' : range.offset + range.length - 1}`;
     try {
       const body = await this.download(client, fullKey, value, opts.signal);
-      return guardStream(body, (error) => this.mapError(error), opts.signal);
+      return { body: guardStream(body, (error) => this.mapError(error), opts.signal) };
     } catch (error) {
-      if (range !== undefined && httpStatusOf(error) === 416) return Readable.from([]);
+      if (range !== undefined && httpStatusOf(error) === 416) return { body: Readable.from([]) };
       throw error;
     }
   }

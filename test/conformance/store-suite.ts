@@ -19,7 +19,8 @@
  * - key: space / unicode NFC / unicode NFD / emoji and CJK / percent / plus / hash / question mark /
  *   equals / ampersand / encoded dot-dot / encoded slash / leading dash and dots
  * - read: missing key is ENOENT / range start / range middle / range end / range overrunning end /
- *   range past end is empty / range zero length / range offset without length
+ *   range past end is empty / range zero length / range offset without length / with info names
+ *   what stat sees / with info of a range tells the whole size / with info of a missing key is ENOENT
  * - list: direct children once / nested prefix / marker-only directory / missing directory /
  *   partial name / recursive / 2000 keys complete
  * - delete: file / missing key resolves / marker / last file of implicit directory / marker outlives files
@@ -82,6 +83,9 @@ export const STORE_CONFORMANCE_TITLES = [
   'read: range past end is empty',
   'read: range zero length',
   'read: range offset without length',
+  'read: with info names what stat sees',
+  'read: with info of a range tells the whole size',
+  'read: with info of a missing key is ENOENT',
   'list: direct children once',
   'list: nested prefix',
   'list: marker-only directory',
@@ -388,6 +392,34 @@ export function describeStoreConformance(name: string, makeStore: () => Promise<
     );
     rangeCase('read: range zero length', 10, 0, Buffer.alloc(0));
     rangeCase('read: range offset without length', 600, undefined, rangeData.subarray(600));
+
+    /** `readWithInfo` is optional: its tests skip at run time on stores without it. */
+    const withInfo = (title: StoreConformanceTitle, fn: (read: NonNullable<UnderStore['readWithInfo']>) => Promise<void>): void =>
+      test(title, async () => {
+        if (!store.readWithInfo) return void expect(store.capabilities.readInfo ?? false).toBe(false);
+        await fn(store.readWithInfo.bind(store));
+      });
+    withInfo('read: with info names what stat sees', async (read) => {
+      await put('info.bin', rangeData);
+      await put('info.bin', rangeData.subarray(0, 900)); // a second version
+      const { body, info } = await read('info.bin');
+      expect((await readAll(body)).equals(rangeData.subarray(0, 900))).toBe(true);
+      const stat = await store.stat('info.bin');
+      expect(info).toMatchObject({ key: 'info.bin', size: 900, isDirectory: false });
+      // Stores that declare readInfo name the version served; the others may leave it out.
+      if (store.capabilities.readInfo) expect(info.etag).toBe(stat!.etag);
+      else if (info.etag !== undefined) expect(info.etag).toBe(stat!.etag);
+    });
+    withInfo('read: with info of a range tells the whole size', async (read) => {
+      if (!store.capabilities.rangeRead) return;
+      await put('info.bin', rangeData);
+      const { body, info } = await read('info.bin', { offset: 100, length: 50 });
+      expect((await readAll(body)).equals(rangeData.subarray(100, 150))).toBe(true);
+      expect(info.size).toBe(rangeData.length);
+    });
+    withInfo('read: with info of a missing key is ENOENT', async (read) => {
+      await expect(read('no/such/key.txt')).rejects.toMatchObject({ code: 'ENOENT' });
+    });
 
     // ---- list -------------------------------------------------------------------------------
 

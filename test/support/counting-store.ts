@@ -4,7 +4,7 @@
  * reached the store.
  */
 import { Readable } from 'node:stream';
-import { MemoryStore, type ByteRange, type ObjectInfo, type StoreCallOptions, type StoreCapabilities, type StoreListOptions, type StoreReadOptions, type StoreWriteOptions, type UnderStore } from '../../src/index.js';
+import { MemoryStore, type ByteRange, type ObjectInfo, type StoreCallOptions, type StoreCapabilities, type StoreListOptions, type StoreReadOptions, type StoreReadResult, type StoreWriteOptions, type UnderStore } from '../../src/index.js';
 
 /** One recorded call. */
 export interface RecordedCall {
@@ -46,14 +46,19 @@ export class CountingStore implements UnderStore {
   }
 
   async read(key: string, range?: ByteRange, opts?: StoreReadOptions): Promise<Readable> {
+    return (await this.readWithInfo(key, range, opts)).body;
+  }
+
+  /** Recorded as a `read` (it is one request); `capabilities.readInfo` decides whether stratafs uses it. */
+  async readWithInfo(key: string, range?: ByteRange, opts?: StoreReadOptions): Promise<StoreReadResult> {
     this.calls.push({ op: 'read', key, range });
     if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
-    const stream = await this.inner.read(key, range, opts);
-    const counted = stream.map((chunk: Buffer) => {
+    const { body, info } = await this.inner.readWithInfo(key, range, opts);
+    const counted = body.map((chunk: Buffer) => {
       this.bytesRead += chunk.length;
       return chunk;
     });
-    return counted as unknown as Readable;
+    return { body: counted as unknown as Readable, info };
   }
 
   write(key: string, body: Readable | Buffer, opts?: StoreWriteOptions): Promise<ObjectInfo> {

@@ -7,7 +7,7 @@ import { Readable } from 'node:stream';
 import type { BlobClient, ContainerClient } from '@azure/storage-blob';
 import { StrataError } from '../../errors.js';
 import { eachLimit } from '../each-limit.js';
-import { ObjectStoreBase, unquoteEtag, type RawListOptions, type RawListPage, type RawObject, type RawWriteResult } from '../object-store-base.js';
+import { ObjectStoreBase, objectSizeOf, unquoteEtag, type RawListOptions, type RawListPage, type RawObject, type RawRead, type RawWriteResult } from '../object-store-base.js';
 import { checkSettingNames, parseBucketUri } from '../bucket-uri.js';
 import { httpStatusOf } from '../store-errors.js';
 import { guardStream, readHead } from '../stream-utils.js';
@@ -52,8 +52,8 @@ export class AzureBlobStore extends ObjectStoreBase {
   readonly uri: string;
   /** The container. */
   readonly container: string;
-  /** Object-store capabilities, plus reads conditional on an etag. */
-  override readonly capabilities: StoreCapabilities = { rangeRead: true, list: true, copy: true, rename: false, directories: false, conditionalRead: true };
+  /** Object-store capabilities, plus reads conditional on an etag that name the version they served. */
+  override readonly capabilities: StoreCapabilities = { rangeRead: true, list: true, copy: true, rename: false, directories: false, conditionalRead: true, readInfo: true };
   /** A Blob Batch request holds at most 256 sub-requests. */
   protected override readonly deleteBatchSize: number = 256;
 
@@ -147,7 +147,7 @@ export class AzureBlobStore extends ObjectStoreBase {
     });
   }
 
-  protected async getObject(fullKey: string, range: ByteRange | undefined, opts: StoreReadOptions): Promise<Readable> {
+  protected async getObject(fullKey: string, range: ByteRange | undefined, opts: StoreReadOptions): Promise<RawRead> {
     return await this.#run(opts, async (client) => {
       try {
         const response = await client.getBlobClient(fullKey).download(range?.offset ?? 0, range?.length, {
@@ -155,10 +155,11 @@ export class AzureBlobStore extends ObjectStoreBase {
           conditions: opts.ifMatch === undefined ? undefined : { ifMatch: `"${opts.ifMatch}"` },
         });
         if (!response.readableStreamBody) throw new StrataError('EIO', 'Azure Blob download returned no body');
-        return guardStream(response.readableStreamBody, (error) => this.mapError(error), opts.signal);
+        const body = guardStream(response.readableStreamBody, (error) => this.mapError(error), opts.signal);
+        return { body, size: objectSizeOf(response.contentRange, response.contentLength), etag: unquoteEtag(response.etag), mtime: response.lastModified };
       } catch (error) {
         // 416: the range starts at or past the end (an empty blob has no byte 0 either).
-        if (httpStatusOf(error) === 416) return Readable.from([]);
+        if (httpStatusOf(error) === 416) return { body: Readable.from([]) };
         throw error;
       }
     });

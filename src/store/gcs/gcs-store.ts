@@ -8,7 +8,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Bucket, FileMetadata, Storage } from '@google-cloud/storage';
 import { eachLimit } from '../each-limit.js';
 import { lazySdk } from '../load-sdk.js';
-import { ObjectStoreBase, type RawListOptions, type RawListPage, type RawObject, type RawWriteResult } from '../object-store-base.js';
+import { ObjectStoreBase, type RawListOptions, type RawListPage, type RawObject, type RawRead, type RawWriteResult } from '../object-store-base.js';
 import { checkSettingNames, parseBucketUri } from '../bucket-uri.js';
 import { httpStatusOf } from '../store-errors.js';
 import { guardStream, readHead } from '../stream-utils.js';
@@ -148,13 +148,13 @@ export class GcsStore extends ObjectStoreBase {
     );
   }
 
-  protected async getObject(fullKey: string, range: ByteRange | undefined, opts: StoreReadOptions): Promise<Readable> {
+  protected async getObject(fullKey: string, range: ByteRange | undefined, opts: StoreReadOptions): Promise<RawRead> {
     return await this.#run(opts, async (bucket) => {
       try {
         const body = await openGcsRead(bucket.file(fullKey), range, opts.signal);
-        return guardStream(body, (error) => this.mapError(error), opts.signal);
+        return { body: guardStream(body, (error) => this.mapError(error), opts.signal) };
       } catch (error) {
-        if (httpStatusOf(error) === 416) return Readable.from([]); // the range starts at or past the end
+        if (httpStatusOf(error) === 416) return { body: Readable.from([]) }; // the range starts at or past the end
         throw error;
       }
     });

@@ -14,6 +14,7 @@ import type {
   StoreCapabilities,
   StoreListOptions,
   StoreReadOptions,
+  StoreReadResult,
   StoreWriteOptions,
   UnderStore,
 } from '../under-store.js';
@@ -57,7 +58,7 @@ export class MemoryStore implements UnderStore {
   /** `memory://`, `memory://name` or `memory://name/prefix`. */
   readonly uri: string;
   /** Ranged reads, listing, copy and rename; directories are markers and prefixes, as on object stores. */
-  readonly capabilities: StoreCapabilities = { rangeRead: true, list: true, copy: true, rename: true, directories: false };
+  readonly capabilities: StoreCapabilities = { rangeRead: true, list: true, copy: true, rename: true, directories: false, conditionalRead: true, readInfo: true };
 
   private readonly data: MemoryData;
   private readonly prefix: string;
@@ -162,6 +163,11 @@ export class MemoryStore implements UnderStore {
   }
 
   async read(key: string, range?: ByteRange, opts: StoreReadOptions = {}): Promise<Readable> {
+    return (await this.readWithInfo(key, range, opts)).body;
+  }
+
+  /** {@link read}, with the info of the version it served. */
+  async readWithInfo(key: string, range?: ByteRange, opts: StoreReadOptions = {}): Promise<StoreReadResult> {
     opts.signal?.throwIfAborted();
     const entry = this.data.get(this.full(key));
     if (!entry) throw new StrataError('ENOENT', undefined, { op: 'read' });
@@ -169,7 +175,7 @@ export class MemoryStore implements UnderStore {
     const size = entry.data.length;
     const start = Math.min(range?.offset ?? 0, size);
     const end = range?.length === undefined ? size : Math.min(start + range.length, size);
-    return bufferStream(entry.data.subarray(start, end));
+    return { body: bufferStream(entry.data.subarray(start, end)), info: { key, size, mtime: entry.mtime, etag: entry.etag, isDirectory: false } };
   }
 
   async write(key: string, body: Readable | Buffer, opts: StoreWriteOptions = {}): Promise<ObjectInfo> {

@@ -6,7 +6,7 @@
 import { addAbortSignal, Readable } from 'node:stream';
 import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import type { ByteRange, StoreCallOptions, StoreReadOptions } from '../under-store.js';
-import { ObjectStoreBase, unquoteEtag, type RawListOptions, type RawListPage, type RawObject, type RawWriteResult } from '../object-store-base.js';
+import { ObjectStoreBase, objectSizeOf, unquoteEtag, type RawListOptions, type RawListPage, type RawObject, type RawRead, type RawWriteResult } from '../object-store-base.js';
 import { httpStatusOf } from '../store-errors.js';
 import { copyObject } from './copy.js';
 import { mapS3Error } from './errors.js';
@@ -32,10 +32,12 @@ import { uploadObject } from './upload.js';
  * `capabilities.conditionalRead` is `true`: `read` sends `If-Match` when `opts.ifMatch` is given
  * (AWS S3 answers 412 -> `ESTALE`), and also compares the ETag of the answer with it, for
  * S3-compatible servers that ignore `If-Match` (a server that sends no ETag cannot be checked).
+ * `capabilities.readInfo` is `true`: `readWithInfo` takes the size and ETag from the GET's own
+ * answer.
  * Credentials never appear in `uri`, error messages, causes or `util.inspect(store)`.
  */
 export class S3Store extends ObjectStoreBase {
-  override readonly capabilities = { rangeRead: true, list: true, copy: true, rename: false, directories: false, conditionalRead: true };
+  override readonly capabilities = { rangeRead: true, list: true, copy: true, rename: false, directories: false, conditionalRead: true, readInfo: true };
   /** The bucket. */
   readonly bucket: string;
   readonly #options: ResolvedS3Options;
@@ -129,7 +131,7 @@ export class S3Store extends ObjectStoreBase {
     };
   }
 
-  protected async getObject(fullKey: string, range: ByteRange | undefined, opts: StoreReadOptions): Promise<Readable> {
+  protected async getObject(fullKey: string, range: ByteRange | undefined, opts: StoreReadOptions): Promise<RawRead> {
     const [{ GetObjectCommand }, client] = await Promise.all([loadS3Sdk(), this.client()]);
     const header = rangeHeader(range);
     let response;
@@ -145,7 +147,7 @@ export class S3Store extends ObjectStoreBase {
       );
     } catch (error) {
       // A range of an empty object (or past its end) is "not satisfiable": that is no bytes.
-      if (header !== undefined && httpStatusOf(error) === 416) return Readable.from([]);
+      if (header !== undefined && httpStatusOf(error) === 416) return { body: Readable.from([]) };
       throw error;
     }
     if (opts.ifMatch !== undefined && response.ETag !== undefined && unquoteEtag(response.ETag) !== opts.ifMatch) {
@@ -162,7 +164,7 @@ export class S3Store extends ObjectStoreBase {
     if (header !== undefined && range !== undefined && response.ContentRange === undefined) stream = cutToRange(stream, range);
     if (opts.signal) addAbortSignal(opts.signal, stream);
     stream.on('error', () => undefined); // errors still reach readers; no unhandled 'error' when nobody reads
-    return stream;
+    return { body: stream, size: objectSizeOf(response.ContentRange, response.ContentLength), etag: unquoteEtag(response.ETag), mtime: response.LastModified };
   }
 
   protected async putObject(fullKey: string, body: Readable | Buffer, size: number | undefined, opts: StoreCallOptions): Promise<RawWriteResult> {
