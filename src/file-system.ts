@@ -248,16 +248,18 @@ export class StrataFS {
     const readType = checkReadType(options?.readType);
     return this.#run('read', target, async () => {
       for (let attempt = 0; ; attempt++) {
-        const { src, mount } = await this.#sources.openSource(target, options?.signal);
+        const { src, mount, release } = await this.#sources.openSource(target, options?.signal, { whole: offset === 0 && length === undefined });
         const size = Math.max(0, Math.min(length ?? Infinity, src.size - offset));
-        const out = Buffer.allocUnsafe(size);
         try {
+          const out = Buffer.allocUnsafe(size);
           await this.#ctx.pages.readInto(src, offset, size, out, 0, { readType: this.#ctx.readType(mount, readType), signal: options?.signal });
           return out;
         } catch (error) {
           // The object changed under us: read it again at its new version, never a mix.
           if ((error as StrataError).code !== 'ESTALE' || attempt >= 2) throw error;
           this.#ctx.state.get(mount)?.meta.forget(this.#ctx.table.resolve(target)!.key);
+        } finally {
+          release();
         }
       }
     });

@@ -23,6 +23,8 @@ export interface DiskTier {
   put(id: PageId, data: Buffer, opts?: { pinned?: boolean }): Promise<boolean>;
   /** Bytes held for this version of this object. */
   cachedBytes(object: string, version: string): number;
+  /** True when some page of some version of `object` is held (errs on `true` when unsure). */
+  holdsObject?(object: string): boolean;
   /** Drops every page of the object (all versions), or of every object whose id starts with `objectPrefix` when `prefix`. Pinned pages stay unless `force`. */
   drop(object: string, opts?: { prefix?: boolean; force?: boolean }): Promise<void>;
   /** Marks the object's pages (all versions present and future) as pinned or not. */

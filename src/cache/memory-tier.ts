@@ -15,6 +15,8 @@ export class MemoryTier {
   #pinnedBytes = 0;
   /** Bytes held per object version (the page key without its index), for `FileInfo.cached`. */
   readonly #bytesByVersion = new Map<string, number>();
+  /** Versions held per object (the version key without its `\n<version>`). */
+  readonly #versionsByObject = new Map<string, number>();
 
   constructor(
     readonly capacity: number,
@@ -95,11 +97,24 @@ export class MemoryTier {
     return this.#bytesByVersion.get(versionKey) ?? 0;
   }
 
+  /** True when some page of some version of `object` is held. */
+  holdsObject(object: string): boolean {
+    return this.#versionsByObject.has(object);
+  }
+
   #account(key: string, delta: number): void {
     const versionKey = key.slice(0, key.lastIndexOf('\n'));
-    const bytes = (this.#bytesByVersion.get(versionKey) ?? 0) + delta;
+    const before = this.#bytesByVersion.get(versionKey);
+    const bytes = (before ?? 0) + delta;
     if (bytes <= 0) this.#bytesByVersion.delete(versionKey);
     else this.#bytesByVersion.set(versionKey, bytes);
+    const held = bytes > 0 ? 1 : 0;
+    const was = before !== undefined ? 1 : 0;
+    if (held === was) return;
+    const object = versionKey.slice(0, versionKey.lastIndexOf('\n'));
+    const versions = (this.#versionsByObject.get(object) ?? 0) + held - was;
+    if (versions <= 0) this.#versionsByObject.delete(object);
+    else this.#versionsByObject.set(object, versions);
   }
 
   /** Figures. */
@@ -113,5 +128,6 @@ export class MemoryTier {
     this.#pinned.clear();
     this.#pinnedBytes = 0;
     this.#bytesByVersion.clear();
+    this.#versionsByObject.clear();
   }
 }

@@ -164,8 +164,17 @@ export class PageCache {
       remaining = missing.filter((_, i) => !direct[i]);
     }
     if (remaining.length > 0) {
-      const pages = await this.#load(src, remaining, opts, this.disk?.readInto !== undefined);
-      remaining.forEach((index, i) => copy(index, pages[i]!));
+      // Pages fetched here are copied out as each one completes (while the rest of the body is on
+      // its way); the others (disk, other readers' fetches) once all are in.
+      const copied = new Set<number>();
+      const onPage = (i: number, page: Buffer): void => {
+        copy(remaining[i]!, page);
+        copied.add(i);
+      };
+      const pages = await this.#load(src, remaining, opts, this.disk?.readInto !== undefined, onPage);
+      remaining.forEach((index, i) => {
+        if (!copied.has(i)) copy(index, pages[i]!);
+      });
     }
     return end - offset;
   }
@@ -192,6 +201,11 @@ export class PageCache {
     const memory = this.memory.bytesOf(`${object}\n${version}`);
     const disk = this.disk?.cachedBytes(object, version) ?? 0;
     return Math.max(memory, disk);
+  }
+
+  /** True when a tier holds some page of some version of `object` (the disk tier counts when unsure). */
+  holdsObject(object: string): boolean {
+    return this.memory.holdsObject(object) || (this.disk?.holdsObject?.(object) ?? this.disk !== undefined);
   }
 
   /** Drops the pages of an object (every version), or of every object below a directory when `prefix`. */
@@ -229,8 +243,11 @@ export class PageCache {
     src.counters.bytesFromCache += bytes;
   }
 
-  /** Pages `indexes` (ascending) from single-flight, disk, or the store. */
-  async #load(src: PageSource, indexes: number[], opts: PageReadOptions, diskChecked = false): Promise<Buffer[]> {
+  /**
+   * Pages `indexes` (ascending) from single-flight, disk, or the store. `onPage(i, page)` is told
+   * of each page this call fetches from the store as soon as its bytes are in (again on a retry).
+   */
+  async #load(src: PageSource, indexes: number[], opts: PageReadOptions, diskChecked = false, onPage?: (i: number, page: Buffer) => void): Promise<Buffer[]> {
     const results: Promise<Buffer>[] = new Array(indexes.length);
     const toCheck: number[] = [];
     indexes.forEach((index, i) => {
@@ -277,7 +294,10 @@ export class PageCache {
       if (contiguous) continue;
       const run = toFetch.slice(runStart, n);
       const firstIndex = indexes[run[0]!]!;
-      const fetched = shared && opts.readType !== 'NO_CACHE' ? this.#fetchShared(shared, src, firstIndex, run.length, opts) : this.#fetchRun(src, firstIndex, run.length, opts);
+      const fetched =
+        shared && opts.readType !== 'NO_CACHE'
+          ? this.#fetchShared(shared, src, firstIndex, run.length, opts)
+          : this.#fetchRun(src, firstIndex, run.length, opts, onPage && ((k, page) => onPage(run[k]!, page)));
       run.forEach((i, k) => {
         const id = { object: src.object, version: src.version, index: firstIndex + k };
         const pagePromise = fetched.then((pages) => pages[k]!);
@@ -303,7 +323,7 @@ export class PageCache {
   }
 
   /** One ranged store read for `count` pages from `firstIndex`, cut into page buffers and admitted. */
-  async #fetchRun(src: PageSource, firstIndex: number, count: number, opts: PageReadOptions): Promise<Buffer[]> {
+  async #fetchRun(src: PageSource, firstIndex: number, count: number, opts: PageReadOptions, onPage?: (k: number, page: Buffer) => void): Promise<Buffer[]> {
     const offset = firstIndex * this.pageSize;
     const length = Math.min(src.size, (firstIndex + count) * this.pageSize) - offset;
     this.counters.misses += count;
@@ -314,7 +334,7 @@ export class PageCache {
     // from the start); nothing of a failed attempt is ever cached.
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.#fill(src, offset, length, pages, opts.signal);
+        await this.#fill(src, offset, length, pages, opts.signal, onPage);
         break;
       } catch (error) {
         if (isAbortError(error) && opts.signal?.aborted) throw error;
@@ -360,8 +380,11 @@ export class PageCache {
     return pages;
   }
 
-  /** One store read of `[offset, offset + length)` into `pages`; throws unless exactly `length` bytes came. */
-  async #fill(src: PageSource, offset: number, length: number, pages: Buffer[], signal: AbortSignal | undefined): Promise<void> {
+  /**
+   * One store read of `[offset, offset + length)` into `pages`; throws unless exactly `length`
+   * bytes came. `onPage(k, page)` is told of each page once it is full.
+   */
+  async #fill(src: PageSource, offset: number, length: number, pages: Buffer[], signal: AbortSignal | undefined, onPage?: (k: number, page: Buffer) => void): Promise<void> {
     const stream = await src.fetch(offset, length, signal);
     let received = 0;
     let idle: NodeJS.Timeout | undefined;
@@ -388,6 +411,7 @@ export class PageCache {
           chunk.copy(pages[k]!, inPage, pos, pos + n);
           pos += n;
           received += n;
+          if (onPage && inPage + n === pages[k]!.length) onPage(k, pages[k]!);
         }
       }
     } catch (error) {

@@ -10,12 +10,24 @@ import type { PageSource } from '../cache/page-cache.js';
 import { objectId, versionOf } from '../cache/page-id.js';
 import { sliceStream } from '../io/body.js';
 import { verifiedVersion } from '../io/verified-stream.js';
-import type { ObjectInfo } from '../store/under-store.js';
+import type { ObjectInfo, StoreReadResult } from '../store/under-store.js';
 import type { FsContext } from './context.js';
 import type { Namespace } from './namespace.js';
 
+/** A file opened for reading: its page source, and `release()` to call once the read is done. */
+export interface OpenedSource {
+  src: PageSource;
+  mount: Mount;
+  info: ObjectInfo;
+  /** Lets go of a body opened ahead that the read did not use. */
+  release(): void;
+}
+
 /** Page sources of one `StrataFS`. */
 export class PageSources {
+  /** Whole-file reads opening by GET, by object (see {@link #openByRead}). */
+  readonly #opening = new Map<string, Promise<unknown>>();
+
   constructor(
     private readonly ctx: FsContext,
     private readonly ns: Namespace,
@@ -23,8 +35,11 @@ export class PageSources {
     private readonly ready: () => Promise<void>,
   ) {}
 
-  /** The page source of a file at its current version. */
-  async openSource(path: string, signal?: AbortSignal): Promise<{ src: PageSource; mount: Mount; info: ObjectInfo }> {
+  /**
+   * The page source of a file at its current version. With `whole` (the caller reads the whole
+   * file), a file nothing is known of yet may be opened by its first GET instead of a `stat`.
+   */
+  async openSource(path: string, signal?: AbortSignal, opts: { whole?: boolean } = {}): Promise<OpenedSource> {
     const res = this.ctx.table.resolve(path);
     if (!res) {
       if (this.ctx.table.hasMountsBelow(path) || path === '/') throw new StrataError('EISDIR');
@@ -32,13 +47,66 @@ export class PageSources {
     }
     await this.ready();
     if (res.key === '' || this.ctx.table.hasMountsBelow(path)) throw new StrataError('EISDIR');
+    const opened = opts.whole ? await this.#openByRead(res.mount, res.key, signal) : undefined;
+    if (opened) return opened;
     const info = await this.ns.storeStat(res.mount, res.key, signal);
     if (!info) throw new StrataError('ENOENT');
     if (info.isDirectory) throw new StrataError('EISDIR');
-    return { src: this.source(res.mount, res.key, info), mount: res.mount, info };
+    return { src: this.source(res.mount, res.key, info), mount: res.mount, info, release: () => undefined };
   }
 
-  source(mount: Mount, key: string, info: ObjectInfo): PageSource {
+  /**
+   * A cold whole-file read in one request instead of two: when nothing is known of the file
+   * (no metadata, no page in any tier, no pending write, no shared tier to ask) and its store
+   * names the version a read served (`capabilities.readInfo`), the GET tells the size and the
+   * version, its answer is cached as the file's `stat`, and its body is the first fetch.
+   * `undefined` when this does not apply (then the caller stats as usual; a missing key too, so
+   * `ENOENT`, `EISDIR` and the negative cache stay the `stat` path's).
+   */
+  async #openByRead(mount: Mount, key: string, signal?: AbortSignal): Promise<OpenedSource | undefined> {
+    const store = mount.store;
+    const state = this.ctx.stateOf(mount);
+    if (!store.readWithInfo || !store.capabilities.readInfo || this.ctx.sharedFor(state)) return undefined;
+    if (state.meta.getStat(key) !== undefined || this.ctx.disk?.journal.find(state.cacheId, key)) return undefined;
+    const object = objectId(state.cacheId, key);
+    if (this.ctx.pages.holdsObject(object)) return undefined;
+    const running = this.#opening.get(object);
+    if (running) {
+      // Another reader is opening it: its answer (metadata) serves this one, its pages are in flight.
+      await running.catch(() => undefined);
+      return undefined;
+    }
+    const opening = store.readWithInfo(key, undefined, { signal });
+    this.#opening.set(object, opening);
+    let answer: StoreReadResult;
+    try {
+      answer = await opening;
+    } catch (error) {
+      if ((error as StrataError).code === 'ENOENT') return undefined;
+      throw error;
+    } finally {
+      this.#opening.delete(object);
+    }
+    const { body, info } = answer;
+    if (info.etag === undefined || info.isDirectory) {
+      body.destroy();
+      return undefined;
+    }
+    state.meta.setStat(key, info);
+    let ahead: Readable | undefined = body;
+    const take = (): Readable | undefined => {
+      const taken = ahead;
+      ahead = undefined;
+      return taken;
+    };
+    return { src: this.source(mount, key, info, take), mount, info, release: () => take()?.destroy() };
+  }
+
+  /**
+   * The page source of `key` at the version `info` names. `takeAhead` hands over a body of the
+   * whole object opened ahead at that version (used by the first fetch of the whole object).
+   */
+  source(mount: Mount, key: string, info: ObjectInfo, takeAhead?: () => Readable | undefined): PageSource {
     const state = this.ctx.state.get(mount)!;
     const version = versionOf(info);
     const store = mount.store;
@@ -49,6 +117,11 @@ export class PageSources {
       size: info.size,
       counters: state.counters,
       fetch: async (offset, length, signal) => {
+        const ahead = takeAhead?.();
+        if (ahead) {
+          if (offset === 0 && length === info.size) return ahead; // the same answer named this version
+          ahead.destroy();
+        }
         if (pending !== undefined) {
           const journal = this.ctx.disk?.journal;
           // The upload may complete (and the journal drop the data) at any moment: then the

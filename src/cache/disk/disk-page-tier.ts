@@ -81,6 +81,7 @@ export class DiskPageTier implements DiskTier {
   private readonly touchStmt: Database.Statement<[number, string]>;
   private readonly dropDamagedStmt: Database.Statement<[string, string]>;
   private readonly cachedBytesStmt: Database.Statement<[string, string, number], { n: number }>;
+  private readonly holdsObjectStmt: Database.Statement<[string], { n: number }>;
   private lastStats: TierStats;
 
   /** Wraps an open index; `openDiskCache` is the usual way to get one. */
@@ -100,6 +101,7 @@ export class DiskPageTier implements DiskTier {
     this.touchStmt = db.prepare('UPDATE pages SET atime = ? WHERE key = ?');
     this.dropDamagedStmt = db.prepare('DELETE FROM pages WHERE key = ? AND file = ?');
     this.cachedBytesStmt = db.prepare('SELECT COALESCE(SUM(size), 0) AS n FROM pages WHERE object = ? AND version = ? AND page_size = ?');
+    this.holdsObjectStmt = db.prepare('SELECT 1 AS n FROM pages WHERE object = ? LIMIT 1');
     this.lastStats = { used: 0, capacity, pages: 0 };
   }
 
@@ -180,6 +182,16 @@ export class DiskPageTier implements DiskTier {
       return this.cachedBytesStmt.get(object, version, this.pageSize)?.n ?? 0;
     } catch {
       return 0;
+    }
+  }
+
+  /** True when some page of `object` (any version) is in the index; `true` when the index cannot tell. */
+  holdsObject(object: string): boolean {
+    if (this.index.isClosed) return true;
+    try {
+      return this.holdsObjectStmt.get(object) !== undefined;
+    } catch {
+      return true;
     }
   }
 

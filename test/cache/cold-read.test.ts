@@ -1,0 +1,123 @@
+/**
+ * A cold whole-file read on a store that names the version it serves (`capabilities.readInfo`)
+ * costs one request: the GET's answer is the `stat`, its body the pages. Everything else (a
+ * cached file, a range, a directory, a missing key, a pending write) keeps the `stat` path.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { StrataFS } from '../../src/index.js';
+import { CountingStore } from '../support/counting-store.js';
+import { randomBytes, tempDir } from '../support/helpers.js';
+
+const PAGE = 64 * 1024;
+const READ_INFO = { rangeRead: true, list: true, copy: true, rename: true, directories: false, conditionalRead: true, readInfo: true };
+
+describe('cold whole-file reads by one GET', () => {
+  let fs: StrataFS;
+  let store: CountingStore;
+
+  async function setup(options: ConstructorParameters<typeof StrataFS>[0] = {}, capabilities = READ_INFO): Promise<void> {
+    fs = new StrataFS({ cache: { pageSize: PAGE, memory: { capacity: '16MiB' } }, ...options });
+    store = new CountingStore(undefined, capabilities);
+    await fs.mount('/s', store);
+  }
+  afterEach(() => fs?.close());
+
+  it('a cold readFile makes one read and no stat; its answer serves the next stat and readFile', async () => {
+    await setup();
+    const data = randomBytes(5 * PAGE + 7);
+    const written = await store.inner.write('a.bin', data);
+    expect((await fs.readFile('/s/a.bin')).equals(data)).toBe(true);
+    expect(store.calls).toEqual([{ op: 'read', key: 'a.bin', range: undefined }]);
+    expect(store.bytesRead).toBe(data.length);
+    store.reset();
+    const info = await fs.stat('/s/a.bin');
+    expect(info).toMatchObject({ size: data.length, etag: written.etag, type: 'file', mtime: written.mtime });
+    expect((await fs.readFile('/s/a.bin')).equals(data)).toBe(true);
+    expect(store.calls).toEqual([]);
+  });
+
+  it('without readInfo the cold read stats first', async () => {
+    await setup({}, { ...READ_INFO, readInfo: false });
+    const data = randomBytes(PAGE);
+    await store.inner.write('a.bin', data);
+    expect((await fs.readFile('/s/a.bin')).equals(data)).toBe(true);
+    expect(store.calls.map((c) => c.op)).toEqual(['stat', 'read']);
+  });
+
+  it('ten concurrent cold readFiles of one file cost one read of its bytes', async () => {
+    await setup();
+    const data = randomBytes(8 * PAGE);
+    await store.inner.write('c.bin', data);
+    store.delayMs = 20;
+    const results = await Promise.all(Array.from({ length: 10 }, () => fs.readFile('/s/c.bin')));
+    for (const got of results) expect(got.equals(data)).toBe(true);
+    expect(store.count('read')).toBe(1);
+    expect(store.bytesRead).toBe(data.length);
+  });
+
+  it('directories and missing keys keep their errors (EISDIR, ENOENT)', async () => {
+    await setup();
+    await store.inner.write('dir/inner.txt', Buffer.from('x'));
+    await store.inner.write('marker/', Buffer.alloc(0));
+    await expect(fs.readFile('/s/dir')).rejects.toMatchObject({ code: 'EISDIR' });
+    await expect(fs.readFile('/s/marker')).rejects.toMatchObject({ code: 'EISDIR' });
+    await expect(fs.readFile('/s/nope.txt')).rejects.toMatchObject({ code: 'ENOENT' });
+    store.reset();
+    // The negative answer is cached like any stat: no second request.
+    await expect(fs.readFile('/s/nope.txt')).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(store.calls).toEqual([]);
+  });
+
+  it('a range, and a file with cached pages, take the stat path', async () => {
+    await setup({ metadata: { syncInterval: 0 } });
+    const data = randomBytes(4 * PAGE);
+    await store.inner.write('r.bin', data);
+    expect((await fs.readFile('/s/r.bin', { offset: PAGE, length: 10 })).equals(data.subarray(PAGE, PAGE + 10))).toBe(true);
+    expect(store.calls.map((c) => c.op)).toEqual(['stat', 'read']);
+    store.reset();
+    // Pages of this file are cached: a stat (cheap) decides whether they are still current, and
+    // only the pages around the cached one are read.
+    expect((await fs.readFile('/s/r.bin')).equals(data)).toBe(true);
+    expect(store.calls.map((c) => c.op)).toEqual(['stat', 'read', 'read']);
+    expect(store.bytesRead).toBe(3 * PAGE);
+  });
+
+  it('a file changed in the store is read at its new version, never mixed with cached pages', async () => {
+    await setup({ metadata: { syncInterval: 0 } });
+    await store.inner.write('v.bin', Buffer.alloc(3 * PAGE, 1));
+    expect([...new Set(await fs.readFile('/s/v.bin'))]).toEqual([1]);
+    await store.inner.write('v.bin', Buffer.alloc(3 * PAGE, 2));
+    expect([...new Set(await fs.readFile('/s/v.bin'))]).toEqual([2]);
+  });
+
+  it('an empty file is one read and an empty Buffer', async () => {
+    await setup();
+    await store.inner.write('e.bin', Buffer.alloc(0));
+    expect((await fs.readFile('/s/e.bin')).length).toBe(0);
+    expect(store.calls.map((c) => c.op)).toEqual(['read']);
+  });
+
+  it('a pending ASYNC_THROUGH write is read from the journal, not the store', async () => {
+    const cache = await tempDir();
+    try {
+      await setup({ cache: { pageSize: PAGE, disk: { dir: cache.dir } }, retry: { attempts: 1, minDelay: 10, maxDelay: 20 } });
+      const realWrite = store.write.bind(store);
+      let down = true;
+      store.write = async (key, body, opts) => {
+        if (down) throw Object.assign(new Error('service unavailable'), { code: 'ECONNRESET' }); // the upload stays pending
+        return realWrite(key, body, opts);
+      };
+      const data = randomBytes(2 * PAGE);
+      await fs.writeFile('/s/p.bin', data, { writeType: 'ASYNC_THROUGH' });
+      await fs.free('/s/p.bin');
+      store.reset();
+      expect((await fs.readFile('/s/p.bin')).equals(data)).toBe(true);
+      expect(store.count('read')).toBe(0);
+      down = false;
+      await fs.flush();
+    } finally {
+      await fs.close();
+      await cache.cleanup();
+    }
+  });
+});
