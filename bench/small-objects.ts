@@ -54,7 +54,7 @@ export const smallObjectsGroup: CaseGroup = {
         baseline: { name: `${backend.sdkName} x ${COUNT}, ${IN_FLIGHT} in flight, each into a new Buffer`, run: () => sdkAll(names) },
         candidate: { name: `stratafs readFile x ${COUNT}, ${IN_FLIGHT} in flight, empty cache`, beforeEach: free, run: () => readAll(names) },
         target: { ratio: 0.9, text: '>= 0.9x' },
-        note: 'each stratafs run starts with fs.free(recursive): a cold readFile makes a stat (HeadObject) then a GetObject',
+        note: 'each stratafs run starts with fs.free(recursive): a cold readFile is one GetObject, whose answer is also the file\'s stat',
       },
       {
         id: 'small-objects-listed',
