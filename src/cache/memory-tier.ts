@@ -13,10 +13,8 @@ export class MemoryTier {
   readonly #lru: LRUCache<string, Buffer> | undefined;
   readonly #pinned = new Map<string, Buffer>();
   #pinnedBytes = 0;
-  /** Bytes held per object version (the page key without its index), for `FileInfo.cached`. */
-  readonly #bytesByVersion = new Map<string, number>();
-  /** Versions held per object (the version key without its `\n<version>`). */
-  readonly #versionsByObject = new Map<string, number>();
+  /** Bytes held per object, then per version (page keys are `object\nversion\nindex`), for `FileInfo.cached`. */
+  readonly #bytes = new Map<string, Map<string, number>>();
 
   constructor(
     readonly capacity: number,
@@ -92,29 +90,30 @@ export class MemoryTier {
     }
   }
 
-  /** Bytes held of one object version (`versionKey` = a page key without its `\n<index>`). */
-  bytesOf(versionKey: string): number {
-    return this.#bytesByVersion.get(versionKey) ?? 0;
+  /** Bytes held of one version of one object. */
+  bytesOf(object: string, version: string): number {
+    return this.#bytes.get(object)?.get(version) ?? 0;
   }
 
   /** True when some page of some version of `object` is held. */
   holdsObject(object: string): boolean {
-    return this.#versionsByObject.has(object);
+    return this.#bytes.has(object);
   }
 
   #account(key: string, delta: number): void {
-    const versionKey = key.slice(0, key.lastIndexOf('\n'));
-    const before = this.#bytesByVersion.get(versionKey);
-    const bytes = (before ?? 0) + delta;
-    if (bytes <= 0) this.#bytesByVersion.delete(versionKey);
-    else this.#bytesByVersion.set(versionKey, bytes);
-    const held = bytes > 0 ? 1 : 0;
-    const was = before !== undefined ? 1 : 0;
-    if (held === was) return;
-    const object = versionKey.slice(0, versionKey.lastIndexOf('\n'));
-    const versions = (this.#versionsByObject.get(object) ?? 0) + held - was;
-    if (versions <= 0) this.#versionsByObject.delete(object);
-    else this.#versionsByObject.set(object, versions);
+    const indexAt = key.lastIndexOf('\n');
+    const versionAt = key.lastIndexOf('\n', indexAt - 1);
+    const object = key.slice(0, versionAt);
+    const version = key.slice(versionAt + 1, indexAt);
+    let versions = this.#bytes.get(object);
+    const bytes = (versions?.get(version) ?? 0) + delta;
+    if (bytes > 0) {
+      if (!versions) this.#bytes.set(object, (versions = new Map()));
+      versions.set(version, bytes);
+    } else if (versions) {
+      versions.delete(version);
+      if (versions.size === 0) this.#bytes.delete(object);
+    }
   }
 
   /** Figures. */
@@ -127,7 +126,6 @@ export class MemoryTier {
     this.#lru?.clear();
     this.#pinned.clear();
     this.#pinnedBytes = 0;
-    this.#bytesByVersion.clear();
-    this.#versionsByObject.clear();
+    this.#bytes.clear();
   }
 }

@@ -198,7 +198,7 @@ export class PageCache {
 
   /** Bytes of this version of the object held in any tier. */
   cachedBytes(object: string, version: string): number {
-    const memory = this.memory.bytesOf(`${object}\n${version}`);
+    const memory = this.memory.bytesOf(object, version);
     const disk = this.disk?.cachedBytes(object, version) ?? 0;
     return Math.max(memory, disk);
   }

@@ -21,6 +21,11 @@ function maxAge(syncInterval: number): number {
 /** The namespace view of one `StrataFS`. */
 export class Namespace {
   readonly #statFlight = new SingleFlight<ObjectInfo | undefined>();
+  /**
+   * The cache object id of each cached answer: a cached `stat` then looks its pages up by a string
+   * whose hash is already known, instead of building (and hashing) a new one every time.
+   */
+  readonly #objectIds = new WeakMap<ObjectInfo, string>();
 
   constructor(private readonly ctx: FsContext) {}
 
@@ -139,7 +144,12 @@ export class Namespace {
 
   fileInfo(path: string, mount: Mount, info: ObjectInfo): FileInfo {
     const cacheId = this.ctx.state.get(mount)?.cacheId;
-    const cached = !info.isDirectory && cacheId ? this.ctx.pages.cachedBytes(objectId(cacheId, info.key), versionOf(info)) : 0;
+    let cached = 0;
+    if (!info.isDirectory && cacheId) {
+      let object = this.#objectIds.get(info);
+      if (object === undefined) this.#objectIds.set(info, (object = objectId(cacheId, info.key)));
+      cached = this.ctx.pages.cachedBytes(object, versionOf(info));
+    }
     return {
       path,
       name: basename(path),
