@@ -11,10 +11,10 @@ import { Readable } from 'node:stream';
 import { StrataError, invalid, type StrataErrorCode } from '../errors.js';
 import { normalizePrefix } from '../path.js';
 import { checkSettingNames, parseBucketUri } from './bucket-uri.js';
-import { ObjectStoreBase, unquoteEtag, type RawObject, type RawRead, type RawWriteResult } from './object-store-base.js';
+import { ObjectStoreBase, objectSizeOf, unquoteEtag, type RawObject, type RawRead, type RawWriteResult } from './object-store-base.js';
 import { httpStatusOf, mapStoreError } from './store-errors.js';
 import { guardStream } from './stream-utils.js';
-import type { ByteRange, StoreCallOptions, StoreReadOptions, StoreSettings } from './under-store.js';
+import type { ByteRange, StoreCallOptions, StoreCapabilities, StoreReadOptions, StoreSettings } from './under-store.js';
 
 /** Bytes, as a plain number. */
 export type Bytes = number;
@@ -379,6 +379,8 @@ async function runParts<T>(parts: Iterable<T> | AsyncIterable<T>, target: PartsT
  * fields and inside the client only, so `util.inspect(store)` shows none.
  */
 export abstract class VendorObjectStore<C, S> extends ObjectStoreBase {
+  /** Object-store capabilities; a GET's own headers name the size and version it served. */
+  override readonly capabilities: StoreCapabilities = { rangeRead: true, list: true, copy: true, rename: false, directories: false, readInfo: true };
   /** The bucket. */
   readonly bucket: string;
   readonly #scheme: string;
@@ -429,8 +431,8 @@ export abstract class VendorObjectStore<C, S> extends ObjectStoreBase {
   protected abstract createClient(sdk: S, credentials: Credentials): C;
   /** The headers of a HEAD of `fullKey`. @internal */
   protected abstract headHeaders(client: C, fullKey: string): Promise<ResponseHeaders>;
-  /** A GET of `fullKey`, with `range` as a `Range` header value; resolves once a 2xx answer started. @internal */
-  protected abstract download(client: C, fullKey: string, range: string | undefined, signal: AbortSignal | undefined): Promise<Readable>;
+  /** A GET of `fullKey`, with `range` as a `Range` header value; resolves with the body and the headers once a 2xx answer started. @internal */
+  protected abstract download(client: C, fullKey: string, range: string | undefined, signal: AbortSignal | undefined): Promise<{ body: Readable; headers: ResponseHeaders }>;
   /** The SDK calls that store `fullKey` in one PUT or in parts. @internal */
   protected abstract multipartTarget(client: C, fullKey: string): MultipartTarget;
   /** The SDK calls that copy `fromFullKey` to `toFullKey`; parts copy only the version `etag` when given. @internal */
@@ -492,8 +494,13 @@ export abstract class VendorObjectStore<C, S> extends ObjectStoreBase {
     const client = await this.client();
     const value = range === undefined ? undefined : `bytes=${range.offset}-${range.length === undefined ? '' : range.offset + range.length - 1}`;
     try {
-      const body = await this.download(client, fullKey, value, opts.signal);
-      return { body: guardStream(body, (error) => this.mapError(error), opts.signal) };
+      const { body, headers } = await this.download(client, fullKey, value, opts.signal);
+      return {
+        body: guardStream(body, (error) => this.mapError(error), opts.signal),
+        size: objectSizeOf(header(headers, 'content-range'), header(headers, 'content-length')),
+        etag: unquoteEtag(header(headers, 'etag')),
+        mtime: dateOf(header(headers, 'last-modified')),
+      };
     } catch (error) {
       if (range !== undefined && httpStatusOf(error) === 416) return { body: Readable.from([]) };
       throw error;

@@ -116,14 +116,14 @@ export class CosStore extends VendorObjectStore<COS, typeof COS> {
   }
 
   /** GET into a `ResponseSink`; resolves with it once a 2xx status is known. @internal */
-  protected download(client: COS, fullKey: string, range: string | undefined, signal: AbortSignal | undefined): Promise<Readable> {
-    return new Promise<Readable>((resolve, reject) => {
+  protected download(client: COS, fullKey: string, range: string | undefined, signal: AbortSignal | undefined): Promise<{ body: Readable; headers: ResponseHeaders }> {
+    return new Promise((resolve, reject) => {
       let settled = false;
       const settle = (error?: unknown): void => {
         if (settled) return;
         settled = true;
         signal?.removeEventListener('abort', onAbort);
-        if (error === undefined) return resolve(sink);
+        if (error === undefined) return resolve({ body: sink, headers: sink.headers });
         if (!sink.destroyed) sink.destroy(error instanceof Error ? error : undefined); // an error makes the SDK abort the request
         reject(error);
       };

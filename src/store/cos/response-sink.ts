@@ -2,7 +2,7 @@
  * The stream `cos-nodejs-sdk-v5` downloads into. The SDK pipes every response body into its
  * `Output` stream, error bodies included; its HTTP layer (`request`) copies the status and
  * headers onto a destination that has `setHeader`, before the first byte. This sink uses that
- * to learn the status early and to drop the bytes of error responses.
+ * to learn the status and headers early and to drop the bytes of error responses.
  * @module
  */
 import { Transform, type TransformCallback } from 'node:stream';
@@ -18,8 +18,13 @@ export class ResponseSink extends Transform {
     this.#onStatus = onStatus;
   }
 
-  /** Response headers are not needed; present so the HTTP layer reports the status. */
-  setHeader(_name: string, _value: unknown): void {}
+  /** The response's headers (lower-case names), complete once the status is known. */
+  readonly headers: Record<string, string> = {};
+
+  /** Called by the HTTP layer for each response header, before it sets the status. */
+  setHeader(name: string, value: unknown): void {
+    this.headers[name.toLowerCase()] = Array.isArray(value) ? String(value[0]) : String(value);
+  }
 
   /** Set by the HTTP layer once the response starts. */
   set statusCode(status: number) {

@@ -105,9 +105,10 @@ export class OssStore extends VendorObjectStore<AliOssClient, AliOssConstructor>
   }
 
   /** @internal */
-  protected async download(client: AliOssClient, fullKey: string, range: string | undefined): Promise<Readable> {
+  protected async download(client: AliOssClient, fullKey: string, range: string | undefined): Promise<{ body: Readable; headers: ResponseHeaders }> {
     const headers: Record<string, string> = range === undefined ? {} : { Range: range, 'x-oss-range-behavior': 'standard' };
-    return (await client.getStream(fullKey, { headers })).stream;
+    const answer = await client.getStream(fullKey, { headers });
+    return { body: answer.stream, headers: answer.res.headers };
   }
 
   /** Begin, complete and abort of a multipart upload to `fullKey`. */
