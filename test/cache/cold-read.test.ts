@@ -97,6 +97,36 @@ describe('cold whole-file reads by one GET', () => {
     expect(store.calls.map((c) => c.op)).toEqual(['read']);
   });
 
+  it('an abort during the opening GET rejects with AbortError and leaves nothing behind', async () => {
+    await setup();
+    const data = randomBytes(2 * PAGE);
+    await store.inner.write('a.bin', data);
+    store.delayMs = 200;
+    const controller = new AbortController();
+    const reading = fs.readFile('/s/a.bin', { signal: controller.signal });
+    setTimeout(() => controller.abort(), 20);
+    await expect(reading).rejects.toMatchObject({ name: 'AbortError' });
+    store.delayMs = 0;
+    store.reset();
+    // Nothing of the aborted read was kept: the next read opens the file again, in one GET.
+    expect((await fs.readFile('/s/a.bin')).equals(data)).toBe(true);
+    expect(store.calls.map((c) => c.op)).toEqual(['read']);
+  });
+
+  it('a temporary failure of the opening GET is retried', async () => {
+    await setup({ retry: { attempts: 3, minDelay: 1, maxDelay: 5 } });
+    const data = randomBytes(PAGE + 1);
+    await store.inner.write('t.bin', data);
+    const real = store.readWithInfo.bind(store);
+    let failures = 1;
+    store.readWithInfo = async (key, range, opts) => {
+      if (failures-- > 0) throw Object.assign(new Error('connection reset'), { code: 'ECONNRESET' });
+      return real(key, range, opts);
+    };
+    expect((await fs.readFile('/s/t.bin')).equals(data)).toBe(true);
+    expect(failures).toBe(-1);
+  });
+
   it('a pending ASYNC_THROUGH write is read from the journal, not the store', async () => {
     const cache = await tempDir();
     try {
