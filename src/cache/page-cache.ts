@@ -187,6 +187,26 @@ export class PageCache {
     return page!;
   }
 
+  /**
+   * The buffers of pages `first … first + count - 1` (shared with the cache: do not modify
+   * them), one promise each; the missing ones are fetched together, adjacent misses in one
+   * ranged read.
+   */
+  pages(src: PageSource, first: number, count: number, opts: PageReadOptions): Promise<Buffer>[] {
+    const out: Promise<Buffer>[] = new Array(count);
+    const missing: number[] = [];
+    for (let k = 0; k < count; k++) {
+      const hit = this.#fromMemory(src, first + k);
+      if (hit) out[k] = Promise.resolve(hit);
+      else missing.push(first + k);
+    }
+    if (missing.length > 0) {
+      const loaded = this.#load(src, missing, opts);
+      missing.forEach((index, i) => (out[index - first] = loaded.then((pages) => pages[i]!)));
+    }
+    return out;
+  }
+
   /** Stores pages of freshly written data under its new version (write types that cache). */
   admitWritten(object: string, version: string, data: Buffer): void {
     const pinned = this.isPinned(object);

@@ -22,17 +22,22 @@ export function pageReadStream(
     const last = Math.min(src.size - 1, end ?? Infinity);
     let position = start;
     const lastIndex = Math.floor(last / cache.pageSize);
-    // Read ahead: up to READ_AHEAD_BYTES of the next pages are requested while one is consumed,
-    // so a stream is not one store round trip per page; memory stays bounded by the window.
+    // Read ahead: the next READ_AHEAD_BYTES of pages are requested while one is consumed, in
+    // batches of half that (one ranged read per batch of missing pages), so a stream is neither
+    // one round trip per page nor one request per page; memory stays bounded by the window.
     const window = Math.max(1, Math.ceil(READ_AHEAD_BYTES / cache.pageSize));
+    const batch = Math.max(1, Math.floor(window / 2));
     const ahead = new Map<number, Promise<Buffer>>();
+    let next = Math.floor(position / cache.pageSize); // the first page not requested yet
     while (position <= last) {
       const index = Math.floor(position / cache.pageSize);
-      for (let i = index; i <= Math.min(lastIndex, index + window - 1); i++) {
-        if (ahead.has(i)) continue;
-        const p = cache.page(src, i, opts);
-        p.catch(() => undefined);
-        ahead.set(i, p);
+      while (next <= lastIndex && next < index + window) {
+        const first = next;
+        cache.pages(src, first, Math.min(batch, lastIndex - first + 1), opts).forEach((p, k) => {
+          p.catch(() => undefined);
+          ahead.set(first + k, p);
+        });
+        next = first + batch;
       }
       const page = await ahead.get(index)!;
       ahead.delete(index);

@@ -86,6 +86,22 @@ describe('page cache through a counting store', () => {
     expect(store.bytesRead).toBe(0);
   });
 
+  it('a cold stream reads ahead in batches of 4 MiB: one store request per batch, not per page', async () => {
+    await setup({ cache: { pageSize: PAGE, memory: { capacity: '32MiB' } } });
+    const data = randomBytes(200 * PAGE); // 12.5 MiB in 64 KiB pages: batches of 64 pages
+    await seed('b.bin', data);
+    const chunks: Buffer[] = [];
+    for await (const chunk of fs.createReadStream('/s/b.bin')) chunks.push(chunk as Buffer);
+    expect(Buffer.concat(chunks).equals(data)).toBe(true);
+    expect(store.calls.filter((c) => c.op === 'read').map((c) => c.range)).toEqual([
+      { offset: 0, length: 64 * PAGE },
+      { offset: 64 * PAGE, length: 64 * PAGE },
+      { offset: 128 * PAGE, length: 64 * PAGE },
+      { offset: 192 * PAGE, length: 8 * PAGE },
+    ]);
+    expect(store.bytesRead).toBe(data.length);
+  });
+
   it('a changed object is never served old or mixed once its new version is seen', async () => {
     await setup({ metadata: { syncInterval: 0 } });
     const v1 = Buffer.alloc(4 * PAGE, 1);
