@@ -37,7 +37,7 @@ import { toBody, type WriteData } from './io/body.js';
 import { eachLimit } from './store/each-limit.js';
 import { pageReadStream } from './io/read-stream.js';
 import { StrataFileHandle } from './io/file-handle.js';
-import type { UnderStore } from './store/under-store.js';
+import type { ByteRange, UnderStore } from './store/under-store.js';
 import { registerBuiltinStores } from './store/builtin.js';
 import { loadConfig, type StrataConfig } from './config/load-config.js';
 import { FsContext } from './fs/context.js';
@@ -248,7 +248,7 @@ export class StrataFS {
     const readType = checkReadType(options?.readType);
     return this.#run('read', target, async () => {
       for (let attempt = 0; ; attempt++) {
-        const { src, mount, release } = await this.#sources.openSource(target, options?.signal, { whole: offset === 0 && length === undefined });
+        const { src, mount, release } = await this.#sources.openSource(target, options?.signal, { first: this.#firstFetch(offset, length) });
         const size = Math.max(0, Math.min(length ?? Infinity, src.size - offset));
         try {
           const out = Buffer.allocUnsafe(size);
@@ -265,6 +265,14 @@ export class StrataFS {
     });
   }
 
+  /** The pages `[offset, offset + length)` covers, as one page-aligned range (the first fetch of a cold read). */
+  #firstFetch(offset: number, length: number | undefined): ByteRange | undefined {
+    if (length === 0) return undefined;
+    const pageSize = this.#ctx.pages.pageSize;
+    const first = Math.floor(offset / pageSize) * pageSize;
+    return length === undefined ? { offset: first } : { offset: first, length: Math.ceil((offset + length) / pageSize) * pageSize - first };
+  }
+
   /**
    * A stream of the file's bytes from `start` to `end` (inclusive, like `fs`), page by page with
    * bounded memory. Errors (`ENOENT`, `EISDIR`…) arrive as the stream's `'error'`.
@@ -279,9 +287,9 @@ export class StrataFS {
     const readType = checkReadType(options?.readType);
     return pageReadStream(
       this.#ctx.pages,
-      async () => {
+      async (first) => {
         try {
-          return (await this.#sources.openSource(target, options?.signal)).src;
+          return (await this.#sources.openSource(target, options?.signal, { first })).src;
         } catch (error) {
           throw toStrataError(error, { path: target, op: 'read' });
         }

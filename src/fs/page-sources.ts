@@ -10,7 +10,7 @@ import type { PageSource } from '../cache/page-cache.js';
 import { objectId, versionOf } from '../cache/page-id.js';
 import { sliceStream } from '../io/body.js';
 import { verifiedVersion } from '../io/verified-stream.js';
-import type { ObjectInfo, StoreReadResult } from '../store/under-store.js';
+import type { ByteRange, ObjectInfo, StoreReadResult } from '../store/under-store.js';
 import type { FsContext } from './context.js';
 import type { Namespace } from './namespace.js';
 
@@ -25,7 +25,7 @@ export interface OpenedSource {
 
 /** Page sources of one `StrataFS`. */
 export class PageSources {
-  /** Whole-file reads opening by GET, by object (see {@link #openByRead}). */
+  /** Reads opening a file by its first GET, by object (see {@link #openByRead}). */
   readonly #opening = new Map<string, Promise<unknown>>();
 
   constructor(
@@ -36,10 +36,11 @@ export class PageSources {
   ) {}
 
   /**
-   * The page source of a file at its current version. With `whole` (the caller reads the whole
-   * file), a file nothing is known of yet may be opened by its first GET instead of a `stat`.
+   * The page source of a file at its current version. With `first` (the first fetch the caller
+   * will make: page-aligned, `length` omitted for "to the end"), a file nothing is known of yet
+   * may be opened by that fetch's GET instead of a `stat`.
    */
-  async openSource(path: string, signal?: AbortSignal, opts: { whole?: boolean } = {}): Promise<OpenedSource> {
+  async openSource(path: string, signal?: AbortSignal, opts: { first?: ByteRange } = {}): Promise<OpenedSource> {
     const res = this.ctx.table.resolve(path);
     if (!res) {
       if (this.ctx.table.hasMountsBelow(path) || path === '/') throw new StrataError('EISDIR');
@@ -47,7 +48,7 @@ export class PageSources {
     }
     await this.ready();
     if (res.key === '' || this.ctx.table.hasMountsBelow(path)) throw new StrataError('EISDIR');
-    const opened = opts.whole ? await this.#openByRead(res.mount, res.key, signal) : undefined;
+    const opened = opts.first ? await this.#openByRead(res.mount, res.key, opts.first, signal) : undefined;
     if (opened) return opened;
     const info = await this.ns.storeStat(res.mount, res.key, signal);
     if (!info) throw new StrataError('ENOENT');
@@ -56,14 +57,14 @@ export class PageSources {
   }
 
   /**
-   * A cold whole-file read in one request instead of two: when nothing is known of the file
-   * (no metadata, no page in any tier, no pending write, no shared tier to ask) and its store
-   * names the version a read served (`capabilities.readInfo`), the GET tells the size and the
-   * version, its answer is cached as the file's `stat`, and its body is the first fetch.
-   * `undefined` when this does not apply (then the caller stats as usual; a missing key too, so
-   * `ENOENT`, `EISDIR` and the negative cache stay the `stat` path's).
+   * A cold read in one request instead of two: when nothing is known of the file (no metadata,
+   * no page in any tier, no pending write, no shared tier to ask) and its store names the version
+   * a read served (`capabilities.readInfo`), the GET of the caller's first fetch tells the size
+   * and the version, its answer is cached as the file's `stat`, and its body is that fetch.
+   * `undefined` when this does not apply (then the caller stats as usual; a missing key or a
+   * range past the end too, so `ENOENT`, `EISDIR` and the negative cache stay the `stat` path's).
    */
-  async #openByRead(mount: Mount, key: string, signal?: AbortSignal): Promise<OpenedSource | undefined> {
+  async #openByRead(mount: Mount, key: string, first: ByteRange, signal?: AbortSignal): Promise<OpenedSource | undefined> {
     const store = mount.store;
     const state = this.ctx.stateOf(mount);
     if (!store.readWithInfo || !store.capabilities.readInfo || this.ctx.sharedFor(state)) return undefined;
@@ -76,7 +77,7 @@ export class PageSources {
       await running.catch(() => undefined);
       return undefined;
     }
-    const opening = store.readWithInfo(key, undefined, { signal });
+    const opening = store.readWithInfo(key, first.offset === 0 && first.length === undefined ? undefined : first, { signal });
     this.#opening.set(object, opening);
     let answer: StoreReadResult;
     try {
@@ -88,25 +89,27 @@ export class PageSources {
       this.#opening.delete(object);
     }
     const { body, info } = answer;
-    if (info.etag === undefined || info.isDirectory) {
+    if (info.etag === undefined || info.isDirectory || (first.offset > 0 && first.offset >= info.size)) {
       body.destroy();
       return undefined;
     }
     state.meta.setStat(key, info);
-    let ahead: Readable | undefined = body;
+    let unused: Readable | undefined = body;
     const take = (): Readable | undefined => {
-      const taken = ahead;
-      ahead = undefined;
+      const taken = unused;
+      unused = undefined;
       return taken;
     };
-    return { src: this.source(mount, key, info, take), mount, info, release: () => take()?.destroy() };
+    const end = Math.min(info.size, first.length === undefined ? Infinity : first.offset + first.length);
+    const ahead = { offset: first.offset, length: end - first.offset, take };
+    return { src: this.source(mount, key, info, ahead), mount, info, release: () => take()?.destroy() };
   }
 
   /**
-   * The page source of `key` at the version `info` names. `takeAhead` hands over a body of the
-   * whole object opened ahead at that version (used by the first fetch of the whole object).
+   * The page source of `key` at the version `info` names. `ahead` hands over a body of
+   * `[offset, offset + length)` opened ahead at that version: the fetch of exactly that range uses it.
    */
-  source(mount: Mount, key: string, info: ObjectInfo, takeAhead?: () => Readable | undefined): PageSource {
+  source(mount: Mount, key: string, info: ObjectInfo, ahead?: { offset: number; length: number; take: () => Readable | undefined }): PageSource {
     const state = this.ctx.state.get(mount)!;
     const version = versionOf(info);
     const store = mount.store;
@@ -117,10 +120,10 @@ export class PageSources {
       size: info.size,
       counters: state.counters,
       fetch: async (offset, length, signal) => {
-        const ahead = takeAhead?.();
-        if (ahead) {
-          if (offset === 0 && length === info.size) return ahead; // the same answer named this version
-          ahead.destroy();
+        const opened = ahead?.take();
+        if (opened) {
+          if (offset === ahead!.offset && length === ahead!.length) return opened; // the same answer named this version
+          opened.destroy();
         }
         if (pending !== undefined) {
           const journal = this.ctx.disk?.journal;

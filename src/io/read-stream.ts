@@ -5,30 +5,36 @@
  */
 import { Readable } from 'node:stream';
 import type { PageCache, PageReadOptions, PageSource } from '../cache/page-cache.js';
+import type { ByteRange } from '../store/under-store.js';
 
 /** How far a stream reads ahead of its consumer. */
 const READ_AHEAD_BYTES = 8 * 1024 * 1024;
 
-/** A Readable over bytes `[start, end]` (inclusive) of `src`, opened lazily by `open`. */
+/**
+ * A Readable over bytes `[start, end]` (inclusive) of `src`, opened lazily by `open`, which is
+ * told the stream's first fetch (the first batch of pages).
+ */
 export function pageReadStream(
   cache: PageCache,
-  open: () => Promise<PageSource>,
+  open: (first: ByteRange) => Promise<PageSource>,
   start: number,
   end: number | undefined,
   opts: PageReadOptions & { highWaterMark?: number },
 ): Readable {
+  // Read ahead: the next READ_AHEAD_BYTES of pages are requested while one is consumed, in
+  // batches of half that (one ranged read per batch of missing pages), so a stream is neither
+  // one round trip per page nor one request per page; memory stays bounded by the window.
+  const window = Math.max(1, Math.ceil(READ_AHEAD_BYTES / cache.pageSize));
+  const batch = Math.max(1, Math.floor(window / 2));
+  const firstIndex = Math.floor(start / cache.pageSize);
+  const firstCount = end === undefined ? batch : Math.min(batch, Math.floor(end / cache.pageSize) - firstIndex + 1);
   async function* pages(): AsyncGenerator<Buffer> {
-    const src = await open();
+    const src = await open({ offset: firstIndex * cache.pageSize, length: firstCount * cache.pageSize });
     const last = Math.min(src.size - 1, end ?? Infinity);
     let position = start;
     const lastIndex = Math.floor(last / cache.pageSize);
-    // Read ahead: the next READ_AHEAD_BYTES of pages are requested while one is consumed, in
-    // batches of half that (one ranged read per batch of missing pages), so a stream is neither
-    // one round trip per page nor one request per page; memory stays bounded by the window.
-    const window = Math.max(1, Math.ceil(READ_AHEAD_BYTES / cache.pageSize));
-    const batch = Math.max(1, Math.floor(window / 2));
     const ahead = new Map<number, Promise<Buffer>>();
-    let next = Math.floor(position / cache.pageSize); // the first page not requested yet
+    let next = firstIndex; // the first page not requested yet
     while (position <= last) {
       const index = Math.floor(position / cache.pageSize);
       while (next <= lastIndex && next < index + window) {

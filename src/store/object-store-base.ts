@@ -58,17 +58,22 @@ export interface RawRead {
 }
 
 /**
- * The whole object's size from a GET answer: the total of `Content-Range` (`bytes a-b/total`)
- * when there is one, else `Content-Length` (an answer without a range is the whole object).
+ * The whole object's size from the answer to a GET of `asked` (undefined: the whole object): the
+ * total of `Content-Range` (`bytes a-b/total`) when there is one, else `Content-Length` (an answer
+ * without a range is the whole object). `undefined` when the headers are missing or disagree
+ * (a range that is not the one asked for, a length that is not the range's).
  */
-export function objectSizeOf(contentRange: string | undefined | null, contentLength: number | string | undefined | null): number | undefined {
-  if (contentRange) {
-    const total = /\/(\d+)\s*$/.exec(contentRange)?.[1];
-    return total === undefined ? undefined : Number(total);
-  }
-  if (contentLength === undefined || contentLength === null || contentLength === '') return undefined;
-  const length = Number(contentLength);
-  return Number.isSafeInteger(length) && length >= 0 ? length : undefined;
+export function objectSizeOf(contentRange: string | undefined | null, contentLength: number | string | undefined | null, asked?: ByteRange): number | undefined {
+  const length = contentLength === undefined || contentLength === null || contentLength === '' ? undefined : Number(contentLength);
+  if (length !== undefined && !(Number.isSafeInteger(length) && length >= 0)) return undefined;
+  if (!contentRange) return length;
+  const match = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(contentRange.trim());
+  if (!match) return undefined;
+  const [first, last, total] = [Number(match[1]), Number(match[2]), Number(match[3])];
+  if (last < first || last >= total) return undefined;
+  if (length !== undefined && length !== last - first + 1) return undefined;
+  if (asked !== undefined && first !== asked.offset) return undefined;
+  return total;
 }
 
 /** What a raw upload reports back; missing fields are filled by a HEAD. */

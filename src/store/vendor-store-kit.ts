@@ -497,7 +497,7 @@ export abstract class VendorObjectStore<C, S> extends ObjectStoreBase {
       const { body, headers } = await this.download(client, fullKey, value, opts.signal);
       return {
         body: guardStream(body, (error) => this.mapError(error), opts.signal),
-        size: objectSizeOf(header(headers, 'content-range'), header(headers, 'content-length')),
+        size: objectSizeOf(header(headers, 'content-range'), header(headers, 'content-length'), range),
         etag: unquoteEtag(header(headers, 'etag')),
         mtime: dateOf(header(headers, 'last-modified')),
       };

@@ -1,7 +1,8 @@
 /**
- * A cold whole-file read on a store that names the version it serves (`capabilities.readInfo`)
- * costs one request: the GET's answer is the `stat`, its body the pages. Everything else (a
- * cached file, a range, a directory, a missing key, a pending write) keeps the `stat` path.
+ * A cold read (`readFile`, whole or a range, or a stream) on a store that names the version it
+ * serves (`capabilities.readInfo`) costs one request: the GET's answer is the `stat`, its body
+ * the first pages. Everything else (a file with cached pages, a directory, a missing key, a
+ * range past the end, a pending write) keeps the `stat` path.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { StrataFS } from '../../src/index.js';
@@ -11,7 +12,7 @@ import { randomBytes, tempDir } from '../support/helpers.js';
 const PAGE = 64 * 1024;
 const READ_INFO = { rangeRead: true, list: true, copy: true, rename: true, directories: false, conditionalRead: true, readInfo: true };
 
-describe('cold whole-file reads by one GET', () => {
+describe('cold reads opened by one GET', () => {
   let fs: StrataFS;
   let store: CountingStore;
 
@@ -68,18 +69,41 @@ describe('cold whole-file reads by one GET', () => {
     expect(store.calls).toEqual([]);
   });
 
-  it('a range, and a file with cached pages, take the stat path', async () => {
+  it('a cold range read is one GET of the pages it covers; a file with cached pages takes the stat path', async () => {
     await setup({ metadata: { syncInterval: 0 } });
     const data = randomBytes(4 * PAGE);
     await store.inner.write('r.bin', data);
-    expect((await fs.readFile('/s/r.bin', { offset: PAGE, length: 10 })).equals(data.subarray(PAGE, PAGE + 10))).toBe(true);
-    expect(store.calls.map((c) => c.op)).toEqual(['stat', 'read']);
+    expect((await fs.readFile('/s/r.bin', { offset: PAGE + 5, length: 10 })).equals(data.subarray(PAGE + 5, PAGE + 15))).toBe(true);
+    expect(store.calls).toEqual([{ op: 'read', key: 'r.bin', range: { offset: PAGE, length: PAGE } }]);
     store.reset();
     // Pages of this file are cached: a stat (cheap) decides whether they are still current, and
     // only the pages around the cached one are read.
     expect((await fs.readFile('/s/r.bin')).equals(data)).toBe(true);
     expect(store.calls.map((c) => c.op)).toEqual(['stat', 'read', 'read']);
     expect(store.bytesRead).toBe(3 * PAGE);
+  });
+
+  it('a range past the end of a cold file is empty, found by a stat', async () => {
+    await setup();
+    await store.inner.write('short.bin', randomBytes(100));
+    expect((await fs.readFile('/s/short.bin', { offset: 5 * PAGE })).length).toBe(0);
+    expect((await fs.readFile('/s/short.bin', { offset: 50, length: 10_000 })).length).toBe(50);
+  });
+
+  it('a cold stream is opened by the GET of its first batch of pages', async () => {
+    await setup();
+    const data = randomBytes(3 * PAGE + 9);
+    await store.inner.write('s.bin', data);
+    const chunks: Buffer[] = [];
+    for await (const chunk of fs.createReadStream('/s/s.bin', { start: 10 })) chunks.push(chunk as Buffer);
+    expect(Buffer.concat(chunks).equals(data.subarray(10))).toBe(true);
+    expect(store.calls.map((c) => c.op)).toEqual(['read']);
+    store.reset();
+    const tail: Buffer[] = [];
+    await fs.free('/s/s.bin');
+    for await (const chunk of fs.createReadStream('/s/s.bin', { start: 2 * PAGE, end: 2 * PAGE + 4 })) tail.push(chunk as Buffer);
+    expect(Buffer.concat(tail).equals(data.subarray(2 * PAGE, 2 * PAGE + 5))).toBe(true);
+    expect(store.calls).toEqual([{ op: 'read', key: 's.bin', range: { offset: 2 * PAGE, length: PAGE } }]);
   });
 
   it('a file changed in the store is read at its new version, never mixed with cached pages', async () => {

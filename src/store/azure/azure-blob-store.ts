@@ -156,7 +156,7 @@ export class AzureBlobStore extends ObjectStoreBase {
         });
         if (!response.readableStreamBody) throw new StrataError('EIO', 'Azure Blob download returned no body');
         const body = guardStream(response.readableStreamBody, (error) => this.mapError(error), opts.signal);
-        return { body, size: objectSizeOf(response.contentRange, response.contentLength), etag: unquoteEtag(response.etag), mtime: response.lastModified };
+        return { body, size: objectSizeOf(response.contentRange, response.contentLength, range), etag: unquoteEtag(response.etag), mtime: response.lastModified };
       } catch (error) {
         // 416: the range starts at or past the end (an empty blob has no byte 0 either).
         if (httpStatusOf(error) === 416) return { body: Readable.from([]) };

@@ -164,7 +164,7 @@ export class S3Store extends ObjectStoreBase {
     if (header !== undefined && range !== undefined && response.ContentRange === undefined) stream = cutToRange(stream, range);
     if (opts.signal) addAbortSignal(opts.signal, stream);
     stream.on('error', () => undefined); // errors still reach readers; no unhandled 'error' when nobody reads
-    return { body: stream, size: objectSizeOf(response.ContentRange, response.ContentLength), etag: unquoteEtag(response.ETag), mtime: response.LastModified };
+    return { body: stream, size: objectSizeOf(response.ContentRange, response.ContentLength, range), etag: unquoteEtag(response.ETag), mtime: response.LastModified };
   }
 
   protected async putObject(fullKey: string, body: Readable | Buffer, size: number | undefined, opts: StoreCallOptions): Promise<RawWriteResult> {
