@@ -1,4 +1,4 @@
-import { mkdtemp, mkdir, readdir, readFile, rm, symlink, writeFile, stat as fsStat } from 'node:fs/promises';
+import { mkdtemp, mkdir, readdir, readFile, rm, symlink, utimes, writeFile, stat as fsStat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -221,6 +221,20 @@ describe('LocalStore temp files', () => {
     await expect(store.write('dir/new.txt', Readable.from((async function* () { yield Buffer.from('x'); throw new Error('no'); })()))).rejects.toBeTruthy();
     expect(await tree(root)).toEqual(['dir', 'dir/f.txt']);
     expect(await readFile(join(root, 'dir', 'f.txt'), 'utf8')).toBe('old');
+  });
+
+  it('a temp file left by a killed writer is removed by a later write there, once an hour old', async () => {
+    await mkdir(join(root, 'k'));
+    const stale = join(root, 'k', '.big.bin.0123456789abcdef.stratafs-tmp');
+    const fresh = join(root, 'k', '.other.bin.fedcba9876543210.stratafs-tmp');
+    await writeFile(stale, 'half of a killed write');
+    await writeFile(fresh, 'a write in progress elsewhere');
+    const twoHoursAgo = new Date(Date.now() - 2 * 3600_000);
+    await utimes(stale, twoHoursAgo, twoHoursAgo);
+    await store.write('k/next.bin', Buffer.from('n'));
+    await store.close(); // waits for the background sweep
+    expect((await readdir(join(root, 'k'))).sort()).toEqual(['.other.bin.fedcba9876543210.stratafs-tmp', 'next.bin']);
+    expect(await readFile(join(root, 'k', 'next.bin'), 'utf8')).toBe('n');
   });
 
   it('none is left after an aborted write', async () => {

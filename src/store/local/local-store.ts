@@ -6,7 +6,7 @@
  */
 import { realpathSync, statSync, constants, type BigIntStats, type Dirent } from 'node:fs';
 import { copyFile, lstat, mkdir, open, readdir, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
-import { isAbsolute, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { pathToFileURL } from 'node:url';
@@ -26,6 +26,7 @@ import { rootFromFileUri } from './file-uri.js';
 import { codeOf, mapLocalError } from './local-errors.js';
 import { SafePaths } from './safe-path.js';
 import { isTempName, tempPathFor } from './temp-name.js';
+import { TempSweeper } from './temp-sweep.js';
 
 /** Options of the {@link LocalStore} constructor. */
 export interface LocalStoreOptions {
@@ -44,7 +45,9 @@ const READ_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants
  * resolved with `realpath` and refused with `EACCES` when it would leave the root (through `..`,
  * an encoded form or a symbolic link); listings skip links that lead outside. Writes and copies
  * go to a hidden temp file in the target's directory and are renamed into place, so a failed or
- * aborted write leaves the previous file and no temp file. The etag is `inode-size-mtimeNs` (hex).
+ * aborted write leaves the previous file and no temp file; the temp file of a writer killed
+ * mid-write is removed by a later write to that directory once it is an hour old. The etag is
+ * `inode-size-mtimeNs` (hex).
  */
 export class LocalStore implements UnderStore {
   /** `file:///abs/dir`. */
@@ -54,6 +57,8 @@ export class LocalStore implements UnderStore {
   /** The root directory as given (resolved to an absolute path). */
   readonly root: string;
   private readonly paths: SafePaths;
+  /** Removes temp files that killed writers left in the directories this store writes to. */
+  readonly #sweeper = new TempSweeper();
 
   /**
    * @throws `EINVAL` when `root` is not an absolute path, `ENOENT` when it does not exist,
@@ -170,6 +175,7 @@ export class LocalStore implements UnderStore {
       opts.signal?.throwIfAborted();
       if (key === '' || key.endsWith('/')) return await this.makeDirectory(key, body);
       const target = await this.writeTarget(key, 'write');
+      this.#sweeper.sweep(dirname(target));
       const temp = tempPathFor(target);
       try {
         const handle = await open(temp, 'wx');
@@ -187,6 +193,11 @@ export class LocalStore implements UnderStore {
     } catch (error) {
       throw mapLocalError(error, 'write');
     }
+  }
+
+  /** Waits for the background removal of temp files left by killed writers. */
+  async close(): Promise<void> {
+    await this.#sweeper.settle();
   }
 
   async delete(key: string, opts: StoreCallOptions = {}): Promise<void> {
@@ -220,6 +231,7 @@ export class LocalStore implements UnderStore {
       const source = await this.paths.follow(from, 'copy');
       if ((await stat(source)).isDirectory()) throw new StrataError('EISDIR', undefined, { op: 'copy' });
       const target = await this.writeTarget(to, 'copy');
+      this.#sweeper.sweep(dirname(target));
       const temp = tempPathFor(target);
       try {
         await copyFile(source, temp, constants.COPYFILE_EXCL);
