@@ -285,11 +285,14 @@ export class StrataFS {
     if (end !== undefined && end < start) throw invalid('end must not be before start', { path: target, op: 'createReadStream' });
     const highWaterMark = checkCount(options?.highWaterMark, 'highWaterMark');
     const readType = checkReadType(options?.readType);
-    return pageReadStream(
+    let release: (() => void) | undefined;
+    const stream = pageReadStream(
       this.#ctx.pages,
       async (first) => {
         try {
-          return (await this.#sources.openSource(target, options?.signal, { first })).src;
+          const opened = await this.#sources.openSource(target, options?.signal, { first });
+          release = opened.release;
+          return opened.src;
         } catch (error) {
           throw toStrataError(error, { path: target, op: 'read' });
         }
@@ -298,6 +301,9 @@ export class StrataFS {
       end,
       { readType: readType ?? this.#ctx.options.readType, signal: options?.signal, highWaterMark },
     );
+    // A body opened ahead that the stream did not use (its pages came from elsewhere) is let go.
+    stream.once('close', () => release?.());
+    return stream;
   }
 
   /** Opens the file for random access at its current version (see {@link StrataFileHandle}). */
