@@ -68,6 +68,8 @@ export class PageSources {
     const store = mount.store;
     const state = this.ctx.stateOf(mount);
     if (!store.readWithInfo || !store.capabilities.readInfo || this.ctx.sharedFor(state)) return undefined;
+    const whole = first.offset === 0 && first.length === undefined;
+    if (!whole && !store.capabilities.rangeRead) return undefined; // its answer to a range may be the whole object
     if (state.meta.getStat(key) !== undefined || this.ctx.disk?.journal.find(state.cacheId, key)) return undefined;
     const object = objectId(state.cacheId, key);
     if (this.ctx.pages.holdsObject(object)) return undefined;
@@ -77,7 +79,7 @@ export class PageSources {
       await running.catch(() => undefined);
       return undefined;
     }
-    const opening = store.readWithInfo(key, first.offset === 0 && first.length === undefined ? undefined : first, { signal });
+    const opening = store.readWithInfo(key, whole ? undefined : first, { signal });
     this.#opening.set(object, opening);
     let answer: StoreReadResult;
     try {

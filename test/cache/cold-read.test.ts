@@ -83,6 +83,18 @@ describe('cold reads opened by one GET', () => {
     expect(store.bytesRead).toBe(3 * PAGE);
   });
 
+  it('on a store without ranged reads, only a whole-file read opens by its GET', async () => {
+    await setup({}, { ...READ_INFO, rangeRead: false });
+    const data = randomBytes(3 * PAGE);
+    await store.inner.write('w.bin', data);
+    expect((await fs.readFile('/s/w.bin', { offset: PAGE, length: 10 })).equals(data.subarray(PAGE, PAGE + 10))).toBe(true);
+    expect(store.calls.map((c) => c.op)).toEqual(['stat', 'read']);
+    await fs.free('/s/w.bin');
+    store.reset();
+    expect((await fs.readFile('/s/w.bin')).equals(data)).toBe(true);
+    expect(store.calls).toEqual([{ op: 'read', key: 'w.bin', range: undefined }]);
+  });
+
   it('a range past the end of a cold file is empty, found by a stat', async () => {
     await setup();
     await store.inner.write('short.bin', randomBytes(100));
