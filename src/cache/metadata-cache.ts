@@ -1,7 +1,8 @@
 /**
  * The metadata cache: `stat` answers (negative ones too) and directory listings per mount, each
  * with the time it was fetched, reused for the mount's `syncInterval`. Mutations through
- * stratafs update or invalidate the affected entries at once (read-your-writes).
+ * stratafs update or invalidate the affected entries at once (read-your-writes). An answer that
+ * was on its way while such a change happened is not kept: it may predate the change.
  * @module
  */
 import { parentKey } from '../path.js';
@@ -16,6 +17,7 @@ interface Entry<T> {
 export class MetadataCache {
   #stats = new Map<string, Entry<ObjectInfo | null>>();
   #lists = new Map<string, Entry<ObjectInfo[]>>();
+  #epoch = 0;
   hits = 0;
   misses = 0;
 
@@ -44,9 +46,20 @@ export class MetadataCache {
     return undefined;
   }
 
-  /** Records a stat answer (`null`: missing), `ageMs` old already (an answer shared by another process). */
-  setStat(key: string, info: ObjectInfo | null, ageMs = 0): void {
-    if (this.syncInterval !== 0) this.#stats.set(key, { value: info, at: Date.now() - ageMs });
+  /**
+   * Counts the changes made to this cache's entries. Take it before asking the store, and pass it
+   * to {@link setStat} / {@link setList}: an answer that crossed a change is then not kept.
+   */
+  get epoch(): number {
+    return this.#epoch;
+  }
+
+  /**
+   * Records a stat answer (`null`: missing), `ageMs` old already (an answer shared by another
+   * process); not when a change happened since `epoch` (the answer may predate it).
+   */
+  setStat(key: string, info: ObjectInfo | null, ageMs = 0, epoch = this.#epoch): void {
+    if (this.syncInterval !== 0 && epoch === this.#epoch) this.#stats.set(key, { value: info, at: Date.now() - ageMs });
   }
 
   /** The cached children of directory `key`, or `undefined`. */
@@ -60,9 +73,9 @@ export class MetadataCache {
     return undefined;
   }
 
-  /** Records a directory listing (and the stat of each child), `ageMs` old already. */
-  setList(key: string, children: ObjectInfo[], ageMs = 0): void {
-    if (this.syncInterval === 0) return;
+  /** Records a directory listing (and the stat of each child), `ageMs` old already; not when a change happened since `epoch`. */
+  setList(key: string, children: ObjectInfo[], ageMs = 0, epoch = this.#epoch): void {
+    if (this.syncInterval === 0 || epoch !== this.#epoch) return;
     const at = Date.now() - ageMs;
     this.#lists.set(key, { value: children, at });
     for (const child of children) if (!this.#stats.has(child.key)) this.#stats.set(child.key, { value: child, at });
@@ -74,6 +87,7 @@ export class MetadataCache {
    */
   written(key: string, info: ObjectInfo | null): void {
     this.onChange?.(key, false);
+    this.#epoch++;
     this.#forgetAncestors(key);
     if (info) this.setStat(key, info);
     else this.#stats.delete(key);
@@ -87,6 +101,7 @@ export class MetadataCache {
 
   /** A change another process made (an invalidation it shared): forgets without telling anyone. */
   changedElsewhere(key: string, recursive: boolean): void {
+    this.#epoch++;
     this.#forgetAncestors(key);
     this.#stats.delete(key);
     this.#lists.delete(key);
@@ -95,6 +110,7 @@ export class MetadataCache {
 
   /** Forgets every entry below `key` (`''`: the whole mount). */
   forgetBelow(key: string): void {
+    this.#epoch++;
     const prefix = key === '' ? '' : key + '/';
     for (const map of [this.#stats, this.#lists] as Map<string, unknown>[]) {
       for (const k of [...map.keys()]) if (k.startsWith(prefix) || (key === '' && k === '')) map.delete(k);
@@ -103,6 +119,7 @@ export class MetadataCache {
 
   /** Forgets the entry of `key` itself (stat and listing). */
   forget(key: string): void {
+    this.#epoch++;
     this.#stats.delete(key);
     this.#lists.delete(key);
   }
@@ -119,6 +136,7 @@ export class MetadataCache {
 
   /** Drops everything. */
   clear(): void {
+    this.#epoch++;
     this.#stats.clear();
     this.#lists.clear();
   }

@@ -38,18 +38,21 @@ export class Namespace {
     let info: ObjectInfo | undefined;
     if (cached !== undefined) info = cached ?? undefined;
     else {
+      // Answers that cross a change made through this process are returned, not kept.
+      const epoch = state.meta.epoch;
       // Another process of the fleet may have asked the store already (the shared tier).
       const shared = this.ctx.sharedFor(state);
       const entry = await shared?.getStatEntry?.(state.cacheId, key, maxAge(state.meta.syncInterval));
       if (entry) {
         info = entry.value ?? undefined;
-        state.meta.setStat(key, entry.value, entry.ageMs);
+        state.meta.setStat(key, entry.value, entry.ageMs, epoch);
       } else {
-        // Concurrent misses of one key share one store call (no caller's signal aborts the others).
-        info = await this.#statFlight.run(`${state.cacheId}\n${key}`, async () => {
+        // Concurrent misses of one key share one store call (no caller's signal aborts the others);
+        // a call made after a change does not join one made before it.
+        info = await this.#statFlight.run(`${state.cacheId}\n${key}\n${epoch}`, async () => {
           const found = await mount.store.stat(key);
-          state.meta.setStat(key, found ?? null);
-          shared?.setStat(state.cacheId, key, found ?? null);
+          state.meta.setStat(key, found ?? null, 0, epoch);
+          if (state.meta.epoch === epoch) shared?.setStat(state.cacheId, key, found ?? null);
           return found;
         });
         signal?.throwIfAborted();
@@ -75,16 +78,17 @@ export class Namespace {
     const state = this.ctx.stateOf(mount);
     let children = state.meta.getList(key);
     if (!children) {
+      const epoch = state.meta.epoch; // a listing that crosses a change made here is returned, not kept
       const shared = this.ctx.sharedFor(state);
       const entry = await shared?.getListEntry?.(state.cacheId, key, maxAge(state.meta.syncInterval));
       if (entry) {
         children = entry.value.filter((info) => isChildKey(info.key, key));
-        state.meta.setList(key, children, entry.ageMs);
+        state.meta.setList(key, children, entry.ageMs, epoch);
       } else {
         children = [];
         for await (const info of mount.store.list(key, { signal })) if (isChildKey(info.key, key)) children.push(info);
-        state.meta.setList(key, children);
-        shared?.setList?.(state.cacheId, key, children);
+        state.meta.setList(key, children, 0, epoch);
+        if (state.meta.epoch === epoch) shared?.setList?.(state.cacheId, key, children);
       }
     }
     const pending = this.ctx.disk?.journal.list(state.cacheId).filter((p) => parentKey(p.key) === key && p.key !== '');

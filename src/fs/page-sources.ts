@@ -79,6 +79,7 @@ export class PageSources {
       await running.catch(() => undefined);
       return undefined;
     }
+    const epoch = state.meta.epoch;
     const opening = store.readWithInfo(key, whole ? undefined : first, { signal });
     this.#opening.set(object, opening);
     let answer: StoreReadResult;
@@ -95,7 +96,7 @@ export class PageSources {
       body.destroy();
       return undefined;
     }
-    state.meta.setStat(key, info);
+    state.meta.setStat(key, info, 0, epoch); // not kept if a change was made meanwhile
     let unused: Readable | undefined = body;
     const take = (): Readable | undefined => {
       const taken = unused;
