@@ -37,7 +37,7 @@ import { toBody, type WriteData } from './io/body.js';
 import { eachLimit } from './store/each-limit.js';
 import { pageReadStream } from './io/read-stream.js';
 import { StrataFileHandle } from './io/file-handle.js';
-import type { ByteRange, UnderStore } from './store/under-store.js';
+import type { UnderStore } from './store/under-store.js';
 import { registerBuiltinStores } from './store/builtin.js';
 import { loadConfig, type StrataConfig } from './config/load-config.js';
 import { FsContext } from './fs/context.js';
@@ -248,7 +248,7 @@ export class StrataFS {
     const readType = checkReadType(options?.readType);
     return this.#run('read', target, async () => {
       for (let attempt = 0; ; attempt++) {
-        const { src, mount, release } = await this.#sources.openSource(target, options?.signal, { first: this.#firstFetch(offset, length) });
+        const { src, mount, release } = await this.#sources.openSource(target, options?.signal, { first: length === 0 ? undefined : this.#ctx.pages.span(offset, length) });
         const size = Math.max(0, Math.min(length ?? Infinity, src.size - offset));
         try {
           const out = Buffer.allocUnsafe(size);
@@ -263,14 +263,6 @@ export class StrataFS {
         }
       }
     });
-  }
-
-  /** The pages `[offset, offset + length)` covers, as one page-aligned range (the first fetch of a cold read). */
-  #firstFetch(offset: number, length: number | undefined): ByteRange | undefined {
-    if (length === 0) return undefined;
-    const pageSize = this.#ctx.pages.pageSize;
-    const first = Math.floor(offset / pageSize) * pageSize;
-    return length === undefined ? { offset: first } : { offset: first, length: Math.ceil((offset + length) / pageSize) * pageSize - first };
   }
 
   /**

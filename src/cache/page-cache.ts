@@ -16,6 +16,7 @@ import { MemoryTier } from './memory-tier.js';
 import { pageKey, type PageId } from './page-id.js';
 import { SingleFlight } from './single-flight.js';
 import type { SharedTier } from './shared-tier-types.js';
+import type { ByteRange } from '../store/under-store.js';
 
 /** Largest run of pages fetched under one fleet-wide lease when the shared tier is on. */
 const SHARED_RUN_BYTES = 16 * 1024 * 1024;
@@ -103,6 +104,12 @@ export class PageCache {
     process.emitWarning(`stratafs: the disk cache failed (${reason}); it is skipped for ${DISK_COOL_DOWN_MS / 1000} s at a time while it keeps failing`, { code: 'STRATAFS_DISK_CACHE' });
   }
 
+  /** The page-aligned range of the pages that `[offset, offset + length)` touches (`length` omitted: to the end). */
+  span(offset: number, length?: number): ByteRange {
+    const start = Math.floor(offset / this.pageSize) * this.pageSize;
+    return length === undefined ? { offset: start } : { offset: start, length: Math.ceil((offset + length) / this.pageSize) * this.pageSize - start };
+  }
+
   /** Number of pages of an object of `size` bytes. */
   pageCount(size: number): number {
     return Math.ceil(size / this.pageSize);
@@ -180,11 +187,8 @@ export class PageCache {
   }
 
   /** The buffer of one page (shared with the cache: do not modify it). */
-  async page(src: PageSource, index: number, opts: PageReadOptions): Promise<Buffer> {
-    const hit = this.#fromMemory(src, index);
-    if (hit) return hit;
-    const [page] = await this.#load(src, [index], opts);
-    return page!;
+  page(src: PageSource, index: number, opts: PageReadOptions): Promise<Buffer> {
+    return this.pages(src, index, 1, opts)[0]!;
   }
 
   /**

@@ -8,6 +8,7 @@ import { StrataError } from '../errors.js';
 import type { Mount } from '../mount/mount-table.js';
 import type { PageSource } from '../cache/page-cache.js';
 import { objectId, versionOf } from '../cache/page-id.js';
+import { SingleFlight } from '../cache/single-flight.js';
 import { sliceStream } from '../io/body.js';
 import { verifiedVersion } from '../io/verified-stream.js';
 import type { ByteRange, ObjectInfo, StoreReadResult } from '../store/under-store.js';
@@ -26,7 +27,7 @@ export interface OpenedSource {
 /** Page sources of one `StrataFS`. */
 export class PageSources {
   /** Reads opening a file by its first GET, by object (see {@link #openByRead}). */
-  readonly #opening = new Map<string, Promise<unknown>>();
+  readonly #opening = new SingleFlight<StoreReadResult>();
 
   constructor(
     private readonly ctx: FsContext,
@@ -88,8 +89,6 @@ export class PageSources {
     } catch (error) {
       if ((error as StrataError).code === 'ENOENT') return undefined;
       throw error;
-    } finally {
-      this.#opening.delete(object);
     }
     const { body, info } = answer;
     if (info.etag === undefined || info.isDirectory || (first.offset > 0 && first.offset >= info.size)) {
