@@ -83,7 +83,7 @@ export class StrataFS {
   /** Validates `options` (throws `EINVAL` naming what is wrong) and creates an empty namespace. */
   constructor(options?: StrataOptions) {
     const resolved = resolveOptions(options);
-    this.#ctx = new FsContext(resolved, new PageCache(resolved.pageSize, new MemoryTier(resolved.memoryCapacity), undefined, resolved.retry, resolved.timeout ?? BODY_STALL_MS));
+    this.#ctx = new FsContext(resolved, new PageCache(resolved.pageSize, new MemoryTier(resolved.memoryCapacity, resolved.pageSize), undefined, resolved.retry, resolved.timeout ?? BODY_STALL_MS));
     this.#ns = new Namespace(this.#ctx);
     this.#writer = new Writer(this.#ctx, this.#ns);
     this.#sources = new PageSources(this.#ctx, this.#ns, () => this.#ready());

@@ -1,12 +1,18 @@
 /**
  * The in-process memory tier: an LRU of page buffers sized in bytes (lru-cache `maxSize` +
  * `sizeCalculation`), plus pinned pages that are never evicted. Pinned and unpinned pages share
- * one capacity.
+ * one capacity. The pages it lets go of go to its {@link PagePool} for reuse.
  * @module
  */
 import { LRUCache } from 'lru-cache';
 import { StrataError } from '../errors.js';
 import type { TierStats } from './disk-tier-types.js';
+import { PagePool } from './page-pool.js';
+
+/** Most page memory kept for reuse: a quarter of the tier's capacity, at most 64 MiB. */
+export function poolBytesFor(capacity: number): number {
+  return Math.min(64 * 1024 * 1024, Math.floor(capacity / 4));
+}
 
 /** Memory tier (see the module comment). `onEvict` is told of each page the LRU drops (for demotion). */
 export class MemoryTier {
@@ -15,11 +21,17 @@ export class MemoryTier {
   #pinnedBytes = 0;
   /** Bytes held per object, then per version (page keys are `object\nversion\nindex`), for `FileInfo.cached`. */
   readonly #bytes = new Map<string, Map<string, number>>();
+  /** Set while a page moves from the LRU to the pinned pages (it is not let go of). */
+  #moving: Buffer | undefined;
+  /** Where the pages this tier lets go of are recycled. */
+  readonly pool: PagePool;
 
   constructor(
     readonly capacity: number,
+    pageSize: number,
     onEvict?: (key: string, page: Buffer) => void,
   ) {
+    this.pool = new PagePool(pageSize, poolBytesFor(capacity));
     if (capacity > 0) {
       this.#lru = new LRUCache<string, Buffer>({
         maxSize: capacity,
@@ -27,6 +39,7 @@ export class MemoryTier {
         dispose: (page, key, reason) => {
           this.#account(key, -page.length);
           if (reason === 'evict') onEvict?.(key, page);
+          if (page !== this.#moving) this.pool.retire(page);
         },
       });
     }
@@ -51,7 +64,9 @@ export class MemoryTier {
     if (pinned) {
       if (this.#pinned.has(key)) return;
       if (this.#pinnedBytes + page.length > this.capacity) throw new StrataError('ENOSPC', 'pinned data does not fit in the memory tier');
+      this.#moving = page;
       this.#lru.delete(key);
+      this.#moving = undefined;
       this.#pinned.set(key, page);
       this.#pinnedBytes += page.length;
       this.#account(key, page.length);
@@ -74,6 +89,7 @@ export class MemoryTier {
           this.#pinned.delete(key);
           this.#pinnedBytes -= page.length;
           this.#account(key, -page.length);
+          this.pool.retire(page);
         }
       }
     }
@@ -121,9 +137,10 @@ export class MemoryTier {
     return { used: (this.#lru?.calculatedSize ?? 0) + this.#pinnedBytes, capacity: this.capacity, pages: (this.#lru?.size ?? 0) + this.#pinned.size };
   }
 
-  /** Drops everything. */
+  /** Drops everything, the recycled page memory too. */
   clear(): void {
     this.#lru?.clear();
+    this.pool.clear();
     this.#pinned.clear();
     this.#pinnedBytes = 0;
     this.#bytes.clear();

@@ -132,6 +132,16 @@ export class PageCache {
    * the number of bytes copied (less than `length` only at the end of the object).
    */
   async readInto(src: PageSource, offset: number, length: number, target: Buffer, targetOffset: number, opts: PageReadOptions): Promise<number> {
+    // The page buffers this read copies from are not recycled before it is done.
+    const done = this.memory.pool.begin();
+    try {
+      return await this.#readInto(src, offset, length, target, targetOffset, opts);
+    } finally {
+      done();
+    }
+  }
+
+  async #readInto(src: PageSource, offset: number, length: number, target: Buffer, targetOffset: number, opts: PageReadOptions): Promise<number> {
     const end = Math.min(src.size, offset + length);
     if (end <= offset) return 0;
     const first = Math.floor(offset / this.pageSize);
@@ -197,15 +207,30 @@ export class PageCache {
    * ranged read.
    */
   pages(src: PageSource, first: number, count: number, opts: PageReadOptions): Promise<Buffer>[] {
+    // These buffers leave the cache (a stream hands them on): they are never recycled.
+    const pool = this.memory.pool;
     const out: Promise<Buffer>[] = new Array(count);
     const missing: number[] = [];
     for (let k = 0; k < count; k++) {
       const hit = this.#fromMemory(src, first + k);
-      if (hit) out[k] = Promise.resolve(hit);
-      else missing.push(first + k);
+      if (hit) {
+        pool.lend(hit);
+        out[k] = Promise.resolve(hit);
+      } else missing.push(first + k);
     }
     if (missing.length > 0) {
-      const loaded = this.#load(src, missing, opts);
+      const done = pool.begin();
+      const loaded = this.#load(src, missing, opts).then(
+        (pages) => {
+          for (const page of pages) pool.lend(page);
+          done();
+          return pages;
+        },
+        (error: unknown) => {
+          done();
+          throw error;
+        },
+      );
       missing.forEach((index, i) => (out[index - first] = loaded.then((pages) => pages[i]!)));
     }
     return out;
@@ -353,7 +378,7 @@ export class PageCache {
     this.counters.misses += count;
     src.counters.misses += count;
     const pages: Buffer[] = [];
-    for (let k = 0; k < count; k++) pages.push(Buffer.allocUnsafeSlow(this.pageLength(src.size, firstIndex + k)));
+    for (let k = 0; k < count; k++) pages.push(this.memory.pool.take(this.pageLength(src.size, firstIndex + k)));
     // A body that breaks off, stalls or comes up short is fetched again (the pages are refilled
     // from the start); nothing of a failed attempt is ever cached.
     for (let attempt = 1; ; attempt++) {
@@ -392,6 +417,8 @@ export class PageCache {
       },
       opts.signal,
     );
+    // Published pages are held by the shared tier's client until written: never recycled.
+    for (const page of pages) this.memory.pool.lend(page);
     if (fetchedHere) return pages;
     if (pages.length !== count || pages.some((page, k) => page.length !== this.pageLength(src.size, firstIndex + k))) {
       return this.#fetchRun(src, firstIndex, count, opts); // never trust a short or odd page
@@ -414,13 +441,16 @@ export class PageCache {
     let idle: NodeJS.Timeout | undefined;
     let stalled = false;
     const stallError = (): StrataError => new StrataError('ETIMEDOUT', `store sent no data for ${this.bodyTimeout} ms`, { temporary: true });
+    // One timer for the whole body, pushed back by each chunk (refresh() allocates nothing).
     const arm = (): void => {
       if (this.bodyTimeout === undefined) return;
-      clearTimeout(idle);
-      idle = setTimeout(() => {
-        stalled = true;
-        stream.destroy(stallError());
-      }, this.bodyTimeout);
+      if (idle) idle.refresh();
+      else {
+        idle = setTimeout(() => {
+          stalled = true;
+          stream.destroy(stallError());
+        }, this.bodyTimeout);
+      }
     };
     try {
       arm();
@@ -450,19 +480,24 @@ export class PageCache {
 
   #admit(id: PageId, page: Buffer, readType: ReadType, pinned: boolean): void {
     if (readType === 'NO_CACHE') return;
+    const disk = this.disk;
+    // Begun before the page can be evicted: it is not recycled while it is being written.
+    const written = disk ? this.memory.pool.begin() : undefined;
     try {
       this.memory.set(pageKey(id), page, pinned && !this.disk);
     } catch {
       // pinned data that does not fit in memory stays uncached here; pin() reports ENOSPC itself
     }
-    const disk = this.disk;
     if (disk) {
       const write = disk.put(id, page, { pinned }).catch((error: unknown) => {
         this.#diskFailed(error);
         return false;
       });
       this.#pendingDiskWrites.add(write);
-      void write.finally(() => this.#pendingDiskWrites.delete(write));
+      void write.finally(() => {
+        written?.();
+        this.#pendingDiskWrites.delete(write);
+      });
     }
   }
 }
