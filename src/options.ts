@@ -36,7 +36,10 @@ export interface StrataOptions {
   cache?: {
     /** Page size in bytes or a size string. Default `'1MiB'`. Trap: very small pages mean many store requests per read. */
     pageSize?: SizeLike;
-    /** The in-process memory tier: `{ capacity }` (default `'256MiB'`), or `false` to turn it off. */
+    /**
+     * The in-process memory tier: `{ capacity }` (default `'256MiB'`), or `false` to turn it off.
+     * Page memory it lets go of is kept for reuse, up to a quarter of `capacity` (at most 64 MiB).
+     */
     memory?: { capacity?: SizeLike } | false;
     /**
      * The local-disk tier, off unless given: `{ dir, capacity }` (capacity default `'10GiB'`).

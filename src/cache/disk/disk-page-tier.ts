@@ -14,6 +14,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, renameSync, rmSync, type Stats } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type Database from 'better-sqlite3';
 import { toStrataError } from '../../errors.js';
@@ -76,6 +77,8 @@ export class DiskPageTier implements DiskTier {
   private readonly touchInterval: number;
   private touchTimer: NodeJS.Timeout | undefined;
   private readonly statements = new Map<string, Database.Statement>();
+  /** Page sub-directories known to exist. */
+  private readonly subdirs = new Set<string>();
   private readonly lookupStmt: Database.Statement<[string], PageRow>;
   private readonly insertStmt: Database.Statement;
   private readonly touchStmt: Database.Statement<[number, string]>;
@@ -151,6 +154,7 @@ export class DiskPageTier implements DiskTier {
     const meta: PageFileMeta = { key, object: id.object, version: id.version, pageSize: this.pageSize, index: id.index, size: data.length, crc };
     const tmp = tempFile(this.index.layout);
     try {
+      await this.ensureSubdir(dirname(this.index.pagePath(file)));
       await writeCacheFile(tmp, data, encodeTrailer(meta, PAGE_MAGIC), false);
     } catch (error) {
       // The disk refused the write (full, read-only, vanished dir): the caller decides whether
@@ -286,6 +290,16 @@ export class DiskPageTier implements DiskTier {
     if (this.touchTimer !== undefined) return;
     this.touchTimer = setTimeout(() => this.flushTouches(), this.touchInterval);
     this.touchTimer.unref();
+  }
+
+  /**
+   * Creates a page sub-directory once per process, off the main thread, so that the rename inside
+   * the put transaction finds it (it still creates it, synchronously, if it vanished since).
+   */
+  private async ensureSubdir(dir: string): Promise<void> {
+    if (this.subdirs.has(dir)) return;
+    await mkdir(dir, { recursive: true });
+    this.subdirs.add(dir);
   }
 
   /** Inside the put transaction: re-checks, makes room, renames the file into place and indexes it. */
