@@ -4,7 +4,8 @@
  * writes the same figures to a file.
  *
  * The runs of a case's measures are interleaved (baseline, candidate, peers, then the next
- * round in a rotated order), so a burst of load on a shared machine hits every side alike, and
+ * round in a rotated order, reversed every other round), so a burst of load on a shared machine
+ * hits every side alike and no side always runs right after the same other side, and
  * a full garbage collection runs (untimed) before each timed run, so no side pays for the
  * garbage of another.
  */
@@ -121,6 +122,8 @@ async function timeAll(measures: Measure[], runs: number, optional: Set<Measure>
   const samples = new Map<Measure, number[]>(measures.map((m) => [m, []]));
   for (let round = 0; round < runs; round++) {
     const active = measures.filter((m) => !m.skip && !failed.has(m));
+    // Rotated each round, and reversed every other round: no measure always follows the same one.
+    if (round % 2 === 1) active.reverse();
     for (let k = 0; k < active.length; k++) {
       const m = active[(round + k) % active.length]!;
       await attempt(m, async () => void samples.get(m)!.push(await timed(m)));
