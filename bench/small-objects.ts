@@ -50,7 +50,7 @@ export const smallObjectsGroup: CaseGroup = {
       {
         id: 'small-objects',
         title: `cold read of ${COUNT.toLocaleString('en-US')} small (16 KiB) objects on S3, ${IN_FLIGHT} in flight, names known`,
-        runs: 3,
+        runs: 5,
         baseline: { name: `${backend.sdkName} x ${COUNT}, ${IN_FLIGHT} in flight, each into a new Buffer`, run: () => sdkAll(names) },
         candidate: { name: `stratafs readFile x ${COUNT}, ${IN_FLIGHT} in flight, empty cache`, beforeEach: free, run: () => readAll(names) },
         target: { ratio: 0.9, text: '>= 0.9x' },
@@ -59,7 +59,7 @@ export const smallObjectsGroup: CaseGroup = {
       {
         id: 'small-objects-listed',
         title: `cold read of ${COUNT.toLocaleString('en-US')} small (16 KiB) objects on S3, ${IN_FLIGHT} in flight, listing the directory first`,
-        runs: 3,
+        runs: 5,
         baseline: { name: `ListObjectsV2, then ${backend.sdkName} x ${COUNT}, ${IN_FLIGHT} in flight`, run: async () => sdkAll(await sdkList()) },
         candidate: {
           name: `stratafs readdir, then readFile x ${COUNT}, ${IN_FLIGHT} in flight, empty cache`,
