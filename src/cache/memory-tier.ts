@@ -14,7 +14,7 @@ export function poolBytesFor(capacity: number): number {
   return Math.min(64 * 1024 * 1024, Math.floor(capacity / 4));
 }
 
-/** Memory tier (see the module comment). `onEvict` is told of each page the LRU drops (for demotion). */
+/** Memory tier (see the module comment). */
 export class MemoryTier {
   readonly #lru: LRUCache<string, Buffer> | undefined;
   readonly #pinned = new Map<string, Buffer>();
@@ -29,16 +29,14 @@ export class MemoryTier {
   constructor(
     readonly capacity: number,
     pageSize: number,
-    onEvict?: (key: string, page: Buffer) => void,
   ) {
     this.pool = new PagePool(pageSize, poolBytesFor(capacity));
     if (capacity > 0) {
       this.#lru = new LRUCache<string, Buffer>({
         maxSize: capacity,
         sizeCalculation: (page) => Math.max(1, page.length),
-        dispose: (page, key, reason) => {
+        dispose: (page, key) => {
           this.#account(key, -page.length);
-          if (reason === 'evict') onEvict?.(key, page);
           if (page !== this.#moving) this.pool.retire(page);
         },
       });

@@ -280,9 +280,23 @@ export class PageCache {
   }
 
   #fromMemory(src: PageSource, index: number): Buffer | undefined {
-    const page = this.memory.get(pageKey({ object: src.object, version: src.version, index }));
-    if (page) this.#hit(src, page.length);
+    const key = pageKey({ object: src.object, version: src.version, index });
+    const page = this.memory.get(key);
+    if (page) {
+      this.#hit(src, page.length);
+      // A page cached before its file was pinned becomes pinned when next used (pin() loads
+      // every page). With a disk tier, pins live in the disk index instead.
+      if (this.#pinned.size > 0 && !this.disk && this.isPinned(src.object)) this.#pinInMemory(key, page);
+    }
     return page;
+  }
+
+  #pinInMemory(key: string, page: Buffer): void {
+    try {
+      this.memory.set(key, page, true);
+    } catch {
+      // does not fit beside the other pinned pages: it stays evictable, as on admission
+    }
   }
 
   #hit(src: PageSource, bytes: number): void {

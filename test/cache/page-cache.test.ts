@@ -174,6 +174,24 @@ describe('page cache through a counting store', () => {
     expect(store.bytesRead).toBe(2 * PAGE);
   });
 
+  it('pinning a file that is already cached in memory pins its pages too', async () => {
+    fs = new StrataFS({ cache: { pageSize: PAGE, memory: { capacity: 8 * PAGE } } });
+    store = new CountingStore();
+    await fs.mount('/s', store);
+    const data = randomBytes(3 * PAGE);
+    await seed('cached', data);
+    for (let i = 0; i < 5; i++) await seed(`other${i}`, randomBytes(2 * PAGE));
+    await fs.readFile('/s/cached');
+    store.reset();
+    await fs.pin('/s/cached');
+    expect(store.bytesRead).toBe(0);
+    for (let i = 0; i < 5; i++) await fs.readFile(`/s/other${i}`);
+    store.reset();
+    expect((await fs.readFile('/s/cached')).equals(data)).toBe(true);
+    expect(store.bytesRead).toBe(0);
+    expect(fs.stats().memory.used).toBeLessThanOrEqual(8 * PAGE);
+  });
+
   it('memory capacity is never exceeded under a random workload', async () => {
     const capacity = 10 * PAGE;
     fs = new StrataFS({ cache: { pageSize: PAGE, memory: { capacity } } });

@@ -130,6 +130,23 @@ describe('recycled pages through StrataFS', () => {
     expect(Buffer.concat(chunks).equals(a)).toBe(true);
   });
 
+  it('pinning a cached file keeps its pages: they are not reused for the next fetches', async () => {
+    await setup();
+    const a = randomBytes(6 * PAGE);
+    await store.inner.write('a.bin', a);
+    expect((await fs.readFile('/s/a.bin')).equals(a)).toBe(true);
+    await fs.pin('/s/a.bin');
+    for (let i = 0; i < 3; i++) {
+      const other = randomBytes(6 * PAGE);
+      await store.inner.write(`o${i}.bin`, other);
+      expect((await fs.readFile(`/s/o${i}.bin`)).equals(other)).toBe(true);
+      await fs.free(`/s/o${i}.bin`);
+    }
+    store.reset();
+    expect((await fs.readFile('/s/a.bin')).equals(a)).toBe(true);
+    expect(store.bytesRead).toBe(0);
+  });
+
   it('readFile results and later reads stay exact while dropped pages are reused', async () => {
     await setup();
     const files = Array.from({ length: 4 }, () => randomBytes(9 * PAGE + 123));
