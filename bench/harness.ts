@@ -4,9 +4,9 @@
  * writes the same figures to a file.
  *
  * The runs of a case's measures are interleaved (baseline, candidate, peers, then the next
- * round in a rotated order, reversed every other round), so a burst of load on a shared machine
- * hits every side alike and no side always runs right after the same other side, and
- * a full garbage collection runs (untimed) before each timed run, so no side pays for the
+ * round in a rotated order, reversed in every other block of rounds), so a burst of load on a
+ * shared machine hits every side alike and no side always runs right after the same other side,
+ * and a full garbage collection runs (untimed) before each timed run, so no side pays for the
  * garbage of another.
  */
 import { writeFileSync } from 'node:fs';
@@ -122,8 +122,9 @@ async function timeAll(measures: Measure[], runs: number, optional: Set<Measure>
   const samples = new Map<Measure, number[]>(measures.map((m) => [m, []]));
   for (let round = 0; round < runs; round++) {
     const active = measures.filter((m) => !m.skip && !failed.has(m));
-    // Rotated each round, and reversed every other round: no measure always follows the same one.
-    if (round % 2 === 1) active.reverse();
+    // Rotated each round, and reversed in every other block of `n` rounds: each measure takes
+    // every place in turn, and no measure always follows the same one.
+    if (Math.floor(round / active.length) % 2 === 1) active.reverse();
     for (let k = 0; k < active.length; k++) {
       const m = active[(round + k) % active.length]!;
       await attempt(m, async () => void samples.get(m)!.push(await timed(m)));
