@@ -2,7 +2,7 @@
  * `npm run bench`: every case of the performance table, side by side with its baseline measured
  * in the same run. Starts its own s3rver and Azurite on 127.0.0.1 and creates the data.
  *
- *   npm run bench                          all cases (about 10 minutes on 2 cores)
+ *   npm run bench                          all cases (about 5 minutes on 2 cores)
  *   npm run bench -- --only s3-cold,stat   only these cases (an exact id, or part of ids/titles)
  *   npm run bench -- --json results.json   also write the figures as JSON
  *   npm run bench -- --list                the case ids
