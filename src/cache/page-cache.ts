@@ -241,7 +241,9 @@ export class PageCache {
     const pinned = this.isPinned(object);
     for (let index = 0; index * this.pageSize < data.length; index++) {
       const page = data.subarray(index * this.pageSize, Math.min(data.length, (index + 1) * this.pageSize));
-      this.#admit({ object, version, index }, Buffer.from(page), 'CACHE', pinned);
+      const copy = this.memory.pool.take(page.length); // the caller's buffer stays theirs
+      page.copy(copy);
+      this.#admit({ object, version, index }, copy, 'CACHE', pinned);
     }
   }
 

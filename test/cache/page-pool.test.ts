@@ -147,6 +147,22 @@ describe('recycled pages through StrataFS', () => {
     expect(store.bytesRead).toBe(0);
   });
 
+  it('written data is copied into pages that may reuse released memory; the caller keeps its buffer', async () => {
+    await setup();
+    const a = randomBytes(5 * PAGE);
+    const original = Buffer.from(a);
+    await fs.writeFile('/s/a.bin', a);
+    a.fill(0); // the caller reuses its buffer
+    store.reset();
+    expect((await fs.readFile('/s/a.bin')).equals(original)).toBe(true);
+    expect(store.bytesRead).toBe(0);
+    await fs.free('/s/a.bin');
+    const b = randomBytes(5 * PAGE);
+    await fs.writeFile('/s/b.bin', b);
+    expect((await fs.readFile('/s/b.bin')).equals(b)).toBe(true);
+    expect((await fs.readFile('/s/a.bin')).equals(original)).toBe(true);
+  });
+
   it('readFile results and later reads stay exact while dropped pages are reused', async () => {
     await setup();
     const files = Array.from({ length: 4 }, () => randomBytes(9 * PAGE + 123));
