@@ -1,7 +1,8 @@
 /**
  * Recycled page memory. A page buffer the memory tier lets go of (evicted, dropped, replaced) is
- * kept for the next fetch instead of being left to the garbage collector, so a cache that churns
- * reuses memory that is already mapped rather than faulting in fresh pages for every fetch.
+ * kept for the next page to be fetched or written instead of being left to the garbage
+ * collector, so a cache that churns reuses memory that is already mapped rather than faulting in
+ * fresh pages for every page it fills.
  *
  * A buffer is reused only when nothing can still be reading it:
  * - only buffers this pool made, of exactly one page, are ever recycled;
@@ -54,7 +55,7 @@ export class PagePool {
     return (this.#free.length + this.#waiting.length) * this.pageSize;
   }
 
-  /** A buffer of `length` bytes for a page to be fetched into (contents undefined). */
+  /** A buffer of `length` bytes for a page to be filled (contents undefined). */
   take(length: number): Buffer {
     if (length !== this.pageSize || this.maxBytes < this.pageSize) return Buffer.allocUnsafeSlow(length);
     this.#lastTake = Date.now();
