@@ -137,8 +137,11 @@ export interface StrataStats {
   bytesToStore: number;
   /** Store requests by operation (`stat`, `list`, `read`, `write`, `delete`, `copy`, `rename`). */
   storeRequests: Record<string, number>;
-  /** The memory tier. */
-  memory: { used: number; capacity: number; pages: number };
+  /**
+   * The memory tier; `pooled`: bytes of released page memory kept for reuse (beside `used`),
+   * `reused`: pages filled into reused memory instead of new memory, since the start.
+   */
+  memory: { used: number; capacity: number; pages: number; pooled: number; reused: number };
   /** The disk tier, when configured. */
   disk: { used: number; capacity: number; pages: number } | undefined;
   /** Metadata cache lookups. */

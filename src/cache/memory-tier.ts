@@ -130,9 +130,15 @@ export class MemoryTier {
     }
   }
 
-  /** Figures. */
-  stats(): TierStats {
-    return { used: (this.#lru?.calculatedSize ?? 0) + this.#pinnedBytes, capacity: this.capacity, pages: (this.#lru?.size ?? 0) + this.#pinned.size };
+  /** Figures, with the page memory kept for reuse. */
+  stats(): TierStats & { pooled: number; reused: number } {
+    return {
+      used: (this.#lru?.calculatedSize ?? 0) + this.#pinnedBytes,
+      capacity: this.capacity,
+      pages: (this.#lru?.size ?? 0) + this.#pinned.size,
+      pooled: this.pool.heldBytes,
+      reused: this.pool.reused,
+    };
   }
 
   /** Drops everything, the recycled page memory too. */

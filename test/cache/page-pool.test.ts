@@ -114,6 +114,19 @@ describe('recycled pages through StrataFS', () => {
     cleanup = undefined;
   });
 
+  it('stats() shows the page memory kept for reuse and the pages filled into it', async () => {
+    await setup();
+    const a = randomBytes(6 * PAGE);
+    const b = randomBytes(6 * PAGE);
+    await Promise.all([store.inner.write('a.bin', a), store.inner.write('b.bin', b)]);
+    await fs.readFile('/s/a.bin');
+    expect(fs.stats().memory).toMatchObject({ used: 6 * PAGE, pooled: 0, reused: 0 });
+    await fs.free('/s/a.bin');
+    expect(fs.stats().memory).toMatchObject({ used: 0, pooled: 6 * PAGE, reused: 0 });
+    expect((await fs.readFile('/s/b.bin')).equals(b)).toBe(true);
+    expect(fs.stats().memory).toMatchObject({ used: 6 * PAGE, pooled: 0, reused: 6 });
+  });
+
   it("a stream's chunks keep their bytes after their file is dropped and other files reuse the memory", async () => {
     await setup();
     const a = randomBytes(12 * PAGE);
