@@ -554,6 +554,7 @@ export class StrataFS {
     await this.#run('pin', target, async () => {
       await this.#setPinned(target, true, options?.signal);
       await this.load(target, { recursive: true, signal: options?.signal });
+      await this.#ctx.pages.settle(); // pages cached before the pin are written to disk as pinned
     });
   }
 

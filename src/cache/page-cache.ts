@@ -64,6 +64,8 @@ export class PageCache {
   readonly #flight = new SingleFlight<Buffer>();
   readonly #pendingDiskWrites = new Set<Promise<unknown>>();
   readonly #pinned = new Set<string>();
+  /** Page buffers of pinned objects already written to the disk tier as pinned (since the pins last changed). */
+  #pinnedOnDisk = new WeakSet<Buffer>();
 
   /** The shared (fleet-wide) tier, below disk, when configured. */
   shared: SharedTier | undefined;
@@ -268,6 +270,7 @@ export class PageCache {
   /** Pins or unpins an object (or, with `prefix`, everything whose id starts with `object`). */
   async setPinned(object: string, pinned: boolean, opts: { prefix?: boolean } = {}): Promise<void> {
     const key = opts.prefix ? object : `${object}\n`;
+    this.#pinnedOnDisk = new WeakSet();
     if (pinned) this.#pinned.add(key);
     else {
       this.#pinned.delete(key);
@@ -287,10 +290,18 @@ export class PageCache {
     if (page) {
       this.#hit(src, page.length);
       // A page cached before its file was pinned becomes pinned when next used (pin() loads
-      // every page). With a disk tier, pins live in the disk index instead.
-      if (this.#pinned.size > 0 && !this.disk && this.isPinned(src.object)) this.#pinInMemory(key, page);
+      // every page): in memory, or with a disk tier (where pins live), on disk.
+      if (this.#pinned.size > 0 && this.isPinned(src.object)) this.#pinCached({ object: src.object, version: src.version, index }, key, page);
     }
     return page;
+  }
+
+  #pinCached(id: PageId, key: string, page: Buffer): void {
+    const disk = this.disk;
+    if (!disk) return this.#pinInMemory(key, page);
+    if (this.#pinnedOnDisk.has(page)) return;
+    this.#pinnedOnDisk.add(page);
+    this.#putOnDisk(disk, id, page, true, this.memory.pool.begin());
   }
 
   #pinInMemory(key: string, page: Buffer): void {
@@ -498,22 +509,25 @@ export class PageCache {
     if (readType === 'NO_CACHE') return;
     const disk = this.disk;
     // Begun before the page can be evicted: it is not recycled while it is being written.
-    const written = disk ? this.memory.pool.begin() : undefined;
+    const written = disk && this.memory.pool.begin();
     try {
       this.memory.set(pageKey(id), page, pinned && !this.disk);
     } catch {
       // pinned data that does not fit in memory stays uncached here; pin() reports ENOSPC itself
     }
-    if (disk) {
-      const write = disk.put(id, page, { pinned }).catch((error: unknown) => {
-        this.#diskFailed(error);
-        return false;
-      });
-      this.#pendingDiskWrites.add(write);
-      void write.finally(() => {
-        written?.();
-        this.#pendingDiskWrites.delete(write);
-      });
-    }
+    if (disk && written) this.#putOnDisk(disk, id, page, pinned, written);
+  }
+
+  /** Writes a page to the disk tier in the background; `done` ends the pool guard begun for it. */
+  #putOnDisk(disk: DiskTier, id: PageId, page: Buffer, pinned: boolean, done: () => void): void {
+    const write = disk.put(id, page, { pinned }).catch((error: unknown) => {
+      this.#diskFailed(error);
+      return false;
+    });
+    this.#pendingDiskWrites.add(write);
+    void write.finally(() => {
+      done();
+      this.#pendingDiskWrites.delete(write);
+    });
   }
 }

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { StrataFS } from '../../src/index.js';
 import { CountingStore } from '../support/counting-store.js';
-import { randomBytes } from '../support/helpers.js';
+import { randomBytes, tempDir } from '../support/helpers.js';
 
 const PAGE = 64 * 1024;
 
@@ -190,6 +190,37 @@ describe('page cache through a counting store', () => {
     expect((await fs.readFile('/s/cached')).equals(data)).toBe(true);
     expect(store.bytesRead).toBe(0);
     expect(fs.stats().memory.used).toBeLessThanOrEqual(8 * PAGE);
+  });
+
+  it('pinning a file cached in memory but gone from the disk tier writes it to disk, pinned', async () => {
+    const dir = await tempDir();
+    try {
+      // The disk tier is smaller than memory: the file's disk pages are evicted while memory keeps them.
+      fs = new StrataFS({ cache: { pageSize: PAGE, memory: { capacity: 16 * PAGE }, disk: { dir: dir.dir, capacity: 8 * PAGE } } });
+      store = new CountingStore();
+      await fs.mount('/s', store);
+      const data = randomBytes(3 * PAGE);
+      await seed('a.bin', data);
+      await fs.readFile('/s/a.bin');
+      for (let i = 0; i < 3; i++) {
+        await seed(`d${i}`, randomBytes(4 * PAGE));
+        await fs.readFile(`/s/d${i}`);
+      }
+      await fs.readFile('/s/a.bin');
+      store.reset();
+      await fs.pin('/s/a.bin');
+      expect(store.bytesRead).toBe(0);
+      for (let i = 0; i < 6; i++) {
+        await seed(`o${i}`, randomBytes(4 * PAGE));
+        await fs.readFile(`/s/o${i}`);
+      }
+      store.reset();
+      expect((await fs.readFile('/s/a.bin')).equals(data)).toBe(true);
+      expect(store.bytesRead).toBe(0);
+    } finally {
+      await fs.close();
+      await dir.cleanup();
+    }
   });
 
   it('memory capacity is never exceeded under a random workload', async () => {
