@@ -552,9 +552,13 @@ export class StrataFS {
     const target = normalizePath(path, 'pin');
     checkOperationOptions(options, []);
     await this.#run('pin', target, async () => {
-      await this.#setPinned(target, true, options?.signal);
+      const pinned = await this.#setPinned(target, true, options?.signal);
+      this.#ctx.pages.takePinMisses(pinned.object, pinned.prefix); // only this pin's misses count
       await this.load(target, { recursive: true, signal: options?.signal });
       await this.#ctx.pages.settle(); // pages cached before the pin are written to disk as pinned
+      if (this.#ctx.pages.takePinMisses(pinned.object, pinned.prefix)) {
+        throw new StrataError('ENOSPC', 'the pinned data does not fit in the cache; what fits stays pinned until unpin');
+      }
     });
   }
 
@@ -656,14 +660,17 @@ export class StrataFS {
     }
   }
 
-  async #setPinned(target: string, pinned: boolean, signal?: AbortSignal): Promise<void> {
+  /** Pins or unpins a file or a directory; resolves the object id (or id prefix) it applied to. */
+  async #setPinned(target: string, pinned: boolean, signal?: AbortSignal): Promise<{ object: string; prefix: boolean }> {
     await this.#ready();
     const info = await this.#ns.statInfo(target, signal);
     if (!info) throw new StrataError('ENOENT');
     const { mount, key } = this.#ctx.resolveMounted(target);
     const cacheId = this.#ctx.state.get(mount)!.cacheId;
-    if (info.type === 'file') await this.#ctx.pages.setPinned(objectId(cacheId, key), pinned);
-    else await this.#ctx.pages.setPinned(objectId(cacheId, key === '' ? '' : key + '/'), pinned, { prefix: true });
+    const prefix = info.type !== 'file';
+    const object = prefix ? objectId(cacheId, key === '' ? '' : key + '/') : objectId(cacheId, key);
+    await this.#ctx.pages.setPinned(object, pinned, { prefix });
+    return { object, prefix };
   }
 
   #checkOpen(): void {

@@ -64,6 +64,8 @@ export class PageCache {
   readonly #flight = new SingleFlight<Buffer>();
   readonly #pendingDiskWrites = new Set<Promise<unknown>>();
   readonly #pinned = new Set<string>();
+  /** Objects some pinned page of which found no room (reported by `pin()`, see {@link takePinMisses}). */
+  readonly #pinMisses = new Set<string>();
   /** Page buffers of pinned objects already written to the disk tier as pinned (since the pins last changed). */
   #pinnedOnDisk = new WeakSet<Buffer>();
 
@@ -279,6 +281,21 @@ export class PageCache {
     await this.disk?.setPinned(object, pinned, opts).catch((error: unknown) => this.#diskFailed(error));
   }
 
+  /**
+   * True when a pinned page of `object` (with `prefix`, of any object whose id starts with it)
+   * found no room in the tier that keeps pins since the last call; forgets those.
+   */
+  takePinMisses(object: string, prefix = false): boolean {
+    let missed = false;
+    for (const miss of this.#pinMisses) {
+      if (prefix ? miss.startsWith(object) : miss === object) {
+        this.#pinMisses.delete(miss);
+        missed = true;
+      }
+    }
+    return missed;
+  }
+
   /** Waits for background disk admissions. */
   async settle(): Promise<void> {
     while (this.#pendingDiskWrites.size > 0) await Promise.allSettled([...this.#pendingDiskWrites]);
@@ -298,17 +315,17 @@ export class PageCache {
 
   #pinCached(id: PageId, key: string, page: Buffer): void {
     const disk = this.disk;
-    if (!disk) return this.#pinInMemory(key, page);
+    if (!disk) return this.#pinInMemory(id.object, key, page);
     if (this.#pinnedOnDisk.has(page)) return;
     this.#pinnedOnDisk.add(page);
     this.#putOnDisk(disk, id, page, true, this.memory.pool.begin());
   }
 
-  #pinInMemory(key: string, page: Buffer): void {
+  #pinInMemory(object: string, key: string, page: Buffer): void {
     try {
       this.memory.set(key, page, true);
     } catch {
-      // does not fit beside the other pinned pages: it stays evictable, as on admission
+      this.#pinMisses.add(object); // does not fit beside the other pinned pages: it stays evictable
     }
   }
 
@@ -513,17 +530,23 @@ export class PageCache {
     try {
       this.memory.set(pageKey(id), page, pinned && !this.disk);
     } catch {
-      // pinned data that does not fit in memory stays uncached here; pin() reports ENOSPC itself
+      this.#pinMisses.add(id.object); // pinned data that does not fit in memory: pin() reports ENOSPC
     }
     if (disk && written) this.#putOnDisk(disk, id, page, pinned, written);
   }
 
   /** Writes a page to the disk tier in the background; `done` ends the pool guard begun for it. */
   #putOnDisk(disk: DiskTier, id: PageId, page: Buffer, pinned: boolean, done: () => void): void {
-    const write = disk.put(id, page, { pinned }).catch((error: unknown) => {
-      this.#diskFailed(error);
-      return false;
-    });
+    const write = disk.put(id, page, { pinned }).then(
+      (stored) => {
+        if (pinned && !stored) this.#pinMisses.add(id.object); // no room even after evicting: pin() reports ENOSPC
+        return stored;
+      },
+      (error: unknown) => {
+        this.#diskFailed(error);
+        return false;
+      },
+    );
     this.#pendingDiskWrites.add(write);
     void write.finally(() => {
       done();

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { StrataFS } from '../../src/index.js';
 import { CountingStore } from '../support/counting-store.js';
-import { randomBytes, tempDir } from '../support/helpers.js';
+import { expectCode, randomBytes, tempDir } from '../support/helpers.js';
 
 const PAGE = 64 * 1024;
 
@@ -217,6 +217,33 @@ describe('page cache through a counting store', () => {
       store.reset();
       expect((await fs.readFile('/s/a.bin')).equals(data)).toBe(true);
       expect(store.bytesRead).toBe(0);
+    } finally {
+      await fs.close();
+      await dir.cleanup();
+    }
+  });
+
+  it('pin() fails with ENOSPC when the pinned data does not fit, in memory or on disk', async () => {
+    fs = new StrataFS({ cache: { pageSize: PAGE, memory: { capacity: 4 * PAGE } } });
+    store = new CountingStore();
+    await fs.mount('/s', store);
+    await seed('big', randomBytes(6 * PAGE));
+    await seed('small', randomBytes(2 * PAGE));
+    await expectCode(fs.pin('/s/big'), 'ENOSPC');
+    await fs.unpin('/s/big');
+    await fs.pin('/s/small');
+    await fs.close();
+
+    const dir = await tempDir();
+    try {
+      fs = new StrataFS({ cache: { pageSize: PAGE, memory: { capacity: 16 * PAGE }, disk: { dir: dir.dir, capacity: 4 * PAGE } } });
+      await fs.mount('/s', store);
+      await store.inner.mkdir?.('d');
+      await seed('d/a', randomBytes(3 * PAGE));
+      await seed('d/b', randomBytes(3 * PAGE));
+      await expectCode(fs.pin('/s/d'), 'ENOSPC');
+      await fs.unpin('/s/d');
+      await fs.pin('/s/d/a');
     } finally {
       await fs.close();
       await dir.cleanup();
