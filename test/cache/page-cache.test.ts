@@ -238,7 +238,6 @@ describe('page cache through a counting store', () => {
     try {
       fs = new StrataFS({ cache: { pageSize: PAGE, memory: { capacity: 16 * PAGE }, disk: { dir: dir.dir, capacity: 4 * PAGE } } });
       await fs.mount('/s', store);
-      await store.inner.mkdir?.('d');
       await seed('d/a', randomBytes(3 * PAGE));
       await seed('d/b', randomBytes(3 * PAGE));
       await expectCode(fs.pin('/s/d'), 'ENOSPC');
