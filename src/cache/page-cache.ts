@@ -315,17 +315,18 @@ export class PageCache {
 
   #pinCached(id: PageId, key: string, page: Buffer): void {
     const disk = this.disk;
-    if (!disk) return this.#pinInMemory(id.object, key, page);
+    if (!disk) return this.#keepInMemory(id.object, key, page, true);
     if (this.#pinnedOnDisk.has(page)) return;
     this.#pinnedOnDisk.add(page);
     this.#putOnDisk(disk, id, page, true, this.memory.pool.begin());
   }
 
-  #pinInMemory(object: string, key: string, page: Buffer): void {
+  /** Adds a page to the memory tier; a pinned one that does not fit is a pin miss (`pin()` reports `ENOSPC`). */
+  #keepInMemory(object: string, key: string, page: Buffer, pinned: boolean): void {
     try {
-      this.memory.set(key, page, true);
+      this.memory.set(key, page, pinned);
     } catch {
-      this.#pinMisses.add(object); // does not fit beside the other pinned pages: it stays evictable
+      this.#pinMisses.add(object); // only pinned pages throw: no room beside the other pinned pages
     }
   }
 
@@ -527,11 +528,7 @@ export class PageCache {
     const disk = this.disk;
     // Begun before the page can be evicted: it is not recycled while it is being written.
     const written = disk && this.memory.pool.begin();
-    try {
-      this.memory.set(pageKey(id), page, pinned && !this.disk);
-    } catch {
-      this.#pinMisses.add(id.object); // pinned data that does not fit in memory: pin() reports ENOSPC
-    }
+    this.#keepInMemory(id.object, pageKey(id), page, pinned && !disk);
     if (disk && written) this.#putOnDisk(disk, id, page, pinned, written);
   }
 

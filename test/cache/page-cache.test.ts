@@ -227,11 +227,15 @@ describe('page cache through a counting store', () => {
     fs = new StrataFS({ cache: { pageSize: PAGE, memory: { capacity: 4 * PAGE } } });
     store = new CountingStore();
     await fs.mount('/s', store);
+    /** Pinning `tooBig` fails with ENOSPC; once unpinned, `fits` can be pinned. */
+    const expectPinOverflow = async (tooBig: string, fits: string): Promise<void> => {
+      await expectCode(fs.pin(tooBig), 'ENOSPC');
+      await fs.unpin(tooBig);
+      await fs.pin(fits);
+    };
     await seed('big', randomBytes(6 * PAGE));
     await seed('small', randomBytes(2 * PAGE));
-    await expectCode(fs.pin('/s/big'), 'ENOSPC');
-    await fs.unpin('/s/big');
-    await fs.pin('/s/small');
+    await expectPinOverflow('/s/big', '/s/small');
     await fs.close();
 
     const dir = await tempDir();
@@ -240,9 +244,7 @@ describe('page cache through a counting store', () => {
       await fs.mount('/s', store);
       await seed('d/a', randomBytes(3 * PAGE));
       await seed('d/b', randomBytes(3 * PAGE));
-      await expectCode(fs.pin('/s/d'), 'ENOSPC');
-      await fs.unpin('/s/d');
-      await fs.pin('/s/d/a');
+      await expectPinOverflow('/s/d', '/s/d/a');
     } finally {
       await fs.close();
       await dir.cleanup();

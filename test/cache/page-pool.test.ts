@@ -113,6 +113,15 @@ describe('recycled pages through StrataFS', () => {
     await cleanup?.();
     cleanup = undefined;
   });
+  /** Reads three other files of `size` bytes (checking them), freeing each: their fetches take released memory. */
+  async function readAndFreeOthers(size: number): Promise<void> {
+    for (let i = 0; i < 3; i++) {
+      const other = randomBytes(size);
+      await store.inner.write(`o${i}.bin`, other);
+      expect((await fs.readFile(`/s/o${i}.bin`)).equals(other)).toBe(true);
+      await fs.free(`/s/o${i}.bin`);
+    }
+  }
 
   it('stats() shows the page memory kept for reuse and the pages filled into it', async () => {
     await setup();
@@ -134,12 +143,7 @@ describe('recycled pages through StrataFS', () => {
     const chunks: Buffer[] = [];
     for await (const chunk of fs.createReadStream('/s/a.bin')) chunks.push(chunk as Buffer);
     await fs.free('/s/a.bin');
-    for (let i = 0; i < 3; i++) {
-      const other = randomBytes(12 * PAGE);
-      await store.inner.write(`o${i}.bin`, other);
-      expect((await fs.readFile(`/s/o${i}.bin`)).equals(other)).toBe(true);
-      await fs.free(`/s/o${i}.bin`);
-    }
+    await readAndFreeOthers(12 * PAGE);
     expect(Buffer.concat(chunks).equals(a)).toBe(true);
   });
 
@@ -149,12 +153,7 @@ describe('recycled pages through StrataFS', () => {
     await store.inner.write('a.bin', a);
     expect((await fs.readFile('/s/a.bin')).equals(a)).toBe(true);
     await fs.pin('/s/a.bin');
-    for (let i = 0; i < 3; i++) {
-      const other = randomBytes(6 * PAGE);
-      await store.inner.write(`o${i}.bin`, other);
-      expect((await fs.readFile(`/s/o${i}.bin`)).equals(other)).toBe(true);
-      await fs.free(`/s/o${i}.bin`);
-    }
+    await readAndFreeOthers(6 * PAGE);
     store.reset();
     expect((await fs.readFile('/s/a.bin')).equals(a)).toBe(true);
     expect(store.bytesRead).toBe(0);
