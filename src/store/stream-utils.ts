@@ -3,7 +3,7 @@
  * request over a streamed one, and guarding a download stream (mapped errors, abort, cleanup).
  * @module
  */
-import { PassThrough, Readable, addAbortSignal } from 'node:stream';
+import { Readable, addAbortSignal } from 'node:stream';
 import type { Bytes } from '../size.js';
 
 /** What {@link readHead} found: the whole body (it fitted), or a stream replaying the head then the rest. */
@@ -56,18 +56,21 @@ export async function readHead(source: Readable, limit: Bytes, signal?: AbortSig
 }
 
 /**
- * Wraps a download stream for the caller: its errors pass through `mapError` (so a failure
- * mid-stream carries a `StrataError` code), `signal` destroys it with an `AbortError`, and
- * destroying the returned stream early (a reader that stops) destroys `source` too.
+ * Guards a download stream for the caller, in place: every error it emits passes through
+ * `mapError` (so a failure mid-stream carries a `StrataError` code), `signal` destroys it with an
+ * `AbortError`, and an error while nobody reads it is not an unhandled `'error'`. The stream is
+ * returned itself, not piped into another one: a pass-through stream costs about 20 ms of CPU
+ * per 64 MiB read (a tenth of a whole read from a local server). A source that is not a
+ * `Readable` (an old-style stream) is wrapped in one first.
  */
 export function guardStream(source: NodeJS.ReadableStream, mapError: (error: unknown) => Error, signal?: AbortSignal): Readable {
-  const src = source as Readable;
-  const out = new PassThrough();
-  src.on('error', (error: unknown) => out.destroy(mapError(error)));
-  out.on('close', () => {
-    if (typeof src.destroy === 'function' && !src.destroyed) src.destroy();
-  });
-  src.pipe(out);
-  if (signal) addAbortSignal(signal, out);
-  return out;
+  const stream = source instanceof Readable ? source : new Readable().wrap(source);
+  const emit = stream.emit;
+  stream.emit = function (this: Readable, event: string | symbol, ...args: unknown[]): boolean {
+    if (event === 'error') args[0] = mapError(args[0]);
+    return emit.call(this, event, ...args);
+  } as Readable['emit'];
+  stream.on('error', () => undefined); // readers still get the error; nobody reading is no crash
+  if (signal) addAbortSignal(signal, stream);
+  return stream;
 }

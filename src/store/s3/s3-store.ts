@@ -3,11 +3,12 @@
  * as an {@link UnderStore}, on `@aws-sdk/client-s3` (loaded on first use).
  * @module
  */
-import { addAbortSignal, Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import type { ByteRange, StoreCallOptions, StoreReadOptions } from '../under-store.js';
 import { ObjectStoreBase, objectSizeOf, unquoteEtag, type RawListOptions, type RawListPage, type RawObject, type RawRead, type RawWriteResult } from '../object-store-base.js';
 import { httpStatusOf } from '../store-errors.js';
+import { guardStream } from '../stream-utils.js';
 import { copyObject } from './copy.js';
 import { mapS3Error } from './errors.js';
 import { parseS3Uri, resolveS3Options, type ResolvedS3Options, type S3StoreOptions } from './options.js';
@@ -162,9 +163,8 @@ export class S3Store extends ObjectStoreBase {
     else stream = Readable.from(body as AsyncIterable<Uint8Array>);
     // A server that ignores Range answers 200 with the whole object: cut it here.
     if (header !== undefined && range !== undefined && response.ContentRange === undefined) stream = cutToRange(stream, range);
-    if (opts.signal) addAbortSignal(opts.signal, stream);
-    stream.on('error', () => undefined); // errors still reach readers; no unhandled 'error' when nobody reads
-    return { body: stream, size: objectSizeOf(response.ContentRange, response.ContentLength, range), etag: unquoteEtag(response.ETag), mtime: response.LastModified };
+    const guarded = guardStream(stream, (error) => this.mapError(error), opts.signal);
+    return { body: guarded, size: objectSizeOf(response.ContentRange, response.ContentLength, range), etag: unquoteEtag(response.ETag), mtime: response.LastModified };
   }
 
   protected async putObject(fullKey: string, body: Readable | Buffer, size: number | undefined, opts: StoreCallOptions): Promise<RawWriteResult> {
