@@ -11,6 +11,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { ContainerClient } from '@azure/storage-blob';
 import { S3RVER_CREDENTIALS, startS3Server, type S3Server } from '../test/support/s3-server.js';
 import { AZURITE_ACCOUNT, startAzurite, type AzuriteServer } from '../test/support/azurite-server.js';
+import { CommandRunner } from './command-runner.js';
 
 /** The S3 side: a bucket on a local s3rver and a raw SDK client on it. */
 export interface S3Env {
@@ -46,11 +47,18 @@ export class BenchEnv {
   #servers: Array<S3Server | AzuriteServer> = [];
   #clients: Array<() => void> = [];
   #tmp: Promise<string> | undefined;
+  #commands: Promise<CommandRunner> | undefined;
 
   /** A scratch dir, removed by {@link close}. */
   tmp(): Promise<string> {
     this.#tmp ??= mkdtemp(join(tmpdir(), 'stratafs-bench-'));
     return this.#tmp;
+  }
+
+  /** The helper process that runs the peers' commands (started on first call: call it while preparing, not while measuring). */
+  commands(): Promise<CommandRunner> {
+    this.#commands ??= CommandRunner.start();
+    return this.#commands;
   }
 
   /** The S3 emulator with bucket `bench` (started on first call). */
@@ -106,6 +114,7 @@ export class BenchEnv {
   /** Stops what was started and removes the scratch dir. */
   async close(): Promise<void> {
     for (const destroy of this.#clients) destroy();
+    if (this.#commands) (await this.#commands).close();
     await Promise.allSettled(this.#servers.map((s) => s.stop()));
     if (this.#tmp) await rm(await this.#tmp, { recursive: true, force: true });
   }

@@ -22,7 +22,7 @@ function ids(b: string): string[] {
 }
 
 /** The cases of one backend. */
-async function backendCases(backend: Backend, wanted: (id: string) => boolean): Promise<MadeGroup> {
+async function backendCases(env: BenchEnv, backend: Backend, wanted: (id: string) => boolean): Promise<MadeGroup> {
   const [cold, second, secondReadFile, secondOpendal, secondOpendalReadFile] = ids(backend.id) as [string, string, string, string, string];
   await backend.put(KEY, testData(SIZE, 64));
   const fs = new StrataFS();
@@ -63,6 +63,7 @@ async function backendCases(backend: Backend, wanted: (id: string) => boolean): 
 
   if (wanted(cold)) {
     const rclone = backend.rclone(KEY);
+    const commands = rcloneMissing() ? undefined : await env.commands();
     cases.push({
       id: cold,
       title: `cold read of a 64 MiB object via ${backend.label} (fs.readFile, empty cache)`,
@@ -94,7 +95,7 @@ async function backendCases(backend: Backend, wanted: (id: string) => boolean): 
         {
           name: `rclone cat, whole process (${rcloneVersion() ?? 'rclone'})`,
           skip: rcloneMissing(),
-          run: async () => expectBytes(await rcloneCat(rclone.remote, rclone.env), SIZE, 'rclone cat'),
+          run: async () => expectBytes(await rcloneCat(commands!, rclone.remote, rclone.env), SIZE, 'rclone cat'),
         },
       ],
       target: { ratio: 0.9, text: '>= 0.9x' },
@@ -173,12 +174,12 @@ async function backendCases(backend: Backend, wanted: (id: string) => boolean): 
 export const s3ObjectRead: CaseGroup = {
   name: 'a 64 MiB object on S3 (s3rver)',
   ids: ids('s3'),
-  make: async (env: BenchEnv, wanted) => backendCases(await s3Backend(env), wanted),
+  make: async (env: BenchEnv, wanted) => backendCases(env, await s3Backend(env), wanted),
 };
 
 /** Whole-object reads on Azure Blob. */
 export const azureObjectRead: CaseGroup = {
   name: 'a 64 MiB blob on Azure (Azurite)',
   ids: ids('azure'),
-  make: async (env: BenchEnv, wanted) => backendCases(await azureBackend(env), wanted),
+  make: async (env: BenchEnv, wanted) => backendCases(env, await azureBackend(env), wanted),
 };

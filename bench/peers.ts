@@ -3,7 +3,8 @@
  * dependency of stratafs) and the `rclone` command. Each loader answers either the peer or the
  * reason it is not here, which the tables print as "skipped: why" — never a made-up figure.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
+import type { CommandRunner } from './command-runner.js';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { AzureEnv, S3Env } from './env.js';
@@ -127,19 +128,12 @@ export function rcloneEnv(s3?: S3Env, az?: { sasUrl: string }): NodeJS.ProcessEn
   return env;
 }
 
-/** Runs `rclone cat REMOTE:PATH` as a whole process; resolves the bytes it wrote to stdout. */
-export function rcloneCat(remote: string, env: NodeJS.ProcessEnv): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('rclone', ['cat', remote], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let bytes = 0;
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      bytes += chunk.length;
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr = (stderr + chunk.toString()).slice(-2000);
-    });
-    child.once('error', reject);
-    child.once('close', (code) => (code === 0 ? resolve(bytes) : reject(new Error(`rclone cat exited with ${code}: ${stderr.trim().replace(/sig=[^&\s"]+/g, 'sig=***')}`))));
-  });
+/**
+ * Runs `rclone cat REMOTE:PATH` as a whole process, from the helper process of `runner` (the bench
+ * process itself does not fork while it measures); resolves the bytes it wrote to stdout.
+ */
+export async function rcloneCat(runner: CommandRunner, remote: string, env: NodeJS.ProcessEnv): Promise<number> {
+  const { code, bytes, stderr } = await runner.run('rclone', ['cat', remote], env);
+  if (code !== 0) throw new Error(`rclone cat exited with ${code}: ${stderr.trim().replace(/sig=[^&\s"]+/g, 'sig=***')}`);
+  return bytes;
 }
