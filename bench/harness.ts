@@ -53,6 +53,8 @@ export interface Timing {
   medianMs: number;
   minMs: number;
   maxMs: number;
+  /** Every timed run, in the order they ran. */
+  samplesMs?: number[];
   /** Baseline (or peer) time / candidate time, for baselines and peers. */
   ratio?: number;
   skipped?: string;
@@ -93,7 +95,7 @@ async function timed(measure: Measure): Promise<number> {
 
 function summary(name: string, samples: number[]): Timing {
   const sorted = [...samples].sort((a, b) => a - b);
-  return { name, medianMs: median(sorted), minMs: sorted[0]!, maxMs: sorted.at(-1)! };
+  return { name, medianMs: median(sorted), minMs: sorted[0]!, maxMs: sorted.at(-1)!, samplesMs: samples };
 }
 
 /** The median of some numbers (the mean of the two middle ones for an even count). */

@@ -99,7 +99,7 @@ async function backendCases(env: BenchEnv, backend: Backend, wanted: (id: string
         },
       ],
       target: { ratio: 0.9, text: '>= 0.9x' },
-      runs: 9,
+      runs: 15,
       note:
         'each stratafs run starts with fs.free(): the file is opened by its GET (whose answer is its stat), and its 64 pages are kept in the memory tier, ' +
         'in page memory the pages dropped by fs.free() released (as a cache at capacity reuses what it evicts); the new-StrataFS row has none to reuse',
