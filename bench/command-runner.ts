@@ -6,7 +6,7 @@
  * that peer's process start, and a cache that refills memory it already mapped pays the most.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
+import { childScript } from './child-script.js';
 
 /** One command for the helper. */
 export interface CommandRequest {
@@ -38,7 +38,7 @@ export class CommandRunner {
 
   /** Starts the helper; resolves once it is ready. */
   static async start(): Promise<CommandRunner> {
-    const child = spawn(process.execPath, ['--import', 'tsx', join('bench', 'command-runner-child.ts')], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = spawn(process.execPath, childScript('command-runner-child'), { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     await new Promise<void>((resolve, reject) => {
       child.once('message', () => resolve());
       child.once('error', reject);

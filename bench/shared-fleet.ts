@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { startS3Server, S3RVER_CREDENTIALS } from '../test/support/s3-server.js';
 import { startRedis } from '../test/support/redis-server.js';
+import { childScript } from './child-script.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const run = promisify(execFile);
@@ -34,7 +35,7 @@ try {
     const start = performance.now();
     const reports = await Promise.all(
       Array.from({ length: PROCESSES }, async () => {
-        const { stdout } = await run(process.execPath, ['--import', 'tsx', 'bench/fleet/reader.ts', s3.endpoint, bucket, prefix, String(OBJECTS), url], { maxBuffer: 1 << 20 });
+        const { stdout } = await run(process.execPath, [...childScript('fleet/reader'), s3.endpoint, bucket, prefix, String(OBJECTS), url], { maxBuffer: 1 << 20 });
         return JSON.parse(stdout.trim().split('\n').at(-1)!) as { ms: number; bytesFromStore: number };
       }),
     );

@@ -9,6 +9,7 @@ import { mkdir } from 'node:fs/promises';
 import { s3Backend } from './backends.js';
 import { MiB, testStream } from './env.js';
 import type { CaseGroup } from './group.js';
+import { childScript } from './child-script.js';
 
 const SIZE = 2048 * MiB;
 const KEY = 'big/2GiB.bin';
@@ -25,7 +26,7 @@ interface ChildResult {
 /** Runs `stream-rss-child.ts` in a fresh Node process; resolves its report. */
 function runChild(job: Record<string, unknown>): Promise<ChildResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join('bench', 'stream-rss-child.ts')], {
+    const child = spawn(process.execPath, childScript('stream-rss-child'), {
       env: { ...process.env, STREAM_RSS_JOB: JSON.stringify(job) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
