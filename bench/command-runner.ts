@@ -30,10 +30,16 @@ export class CommandRunner {
   readonly #waiting = new Map<number, (result: CommandResult) => void>();
 
   private constructor(private readonly child: ChildProcess) {
-    child.on('message', (result: CommandResult) => {
-      this.#waiting.get(result.id)?.(result);
-      this.#waiting.delete(result.id);
+    child.on('message', (result: CommandResult) => this.#settle(result));
+    // A helper that dies answers every command still waiting, instead of leaving it hanging.
+    child.on('exit', (code) => {
+      for (const id of [...this.#waiting.keys()]) this.#settle({ id, code: null, bytes: 0, stderr: `the command helper exited with ${code}` });
     });
+  }
+
+  #settle(result: CommandResult): void {
+    this.#waiting.get(result.id)?.(result);
+    this.#waiting.delete(result.id);
   }
 
   /** Starts the helper; resolves once it is ready. */

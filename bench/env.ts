@@ -114,7 +114,7 @@ export class BenchEnv {
   /** Stops what was started and removes the scratch dir. */
   async close(): Promise<void> {
     for (const destroy of this.#clients) destroy();
-    if (this.#commands) (await this.#commands).close();
+    if (this.#commands) (await this.#commands.catch(() => undefined))?.close();
     await Promise.allSettled(this.#servers.map((s) => s.stop()));
     if (this.#tmp) await rm(await this.#tmp, { recursive: true, force: true });
   }

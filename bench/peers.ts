@@ -4,9 +4,9 @@
  * reason it is not here, which the tables print as "skipped: why" — never a made-up figure.
  */
 import { spawnSync } from 'node:child_process';
-import type { CommandRunner } from './command-runner.js';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import type { CommandRunner } from './command-runner.js';
 import type { AzureEnv, S3Env } from './env.js';
 
 
