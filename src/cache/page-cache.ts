@@ -38,6 +38,18 @@ export function newCounters(): CacheCounters {
   return { hits: 0, misses: 0, bytesFromCache: 0, bytesFromStore: 0, bytesToStore: 0 };
 }
 
+/** The answer to one {@link PageSource.fetch}. */
+export interface FetchedBody {
+  /** The bytes asked for. */
+  body: Readable;
+  /**
+   * For stores that cannot read a given version: checks, once all the bytes are in, that they
+   * are still of the version asked for (fails with `ESTALE` otherwise). Nothing of the fetch is
+   * cached unless it passes.
+   */
+  verify?: () => Promise<void>;
+}
+
 /** One version of one object, as the page cache reads it. */
 export interface PageSource {
   /** Object identity (see `objectId`). */
@@ -47,7 +59,7 @@ export interface PageSource {
   /** Its size in bytes. */
   size: number;
   /** Reads `length` bytes at `offset` of this version from the store (fails with `ESTALE` when the version is gone). */
-  fetch(offset: number, length: number, signal?: AbortSignal): Promise<Readable>;
+  fetch(offset: number, length: number, signal?: AbortSignal): Promise<FetchedBody>;
   /** The mount's counters. */
   counters: CacheCounters;
 }
@@ -481,7 +493,7 @@ export class PageCache {
    * bytes came. `onPage(k, page)` is told of each page once it is full.
    */
   async #fill(src: PageSource, offset: number, length: number, pages: Buffer[], signal: AbortSignal | undefined, onPage?: (k: number, page: Buffer) => void): Promise<void> {
-    const stream = await src.fetch(offset, length, signal);
+    const { body: stream, verify } = await src.fetch(offset, length, signal);
     let received = 0;
     let idle: NodeJS.Timeout | undefined;
     let stalled = false;
@@ -521,6 +533,7 @@ export class PageCache {
       stream.destroy();
     }
     if (received !== length) throw new StrataError('EIO', `store sent ${received} of ${length} bytes (short body); nothing was cached`, { temporary: true });
+    await verify?.();
   }
 
   #admit(id: PageId, page: Buffer, readType: ReadType, pinned: boolean): void {

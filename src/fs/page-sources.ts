@@ -6,11 +6,10 @@
 import { Readable } from 'node:stream';
 import { StrataError } from '../errors.js';
 import type { Mount } from '../mount/mount-table.js';
-import type { PageSource } from '../cache/page-cache.js';
+import type { FetchedBody, PageSource } from '../cache/page-cache.js';
 import { objectId, versionOf } from '../cache/page-id.js';
 import { SingleFlight } from '../cache/single-flight.js';
-import { sliceStream } from '../io/body.js';
-import { verifiedVersion } from '../io/verified-stream.js';
+import { sliceStream } from '../io/slice-stream.js';
 import type { ByteRange, ObjectInfo, StoreReadResult } from '../store/under-store.js';
 import type { FsContext } from './context.js';
 import type { Namespace } from './namespace.js';
@@ -121,10 +120,10 @@ export class PageSources {
       version,
       size: info.size,
       counters: state.counters,
-      fetch: async (offset, length, signal) => {
+      fetch: async (offset, length, signal): Promise<FetchedBody> => {
         const opened = ahead?.take();
         if (opened) {
-          if (offset === ahead!.offset && length === ahead!.length) return opened; // the same answer named this version
+          if (offset === ahead!.offset && length === ahead!.length) return { body: opened }; // the same answer named this version
           opened.destroy();
         }
         if (pending !== undefined) {
@@ -132,25 +131,24 @@ export class PageSources {
           // The upload may complete (and the journal drop the data) at any moment: then the
           // object is read again at its stored version.
           const data = journal?.find(state.cacheId, key)?.id === pending ? await journal.read(pending, offset, length).catch(() => undefined) : undefined;
-          if (data) return Readable.from([data]);
+          if (data) return { body: Readable.from([data]) };
           this.ctx.stateOf(mount).meta.forget(key);
           throw new StrataError('ESTALE', 'the pending write this read started on has been uploaded or replaced');
         }
-        if (store.capabilities.conditionalRead) {
-          const ifMatch = info.etag;
-          if (store.capabilities.rangeRead) return store.read(key, { offset, length }, { signal, ifMatch });
-          return sliceStream(await store.read(key, undefined, { signal, ifMatch }), offset, length);
-        }
+        const range = { offset, length };
+        const ifMatch = store.capabilities.conditionalRead ? info.etag : undefined;
+        const body = store.capabilities.rangeRead ? await store.read(key, range, { signal, ifMatch }) : sliceStream(await store.read(key, undefined, { signal, ifMatch }), range);
+        if (store.capabilities.conditionalRead) return { body };
         // The store cannot check the version itself: check it once the bytes are in, so pages of
-        // two versions never meet (the page cache admits nothing from a failed fetch).
-        const body = store.capabilities.rangeRead ? await store.read(key, { offset, length }, { signal }) : sliceStream(await store.read(key, undefined, { signal }), offset, length);
-        return verifiedVersion(body, async () => {
+        // two versions never meet (the page cache admits nothing of a fetch that fails its check).
+        const verify = async (): Promise<void> => {
           const now = await store.stat(key, { signal });
           if (!now || versionOf(now) !== version) {
             state.meta.forget(key);
             throw new StrataError('ESTALE', 'the object changed while it was read');
           }
-        });
+        };
+        return { body, verify };
       },
     };
   }

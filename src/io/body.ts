@@ -3,7 +3,7 @@
  * turned into what stores take.
  * @module
  */
-import { Readable, Transform } from 'node:stream';
+import { Readable } from 'node:stream';
 import { invalid } from '../errors.js';
 import { describe } from '../path.js';
 
@@ -30,31 +30,4 @@ export async function collect(stream: Readable | AsyncIterable<Uint8Array>, sign
     chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
   }
   return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-}
-
-/**
- * Cuts `[offset, offset + length)` out of a stream of a whole object (for stores without
- * ranged reads), stopping the source as soon as the range is complete. Destroying the result
- * destroys the source.
- */
-export function sliceStream(source: Readable, offset: number, length: number): Readable {
-  let position = 0;
-  const end = offset + length;
-  const out = new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      const chunkEnd = position + chunk.length;
-      if (chunkEnd > offset && position < end) this.push(chunk.subarray(Math.max(0, offset - position), Math.min(chunk.length, end - position)));
-      position = chunkEnd;
-      if (position >= end) {
-        this.push(null);
-        source.unpipe(out);
-        source.destroy();
-      }
-      callback();
-    },
-  });
-  source.once('error', (error) => out.destroy(error));
-  out.once('close', () => source.destroy());
-  source.pipe(out);
-  return out;
 }

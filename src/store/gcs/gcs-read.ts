@@ -4,35 +4,10 @@
  * object.
  * @module
  */
-import { Transform, addAbortSignal, type Readable, type TransformCallback } from 'node:stream';
+import { addAbortSignal, type Readable } from 'node:stream';
 import type { File } from '@google-cloud/storage';
+import { sliceStream } from '../../io/slice-stream.js';
 import type { ByteRange } from '../under-store.js';
-
-/** Passes on `length` bytes (all, when undefined) after skipping `skip`; then ends and lets the source go. */
-class Slice extends Transform {
-  #skip: number;
-  #left: number;
-
-  constructor(skip: number, length: number | undefined) {
-    super();
-    this.#skip = skip;
-    this.#left = length ?? Number.POSITIVE_INFINITY;
-  }
-
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    let part = chunk;
-    if (this.#skip > 0) {
-      const dropped = Math.min(this.#skip, part.length);
-      this.#skip -= dropped;
-      part = part.subarray(dropped);
-    }
-    if (part.length > this.#left) part = part.subarray(0, this.#left);
-    this.#left -= part.length;
-    if (part.length > 0) this.push(part);
-    if (this.#left === 0) this.push(null);
-    callback();
-  }
-}
 
 /**
  * Starts the download of `file` (or of `range`) and resolves once the server answered: with
@@ -58,8 +33,5 @@ export async function openGcsRead(file: File, range: ByteRange | undefined, sign
     stream.read(0); // the SDK sends the request on the first read
   });
   if (!ranged || status === 206) return stream;
-  const slice = new Slice(range.offset, range.length);
-  stream.on('error', (error) => slice.destroy(error));
-  slice.on('close', () => stream.destroy());
-  return stream.pipe(slice);
+  return sliceStream(stream, range);
 }

@@ -7,12 +7,13 @@ import { Readable } from 'node:stream';
 import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import type { ByteRange, StoreCallOptions, StoreReadOptions } from '../under-store.js';
 import { ObjectStoreBase, objectSizeOf, unquoteEtag, type RawListOptions, type RawListPage, type RawObject, type RawRead, type RawWriteResult } from '../object-store-base.js';
+import { sliceStream } from '../../io/slice-stream.js';
 import { httpStatusOf } from '../store-errors.js';
 import { guardStream } from '../stream-utils.js';
 import { copyObject } from './copy.js';
 import { mapS3Error } from './errors.js';
 import { parseS3Uri, resolveS3Options, type ResolvedS3Options, type S3StoreOptions } from './options.js';
-import { cutToRange, rangeHeader } from './range.js';
+import { rangeHeader } from './range.js';
 import { loadS3Sdk } from './sdk.js';
 import { uploadObject } from './upload.js';
 
@@ -162,7 +163,7 @@ export class S3Store extends ObjectStoreBase {
     else if (typeof (body as { getReader?: unknown }).getReader === 'function') stream = Readable.fromWeb(body as Parameters<typeof Readable.fromWeb>[0]);
     else stream = Readable.from(body as AsyncIterable<Uint8Array>);
     // A server that ignores Range answers 200 with the whole object: cut it here.
-    if (header !== undefined && range !== undefined && response.ContentRange === undefined) stream = cutToRange(stream, range);
+    if (header !== undefined && range !== undefined && response.ContentRange === undefined) stream = sliceStream(stream, range);
     const guarded = guardStream(stream, (error) => this.mapError(error), opts.signal);
     return { body: guarded, size: objectSizeOf(response.ContentRange, response.ContentLength, range), etag: unquoteEtag(response.ETag), mtime: response.LastModified };
   }
