@@ -82,6 +82,11 @@ export interface RawWriteResult {
   mtime?: Date;
 }
 
+/** An etag as an HTTP entity tag (quoted), as `If-Match` wants it. */
+export function quoteEtag(etag: string): string {
+  return etag.startsWith('"') || etag.startsWith('W/') ? etag : `"${etag}"`;
+}
+
 /** Removes surrounding quotes from an HTTP ETag. */
 export function unquoteEtag(etag: string | undefined | null): string | undefined {
   if (etag === undefined || etag === null || etag === '') return undefined;
@@ -111,7 +116,8 @@ export abstract class ObjectStoreBase implements UnderStore {
   /**
    * GET of the object, or of `range` (`length` > 0, `offset` < size is not guaranteed); with the
    * object's size and version when the answer tells them (connectors that fill both set
-   * `capabilities.readInfo`).
+   * `capabilities.readInfo`). Connectors that set `capabilities.conditionalRead` send
+   * `opts.ifMatch` to the service; an answer whose etag differs from it is refused here as well.
    */
   protected abstract getObject(fullKey: string, range: ByteRange | undefined, opts: StoreReadOptions): Promise<RawRead>;
   /** PUT of a whole object (multipart when large); must leave nothing partial on failure. */
@@ -224,12 +230,19 @@ export abstract class ObjectStoreBase implements UnderStore {
 
   async #get(key: string, range: ByteRange | undefined, opts: StoreReadOptions): Promise<RawRead> {
     if (range?.length === 0) return { body: Readable.from([]) };
+    let raw: RawRead;
     try {
-      return await this.getObject(this.fullKey(key), range, opts);
+      raw = await this.getObject(this.fullKey(key), range, opts);
     } catch (error) {
       if (range && range.offset > 0 && httpStatusOf(error) === 416) return { body: Readable.from([]) };
       throw this.mapError(error);
     }
+    // A server that ignores If-Match sends the version it has: never hand that on as the one asked for.
+    if (opts.ifMatch !== undefined && raw.etag !== undefined && raw.etag !== opts.ifMatch) {
+      raw.body.destroy();
+      throw new StrataError('ESTALE', 'the object changed (its etag differs from the one read)', { op: 'read' });
+    }
+    return raw;
   }
 
   async write(key: string, body: Readable | Buffer, opts: StoreWriteOptions = {}): Promise<ObjectInfo> {

@@ -11,7 +11,7 @@ import { Readable } from 'node:stream';
 import { StrataError, invalid, type StrataErrorCode } from '../errors.js';
 import { normalizePrefix } from '../path.js';
 import { checkSettingNames, parseBucketUri } from './bucket-uri.js';
-import { ObjectStoreBase, objectSizeOf, unquoteEtag, type RawObject, type RawRead, type RawWriteResult } from './object-store-base.js';
+import { ObjectStoreBase, objectSizeOf, quoteEtag, unquoteEtag, type RawObject, type RawRead, type RawWriteResult } from './object-store-base.js';
 import { httpStatusOf, mapStoreError } from './store-errors.js';
 import { guardStream } from './stream-utils.js';
 import type { ByteRange, StoreCallOptions, StoreCapabilities, StoreReadOptions, StoreSettings } from './under-store.js';
@@ -379,8 +379,8 @@ async function runParts<T>(parts: Iterable<T> | AsyncIterable<T>, target: PartsT
  * fields and inside the client only, so `util.inspect(store)` shows none.
  */
 export abstract class VendorObjectStore<C, S> extends ObjectStoreBase {
-  /** Object-store capabilities; a GET's own headers name the size and version it served. */
-  override readonly capabilities: StoreCapabilities = { rangeRead: true, list: true, copy: true, rename: false, directories: false, readInfo: true };
+  /** Object-store capabilities; GETs honour `If-Match`, and their own headers name the size and version they served. */
+  override readonly capabilities: StoreCapabilities = { rangeRead: true, list: true, copy: true, rename: false, directories: false, conditionalRead: true, readInfo: true };
   /** The bucket. */
   readonly bucket: string;
   readonly #scheme: string;
@@ -431,8 +431,8 @@ export abstract class VendorObjectStore<C, S> extends ObjectStoreBase {
   protected abstract createClient(sdk: S, credentials: Credentials): C;
   /** The headers of a HEAD of `fullKey`. @internal */
   protected abstract headHeaders(client: C, fullKey: string): Promise<ResponseHeaders>;
-  /** A GET of `fullKey`, with `range` as a `Range` header value; resolves with the body and the headers once a 2xx answer started. @internal */
-  protected abstract download(client: C, fullKey: string, range: string | undefined, signal: AbortSignal | undefined): Promise<{ body: Readable; headers: ResponseHeaders }>;
+  /** A GET of `fullKey` sending `headers` (`Range`, `If-Match`); resolves with the body and the headers once a 2xx answer started. @internal */
+  protected abstract download(client: C, fullKey: string, headers: Record<string, string>, signal: AbortSignal | undefined): Promise<{ body: Readable; headers: ResponseHeaders }>;
   /** The SDK calls that store `fullKey` in one PUT or in parts. @internal */
   protected abstract multipartTarget(client: C, fullKey: string): MultipartTarget;
   /** The SDK calls that copy `fromFullKey` to `toFullKey`; parts copy only the version `etag` when given. @internal */
@@ -492,9 +492,11 @@ export abstract class VendorObjectStore<C, S> extends ObjectStoreBase {
   /** A `416` for a ranged read means the range starts at or past the end (an empty object included): no bytes. */
   protected async getObject(fullKey: string, range: ByteRange | undefined, opts: StoreReadOptions): Promise<RawRead> {
     const client = await this.client();
-    const value = range === undefined ? undefined : `bytes=${range.offset}-${range.length === undefined ? '' : range.offset + range.length - 1}`;
+    const sent: Record<string, string> = {};
+    if (range !== undefined) sent.Range = `bytes=${range.offset}-${range.length === undefined ? '' : range.offset + range.length - 1}`;
+    if (opts.ifMatch !== undefined) sent['If-Match'] = quoteEtag(opts.ifMatch); // the service answers 412 (ESTALE) when it differs
     try {
-      const { body, headers } = await this.download(client, fullKey, value, opts.signal);
+      const { body, headers } = await this.download(client, fullKey, sent, opts.signal);
       return {
         body: guardStream(body, (error) => this.mapError(error), opts.signal),
         size: objectSizeOf(header(headers, 'content-range'), header(headers, 'content-length'), range),

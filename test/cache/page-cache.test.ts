@@ -113,6 +113,38 @@ describe('page cache through a counting store', () => {
     expect(read.equals(v2)).toBe(true);
   });
 
+  it('a store that cannot read a given version gets a stat after each fetch; a change it finds fails the read and caches nothing', async () => {
+    await setup();
+    await seed('c.bin', Buffer.alloc(4 * PAGE, 1));
+    const handle = await fs.open('/s/c.bin');
+    store.reset();
+    expect([...new Set(await handle.readRange(0, PAGE))]).toEqual([1]);
+    expect(store.calls).toEqual([
+      { op: 'read', key: 'c.bin', range: { offset: 0, length: PAGE } },
+      { op: 'stat', key: 'c.bin' },
+    ]);
+    await seed('c.bin', Buffer.alloc(4 * PAGE, 2)); // changed behind stratafs' back
+    await expect(handle.readRange(2 * PAGE, PAGE)).rejects.toMatchObject({ code: 'ESTALE' });
+    // The refused page was not kept: the handle's version is asked for again, and refused again.
+    store.reset();
+    await expect(handle.readRange(2 * PAGE, PAGE)).rejects.toMatchObject({ code: 'ESTALE' });
+    expect(store.count('read')).toBe(1);
+    expect([...new Set(await fs.readFile('/s/c.bin'))]).toEqual([2]);
+  });
+
+  it('a store that reads a given version (conditionalRead) gets no stat after a fetch', async () => {
+    fs = new StrataFS({ cache: { pageSize: PAGE, memory: { capacity: '16MiB' } } });
+    store = new CountingStore(undefined, { rangeRead: true, list: true, copy: true, rename: true, directories: false, conditionalRead: true });
+    await fs.mount('/s', store);
+    await seed('c.bin', Buffer.alloc(4 * PAGE, 1));
+    const handle = await fs.open('/s/c.bin');
+    store.reset();
+    expect([...new Set(await handle.readRange(0, PAGE))]).toEqual([1]);
+    expect(store.calls).toEqual([{ op: 'read', key: 'c.bin', range: { offset: 0, length: PAGE } }]);
+    await seed('c.bin', Buffer.alloc(4 * PAGE, 2));
+    await expect(handle.readRange(2 * PAGE, PAGE)).rejects.toMatchObject({ code: 'ESTALE' });
+  });
+
   it('within syncInterval an outside change is read at the old version, never a mix', async () => {
     await setup({ metadata: { syncInterval: 60_000 } });
     const v1 = Buffer.alloc(4 * PAGE, 1);

@@ -86,6 +86,8 @@ export const STORE_CONFORMANCE_TITLES = [
   'read: with info names what stat sees',
   'read: with info of a range tells the whole size',
   'read: with info of a missing key is ENOENT',
+  'read: conditional on the current version',
+  'read: conditional on a replaced version is ESTALE',
   'list: direct children once',
   'list: nested prefix',
   'list: marker-only directory',
@@ -175,7 +177,7 @@ function chunked(data: Buffer, sizes: number[]): Readable {
   );
 }
 
-type Capability = keyof Pick<StoreCapabilities, 'rangeRead' | 'list' | 'copy' | 'rename'>;
+type Capability = keyof Pick<StoreCapabilities, 'rangeRead' | 'list' | 'copy' | 'rename' | 'conditionalRead'>;
 
 /**
  * Declares one `describe` block that checks `makeStore()`'s stores against every behaviour of
@@ -420,6 +422,29 @@ export function describeStoreConformance(name: string, makeStore: () => Promise<
     withInfo('read: with info of a missing key is ENOENT', async (read) => {
       await expect(read('no/such/key.txt')).rejects.toMatchObject({ code: 'ENOENT' });
     });
+
+    test(
+      'read: conditional on the current version',
+      async () => {
+        const info = await put('cond.bin', rangeData);
+        expect((await readAll(store.read('cond.bin', undefined, { ifMatch: info.etag }))).equals(rangeData)).toBe(true);
+        expect((await readAll(store.read('cond.bin', { offset: 10, length: 20 }, { ifMatch: info.etag }))).equals(rangeData.subarray(10, 30))).toBe(true);
+      },
+      ['conditionalRead'],
+    );
+    test(
+      'read: conditional on a replaced version is ESTALE',
+      async () => {
+        const first = await put('cond.bin', rangeData);
+        const second = await put('cond.bin', rangeData.subarray(0, 900));
+        expect(second.etag).not.toBe(first.etag);
+        const failed = (range?: { offset: number; length: number }): Promise<unknown> => readAll(store.read('cond.bin', range, { ifMatch: first.etag })).then(() => 'read', (error: unknown) => error);
+        expect(await failed()).toMatchObject({ code: 'ESTALE' });
+        expect(await failed({ offset: 10, length: 20 })).toMatchObject({ code: 'ESTALE' });
+        expect((await readAll(store.read('cond.bin', { offset: 0, length: 4 }, { ifMatch: second.etag }))).equals(rangeData.subarray(0, 4))).toBe(true);
+      },
+      ['conditionalRead'],
+    );
 
     // ---- list -------------------------------------------------------------------------------
 

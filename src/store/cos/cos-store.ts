@@ -116,7 +116,7 @@ export class CosStore extends VendorObjectStore<COS, typeof COS> {
   }
 
   /** GET into a `ResponseSink`; resolves with it once a 2xx status is known. @internal */
-  protected download(client: COS, fullKey: string, range: string | undefined, signal: AbortSignal | undefined): Promise<{ body: Readable; headers: ResponseHeaders }> {
+  protected download(client: COS, fullKey: string, sent: Record<string, string>, signal: AbortSignal | undefined): Promise<{ body: Readable; headers: ResponseHeaders }> {
     return new Promise((resolve, reject) => {
       let settled = false;
       const settle = (error?: unknown): void => {
@@ -134,7 +134,7 @@ export class CosStore extends VendorObjectStore<COS, typeof COS> {
       sink.on('error', settle);
       if (signal?.aborted) return onAbort();
       signal?.addEventListener('abort', onAbort, { once: true });
-      client.getObject({ ...this.#where(fullKey), Headers: range === undefined ? {} : { Range: range }, Output: sink }, (error) => settle(error ?? undefined));
+      client.getObject({ ...this.#where(fullKey), Headers: sent, Output: sink }, (error) => settle(error ?? undefined));
     });
   }
 

@@ -105,8 +105,9 @@ export class OssStore extends VendorObjectStore<AliOssClient, AliOssConstructor>
   }
 
   /** @internal */
-  protected async download(client: AliOssClient, fullKey: string, range: string | undefined): Promise<{ body: Readable; headers: ResponseHeaders }> {
-    const headers: Record<string, string> = range === undefined ? {} : { Range: range, 'x-oss-range-behavior': 'standard' };
+  protected async download(client: AliOssClient, fullKey: string, sent: Record<string, string>): Promise<{ body: Readable; headers: ResponseHeaders }> {
+    // Without 'standard', OSS answers a range it cannot satisfy with the whole object.
+    const headers = sent.Range === undefined ? sent : { ...sent, 'x-oss-range-behavior': 'standard' };
     const answer = await client.getStream(fullKey, { headers });
     return { body: answer.stream, headers: answer.res.headers };
   }

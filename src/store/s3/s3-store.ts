@@ -6,7 +6,7 @@
 import { Readable } from 'node:stream';
 import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import type { ByteRange, StoreCallOptions, StoreReadOptions } from '../under-store.js';
-import { ObjectStoreBase, objectSizeOf, unquoteEtag, type RawListOptions, type RawListPage, type RawObject, type RawRead, type RawWriteResult } from '../object-store-base.js';
+import { ObjectStoreBase, objectSizeOf, quoteEtag, unquoteEtag, type RawListOptions, type RawListPage, type RawObject, type RawRead, type RawWriteResult } from '../object-store-base.js';
 import { sliceStream } from '../../io/slice-stream.js';
 import { httpStatusOf } from '../store-errors.js';
 import { guardStream } from '../stream-utils.js';
@@ -32,8 +32,8 @@ import { uploadObject } from './upload.js';
  *   the facade: not atomic, and it costs one copy per object.
  *
  * `capabilities.conditionalRead` is `true`: `read` sends `If-Match` when `opts.ifMatch` is given
- * (AWS S3 answers 412 -> `ESTALE`), and also compares the ETag of the answer with it, for
- * S3-compatible servers that ignore `If-Match` (a server that sends no ETag cannot be checked).
+ * (AWS S3 answers 412 -> `ESTALE`); the base class also compares the ETag of the answer with
+ * it, for S3-compatible servers that ignore `If-Match` (a server that sends no ETag cannot be checked).
  * `capabilities.readInfo` is `true`: `readWithInfo` takes the size and ETag from the GET's own
  * answer.
  * Credentials never appear in `uri`, error messages, causes or `util.inspect(store)`.
@@ -152,10 +152,6 @@ export class S3Store extends ObjectStoreBase {
       if (header !== undefined && httpStatusOf(error) === 416) return { body: Readable.from([]) };
       throw error;
     }
-    if (opts.ifMatch !== undefined && response.ETag !== undefined && unquoteEtag(response.ETag) !== opts.ifMatch) {
-      (response.Body as Readable | undefined)?.destroy?.();
-      throw Object.assign(new Error('the object changed (etag differs)'), { code: 'ESTALE', $metadata: { httpStatusCode: 412 } });
-    }
     const body = response.Body as unknown;
     let stream: Readable;
     if (body instanceof Readable) stream = body;
@@ -214,9 +210,4 @@ export class S3Store extends ObjectStoreBase {
     this.#client = undefined;
     (await pending.catch(() => undefined))?.destroy();
   }
-}
-
-/** An etag as an HTTP entity tag (quoted), as `If-Match` wants it. */
-function quoteEtag(etag: string): string {
-  return etag.startsWith('"') || etag.startsWith('W/') ? etag : `"${etag}"`;
 }

@@ -314,6 +314,16 @@ export function describeVendorStore(c: VendorCase): void {
         expect((await failure('EIO', () => store.write('f/__fault-503-SlowDown__', Buffer.from('x')))).temporary).toBe(true);
       }));
 
+    it('a read of a version that was replaced is ESTALE, also from a server that ignores If-Match', () =>
+      withStore(c, {}, async (store) => {
+        for (const key of ['v.bin', 'v/__ignores-if-match__']) {
+          const first = await store.write(key, Buffer.from('first version'));
+          await store.write(key, Buffer.from('second version'));
+          const error = await failure('ESTALE', () => readAll(store.read(key, { offset: 0, length: 5 }, { ifMatch: first.etag })));
+          expect(error.temporary ?? false, key).toBe(false);
+        }
+      }));
+
     it('a service that cannot be reached is a temporary EIO', () =>
       withStore(c, c.unreachable, async (store) => {
         for (const [op, call] of everyCall(store)) expect((await failure('EIO', call)).temporary, op).toBe(true);

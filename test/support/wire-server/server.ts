@@ -12,7 +12,9 @@
  * `<Error><Code>…</Code><Message>…</Message></Error>`.
  *
  * Fault injection for tests: a key containing `__fault-<status>-<Code>__` is answered with
- * that error after authentication; one containing `__delay-<ms>__` is answered after a pause.
+ * that error after authentication; one containing `__delay-<ms>__` is answered after a pause;
+ * a GET of one containing `__ignores-if-match__` pays no heed to `If-Match` (as some compatible
+ * servers do).
  * @module
  */
 import { createHash, randomBytes } from 'node:crypto';
@@ -238,11 +240,21 @@ function rangeOf(header: string | undefined, size: number): ByteSpan | 'unsatisf
   return { start, end: Math.min(end, size - 1), fits: end === Infinity || end <= size - 1 };
 }
 
+/** Two ETags name the same version (quotes, case and surrounding spaces aside). */
+function sameEtag(a: string, b: string): boolean {
+  const bare = (etag: string): string => etag.trim().replace(/"/g, '').toLowerCase();
+  return bare(a) === bare(b);
+}
+
 function getObject(dialect: Dialect, object: StoredObject | undefined, request: WireRequest): Reply | Failure {
   if (!object) return fail(404, 'NoSuchKey', 'The specified key does not exist.');
   const size = object.data.length;
+  const etag = dialect.etag(object.md5, object.parts);
+  // If-Match is checked before the range, as the services do.
+  const ifMatch = request.key.includes('__ignores-if-match__') ? undefined : headerValue(request.headers, 'if-match');
+  if (ifMatch !== undefined && ifMatch.trim() !== '*' && !ifMatch.split(',').some((tag) => sameEtag(tag, etag))) return fail(412, 'PreconditionFailed', 'At least one of the preconditions you specified did not hold.');
   const headers: Record<string, string> = {
-    etag: dialect.etag(object.md5, object.parts),
+    etag,
     'last-modified': object.lastModified.toUTCString(),
     'content-type': object.contentType,
     'accept-ranges': 'bytes',
@@ -272,8 +284,7 @@ function copySourceObject(space: ObjectSpace, dialect: Dialect, request: WireReq
   const object = from.get(source.key);
   if (!object) return fail(404, 'NoSuchKey', 'The specified key does not exist.');
   const ifMatch = headerValue(request.headers, `${dialect.headerPrefix}copy-source-if-match`);
-  const bare = (etag: string): string => etag.replace(/"/g, '').toLowerCase();
-  if (ifMatch !== undefined && bare(ifMatch) !== bare(dialect.etag(object.md5, object.parts))) return fail(412, 'PreconditionFailed', 'At least one of the preconditions you specified did not hold.');
+  if (ifMatch !== undefined && !sameEtag(ifMatch, dialect.etag(object.md5, object.parts))) return fail(412, 'PreconditionFailed', 'At least one of the preconditions you specified did not hold.');
   return object;
 }
 
