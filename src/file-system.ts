@@ -4,7 +4,7 @@
  * holds no store-specific logic.
  * @module
  */
-import { PassThrough, addAbortSignal, type Readable, type Writable } from 'node:stream';
+import { addAbortSignal, type Readable, type Writable } from 'node:stream';
 import { StrataError, invalid, toStrataError, isAbortError } from './errors.js';
 import { dirname, isSameOrBelow, normalizePath, joinPath } from './path.js';
 import {
@@ -36,6 +36,7 @@ import { PendingIndex } from './cache/pending-index.js';
 import { toBody, type WriteData } from './io/body.js';
 import { eachLimit } from './store/each-limit.js';
 import { pageReadStream } from './io/read-stream.js';
+import { uploadingWritable } from './io/write-stream.js';
 import { StrataFileHandle } from './io/file-handle.js';
 import type { UnderStore } from './store/under-store.js';
 import { registerBuiltinStores } from './store/builtin.js';
@@ -335,29 +336,16 @@ export class StrataFS {
     });
   }
 
-  /** A Writable whose data becomes the file once it finishes (`'finish'`); nothing is visible before. */
+  /**
+   * A Writable whose data becomes the file once it finishes (`'finish'`); nothing is visible
+   * before. Writes wait while the store has not taken the bytes before them (backpressure), a
+   * failed write is the stream's `'error'`, and a stream destroyed before it finished stores nothing.
+   */
   createWriteStream(path: string, options?: { writeType?: WriteType; overwrite?: boolean; signal?: AbortSignal }): Writable {
     normalizePath(path, 'createWriteStream');
     checkOperationOptions(options, ['writeType', 'overwrite']);
     checkWriteType(options?.writeType);
-    const pipe = new PassThrough();
-    let done: Promise<FileInfo> | undefined;
-    const writer = new PassThrough({
-      final: (callback) => {
-        pipe.end();
-        done!.then(() => callback(), (error: Error) => callback(error));
-      },
-    });
-    writer.on('data', (chunk: Buffer) => {
-      if (!pipe.write(chunk)) {
-        writer.pause();
-        pipe.once('drain', () => writer.resume());
-      }
-    });
-    writer.on('error', (error) => pipe.destroy(error));
-    done = this.writeFile(path, pipe, options);
-    done.catch((error: Error) => writer.destroy(error));
-    return writer;
+    return uploadingWritable((body) => this.writeFile(path, body, options));
   }
 
   /** Creates a directory (`recursive`: and its parents, no error if it exists). `EEXIST` otherwise when it exists. */

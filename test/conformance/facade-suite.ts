@@ -8,6 +8,7 @@
  * `makeStore` must return a new, empty store on each call.
  */
 import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StrataFS, type UnderStore } from '../../src/index.js';
 import { expectCode, randomBytes, readAll } from '../support/helpers.js';
@@ -241,6 +242,13 @@ export function describeFacadeConformance(name: string, makeStore: () => Promise
         expect((await fs.readFile(p('w.bin'))).equals(data)).toBe(true);
         const failed = fs.createReadStream(p('absent'));
         await expect(readAll(failed)).rejects.toMatchObject({ code: 'ENOENT' });
+      });
+
+      test('streams: a piped write of many chunks arrives whole', async () => {
+        const data = randomBytes(16 * PAGE + 3);
+        const chunks = Array.from({ length: Math.ceil(data.length / 16384) }, (_, i) => data.subarray(i * 16384, (i + 1) * 16384));
+        await pipeline(Readable.from(chunks), fs.createWriteStream(p('piped.bin')));
+        expect((await fs.readFile(p('piped.bin'))).equals(data)).toBe(true);
       });
 
       test('an aborted write leaves the previous file', async () => {

@@ -1,0 +1,108 @@
+/**
+ * `createWriteStream`: piped writes of any size arrive whole, the upload's pace holds the writer
+ * back (bounded memory), a failed upload is the stream's error, and a stream destroyed before it
+ * finished stores nothing.
+ */
+import { once } from 'node:events';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterEach, describe, expect, it } from 'vitest';
+import { MemoryStore, StrataFS, type ObjectInfo, type StoreWriteOptions } from '../../src/index.js';
+import { randomBytes } from '../support/helpers.js';
+
+const CHUNK = 16 * 1024;
+
+/** A memory store that takes the bytes of a write slowly, counting what it took. */
+class SlowStore extends MemoryStore {
+  taken = 0;
+  override async write(key: string, body: Readable | Buffer, opts?: StoreWriteOptions): Promise<ObjectInfo> {
+    if (Buffer.isBuffer(body)) return super.write(key, body, opts);
+    const chunks: Buffer[] = [];
+    for await (const chunk of body) {
+      chunks.push(chunk as Buffer);
+      this.taken += (chunk as Buffer).length;
+      await sleep(1);
+    }
+    return super.write(key, Buffer.concat(chunks), opts);
+  }
+}
+
+/** A source of `count` chunks that counts how many were pulled from it. */
+function countingSource(data: Buffer): Readable & { pulled: number } {
+  let at = 0;
+  const source = new Readable({
+    read() {
+      if (at >= data.length) return void this.push(null);
+      source.pulled += Math.min(CHUNK, data.length - at);
+      this.push(data.subarray(at, (at += CHUNK)));
+    },
+  }) as Readable & { pulled: number };
+  source.pulled = 0;
+  return source;
+}
+
+describe('createWriteStream', () => {
+  let fs: StrataFS;
+  afterEach(() => fs?.close());
+
+  it('a piped write of many chunks arrives whole, and only then finishes', async () => {
+    fs = new StrataFS();
+    await fs.mount('/m', 'memory://');
+    const data = randomBytes(4 * 1024 * 1024 + 5);
+    const writer = fs.createWriteStream('/m/big.bin');
+    let visibleAtFinish: boolean | undefined;
+    writer.on('finish', () => void fs.exists('/m/big.bin').then((seen) => (visibleAtFinish = seen)));
+    await pipeline(countingSource(data), writer);
+    expect((await fs.readFile('/m/big.bin')).equals(data)).toBe(true);
+    await sleep(10);
+    expect(visibleAtFinish).toBe(true);
+  });
+
+  it('the writer is held back by the upload: a slow store never has much more than a few chunks waiting', async () => {
+    const store = new SlowStore();
+    fs = new StrataFS();
+    await fs.mount('/m', store);
+    const data = randomBytes(200 * CHUNK);
+    const source = countingSource(data);
+    let mostAhead = 0;
+    source.on('data', () => (mostAhead = Math.max(mostAhead, source.pulled - store.taken)));
+    await pipeline(source, fs.createWriteStream('/m/slow.bin'));
+    expect(store.taken).toBe(data.length);
+    expect(mostAhead).toBeGreaterThan(0);
+    expect(mostAhead).toBeLessThanOrEqual(16 * CHUNK); // the stream buffers, not the whole body
+    expect((await fs.readFile('/m/slow.bin')).equals(data)).toBe(true);
+  });
+
+  it('a write the mount refuses is the stream error (EROFS), with no finish', async () => {
+    fs = new StrataFS();
+    await fs.mount('/ro', new MemoryStore(), { readOnly: true });
+    const writer = fs.createWriteStream('/ro/x.bin');
+    let finished = false;
+    writer.on('finish', () => (finished = true));
+    writer.end(Buffer.from('refused'));
+    const [error] = (await once(writer, 'error')) as [{ code?: string }];
+    expect(error.code).toBe('EROFS');
+    expect(finished).toBe(false);
+  });
+
+  it('a stream destroyed before it finished stores nothing: the previous file stays', async () => {
+    fs = new StrataFS();
+    await fs.mount('/m', 'memory://');
+    await fs.writeFile('/m/keep.txt', 'original');
+    const writer = fs.createWriteStream('/m/keep.txt');
+    writer.on('error', () => undefined);
+    writer.write(randomBytes(100_000));
+    await sleep(20);
+    writer.destroy();
+    await once(writer, 'close');
+    await sleep(20);
+    expect((await fs.readFile('/m/keep.txt')).toString()).toBe('original');
+    const fresh = fs.createWriteStream('/m/new.txt');
+    fresh.write('never finished');
+    fresh.destroy();
+    await once(fresh, 'close');
+    await sleep(20);
+    expect(await fs.exists('/m/new.txt')).toBe(false);
+  });
+});
