@@ -139,6 +139,15 @@ export function isAbortError(error: unknown): boolean {
   return e?.name === 'AbortError' || e?.code === 'ABORT_ERR';
 }
 
+/** The error an aborted call fails with: the signal's reason when it is an `AbortError`, else a new one. */
+export function abortError(signal: AbortSignal): Error {
+  const reason: unknown = signal.reason;
+  if (reason instanceof Error && reason.name === 'AbortError') return reason;
+  const error = new Error('the operation was aborted', { cause: reason });
+  error.name = 'AbortError';
+  return error;
+}
+
 /** Node `fs`/`net` codes that mean the same thing as ours. */
 const NODE_CODE_MAP: Record<string, StrataErrorCode> = {
   ENOENT: 'ENOENT',

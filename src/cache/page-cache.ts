@@ -8,12 +8,13 @@
  */
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { StrataError, isAbortError, isTemporary, sanitizeCause, toStrataError } from '../errors.js';
+import { StrataError, abortError, isAbortError, isTemporary, sanitizeCause, toStrataError } from '../errors.js';
 import { backoffDelay, type RetryPolicy } from '../layers/retry-layer.js';
 import type { ReadType } from '../options.js';
 import type { DiskTier } from './disk-tier-types.js';
 import { MemoryTier } from './memory-tier.js';
 import { pageKey, type PageId } from './page-id.js';
+import { SharedSignal } from './shared-signal.js';
 import { SingleFlight } from './single-flight.js';
 import type { SharedTier } from './shared-tier-types.js';
 import type { ByteRange } from '../store/under-store.js';
@@ -201,6 +202,8 @@ export class PageCache {
       // its way); the others (disk, other readers' fetches) once all are in.
       const copied = new Set<number>();
       const onPage = (i: number, page: Buffer): void => {
+        // A fetch shared with other readers goes on after this one gave up: its buffer is the caller's again.
+        if (opts.signal?.aborted) return;
         copy(remaining[i]!, page);
         copied.add(i);
       };
@@ -354,10 +357,11 @@ export class PageCache {
    * of each page this call fetches from the store as soon as its bytes are in (again on a retry).
    */
   async #load(src: PageSource, indexes: number[], opts: PageReadOptions, diskChecked = false, onPage?: (i: number, page: Buffer) => void): Promise<Buffer[]> {
+    if (opts.signal?.aborted) throw abortError(opts.signal);
     const results: Promise<Buffer>[] = new Array(indexes.length);
     const toCheck: number[] = [];
     indexes.forEach((index, i) => {
-      const running = this.#flight.get(pageKey({ object: src.object, version: src.version, index }));
+      const running = this.#flight.join(pageKey({ object: src.object, version: src.version, index }), opts.signal);
       if (running) results[i] = running;
       else toCheck.push(i);
     });
@@ -388,7 +392,7 @@ export class PageCache {
     }
     // Another reader may have started fetching some of these pages while we looked in the tiers.
     const toFetch = fromStore.filter((i) => {
-      const running = this.#flight.get(pageKey({ object: src.object, version: src.version, index: indexes[i]! }));
+      const running = this.#flight.join(pageKey({ object: src.object, version: src.version, index: indexes[i]! }), opts.signal);
       if (running) results[i] = running;
       return !running;
     });
@@ -400,15 +404,18 @@ export class PageCache {
       if (contiguous) continue;
       const run = toFetch.slice(runStart, n);
       const firstIndex = indexes[run[0]!]!;
+      // Readers that join this fetch share it: it is aborted only once all of them gave up.
+      const joint = new SharedSignal();
+      const fetchOpts = { readType: opts.readType, signal: joint.signal };
       const fetched =
         shared && opts.readType !== 'NO_CACHE'
-          ? this.#fetchShared(shared, src, firstIndex, run.length, opts)
-          : this.#fetchRun(src, firstIndex, run.length, opts, onPage && ((k, page) => onPage(run[k]!, page)));
+          ? this.#fetchShared(shared, src, firstIndex, run.length, fetchOpts)
+          : this.#fetchRun(src, firstIndex, run.length, fetchOpts, onPage && ((k, page) => onPage(run[k]!, page)));
       run.forEach((i, k) => {
         const id = { object: src.object, version: src.version, index: firstIndex + k };
         const pagePromise = fetched.then((pages) => pages[k]!);
-        this.#flight.set(pageKey(id), pagePromise);
-        results[i] = pagePromise;
+        this.#flight.set(pageKey(id), pagePromise, joint);
+        results[i] = joint.hold(pagePromise, opts.signal);
       });
       runStart = n;
     }

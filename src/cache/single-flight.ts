@@ -2,32 +2,49 @@
  * Single-flight: concurrent callers asking for the same key share one in-flight promise.
  * @module
  */
+import type { SharedSignal } from './shared-signal.js';
+
+/** One task in flight, with the signal its callers share when it has one. */
+interface Flight<T> {
+  promise: Promise<T>;
+  shared?: SharedSignal;
+}
 
 /** Runs at most one task per key at a time; later callers of the same key get the same promise. */
 export class SingleFlight<T> {
-  #inflight = new Map<string, Promise<T>>();
+  #inflight = new Map<string, Flight<T>>();
 
   /** The running task of `key`, if any. */
   get(key: string): Promise<T> | undefined {
-    return this.#inflight.get(key);
+    return this.#inflight.get(key)?.promise;
+  }
+
+  /**
+   * The running task of `key`, if any, for a caller that gives up when `signal` aborts: a task
+   * registered with a {@link SharedSignal} is aborted only once every caller has given up.
+   */
+  join(key: string, signal: AbortSignal | undefined): Promise<T> | undefined {
+    const flight = this.#inflight.get(key);
+    if (!flight) return undefined;
+    return flight.shared ? flight.shared.hold(flight.promise, signal) : flight.promise;
   }
 
   /** Joins the running task of `key`, or starts `task` as it. */
   run(key: string, task: () => Promise<T>): Promise<T> {
     const running = this.#inflight.get(key);
-    if (running) return running;
+    if (running) return running.promise;
     const promise = task().finally(() => {
-      if (this.#inflight.get(key) === promise) this.#inflight.delete(key);
+      if (this.#inflight.get(key)?.promise === promise) this.#inflight.delete(key);
     });
-    this.#inflight.set(key, promise);
+    this.#inflight.set(key, { promise });
     return promise;
   }
 
-  /** Registers an externally made promise as the task of `key` until it settles. */
-  set(key: string, promise: Promise<T>): void {
-    this.#inflight.set(key, promise);
+  /** Registers an externally made promise as the task of `key` until it settles (`shared`: the signal its callers share). */
+  set(key: string, promise: Promise<T>, shared?: SharedSignal): void {
+    this.#inflight.set(key, { promise, shared });
     const clear = (): void => {
-      if (this.#inflight.get(key) === promise) this.#inflight.delete(key);
+      if (this.#inflight.get(key)?.promise === promise) this.#inflight.delete(key);
     };
     promise.then(clear, clear);
   }

@@ -8,7 +8,7 @@
  * @module
  */
 import { Readable } from 'node:stream';
-import { StrataError, invalid, type StrataErrorCode } from '../errors.js';
+import { StrataError, abortError, invalid, type StrataErrorCode } from '../errors.js';
 import { normalizePrefix } from '../path.js';
 import { checkSettingNames, parseBucketUri } from './bucket-uri.js';
 import { ObjectStoreBase, objectSizeOf, quoteEtag, unquoteEtag, type RawObject, type RawRead, type RawWriteResult } from './object-store-base.js';
@@ -176,15 +176,6 @@ function isMissingObject(error: unknown): boolean {
 /** Throws the signal's reason (an `AbortError`) when it has fired. */
 export function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw abortError(signal);
-}
-
-/** The error an aborted call fails with: the signal's reason when it is an `AbortError`, else a new one. */
-export function abortError(signal: AbortSignal): Error {
-  const reason: unknown = signal.reason;
-  if (reason instanceof Error && reason.name === 'AbortError') return reason;
-  const error = new Error('the operation was aborted', { cause: reason });
-  error.name = 'AbortError';
-  return error;
 }
 
 /** One uploaded part, as Complete needs it. */

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { StrataFS } from '../../src/index.js';
@@ -111,6 +112,50 @@ describe('page cache through a counting store', () => {
     await seed('v.bin', v2); // changed behind stratafs' back
     const read = await fs.readFile('/s/v.bin');
     expect(read.equals(v2)).toBe(true);
+  });
+
+  it('a reader that gives up does not fail the readers sharing its fetch, and the fetch is not made again', async () => {
+    await setup();
+    const data = randomBytes(8 * PAGE);
+    await seed('s.bin', data);
+    await fs.stat('/s/s.bin'); // known: both reads below fetch pages
+    store.reset();
+    store.delayMs = 50;
+    const giving = new AbortController();
+    const first = fs.readFile('/s/s.bin', { signal: giving.signal });
+    await sleep(10);
+    const second = fs.readFile('/s/s.bin');
+    await sleep(10);
+    giving.abort();
+    await expect(first).rejects.toMatchObject({ name: 'AbortError' });
+    expect((await second).equals(data)).toBe(true);
+    expect(store.count('read')).toBe(1);
+  });
+
+  it('a fetch shared by readers is aborted once all of them gave up', async () => {
+    const signals: (AbortSignal | undefined)[] = [];
+    class SignalStore extends CountingStore {
+      override readWithInfo(...args: Parameters<CountingStore['readWithInfo']>): ReturnType<CountingStore['readWithInfo']> {
+        signals.push(args[2]?.signal);
+        return super.readWithInfo(...args);
+      }
+    }
+    fs = new StrataFS({ cache: { pageSize: PAGE, memory: { capacity: '16MiB' } } });
+    store = new SignalStore();
+    await fs.mount('/s', store);
+    await seed('s.bin', randomBytes(8 * PAGE));
+    await fs.stat('/s/s.bin');
+    store.delayMs = 50;
+    const [a, b] = [new AbortController(), new AbortController()];
+    const reads = [a, b].map((c) => fs.readFile('/s/s.bin', { signal: c.signal }).then(() => 'read', (error: unknown) => error));
+    await sleep(10);
+    a.abort();
+    await sleep(5);
+    expect(signals).toHaveLength(1);
+    expect(signals[0]?.aborted).toBe(false); // the other reader still waits
+    b.abort();
+    for (const read of reads) expect(await read).toMatchObject({ name: 'AbortError' });
+    expect(signals[0]?.aborted).toBe(true);
   });
 
   it('a store that cannot read a given version gets a stat after each fetch; a change it finds fails the read and caches nothing', async () => {

@@ -6,11 +6,11 @@
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type COS from 'cos-nodejs-sdk-v5';
-import { invalid } from '../../errors.js';
+import { abortError, invalid } from '../../errors.js';
 import { lazySdk } from '../load-sdk.js';
 import type { RawListOptions, RawListPage } from '../object-store-base.js';
 import type { StoreSettings } from '../under-store.js';
-import { VendorObjectStore, abortError, listedObject, parseVendorUri, type CopyTarget, type Credentials, type MultipartTarget, type ResponseHeaders, type UploadSession, type VendorOptions, type VendorProfile } from '../vendor-store-kit.js';
+import { VendorObjectStore, listedObject, parseVendorUri, type CopyTarget, type Credentials, type MultipartTarget, type ResponseHeaders, type UploadSession, type VendorOptions, type VendorProfile } from '../vendor-store-kit.js';
 import { ResponseSink } from './response-sink.js';
 
 /** Settings of {@link CosStore} (the constructor's argument; a URI gives `bucket` and `prefix`). */

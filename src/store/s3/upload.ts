@@ -5,6 +5,7 @@
  */
 import { Readable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
+import { abortError, isAbortError } from '../../errors.js';
 import type { RawWriteResult } from '../object-store-base.js';
 import { unquoteEtag } from '../object-store-base.js';
 import { readHead } from '../stream-utils.js';
@@ -96,17 +97,8 @@ async function uploadInParts(target: UploadTarget, source: Readable, size: numbe
         .send(new AbortMultipartUploadCommand({ Bucket: target.bucket, Key: target.key, UploadId: upload.uploadId }))
         .catch(() => undefined);
     }
-    throw target.signal?.aborted && !isAbort(error) ? abortError(target.signal) : error;
+    throw target.signal?.aborted && !isAbortError(error) ? abortError(target.signal) : error;
   } finally {
     target.signal?.removeEventListener('abort', onAbort);
   }
-}
-
-function isAbort(error: unknown): boolean {
-  return (error as { name?: unknown } | undefined)?.name === 'AbortError';
-}
-
-function abortError(signal: AbortSignal): Error {
-  const reason: unknown = signal.reason;
-  return reason instanceof Error ? reason : Object.assign(new Error('The operation was aborted'), { name: 'AbortError' });
 }
