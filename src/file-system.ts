@@ -41,7 +41,7 @@ import { StrataFileHandle } from './io/file-handle.js';
 import type { UnderStore } from './store/under-store.js';
 import { registerBuiltinStores } from './store/builtin.js';
 import { loadConfig, type StrataConfig } from './config/load-config.js';
-import { FsContext } from './fs/context.js';
+import { FsContext, closedError } from './fs/context.js';
 import { Namespace } from './fs/namespace.js';
 import { PageSources } from './fs/page-sources.js';
 import { TreeOps } from './fs/tree.js';
@@ -79,7 +79,6 @@ export class StrataFS {
   readonly #tree: TreeOps;
   #diskReady: Promise<void> | undefined;
   #nextMountId = 1;
-  #closed = false;
 
   /** Validates `options` (throws `EINVAL` naming what is wrong) and creates an empty namespace. */
   constructor(options?: StrataOptions) {
@@ -131,7 +130,6 @@ export class StrataFS {
   async mount(path: string, store: UnderStore | string, options?: MountOptions): Promise<void> {
     const target = normalizePath(path, 'mount');
     await this.#run('mount', target, async () => {
-      this.#checkOpen();
       const mountOptions = resolveMountOptions(options);
       if (this.#ctx.table.get(target)) throw new StrataError('EEXIST', 'a mount already exists at this path');
       if (target !== '/') {
@@ -605,11 +603,11 @@ export class StrataFS {
 
   /** Flushes pending writes, persists the disk index, closes the stores stratafs opened. Idempotent. */
   async close(): Promise<void> {
-    if (this.#closed) return;
+    if (this.#ctx.closed) return;
     await this.#ready().catch(() => undefined);
     await this.#ctx.writeBack?.flush().catch(() => undefined);
     this.#ctx.writeBack?.stop();
-    this.#closed = true;
+    this.#ctx.closed = true;
     await this.#ctx.pages.settle();
     await this.#ctx.disk?.tier.close();
     await this.#ctx.shared?.close();
@@ -640,6 +638,7 @@ export class StrataFS {
 
   async #run<T>(op: string, path: string | undefined, fn: () => Promise<T>): Promise<T> {
     try {
+      this.#checkOpen();
       return await fn();
     } catch (error) {
       if (isAbortError(error)) throw error;
@@ -662,7 +661,7 @@ export class StrataFS {
   }
 
   #checkOpen(): void {
-    if (this.#closed) throw new StrataError('EINVAL', 'this StrataFS is closed');
+    if (this.#ctx.closed) throw closedError();
   }
 
   async #ready(): Promise<void> {

@@ -42,6 +42,8 @@ export class FsContext {
   writeBack: WriteBack | undefined;
   /** The fleet-wide tier (Redis), when configured. */
   shared: SharedTier | undefined;
+  /** Set by `close()`: every later call fails with `EINVAL`. */
+  closed = false;
 
   constructor(
     readonly options: ResolvedOptions,
@@ -61,7 +63,7 @@ export class FsContext {
   /** The state of a mounted mount. */
   stateOf(mount: Mount): MountState {
     const state = this.state.get(mount);
-    if (!state) throw new StrataError('EINVAL', 'the mount was unmounted during the operation', { mount: mount.path });
+    if (!state) throw this.closed ? closedError() : new StrataError('EINVAL', 'the mount was unmounted during the operation', { mount: mount.path });
     return state;
   }
 
@@ -98,4 +100,9 @@ export class FsContext {
     for (const [mount, state] of this.state) if (state.cacheId === cacheId) return mount;
     return undefined;
   }
+}
+
+/** What a call on a closed `StrataFS` fails with. */
+export function closedError(): StrataError {
+  return new StrataError('EINVAL', 'this StrataFS is closed');
 }

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StrataFS, registerStore, MemoryStore, type UnderStore } from '../../src/index.js';
-import { expectCode } from '../support/helpers.js';
+import { expectCode, readAll } from '../support/helpers.js';
 
 describe('mount table and namespace', () => {
   let fs: StrataFS;
@@ -140,5 +140,24 @@ describe('mount table and namespace', () => {
     const other = await expectCode(fs.stat('/f/other'), 'EIO');
     expect(other).toMatchObject({ path: '/f/other', op: 'stat', mount: '/f' });
     expect(other.message).toContain('kaboom');
+  });
+
+  it('after close(), every call fails with EINVAL saying the file system is closed', async () => {
+    await fs.mount('/m', 'memory://');
+    await fs.writeFile('/m/a.txt', 'x');
+    await fs.close();
+    const calls: Array<[string, () => Promise<unknown>]> = [
+      ['stat', () => fs.stat('/m/a.txt')],
+      ['readFile', () => fs.readFile('/m/a.txt')],
+      ['writeFile', () => fs.writeFile('/m/b.txt', 'y')],
+      ['readdir', () => fs.readdir('/m')],
+      ['open', () => fs.open('/m/a.txt')],
+      ['mount', () => fs.mount('/n', 'memory://')],
+      ['stream', () => readAll(fs.createReadStream('/m/a.txt'))],
+    ];
+    for (const [name, call] of calls) {
+      const error = await expectCode(call(), 'EINVAL');
+      expect(error.message, name).toContain('closed');
+    }
   });
 });
