@@ -5,14 +5,21 @@
  */
 import { abortError } from '../errors.js';
 
+/** The callers waiting with one signal, and the one `'abort'` listener on it. */
+interface Waiters {
+  rejects: Set<(error: Error) => void>;
+  onAbort: () => void;
+}
+
 /**
  * The signal of shared work (see the module comment). Each caller waits through
  * {@link SharedSignal.hold}, and stops waiting as soon as its own signal aborts; the work itself
  * is aborted when the last caller has stopped waiting. A caller without a signal holds the work
- * until it is done.
+ * until it is done. One listener is added to a caller's signal however many waits it has here.
  */
 export class SharedSignal {
   readonly #controller = new AbortController();
+  readonly #waiting = new Map<AbortSignal, Waiters>();
   #holders = 0;
   #heldForGood = false;
 
@@ -33,22 +40,42 @@ export class SharedSignal {
     }
     this.#holders++;
     return new Promise<T>((resolve, reject) => {
-      const onAbort = (): void => {
-        this.#letGo(1);
-        reject(abortError(signal));
+      const waiters = this.#waitersOf(signal);
+      waiters.rejects.add(reject);
+      const settled = (): void => {
+        if (!waiters.rejects.delete(reject) || waiters.rejects.size > 0) return;
+        signal.removeEventListener('abort', waiters.onAbort);
+        this.#waiting.delete(signal);
       };
-      signal.addEventListener('abort', onAbort, { once: true });
       work.then(
         (value) => {
-          signal.removeEventListener('abort', onAbort);
+          settled();
           resolve(value);
         },
         (error: unknown) => {
-          signal.removeEventListener('abort', onAbort);
+          settled();
           reject(error);
         },
       );
     });
+  }
+
+  #waitersOf(signal: AbortSignal): Waiters {
+    let waiters = this.#waiting.get(signal);
+    if (waiters) return waiters;
+    const rejects = new Set<(error: Error) => void>();
+    const onAbort = (): void => {
+      this.#waiting.delete(signal);
+      const error = abortError(signal);
+      for (const reject of rejects) reject(error);
+      const count = rejects.size;
+      rejects.clear();
+      this.#letGo(count);
+    };
+    waiters = { rejects, onAbort };
+    this.#waiting.set(signal, waiters);
+    signal.addEventListener('abort', onAbort, { once: true });
+    return waiters;
   }
 
   #letGo(count: number): void {

@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -130,6 +131,27 @@ describe('page cache through a counting store', () => {
     await expect(first).rejects.toMatchObject({ name: 'AbortError' });
     expect((await second).equals(data)).toBe(true);
     expect(store.count('read')).toBe(1);
+  });
+
+  it("a read of many pages with a signal adds a listener or two to it, not one per page (no MaxListeners warning)", async () => {
+    await setup();
+    await seed('many.bin', randomBytes(64 * PAGE));
+    await fs.stat('/s/many.bin');
+    const warnings: string[] = [];
+    const onWarning = (warning: Error): void => void warnings.push(warning.name);
+    process.on('warning', onWarning);
+    try {
+      const controller = new AbortController();
+      const read = fs.readFile('/s/many.bin', { signal: controller.signal });
+      await sleep(0);
+      expect(getEventListeners(controller.signal, 'abort').length).toBeLessThanOrEqual(4);
+      expect((await read).length).toBe(64 * PAGE);
+      await sleep(10);
+      expect(warnings).not.toContain('MaxListenersExceededWarning');
+      expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+    } finally {
+      process.off('warning', onWarning);
+    }
   });
 
   it('a fetch shared by readers is aborted once all of them gave up', async () => {
