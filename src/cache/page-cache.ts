@@ -404,9 +404,10 @@ export class PageCache {
       if (contiguous) continue;
       const run = toFetch.slice(runStart, n);
       const firstIndex = indexes[run[0]!]!;
-      // Readers that join this fetch share it: it is aborted only once all of them gave up.
+      // Readers that join this fetch share it: it is aborted only once all of them gave up (never
+      // when this reader cannot give up: then it runs without a signal).
       const joint = new SharedSignal();
-      const fetchOpts = { readType: opts.readType, signal: joint.signal };
+      const fetchOpts = opts.signal ? { readType: opts.readType, signal: joint.signal } : opts;
       const fetched =
         shared && opts.readType !== 'NO_CACHE'
           ? this.#fetchShared(shared, src, firstIndex, run.length, fetchOpts)

@@ -18,13 +18,15 @@ interface Waiters {
  * until it is done. One listener is added to a caller's signal however many waits it has here.
  */
 export class SharedSignal {
-  readonly #controller = new AbortController();
+  /** Made when the signal is first asked for: work nobody can abort needs none. */
+  #controller: AbortController | undefined;
   readonly #waiting = new Map<AbortSignal, Waiters>();
   #holders = 0;
   #heldForGood = false;
 
   /** Aborts once every caller has let go. */
   get signal(): AbortSignal {
+    this.#controller ??= new AbortController();
     return this.#controller.signal;
   }
 
@@ -80,6 +82,6 @@ export class SharedSignal {
 
   #letGo(count: number): void {
     this.#holders -= count;
-    if (this.#holders === 0 && !this.#heldForGood) this.#controller.abort();
+    if (this.#holders === 0 && !this.#heldForGood) this.#controller?.abort();
   }
 }
