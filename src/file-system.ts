@@ -6,7 +6,7 @@
  */
 import { addAbortSignal, type Readable, type Writable } from 'node:stream';
 import { StrataError, invalid, toStrataError, isAbortError } from './errors.js';
-import { dirname, isSameOrBelow, normalizePath, joinPath } from './path.js';
+import { dirname, isSameOrBelow, namesDirectory, normalizePath, joinPath } from './path.js';
 import {
   checkBoolean,
   checkCount,
@@ -203,6 +203,7 @@ export class StrataFS {
     return this.#run('stat', target, async () => {
       const info = await this.#ns.statInfo(target, options?.signal);
       if (!info) throw new StrataError('ENOENT');
+      if (info.type === 'file' && namesDirectory(path)) throw notADirectory();
       return info;
     });
   }
@@ -211,7 +212,10 @@ export class StrataFS {
   async exists(path: string, options?: OperationOptions): Promise<boolean> {
     const target = normalizePath(path, 'exists');
     checkOperationOptions(options, []);
-    return this.#run('exists', target, async () => (await this.#ns.statInfo(target, options?.signal)) !== undefined);
+    return this.#run('exists', target, async () => {
+      const info = await this.#ns.statInfo(target, options?.signal);
+      return info !== undefined && !(info.type === 'file' && namesDirectory(path));
+    });
   }
 
   /**
@@ -246,6 +250,7 @@ export class StrataFS {
     const length = checkCount(options?.length, 'length');
     const readType = checkReadType(options?.readType);
     return this.#run('read', target, async () => {
+      await this.#refuseFileAsDirectory(path, target, options?.signal);
       for (let attempt = 0; ; attempt++) {
         const { src, mount, release } = await this.#sources.openSource(target, options?.signal, { first: length === 0 ? undefined : this.#ctx.pages.span(offset, length) });
         const size = Math.max(0, Math.min(length ?? Infinity, src.size - offset));
@@ -281,6 +286,7 @@ export class StrataFS {
       this.#ctx.pages,
       async (first) => {
         try {
+          await this.#refuseFileAsDirectory(path, target, options?.signal);
           const opened = await this.#sources.openSource(target, options?.signal, { first });
           release = opened.release;
           return opened.src;
@@ -303,6 +309,7 @@ export class StrataFS {
     checkOperationOptions(options, ['readType']);
     const readType = checkReadType(options?.readType);
     return this.#run('open', target, async () => {
+      await this.#refuseFileAsDirectory(path, target, options?.signal);
       const { src, mount, info } = await this.#sources.openSource(target, options?.signal);
       return new StrataFileHandle(target, src, info.etag ?? src.version, this.#ctx.pages, { readType: this.#ctx.readType(mount, readType) }, mount.path);
     });
@@ -324,6 +331,11 @@ export class StrataFS {
     // An abort ends the body stream at once, so every store sees a failed source and keeps the old object.
     if (options?.signal && !Buffer.isBuffer(body)) addAbortSignal(options.signal, body);
     return this.#run('write', target, async () => {
+      if (namesDirectory(path)) {
+        // As `fs`: a file cannot be written by a directory's name.
+        await this.#refuseFileAsDirectory(path, target, options?.signal);
+        throw new StrataError('EISDIR');
+      }
       const res = this.#ctx.writable(target);
       const mode = writeType ?? res.mount.writeType ?? this.#ctx.options.writeType;
       if ((mode === 'MUST_CACHE' || mode === 'ASYNC_THROUGH') && !this.#ctx.options.disk) throw invalid(`writeType ${mode} needs cache.disk`);
@@ -384,6 +396,7 @@ export class StrataFS {
         if (force) return;
         throw new StrataError('ENOENT');
       }
+      if (info.type === 'file' && namesDirectory(path)) throw notADirectory();
       if (this.#ctx.table.get(target) || this.#ctx.table.hasMountsBelow(target)) throw new StrataError('EBUSY', 'is or holds a mount point');
       const res = this.#ctx.writable(target);
       await this.#ready();
@@ -406,6 +419,7 @@ export class StrataFS {
     await this.#run('rename', source, async () => {
       const info = await this.#ns.statInfo(source, options?.signal);
       if (!info) throw new StrataError('ENOENT');
+      if (info.type === 'file' && (namesDirectory(from) || namesDirectory(to))) throw notADirectory();
       if (source === target) return;
       if (isSameOrBelow(target, source)) throw invalid('cannot move a directory into itself');
       const src = this.#ctx.writable(source);
@@ -457,6 +471,7 @@ export class StrataFS {
     await this.#run('copy', source, async () => {
       const info = await this.#ns.statInfo(source, options?.signal);
       if (!info) throw new StrataError('ENOENT');
+      if (info.type === 'file' && (namesDirectory(from) || namesDirectory(to))) throw notADirectory();
       if (source === target) throw invalid('source and destination are the same');
       if (info.type === 'directory' && !recursive) throw new StrataError('EISDIR', 'copy of a directory needs { recursive: true }');
       if (info.type === 'directory' && isSameOrBelow(target, source)) throw invalid('cannot copy a directory into itself');
@@ -660,6 +675,12 @@ export class StrataFS {
     return { object, prefix };
   }
 
+  /** `ENOTDIR` when `path` names a directory by its ending (see `namesDirectory`) and `target` is a file. */
+  async #refuseFileAsDirectory(path: string, target: string, signal?: AbortSignal): Promise<void> {
+    if (!namesDirectory(path)) return;
+    if ((await this.#ns.statInfo(target, signal))?.type === 'file') throw notADirectory();
+  }
+
   #checkOpen(): void {
     if (this.#ctx.closed) throw closedError();
   }
@@ -667,31 +688,9 @@ export class StrataFS {
   async #ready(): Promise<void> {
     if (this.#diskReady) await this.#diskReady;
   }
+}
 
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
+/** A path that names a directory by its ending was a file. */
+function notADirectory(): StrataError {
+  return new StrataError('ENOTDIR', 'not a directory (the path ends with a slash)');
 }

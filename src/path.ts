@@ -14,7 +14,8 @@ export const MAX_NAME_LENGTH = 1024;
 
 /**
  * Validates and normalises a logical path: absolute POSIX, `//` and `.` collapse, `..` resolves
- * lexically and never climbs above `/`, a trailing `/` is dropped. Throws `EINVAL` for a
+ * lexically and never climbs above `/`, a trailing `/` is dropped (whether the path named a
+ * directory by it is {@link namesDirectory}'s to tell). Throws `EINVAL` for a
  * non-string, empty, relative, NUL-bearing, backslash-bearing or over-long path.
  */
 export function normalizePath(path: unknown, op?: string): string {
@@ -38,6 +39,14 @@ export function normalizePath(path: unknown, op?: string): string {
     parts.push(segment);
   }
   return '/' + parts.join('/');
+}
+
+/**
+ * True when a path as given (before {@link normalizePath}) names a directory by its ending, `/`
+ * or `/.` (not `/` itself): such a path of a file is `ENOTDIR`, as in Node's `fs`.
+ */
+export function namesDirectory(path: string): boolean {
+  return path.length > 1 && (path.endsWith('/') || path.endsWith('/.'));
 }
 
 /** The parent of a normalised path (`/` for `/`). */

@@ -43,7 +43,7 @@ export function registerCopyCommand(program: Command, ctx: CliContext): void {
       const info = await copier.stat(src);
       if (!info) throw new StrataError('ENOENT', undefined, { path: showLocation(src), op: 'copy' });
       if (info.type === 'directory' && opts.recursive !== true) throw new StrataError('EISDIR', 'is a directory (use cp -r)', { path: showLocation(src), op: 'copy' });
-      const target = await copier.into(src, dst);
+      const target = await copier.into(src, dst, info.type === 'file');
       if (info.type === 'file') return copier.copyFile(src, target);
       const copied = await copier.copyTree(src, target, ctx);
       if (ctx.json) ctx.printJson({ from: showLocation(src), to: showLocation(target), ...copied });
@@ -74,9 +74,15 @@ class Copier {
     }
   }
 
-  /** `dst/basename(src)` when `dst` is an existing directory (as cp(1) does), else `dst`. */
-  async into(src: Location, dst: Location): Promise<Location> {
+  /**
+   * `dst/basename(src)` when `dst` is an existing directory (as cp(1) does), else `dst`; `ENOTDIR`
+   * when a file is copied to a `dst/` that is not an existing directory.
+   */
+  async into(src: Location, dst: Location, srcIsFile: boolean): Promise<Location> {
     const existing = await this.stat(dst);
+    if (srcIsFile && dst.asDirectory && existing?.type !== 'directory') {
+      throw new StrataError('ENOTDIR', existing ? 'not a directory' : 'no such directory', { path: showLocation(dst), op: 'copy' });
+    }
     const name = src.kind === 'logical' ? basename(src.path) : localBasename(src.path);
     if (existing?.type !== 'directory' || name === '') return dst;
     return dst.kind === 'logical' ? { kind: 'logical', path: joinPath(dst.path, name) } : { kind: 'local', path: localJoin(dst.path, name) };

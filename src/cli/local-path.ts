@@ -4,10 +4,13 @@
  */
 import { resolve } from 'node:path';
 import { invalid } from '../errors.js';
-import { normalizePath } from '../path.js';
+import { namesDirectory, normalizePath } from '../path.js';
 
-/** A logical path (`/data/x`) or a local file (`file:/tmp/x`, `file:///tmp/x`). */
-export type Location = { kind: 'logical'; path: string } | { kind: 'local'; path: string };
+/**
+ * A logical path (`/data/x`) or a local file (`file:/tmp/x`, `file:///tmp/x`); `asDirectory` when
+ * it was written with a trailing `/` (it names a directory).
+ */
+export type Location = { kind: 'logical' | 'local'; path: string; asDirectory?: boolean };
 
 /**
  * Parses a command-line location. `file:/abs/path` and `file:///abs/path` (also `file:rel/path`,
@@ -23,10 +26,14 @@ export function parseLocation(spec: string): Location {
       if (!rest.startsWith('/')) throw invalid(`a local path is file:/abs/path or file:///abs/path, not a host: ${JSON.stringify(spec)}`);
     }
     if (rest === '' || rest.includes('\0')) throw invalid(`not a local path: ${JSON.stringify(spec)}`);
-    return { kind: 'local', path: resolve(rest) };
+    return withEnding({ kind: 'local', path: resolve(rest) }, rest);
   }
   if (!spec.startsWith('/')) throw invalid(`a logical path starts with '/' (a local file is written file:/abs/path): ${JSON.stringify(spec)}`);
-  return { kind: 'logical', path: normalizePath(spec) };
+  return withEnding({ kind: 'logical', path: normalizePath(spec) }, spec);
+}
+
+function withEnding(location: Location, written: string): Location {
+  return namesDirectory(written) ? { ...location, asDirectory: true } : location;
 }
 
 /** How a location is shown in messages. */

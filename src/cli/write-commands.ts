@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { StrataError, invalid } from '../errors.js';
 import type { StrataFS } from '../file-system.js';
-import { basename, joinPath } from '../path.js';
+import { basename, joinPath, normalizePath } from '../path.js';
 import type { CliContext } from './context.js';
 import { parseLocation } from './local-path.js';
 
@@ -55,12 +55,13 @@ export function registerWriteCommands(program: Command, ctx: CliContext): void {
 function logical(spec: string): string {
   const location = parseLocation(spec);
   if (location.kind === 'local') throw invalid(`only cp takes local (file:) paths: ${JSON.stringify(spec)}`);
-  return location.path;
+  return location.asDirectory && location.path !== '/' ? `${location.path}/` : location.path; // the slash still names a directory
 }
 
 /** `dst/basename(src)` when `dst` is an existing directory (as mv(1) and cp(1) do), else `dst`. */
 export async function intoDirectory(fs: StrataFS, src: string, dst: string, signal: AbortSignal): Promise<string> {
   const existing = await fs.stat(dst, { signal }).catch(() => undefined);
-  if (existing?.type !== 'directory' || src === '/') return dst;
-  return joinPath(dst, basename(src));
+  const name = basename(normalizePath(src));
+  if (existing?.type !== 'directory' || name === '') return dst;
+  return joinPath(normalizePath(dst), name);
 }

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -85,6 +86,25 @@ describe('stratafs cp / mv / rm / mkdir / du', () => {
     expect(missingLocal.code).toBe(3);
     expect(missingLocal.stderr).toMatch(errorLine('ENOENT', `file:${join(local, 'none.txt')}`));
     expect(bothLocal.code).toBe(2);
+  });
+
+  it('a destination written with a trailing slash must be a directory: cp and mv of a file elsewhere are ENOTDIR (exit 5)', async () => {
+    await ws.run('cp', `file:${join(local, 'tree', 'one.txt')}`, '/a/slash.txt');
+    const [cp, cpLocal, mv, cat] = await Promise.all([
+      ws.run('cp', '/a/slash.txt', '/b/nosuch/'),
+      ws.run('cp', `file:${join(local, 'big.bin')}`, '/b/nosuch/'),
+      ws.run('mv', '/a/slash.txt', '/b/nosuch/'),
+      ws.run('cat', '/a/slash.txt/'),
+    ]);
+    for (const [result, path] of [[cp, '/b/nosuch'], [cpLocal, '/b/nosuch'], [mv, '/a/slash.txt'], [cat, '/a/slash.txt']] as const) {
+      expect(result.code).toBe(5);
+      expect(result.stderr).toMatch(errorLine('ENOTDIR', path));
+    }
+    expect(existsSync(join(ws.b, 'nosuch'))).toBe(false);
+    expect(await readFile(join(ws.a, 'slash.txt'), 'utf8')).toBe('one');
+    await mkdir(join(ws.b, 'there'));
+    expect((await ws.run('mv', '/a/slash.txt', '/b/there/')).code).toBe(0);
+    expect(await readFile(join(ws.b, 'there', 'slash.txt'), 'utf8')).toBe('one');
   });
 
   it('mv within a mount, into a directory, and across mounts', async () => {

@@ -244,6 +244,27 @@ export function describeFacadeConformance(name: string, makeStore: () => Promise
         await expect(readAll(failed)).rejects.toMatchObject({ code: 'ENOENT' });
       });
 
+      test('a trailing slash names a directory: fine on one, ENOTDIR on a file', async () => {
+        await fs.writeFile(p('ts/file.txt'), 'data');
+        expect((await fs.stat(p('ts/'))).type).toBe('directory');
+        expect((await fs.stat(p('ts/.'))).type).toBe('directory');
+        expect(await fs.readdir(p('ts/'))).toEqual(['file.txt']);
+        await expectCode(fs.stat(p('ts/file.txt/')), 'ENOTDIR');
+        expect(await fs.exists(p('ts/file.txt/'))).toBe(false);
+        await expectCode(fs.readFile(p('ts/file.txt/')), 'ENOTDIR');
+        await expectCode(fs.open(p('ts/file.txt/.')), 'ENOTDIR');
+        await expectCode(readAll(fs.createReadStream(p('ts/file.txt/'))), 'ENOTDIR');
+        await expectCode(fs.writeFile(p('ts/file.txt/'), 'x'), 'ENOTDIR');
+        await expectCode(fs.writeFile(p('ts/new/'), 'x'), 'EISDIR');
+        await expectCode(fs.rm(p('ts/file.txt/')), 'ENOTDIR');
+        await expectCode(fs.rename(p('ts/file.txt/'), p('ts/moved.txt')), 'ENOTDIR');
+        await expectCode(fs.rename(p('ts/file.txt'), p('ts/moved/')), 'ENOTDIR');
+        await expectCode(fs.copy(p('ts/file.txt'), p('ts/copied/')), 'ENOTDIR');
+        expect(await fs.readdir(p('ts'))).toEqual(['file.txt']);
+        expect((await fs.readFile(p('ts/file.txt'))).toString()).toBe('data');
+        expect(await fs.exists(p('ts/new'))).toBe(false);
+      });
+
       test('streams: a piped write of many chunks arrives whole', async () => {
         const data = randomBytes(16 * PAGE + 3);
         const chunks = Array.from({ length: Math.ceil(data.length / 16384) }, (_, i) => data.subarray(i * 16384, (i + 1) * 16384));
