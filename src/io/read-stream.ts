@@ -1,6 +1,7 @@
 /**
- * `createReadStream`: a byte stream that walks the page cache page by page, handing out page
- * buffers without copying, so memory stays bounded whatever the file size.
+ * `createReadStream`: a byte stream that walks the page cache page by page, so memory stays
+ * bounded whatever the file size. Each chunk is a copy the consumer owns, as with `fs` streams:
+ * writing to it never reaches the cache's pages (nor a page still on its way to the disk tier).
  * @module
  */
 import { Readable } from 'node:stream';
@@ -28,6 +29,8 @@ export function pageReadStream(
   const batch = Math.max(1, Math.floor(window / 2));
   const firstIndex = Math.floor(start / cache.pageSize);
   const firstCount = end === undefined ? batch : Math.min(batch, Math.floor(end / cache.pageSize) - firstIndex + 1);
+  // Chunks of `highWaterMark` bytes when it is smaller than a page, as `fs` streams read.
+  const chunkSize = Math.min(cache.pageSize, opts.highWaterMark || cache.pageSize);
   async function* pages(): AsyncGenerator<Buffer> {
     const src = await open({ offset: firstIndex * cache.pageSize, length: firstCount * cache.pageSize });
     const last = Math.min(src.size - 1, end ?? Infinity);
@@ -51,7 +54,7 @@ export function pageReadStream(
       const from = position - pageStart;
       const to = Math.min(page.length, last - pageStart + 1);
       if (to <= from) break;
-      yield page.subarray(from, to);
+      for (let at = from; at < to; at += chunkSize) yield Buffer.from(page.subarray(at, Math.min(to, at + chunkSize)));
       position = pageStart + to;
     }
   }
