@@ -86,6 +86,7 @@ export const STORE_CONFORMANCE_TITLES = [
   'read: with info names what stat sees',
   'read: with info of a range tells the whole size',
   'read: with info of a missing key is ENOENT',
+  'read: a reader writing to what it read changes nothing stored',
   'read: conditional on the current version',
   'read: conditional on a replaced version is ESTALE',
   'list: direct children once',
@@ -423,6 +424,12 @@ export function describeStoreConformance(name: string, makeStore: () => Promise<
       await expect(read('no/such/key.txt')).rejects.toMatchObject({ code: 'ENOENT' });
     });
 
+    test('read: a reader writing to what it read changes nothing stored', async () => {
+      const data = randomBytes(3000);
+      await put('own.bin', data);
+      for await (const chunk of await store.read('own.bin')) (chunk as Buffer).fill(0);
+      expect((await get('own.bin')).equals(data)).toBe(true);
+    });
     test(
       'read: conditional on the current version',
       async () => {

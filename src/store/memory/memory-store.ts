@@ -51,8 +51,8 @@ export interface MemoryStoreOptions {
 /**
  * An {@link UnderStore} in memory. `new MemoryStore()` is a new empty store; stores made with
  * the same `name` (or from the URI `memory://name`) share their objects within the process.
- * Writes are all-or-nothing (the body is collected first); reads return views of the stored
- * bytes without copying them.
+ * Writes are all-or-nothing (the body is collected first, into memory of its own); reads return
+ * copies, so nothing a caller does with its buffers reaches the stored bytes.
  */
 export class MemoryStore implements UnderStore {
   /** `memory://`, `memory://name` or `memory://name/prefix`. */
@@ -244,12 +244,12 @@ export class MemoryStore implements UnderStore {
   }
 }
 
-/** A byte stream over `data` (no copy). */
+/** A byte stream of a copy of `data`: the reader owns what it reads, as from a remote store. */
 function bufferStream(data: Buffer): Readable {
   let done = false;
   return new Readable({
     read() {
-      if (!done && data.length > 0) this.push(data);
+      if (!done && data.length > 0) this.push(Buffer.from(data));
       done = true;
       this.push(null);
     },
