@@ -77,7 +77,7 @@ export class TreeOps {
     const info = await this.ns.storeStat(src.mount, src.key, signal);
     if (!info || info.isDirectory) throw new StrataError('ENOENT', 'source file vanished');
     const mode = dst.mount.writeType ?? this.ctx.options.writeType;
-    const stream = pageReadStream(this.ctx.pages, async () => this.sources.source(src.mount, src.key, info), 0, undefined, { readType: 'NO_CACHE', signal });
+    const stream = pageReadStream(this.ctx.pages, async () => this.sources.source(src.mount, src.key, info), 0, undefined, { readType: 'NO_CACHE', signal, shareChunks: true }); // the upload only reads them
     const body = info.size <= this.ctx.options.pageSize * 8 ? await collect(stream, signal) : stream;
     await this.writer.writeObject(dst, body, mode === 'MUST_CACHE' || mode === 'ASYNC_THROUGH' ? mode : 'THROUGH', signal);
   }

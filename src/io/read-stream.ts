@@ -13,14 +13,15 @@ const READ_AHEAD_BYTES = 8 * 1024 * 1024;
 
 /**
  * A Readable over bytes `[start, end]` (inclusive) of `src`, opened lazily by `open`, which is
- * told the stream's first fetch (the first batch of pages).
+ * told the stream's first fetch (the first batch of pages). With `shareChunks` (for readers inside
+ * stratafs that only read them, such as a copy's upload) the chunks are the pages themselves.
  */
 export function pageReadStream(
   cache: PageCache,
   open: (first: ByteRange) => Promise<PageSource>,
   start: number,
   end: number | undefined,
-  opts: PageReadOptions & { highWaterMark?: number },
+  opts: PageReadOptions & { highWaterMark?: number; shareChunks?: boolean },
 ): Readable {
   // Read ahead: the next READ_AHEAD_BYTES of pages are requested while one is consumed, in
   // batches of half that (one ranged read per batch of missing pages), so a stream is neither
@@ -54,7 +55,8 @@ export function pageReadStream(
       const from = position - pageStart;
       const to = Math.min(page.length, last - pageStart + 1);
       if (to <= from) break;
-      for (let at = from; at < to; at += chunkSize) yield Buffer.from(page.subarray(at, Math.min(to, at + chunkSize)));
+      if (opts.shareChunks) yield page.subarray(from, to);
+      else for (let at = from; at < to; at += chunkSize) yield Buffer.from(page.subarray(at, Math.min(to, at + chunkSize)));
       position = pageStart + to;
     }
   }
