@@ -159,7 +159,7 @@ export class Namespace {
       name: basename(path),
       type: info.isDirectory ? 'directory' : 'file',
       size: info.isDirectory ? 0 : info.size,
-      mtime: info.mtime,
+      mtime: info.mtime && new Date(info.mtime.getTime()), // the caller's own: the cached answer keeps its Date
       etag: info.etag,
       mount: mount.path,
       cached,

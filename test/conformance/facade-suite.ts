@@ -244,6 +244,19 @@ export function describeFacadeConformance(name: string, makeStore: () => Promise
         await expect(readAll(failed)).rejects.toMatchObject({ code: 'ENOENT' });
       });
 
+      test("a FileInfo is the caller's: changing it, its mtime included, changes nothing later answers", async () => {
+        await fs.writeFile(p('fi.txt'), 'hello');
+        const first = await fs.stat(p('fi.txt'));
+        const mtime = first.mtime?.getTime();
+        first.mtime?.setTime(0);
+        Object.assign(first, { size: 999, type: 'directory', etag: 'changed' });
+        const again = await fs.stat(p('fi.txt'));
+        expect(again).toMatchObject({ size: 5, type: 'file' });
+        expect(again.etag).not.toBe('changed');
+        expect(again.mtime?.getTime()).toBe(mtime);
+        expect((await fs.readFile(p('fi.txt'))).toString()).toBe('hello');
+      });
+
       test('a trailing slash names a directory: fine on one, ENOTDIR on a file', async () => {
         await fs.writeFile(p('ts/file.txt'), 'data');
         expect((await fs.stat(p('ts/'))).type).toBe('directory');
