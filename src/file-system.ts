@@ -271,7 +271,9 @@ export class StrataFS {
 
   /**
    * A stream of the file's bytes from `start` to `end` (inclusive, like `fs`), page by page with
-   * bounded memory. Errors (`ENOENT`, `EISDIR`…) arrive as the stream's `'error'`.
+   * bounded memory. Each chunk is the consumer's own copy; chunks are a page long, or
+   * `highWaterMark` bytes when that is smaller. Errors (`ENOENT`, `EISDIR`…) arrive as the
+   * stream's `'error'`.
    */
   createReadStream(path: string, options?: { start?: number; end?: number; readType?: ReadType; highWaterMark?: number; signal?: AbortSignal }): Readable {
     const target = normalizePath(path, 'createReadStream');
