@@ -32,6 +32,7 @@ export function parseLocation(spec: string): Location {
   return withEnding({ kind: 'logical', path: normalizePath(spec) }, spec);
 }
 
+/** `location`, marked `asDirectory` when it was `written` with a trailing `/` (or `/.`). */
 function withEnding(location: Location, written: string): Location {
   return namesDirectory(written) ? { ...location, asDirectory: true } : location;
 }
