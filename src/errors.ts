@@ -148,6 +148,11 @@ export function abortError(signal: AbortSignal): Error {
   return error;
 }
 
+/** Throws {@link abortError} when `signal` has fired. */
+export function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw abortError(signal);
+}
+
 /** Node `fs`/`net` codes that mean the same thing as ours. */
 const NODE_CODE_MAP: Record<string, StrataErrorCode> = {
   ENOENT: 'ENOENT',

@@ -203,7 +203,7 @@ export class StrataFS {
     return this.#run('stat', target, async () => {
       const info = await this.#ns.statInfo(target, options?.signal);
       if (!info) throw new StrataError('ENOENT');
-      if (info.type === 'file' && namesDirectory(path)) throw notADirectory();
+      if (fileNamedAsDirectory(info, path)) throw notADirectory();
       return info;
     });
   }
@@ -214,7 +214,7 @@ export class StrataFS {
     checkOperationOptions(options, []);
     return this.#run('exists', target, async () => {
       const info = await this.#ns.statInfo(target, options?.signal);
-      return info !== undefined && !(info.type === 'file' && namesDirectory(path));
+      return info !== undefined && !fileNamedAsDirectory(info, path);
     });
   }
 
@@ -398,7 +398,7 @@ export class StrataFS {
         if (force) return;
         throw new StrataError('ENOENT');
       }
-      if (info.type === 'file' && namesDirectory(path)) throw notADirectory();
+      if (fileNamedAsDirectory(info, path)) throw notADirectory();
       if (this.#ctx.table.get(target) || this.#ctx.table.hasMountsBelow(target)) throw new StrataError('EBUSY', 'is or holds a mount point');
       const res = this.#ctx.writable(target);
       await this.#ready();
@@ -421,7 +421,7 @@ export class StrataFS {
     await this.#run('rename', source, async () => {
       const info = await this.#ns.statInfo(source, options?.signal);
       if (!info) throw new StrataError('ENOENT');
-      if (info.type === 'file' && (namesDirectory(from) || namesDirectory(to))) throw notADirectory();
+      if (fileNamedAsDirectory(info, from, to)) throw notADirectory();
       if (source === target) return;
       if (isSameOrBelow(target, source)) throw invalid('cannot move a directory into itself');
       const src = this.#ctx.writable(source);
@@ -473,7 +473,7 @@ export class StrataFS {
     await this.#run('copy', source, async () => {
       const info = await this.#ns.statInfo(source, options?.signal);
       if (!info) throw new StrataError('ENOENT');
-      if (info.type === 'file' && (namesDirectory(from) || namesDirectory(to))) throw notADirectory();
+      if (fileNamedAsDirectory(info, from, to)) throw notADirectory();
       if (source === target) throw invalid('source and destination are the same');
       if (info.type === 'directory' && !recursive) throw new StrataError('EISDIR', 'copy of a directory needs { recursive: true }');
       if (info.type === 'directory' && isSameOrBelow(target, source)) throw invalid('cannot copy a directory into itself');
@@ -680,7 +680,8 @@ export class StrataFS {
   /** `ENOTDIR` when `path` names a directory by its ending (see `namesDirectory`) and `target` is a file. */
   async #refuseFileAsDirectory(path: string, target: string, signal?: AbortSignal): Promise<void> {
     if (!namesDirectory(path)) return;
-    if ((await this.#ns.statInfo(target, signal))?.type === 'file') throw notADirectory();
+    const info = await this.#ns.statInfo(target, signal);
+    if (info && fileNamedAsDirectory(info, path)) throw notADirectory();
   }
 
   #checkOpen(): void {
@@ -690,6 +691,11 @@ export class StrataFS {
   async #ready(): Promise<void> {
     if (this.#diskReady) await this.#diskReady;
   }
+}
+
+/** True when `info` is a file and one of `paths`, as given, names a directory by its ending. */
+function fileNamedAsDirectory(info: FileInfo, ...paths: string[]): boolean {
+  return info.type === 'file' && paths.some(namesDirectory);
 }
 
 /** A path that names a directory by its ending was a file. */

@@ -8,7 +8,7 @@
  */
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { StrataError, abortError, isAbortError, isTemporary, sanitizeCause, toStrataError } from '../errors.js';
+import { StrataError, isAbortError, isTemporary, sanitizeCause, throwIfAborted, toStrataError } from '../errors.js';
 import { backoffDelay, type RetryPolicy } from '../layers/retry-layer.js';
 import type { ReadType } from '../options.js';
 import type { DiskTier } from './disk-tier-types.js';
@@ -357,7 +357,7 @@ export class PageCache {
    * of each page this call fetches from the store as soon as its bytes are in (again on a retry).
    */
   async #load(src: PageSource, indexes: number[], opts: PageReadOptions, diskChecked = false, onPage?: (i: number, page: Buffer) => void): Promise<Buffer[]> {
-    if (opts.signal?.aborted) throw abortError(opts.signal);
+    throwIfAborted(opts.signal);
     const results: Promise<Buffer>[] = new Array(indexes.length);
     const toCheck: number[] = [];
     indexes.forEach((index, i) => {

@@ -82,6 +82,12 @@ export interface RawWriteResult {
   mtime?: Date;
 }
 
+/** `bytes=a-b` (or `bytes=a-` without a length) for a GET's `Range`; `undefined` when the whole object is wanted. */
+export function rangeHeader(range: ByteRange | undefined): string | undefined {
+  if (range === undefined || (range.offset === 0 && range.length === undefined)) return undefined;
+  return range.length === undefined ? `bytes=${range.offset}-` : `bytes=${range.offset}-${range.offset + range.length - 1}`;
+}
+
 /** An etag as an HTTP entity tag (quoted), as `If-Match` wants it. */
 export function quoteEtag(etag: string): string {
   return etag.startsWith('"') || etag.startsWith('W/') ? etag : `"${etag}"`;

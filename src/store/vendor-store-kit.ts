@@ -8,10 +8,10 @@
  * @module
  */
 import { Readable } from 'node:stream';
-import { StrataError, abortError, invalid, type StrataErrorCode } from '../errors.js';
+import { StrataError, invalid, throwIfAborted, type StrataErrorCode } from '../errors.js';
 import { normalizePrefix } from '../path.js';
 import { checkSettingNames, parseBucketUri } from './bucket-uri.js';
-import { ObjectStoreBase, objectSizeOf, quoteEtag, unquoteEtag, type RawObject, type RawRead, type RawWriteResult } from './object-store-base.js';
+import { ObjectStoreBase, objectSizeOf, quoteEtag, rangeHeader, unquoteEtag, type RawObject, type RawRead, type RawWriteResult } from './object-store-base.js';
 import { httpStatusOf, mapStoreError } from './store-errors.js';
 import { guardStream } from './stream-utils.js';
 import type { ByteRange, StoreCallOptions, StoreCapabilities, StoreReadOptions, StoreSettings } from './under-store.js';
@@ -171,11 +171,6 @@ function mapVendorError(error: unknown, context: VendorErrorContext): Error {
 function isMissingObject(error: unknown): boolean {
   const code = (error as { code?: unknown })?.code;
   return httpStatusOf(error) === 404 && code !== 'NoSuchBucket';
-}
-
-/** Throws the signal's reason (an `AbortError`) when it has fired. */
-export function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw abortError(signal);
 }
 
 /** One uploaded part, as Complete needs it. */
@@ -484,7 +479,8 @@ export abstract class VendorObjectStore<C, S> extends ObjectStoreBase {
   protected async getObject(fullKey: string, range: ByteRange | undefined, opts: StoreReadOptions): Promise<RawRead> {
     const client = await this.client();
     const sent: Record<string, string> = {};
-    if (range !== undefined) sent.Range = `bytes=${range.offset}-${range.length === undefined ? '' : range.offset + range.length - 1}`;
+    const wanted = rangeHeader(range);
+    if (wanted !== undefined) sent.Range = wanted;
     if (opts.ifMatch !== undefined) sent['If-Match'] = quoteEtag(opts.ifMatch); // the service answers 412 (ESTALE) when it differs
     try {
       const { body, headers } = await this.download(client, fullKey, sent, opts.signal);

@@ -129,9 +129,9 @@ export class MemoryStore implements UnderStore {
     }
     const full = this.full(name);
     const entry = dirOnly ? undefined : this.data.get(full);
-    if (entry) return { key: name, size: entry.data.length, mtime: new Date(entry.mtime), etag: entry.etag, isDirectory: false };
+    if (entry) return fileInfo(name, entry);
     const marker = this.data.get(full + '/');
-    if (marker) return { key: name, size: 0, mtime: new Date(marker.mtime), isDirectory: true };
+    if (marker) return directoryInfo(name, marker);
     if (this.hasBelow(full + '/')) return { key: name, size: 0, isDirectory: true };
     return undefined;
   }
@@ -149,9 +149,9 @@ export class MemoryStore implements UnderStore {
           const key = this.relative(fullKey.slice(0, -1));
           if (seenDirs.has(key)) continue;
           seenDirs.add(key);
-          yield { key, size: 0, mtime: new Date(entry.mtime), isDirectory: true };
+          yield directoryInfo(key, entry);
         } else {
-          yield { key: this.relative(fullKey), size: entry.data.length, mtime: new Date(entry.mtime), etag: entry.etag, isDirectory: false };
+          yield fileInfo(this.relative(fullKey), entry);
         }
         continue;
       }
@@ -175,7 +175,7 @@ export class MemoryStore implements UnderStore {
     const size = entry.data.length;
     const start = Math.min(range?.offset ?? 0, size);
     const end = range?.length === undefined ? size : Math.min(start + range.length, size);
-    return { body: bufferStream(entry.data.subarray(start, end)), info: { key, size, mtime: new Date(entry.mtime), etag: entry.etag, isDirectory: false } };
+    return { body: bufferStream(entry.data.subarray(start, end)), info: fileInfo(key, entry) };
   }
 
   async write(key: string, body: Readable | Buffer, opts: StoreWriteOptions = {}): Promise<ObjectInfo> {
@@ -186,10 +186,10 @@ export class MemoryStore implements UnderStore {
     const entry: MemoryEntry = { data, mtime: new Date(), etag: nextEtag() };
     if (key.endsWith('/')) {
       this.data.set(full, { ...entry, data: Buffer.alloc(0) });
-      return { key: key.slice(0, -1), size: 0, mtime: new Date(entry.mtime), isDirectory: true };
+      return directoryInfo(key.slice(0, -1), entry);
     }
     this.data.set(full, entry);
-    return { key, size: data.length, mtime: new Date(entry.mtime), etag: entry.etag, isDirectory: false };
+    return fileInfo(key, entry);
   }
 
   async delete(key: string, opts: StoreCallOptions = {}): Promise<void> {
@@ -210,7 +210,7 @@ export class MemoryStore implements UnderStore {
     const target = this.full(to);
     const entry: MemoryEntry = { data: source.data, mtime: new Date(), etag: nextEtag() };
     this.data.set(target, entry);
-    return { key: to, size: entry.data.length, mtime: new Date(entry.mtime), etag: entry.etag, isDirectory: false };
+    return fileInfo(to, entry);
   }
 
   /**
@@ -242,6 +242,16 @@ export class MemoryStore implements UnderStore {
     for (const [key] of moving) this.data.delete(key);
     for (const [key, entry] of moving) this.data.set(targetBase + key.slice(base.length), entry);
   }
+}
+
+/** The answer about a stored file, with a `Date` of the caller's own. */
+function fileInfo(key: string, entry: MemoryEntry): ObjectInfo {
+  return { key, size: entry.data.length, mtime: new Date(entry.mtime), etag: entry.etag, isDirectory: false };
+}
+
+/** The answer about a directory marker, with a `Date` of the caller's own. */
+function directoryInfo(key: string, marker: MemoryEntry): ObjectInfo {
+  return { key, size: 0, mtime: new Date(marker.mtime), isDirectory: true };
 }
 
 /** A byte stream of a copy of `data`: the reader owns what it reads, as from a remote store. */

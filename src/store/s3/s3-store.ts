@@ -6,14 +6,13 @@
 import { Readable } from 'node:stream';
 import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import type { ByteRange, StoreCallOptions, StoreReadOptions } from '../under-store.js';
-import { ObjectStoreBase, objectSizeOf, quoteEtag, unquoteEtag, type RawListOptions, type RawListPage, type RawObject, type RawRead, type RawWriteResult } from '../object-store-base.js';
+import { ObjectStoreBase, objectSizeOf, quoteEtag, rangeHeader, unquoteEtag, type RawListOptions, type RawListPage, type RawObject, type RawRead, type RawWriteResult } from '../object-store-base.js';
 import { sliceStream } from '../../io/slice-stream.js';
 import { httpStatusOf } from '../store-errors.js';
 import { guardStream } from '../stream-utils.js';
 import { copyObject } from './copy.js';
 import { mapS3Error } from './errors.js';
 import { parseS3Uri, resolveS3Options, type ResolvedS3Options, type S3StoreOptions } from './options.js';
-import { rangeHeader } from './range.js';
 import { loadS3Sdk } from './sdk.js';
 import { uploadObject } from './upload.js';
 
