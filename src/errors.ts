@@ -139,11 +139,14 @@ export function isAbortError(error: unknown): boolean {
   return e?.name === 'AbortError' || e?.code === 'ABORT_ERR';
 }
 
-/** The error an aborted call fails with: the signal's reason when it is an `AbortError`, else a new one. */
+/**
+ * The error an aborted call fails with, as in Node's `fs`: the signal's reason when it is an
+ * `AbortError`, else a new `AbortError` (code `ABORT_ERR`) whose `cause` is the reason.
+ */
 export function abortError(signal: AbortSignal): Error {
   const reason: unknown = signal.reason;
   if (reason instanceof Error && reason.name === 'AbortError') return reason;
-  const error = new Error('the operation was aborted', { cause: reason });
+  const error = Object.assign(new Error('the operation was aborted', { cause: reason }), { code: 'ABORT_ERR' });
   error.name = 'AbortError';
   return error;
 }

@@ -2,7 +2,7 @@
  * The public option and result types of {@link StrataFS}, and their validation.
  * @module
  */
-import { invalid } from './errors.js';
+import { invalid, throwIfAborted } from './errors.js';
 import { describe } from './path.js';
 import { parseSize, type Bytes, type Milliseconds, type SizeLike } from './size.js';
 import type { UnderStore } from './store/under-store.js';
@@ -316,7 +316,7 @@ export function checkOperationOptions(options: unknown, keys: string[]): void {
   checkKeys(options, [...keys, 'signal'], 'operation');
   const signal = (options as { signal?: unknown }).signal;
   if (signal !== undefined && !(signal instanceof AbortSignal)) throw invalid('signal must be an AbortSignal');
-  signal?.throwIfAborted();
+  throwIfAborted(signal);
 }
 
 /** A non-negative safe integer option, or undefined. */

@@ -3,7 +3,7 @@
  * store, pending writes of the write-back journal and the mount points of the namespace.
  * @module
  */
-import { StrataError } from '../errors.js';
+import { StrataError, throwIfAborted } from '../errors.js';
 import { basename, isChildKey, joinPath, parentKey } from '../path.js';
 import type { FileInfo } from '../options.js';
 import type { Mount } from '../mount/mount-table.js';
@@ -55,7 +55,7 @@ export class Namespace {
           if (state.meta.epoch === epoch) shared?.setStat(state.cacheId, key, found ?? null);
           return found;
         });
-        signal?.throwIfAborted();
+        throwIfAborted(signal);
       }
     }
     // A pending write below a missing key makes it a directory, as the upload will.

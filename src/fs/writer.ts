@@ -4,7 +4,7 @@
  * @module
  */
 import type { Readable } from 'node:stream';
-import { StrataError } from '../errors.js';
+import { StrataError, throwIfAborted } from '../errors.js';
 import { joinPath, parentKey } from '../path.js';
 import type { WriteType } from '../options.js';
 import type { Mount, Resolved } from '../mount/mount-table.js';
@@ -45,7 +45,7 @@ export class Writer {
     const object = objectId(state.cacheId, key);
     if (mode === 'MUST_CACHE' || mode === 'ASYNC_THROUGH') {
       const data = Buffer.isBuffer(body) ? body : await collect(body, signal);
-      signal?.throwIfAborted();
+      throwIfAborted(signal);
       const pending = await this.ctx.disk!.journal.stage(state.cacheId, key, data, mode);
       const info: ObjectInfo = { key, size: pending.size, mtime: pending.mtime, etag: `pending-${pending.id}`, isDirectory: false };
       await this.ctx.pages.drop(object);

@@ -4,7 +4,7 @@
  * @module
  */
 import { Readable } from 'node:stream';
-import { invalid } from '../errors.js';
+import { invalid, throwIfAborted } from '../errors.js';
 import { describe } from '../path.js';
 
 /** What `writeFile` accepts. */
@@ -26,7 +26,7 @@ export function toBody(data: unknown): Buffer | Readable {
 export async function collect(stream: Readable | AsyncIterable<Uint8Array>, signal?: AbortSignal): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of stream) {
-    signal?.throwIfAborted();
+    throwIfAborted(signal);
     chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
   }
   return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);

@@ -7,7 +7,7 @@
  * @module
  */
 import { Readable } from 'node:stream';
-import { StrataError } from '../errors.js';
+import { StrataError, throwIfAborted } from '../errors.js';
 import { assertSafeKey, joinKey } from '../path.js';
 import { httpStatusOf } from './store-errors.js';
 import type {
@@ -164,8 +164,9 @@ export abstract class ObjectStoreBase implements UnderStore {
     return full === '' ? '' : full + '/';
   }
 
-  /** Runs a primitive and maps what it throws. */
-  protected async call<T>(fn: () => Promise<T>): Promise<T> {
+  /** Runs a primitive and maps what it throws; an `AbortError` without a store call once `signal` has fired. */
+  protected async call<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    throwIfAborted(signal);
     try {
       return await fn();
     } catch (error) {
@@ -175,9 +176,9 @@ export abstract class ObjectStoreBase implements UnderStore {
 
   async stat(key: string, opts: StoreCallOptions = {}): Promise<ObjectInfo | undefined> {
     if (key === '') return { key: '', size: 0, isDirectory: true };
-    const head = await this.call(() => this.headObject(this.fullKey(key), opts));
+    const head = await this.call(() => this.headObject(this.fullKey(key), opts), opts.signal);
     if (head) return { key, size: head.size, mtime: head.mtime, etag: head.etag, isDirectory: false };
-    const page = await this.call(() => this.listPage(this.dirPrefix(key), { ...opts, maxKeys: 1 }));
+    const page = await this.call(() => this.listPage(this.dirPrefix(key), { ...opts, maxKeys: 1 }), opts.signal);
     if (page.objects.length > 0 || page.prefixes.length > 0) return { key, size: 0, isDirectory: true };
     return undefined;
   }
@@ -187,7 +188,7 @@ export abstract class ObjectStoreBase implements UnderStore {
     const seenDirs = new Set<string>();
     let token: string | undefined;
     do {
-      const page: RawListPage = await this.call(() => this.listPage(listPrefix, { signal: opts.signal, delimiter: opts.recursive ? undefined : '/', token }));
+      const page: RawListPage = await this.call(() => this.listPage(listPrefix, { signal: opts.signal, delimiter: opts.recursive ? undefined : '/', token }), opts.signal);
       for (const object of page.objects) {
         if (object.key === listPrefix) continue; // the directory's own marker
         const key = this.relativeKey(object.key);
@@ -223,7 +224,7 @@ export abstract class ObjectStoreBase implements UnderStore {
   async readWithInfo(key: string, range?: ByteRange, opts: StoreReadOptions = {}): Promise<StoreReadResult> {
     const raw = await this.#get(key, range, opts);
     if (raw.size !== undefined && raw.etag !== undefined) return { body: raw.body, info: { key, size: raw.size, mtime: raw.mtime, etag: raw.etag, isDirectory: false } };
-    const head = await this.call(() => this.headObject(this.fullKey(key), opts)).catch((error: unknown) => {
+    const head = await this.call(() => this.headObject(this.fullKey(key), opts), opts.signal).catch((error: unknown) => {
       raw.body.destroy();
       throw error;
     });
@@ -235,6 +236,7 @@ export abstract class ObjectStoreBase implements UnderStore {
   }
 
   async #get(key: string, range: ByteRange | undefined, opts: StoreReadOptions): Promise<RawRead> {
+    throwIfAborted(opts.signal);
     if (range?.length === 0) return { body: Readable.from([]) };
     let raw: RawRead;
     try {
@@ -263,31 +265,31 @@ export abstract class ObjectStoreBase implements UnderStore {
         return chunk;
       }) as unknown as Readable;
     }
-    const result = await this.call(() => this.putObject(full, source, size, opts));
+    const result = await this.call(() => this.putObject(full, source, size, opts), opts.signal);
     if (!Buffer.isBuffer(body)) size = counted;
     const relative = isDirectory ? key.slice(0, -1) : key;
     if (isDirectory) return { key: relative, size: 0, isDirectory: true, mtime: result.mtime ?? new Date() };
     if (result.etag !== undefined && result.mtime !== undefined) return { key: relative, size: size ?? 0, etag: result.etag, mtime: result.mtime, isDirectory: false };
-    const head = await this.call(() => this.headObject(full, opts));
+    const head = await this.call(() => this.headObject(full, opts), opts.signal);
     return { key: relative, size: head?.size ?? size ?? 0, etag: head?.etag ?? result.etag, mtime: head?.mtime ?? result.mtime, isDirectory: false };
   }
 
   async delete(key: string, opts: StoreCallOptions = {}): Promise<void> {
-    await this.call(() => this.deleteObjects([this.fullKey(key)], opts));
+    await this.call(() => this.deleteObjects([this.fullKey(key)], opts), opts.signal);
   }
 
   async deleteMany(keys: string[], opts: StoreCallOptions = {}): Promise<void> {
     const full = keys.map((k) => this.fullKey(k));
     for (let i = 0; i < full.length; i += this.deleteBatchSize) {
       const batch = full.slice(i, i + this.deleteBatchSize);
-      await this.call(() => this.deleteObjects(batch, opts));
+      await this.call(() => this.deleteObjects(batch, opts), opts.signal);
     }
   }
 
   async copy(from: string, to: string, opts: StoreCallOptions = {}): Promise<ObjectInfo> {
     const target = this.fullKey(to);
-    await this.call(() => this.copyObject(this.fullKey(from), target, opts));
-    const head = await this.call(() => this.headObject(target, opts));
+    await this.call(() => this.copyObject(this.fullKey(from), target, opts), opts.signal);
+    const head = await this.call(() => this.headObject(target, opts), opts.signal);
     if (!head) throw new StrataError('EIO', 'copied object is not visible', {});
     return { key: to, size: head.size, mtime: head.mtime, etag: head.etag, isDirectory: false };
   }

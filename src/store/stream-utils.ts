@@ -4,6 +4,7 @@
  * @module
  */
 import { Readable, addAbortSignal } from 'node:stream';
+import { throwIfAborted } from '../errors.js';
 import type { Bytes } from '../size.js';
 
 /** What {@link readHead} found: the whole body (it fitted), or a stream replaying the head then the rest. */
@@ -23,7 +24,7 @@ function toBuffer(chunk: unknown): Buffer {
  * `source`); so does destroying the returned stream.
  */
 export async function readHead(source: Readable, limit: Bytes, signal?: AbortSignal): Promise<UploadHead> {
-  signal?.throwIfAborted();
+  throwIfAborted(signal);
   if (signal) addAbortSignal(signal, source);
   const iterator = source[Symbol.asyncIterator]();
   const chunks: Buffer[] = [];

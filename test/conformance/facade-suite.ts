@@ -304,6 +304,33 @@ export function describeFacadeConformance(name: string, makeStore: () => Promise
         expect((await fs.readFile(p('keep.txt'))).toString()).toBe('original');
       });
 
+      test('a call aborted for a reason of the caller fails with an AbortError carrying it', async () => {
+        await fs.writeFile(p('a/f.txt'), 'text');
+        const reason = new Error('the caller stopped');
+        const controller = new AbortController();
+        controller.abort(reason);
+        const signal = controller.signal;
+        const calls: Array<[string, () => Promise<unknown>]> = [
+          ['stat', () => fs.stat(p('a/f.txt'), { signal })],
+          ['readFile', () => fs.readFile(p('a/f.txt'), { signal })],
+          ['readdir', () => fs.readdir(p('a'), { signal })],
+          ['open', () => fs.open(p('a/f.txt'), { signal })],
+          ['writeFile', () => fs.writeFile(p('a/g.txt'), 'x', { signal })],
+          ['mkdir', () => fs.mkdir(p('b'), { signal })],
+          ['copy', () => fs.copy(p('a/f.txt'), p('a/h.txt'), { signal })],
+          ['rm', () => fs.rm(p('a/f.txt'), { signal })],
+          ['load', () => fs.load(p('a/f.txt'), { signal })],
+        ];
+        for (const [op, call] of calls) {
+          const error = await call().then(
+            () => new Error(`${op} succeeded`),
+            (e: unknown) => e as Error & { code?: string },
+          );
+          expect({ op, name: error.name, code: (error as { code?: string }).code, cause: error.cause }).toEqual({ op, name: 'AbortError', code: 'ABORT_ERR', cause: reason });
+        }
+        expect(await fs.readdir(p('a'))).toEqual(['f.txt']);
+      });
+
       test('stats count hits, misses and store requests', async () => {
         await fs.writeFile(p('s.bin'), randomBytes(2 * PAGE), { writeType: 'THROUGH' });
         const before = fs.stats();

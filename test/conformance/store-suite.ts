@@ -29,6 +29,7 @@
  * - concurrency: 20 writers and readers on distinct keys / 20 writers and readers on one key
  * - atomicity: failed write keeps previous object / failed write of a new key leaves nothing /
  *   aborted write keeps previous object / pre-aborted write leaves nothing
+ * - abort: every call fails with an AbortError
  * @module
  */
 import { randomBytes } from 'node:crypto';
@@ -111,6 +112,7 @@ export const STORE_CONFORMANCE_TITLES = [
   'atomicity: failed write of a new key leaves nothing',
   'atomicity: aborted write keeps previous object',
   'atomicity: pre-aborted write leaves nothing',
+  'abort: every call fails with an AbortError',
 ] as const;
 
 /** One title of {@link STORE_CONFORMANCE_TITLES}. */
@@ -124,9 +126,9 @@ export async function readAll(stream: Readable | Promise<Readable>): Promise<Buf
 }
 
 /** Collects a listing into an array. */
-export async function listAll(store: UnderStore, prefix: string, recursive = false): Promise<ObjectInfo[]> {
+export async function listAll(store: UnderStore, prefix: string, recursive = false, signal?: AbortSignal): Promise<ObjectInfo[]> {
   const out: ObjectInfo[] = [];
-  for await (const info of store.list(prefix, { recursive })) out.push(info);
+  for await (const info of store.list(prefix, { recursive, signal })) out.push(info);
   return out;
 }
 
@@ -730,6 +732,29 @@ export function describeStoreConformance(name: string, makeStore: () => Promise<
       expect(await store.stat('pre.txt')).toBeUndefined();
       await expect(store.write('pre2.txt', Readable.from([Buffer.from('data')]), { signal: controller.signal })).rejects.toBeTruthy();
       expect(await store.stat('pre2.txt')).toBeUndefined();
+    });
+
+    test('abort: every call fails with an AbortError', async () => {
+      await put('kept.txt', 'kept');
+      const controller = new AbortController();
+      controller.abort(new Error('the caller stopped'));
+      const signal = controller.signal;
+      const calls: Array<[string, () => Promise<unknown>]> = [
+        ['stat', () => store.stat('kept.txt', { signal })],
+        ['read', () => readAll(store.read('kept.txt', undefined, { signal }))],
+        ['write', () => store.write('new.txt', Buffer.from('x'), { signal })],
+        ['delete', () => store.delete('kept.txt', { signal })],
+      ];
+      if (store.capabilities.list) calls.push(['list', () => listAll(store, '', true, signal)]);
+      for (const [op, call] of calls) {
+        const name = await call().then(
+          () => 'succeeded',
+          (e: unknown) => (e as Error).name,
+        );
+        expect({ op, name }).toEqual({ op, name: 'AbortError' });
+      }
+      expect((await get('kept.txt')).toString()).toBe('kept');
+      expect(await store.stat('new.txt')).toBeUndefined();
     });
   });
 }

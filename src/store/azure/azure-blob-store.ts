@@ -5,7 +5,7 @@
  */
 import { Readable } from 'node:stream';
 import type { BlobClient, ContainerClient } from '@azure/storage-blob';
-import { StrataError } from '../../errors.js';
+import { StrataError, throwIfAborted } from '../../errors.js';
 import { eachLimit } from '../each-limit.js';
 import { ObjectStoreBase, objectSizeOf, unquoteEtag, type RawListOptions, type RawListPage, type RawObject, type RawRead, type RawWriteResult } from '../object-store-base.js';
 import { checkSettingNames, parseBucketUri } from '../bucket-uri.js';
@@ -175,7 +175,7 @@ export class AzureBlobStore extends ObjectStoreBase {
       else stream = head.stream;
     }
     try {
-      opts.signal?.throwIfAborted();
+      throwIfAborted(opts.signal);
       return await this.#run(opts, async (client) => {
         const blob = client.getBlockBlobClient(fullKey);
         // Blocks are staged and committed at the end: nothing is visible until the whole body is in.

@@ -6,6 +6,7 @@
  */
 import { addAbortSignal, type Readable } from 'node:stream';
 import type { File } from '@google-cloud/storage';
+import { throwIfAborted } from '../../errors.js';
 import { sliceStream } from '../../io/slice-stream.js';
 import type { ByteRange } from '../under-store.js';
 
@@ -18,7 +19,7 @@ import type { ByteRange } from '../under-store.js';
  * the bytes it asked for.
  */
 export async function openGcsRead(file: File, range: ByteRange | undefined, signal?: AbortSignal): Promise<Readable> {
-  signal?.throwIfAborted();
+  throwIfAborted(signal);
   const ranged = range !== undefined && (range.offset > 0 || range.length !== undefined);
   const stream = ranged
     ? file.createReadStream({ start: range.offset, end: range.length !== undefined ? range.offset + range.length - 1 : undefined, validation: false })

@@ -6,6 +6,7 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Bucket, FileMetadata, Storage } from '@google-cloud/storage';
+import { throwIfAborted } from '../../errors.js';
 import { eachLimit } from '../each-limit.js';
 import { lazySdk } from '../load-sdk.js';
 import { ObjectStoreBase, type RawListOptions, type RawListPage, type RawObject, type RawRead, type RawWriteResult } from '../object-store-base.js';
@@ -104,7 +105,7 @@ export class GcsStore extends ObjectStoreBase {
    */
   async #run<T>(opts: StoreCallOptions, fn: (bucket: Bucket) => Promise<T>, bucketLevel = false): Promise<T> {
     const bucket = await this.#bucket();
-    opts.signal?.throwIfAborted();
+    throwIfAborted(opts.signal);
     try {
       return await fn(bucket);
     } catch (error) {
@@ -194,7 +195,7 @@ export class GcsStore extends ObjectStoreBase {
   protected async deleteObjects(fullKeys: string[], opts: StoreCallOptions): Promise<void> {
     await this.#run(opts, async (bucket) => {
       await eachLimit(fullKeys, DELETE_CONCURRENCY, async (key) => {
-        opts.signal?.throwIfAborted();
+        throwIfAborted(opts.signal);
         await bucket.file(key).delete({ ignoreNotFound: true });
       });
     });

@@ -10,7 +10,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { pathToFileURL } from 'node:url';
-import { StrataError, invalid } from '../../errors.js';
+import { StrataError, invalid, throwIfAborted } from '../../errors.js';
 import { assertSafeKey } from '../../path.js';
 import type {
   ByteRange,
@@ -88,7 +88,7 @@ export class LocalStore implements UnderStore {
   }
 
   async stat(key: string, opts: StoreCallOptions = {}): Promise<ObjectInfo | undefined> {
-    opts.signal?.throwIfAborted();
+    throwIfAborted(opts.signal);
     const dirOnly = key.endsWith('/');
     const name = dirOnly ? key.slice(0, -1) : key;
     try {
@@ -122,7 +122,7 @@ export class LocalStore implements UnderStore {
         throw mapLocalError(error, 'list');
       }
       for (const entry of entries) {
-        opts.signal?.throwIfAborted();
+        throwIfAborted(opts.signal);
         const name = entry.name;
         if (isTempName(name) || !isKeyName(name)) continue;
         const key = keyPrefix === '' ? name : `${keyPrefix}/${name}`;
@@ -147,7 +147,7 @@ export class LocalStore implements UnderStore {
 
   async read(key: string, range?: ByteRange, opts: StoreReadOptions = {}): Promise<Readable> {
     try {
-      opts.signal?.throwIfAborted();
+      throwIfAborted(opts.signal);
       const real = await this.paths.follow(key, 'read');
       const handle = await open(real, READ_FLAGS);
       try {
@@ -172,7 +172,7 @@ export class LocalStore implements UnderStore {
 
   async write(key: string, body: Readable | Buffer, opts: StoreWriteOptions = {}): Promise<ObjectInfo> {
     try {
-      opts.signal?.throwIfAborted();
+      throwIfAborted(opts.signal);
       if (key === '' || key.endsWith('/')) return await this.makeDirectory(key, body);
       const target = await this.writeTarget(key, 'write');
       this.#sweeper.sweep(dirname(target));
@@ -182,7 +182,7 @@ export class LocalStore implements UnderStore {
         const source = Buffer.isBuffer(body) ? Readable.from([body]) : body;
         // The stream closes the handle when it finishes or is destroyed; pipeline waits for that.
         await pipeline(source, handle.createWriteStream(), { signal: opts.signal });
-        opts.signal?.throwIfAborted();
+        throwIfAborted(opts.signal);
         const info = await stat(temp, { bigint: true });
         await rename(temp, target);
         return infoOf(key, info);
@@ -202,7 +202,7 @@ export class LocalStore implements UnderStore {
 
   async delete(key: string, opts: StoreCallOptions = {}): Promise<void> {
     try {
-      opts.signal?.throwIfAborted();
+      throwIfAborted(opts.signal);
       const entry = await this.paths.entry(key, 'delete');
       if (entry === this.paths.realRoot) throw invalid('cannot delete the store root', { op: 'delete' });
       const info = await lstat(entry);
@@ -227,7 +227,7 @@ export class LocalStore implements UnderStore {
 
   async copy(from: string, to: string, opts: StoreCallOptions = {}): Promise<ObjectInfo> {
     try {
-      opts.signal?.throwIfAborted();
+      throwIfAborted(opts.signal);
       const source = await this.paths.follow(from, 'copy');
       if ((await stat(source)).isDirectory()) throw new StrataError('EISDIR', undefined, { op: 'copy' });
       const target = await this.writeTarget(to, 'copy');
@@ -235,7 +235,7 @@ export class LocalStore implements UnderStore {
       const temp = tempPathFor(target);
       try {
         await copyFile(source, temp, constants.COPYFILE_EXCL);
-        opts.signal?.throwIfAborted();
+        throwIfAborted(opts.signal);
         const info = await stat(temp, { bigint: true });
         await rename(temp, target);
         return infoOf(to, info);
@@ -251,7 +251,7 @@ export class LocalStore implements UnderStore {
   /** `fs.rename` of a file or a directory (a link is moved, not its target); creates the target's parents. */
   async rename(from: string, to: string, opts: StoreCallOptions = {}): Promise<void> {
     try {
-      opts.signal?.throwIfAborted();
+      throwIfAborted(opts.signal);
       await this.paths.follow(from, 'rename'); // ENOENT when missing, EACCES when it leads outside
       const source = await this.paths.entry(from, 'rename');
       if (source === this.paths.realRoot) throw invalid('cannot rename the store root', { op: 'rename' });

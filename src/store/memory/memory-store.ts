@@ -5,7 +5,7 @@
  * @module
  */
 import { Readable } from 'node:stream';
-import { StrataError, invalid } from '../../errors.js';
+import { StrataError, invalid, throwIfAborted } from '../../errors.js';
 import { assertSafeKey, joinKey, normalizePrefix } from '../../path.js';
 import type {
   ByteRange,
@@ -120,7 +120,7 @@ export class MemoryStore implements UnderStore {
   }
 
   async stat(key: string, opts: StoreCallOptions = {}): Promise<ObjectInfo | undefined> {
-    opts.signal?.throwIfAborted();
+    throwIfAborted(opts.signal);
     const dirOnly = key.endsWith('/');
     const name = dirOnly ? key.slice(0, -1) : key;
     if (name === '') {
@@ -141,7 +141,7 @@ export class MemoryStore implements UnderStore {
     const snapshot = [...this.data.entries()].filter(([key]) => key.startsWith(base) && key !== base);
     const seenDirs = new Set<string>();
     for (const [fullKey, entry] of snapshot) {
-      opts.signal?.throwIfAborted();
+      throwIfAborted(opts.signal);
       const rest = fullKey.slice(base.length);
       const slash = rest.indexOf('/');
       if (opts.recursive || slash < 0) {
@@ -168,7 +168,7 @@ export class MemoryStore implements UnderStore {
 
   /** {@link read}, with the info of the version it served. */
   async readWithInfo(key: string, range?: ByteRange, opts: StoreReadOptions = {}): Promise<StoreReadResult> {
-    opts.signal?.throwIfAborted();
+    throwIfAborted(opts.signal);
     const entry = this.data.get(this.full(key));
     if (!entry) throw new StrataError('ENOENT', undefined, { op: 'read' });
     if (opts.ifMatch !== undefined && opts.ifMatch !== entry.etag) throw new StrataError('ESTALE', 'the object changed', { op: 'read' });
@@ -182,7 +182,7 @@ export class MemoryStore implements UnderStore {
     const full = this.full(key);
     if (full === this.prefix && !key.endsWith('/')) throw new StrataError('EISDIR', 'cannot write the store root', { op: 'write' });
     const data = await collect(body, opts.signal);
-    opts.signal?.throwIfAborted();
+    throwIfAborted(opts.signal);
     const entry: MemoryEntry = { data, mtime: new Date(), etag: nextEtag() };
     if (key.endsWith('/')) {
       this.data.set(full, { ...entry, data: Buffer.alloc(0) });
@@ -193,18 +193,18 @@ export class MemoryStore implements UnderStore {
   }
 
   async delete(key: string, opts: StoreCallOptions = {}): Promise<void> {
-    opts.signal?.throwIfAborted();
+    throwIfAborted(opts.signal);
     this.data.delete(this.full(key));
   }
 
   async deleteMany(keys: string[], opts: StoreCallOptions = {}): Promise<void> {
-    opts.signal?.throwIfAborted();
+    throwIfAborted(opts.signal);
     const full = keys.map((k) => this.full(k));
     for (const k of full) this.data.delete(k);
   }
 
   async copy(from: string, to: string, opts: StoreCallOptions = {}): Promise<ObjectInfo> {
-    opts.signal?.throwIfAborted();
+    throwIfAborted(opts.signal);
     const source = this.data.get(this.full(from));
     if (!source) throw new StrataError('ENOENT', undefined, { op: 'copy' });
     const target = this.full(to);
@@ -219,7 +219,7 @@ export class MemoryStore implements UnderStore {
    * `ENOTEMPTY` when a directory would land on a non-empty one.
    */
   async rename(from: string, to: string, opts: StoreCallOptions = {}): Promise<void> {
-    opts.signal?.throwIfAborted();
+    throwIfAborted(opts.signal);
     const source = this.full(from);
     const target = this.full(to);
     const file = this.data.get(source);
@@ -268,7 +268,7 @@ function bufferStream(data: Buffer): Readable {
 
 /** The whole body as one Buffer; rejects at once (and destroys the body) when `signal` aborts, even if the body stalls. */
 async function collect(body: Readable | Buffer, signal: AbortSignal | undefined): Promise<Buffer> {
-  signal?.throwIfAborted();
+  throwIfAborted(signal);
   if (Buffer.isBuffer(body)) return Buffer.from(body);
   return new Promise<Buffer>((resolve, reject) => {
     const onAbort = (): void => {

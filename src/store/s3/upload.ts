@@ -5,7 +5,7 @@
  */
 import { Readable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { abortError, isAbortError } from '../../errors.js';
+import { abortError, isAbortError, throwIfAborted } from '../../errors.js';
 import type { RawWriteResult } from '../object-store-base.js';
 import { unquoteEtag } from '../object-store-base.js';
 import { readHead } from '../stream-utils.js';
@@ -33,7 +33,7 @@ export interface UploadTarget {
  * memory. `size`, when known, only enlarges parts so that huge objects fit in 10,000 parts.
  */
 export async function uploadObject(target: UploadTarget, body: Readable | Buffer, size: number | undefined): Promise<RawWriteResult> {
-  target.signal?.throwIfAborted();
+  throwIfAborted(target.signal);
   if (Buffer.isBuffer(body)) {
     if (body.length <= target.multipartThreshold) return await putWhole(target, body);
     return await uploadInParts(target, partsOf(body, target.partSize), body.length);
