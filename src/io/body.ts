@@ -15,11 +15,24 @@ export function toBody(data: unknown): Buffer | Readable {
   if (Buffer.isBuffer(data)) return data;
   if (data instanceof Uint8Array) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   if (typeof data === 'string') return Buffer.from(data, 'utf8');
-  if (data instanceof Readable) return data;
+  if (data instanceof Readable) {
+    // A stream of strings (object mode, or after setEncoding) is written as their bytes, like fs does.
+    if (!data.readableObjectMode && data.readableEncoding === null) return data;
+    const encoding = data.readableEncoding ?? 'utf8';
+    return data.map((chunk: unknown) => bytesOf(chunk, encoding)) as Readable;
+  }
   if (data !== null && typeof data === 'object' && Symbol.asyncIterator in data) {
     return Readable.from(data as AsyncIterable<Uint8Array>, { objectMode: false });
   }
   throw invalid(`data must be a Buffer, Uint8Array, string, Readable or AsyncIterable, got ${describe(data)}`);
+}
+
+/** One chunk of a stream being written, as bytes; `EINVAL` for anything but bytes and strings. */
+function bytesOf(chunk: unknown, encoding: BufferEncoding): Buffer {
+  if (Buffer.isBuffer(chunk)) return chunk;
+  if (chunk instanceof Uint8Array) return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  if (typeof chunk === 'string') return Buffer.from(chunk, encoding);
+  throw invalid(`a stream to write must yield Buffers, Uint8Arrays or strings, got ${describe(chunk)}`);
 }
 
 /** Reads a whole stream into one Buffer. */

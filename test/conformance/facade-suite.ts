@@ -57,6 +57,20 @@ export function describeFacadeConformance(name: string, makeStore: () => Promise
         expect([...(await fs.readFile(p('i.bin')))]).toEqual([9, 8]);
       });
 
+      test('a stream of strings is written as their bytes', async () => {
+        await fs.writeFile(p('s.txt'), 'old');
+        const info = await fs.writeFile(p('s.txt'), Readable.from(['new ', 'ü']));
+        expect(info.size).toBe(6);
+        expect((await fs.readFile(p('s.txt'))).toString()).toBe('new ü');
+        expect((await fs.stat(p('s.txt'))).size).toBe(6);
+        const decoded = Readable.from([Buffer.from('héllo', 'latin1')], { objectMode: false });
+        decoded.setEncoding('latin1');
+        await fs.writeFile(p('l.txt'), decoded);
+        expect((await fs.readFile(p('l.txt'))).toString('latin1')).toBe('héllo');
+        await expectCode(fs.writeFile(p('s.txt'), Readable.from([1, 2])), 'EINVAL');
+        expect((await fs.readFile(p('s.txt'))).toString()).toBe('new ü');
+      });
+
       test('writeFile returns the info stat reports', async () => {
         const info = await fs.writeFile(p('dir/f.txt'), 'hello');
         expect(info).toMatchObject({ path: p('dir/f.txt'), name: 'f.txt', type: 'file', size: 5, mount: base || '/' });
