@@ -112,8 +112,11 @@ export class Namespace {
         const all = await walkTree(res.mount.store, base, { signal });
         const pending = this.ctx.disk?.journal.list(state.cacheId).filter((p) => base === '' || p.key.startsWith(base + '/')) ?? [];
         for (const p of pending) all.push({ key: p.key, size: p.size, mtime: p.mtime, etag: `pending-${p.id}`, isDirectory: false });
+        // What a mount below hides of this store is not listed (the mounts' own listings come below).
+        const hidden = this.ctx.table.hasMountsBelow(path) ? (rel: string): boolean => this.ctx.table.resolve(joinPath(path, rel))?.mount !== res.mount : undefined;
         for (const child of all) {
           const rel = base === '' ? child.key : child.key.slice(base.length + 1);
+          if (hidden?.(rel)) continue;
           out.set(rel, this.fileInfo(joinPath(path, rel), res.mount, child));
           for (let p = parentKey(rel); p !== ''; p = parentKey(p)) if (!out.has(p)) out.set(p, this.syntheticDir(joinPath(path, p), res.mount.path));
         }

@@ -37,6 +37,20 @@ describe('mount table and namespace', () => {
     expect(await fs.readdir('/', { recursive: true })).toEqual(['a', 'a/b', 'a/b/c.txt', 'a/x.txt']);
   });
 
+  it('a mount hides what the store below has at its path, in recursive listings and tree operations too', async () => {
+    await fs.mount('/m', 'memory://');
+    await fs.writeFile('/m/d/sub/hidden.txt', 'H');
+    await fs.writeFile('/m/d/seen.txt', 'S');
+    await fs.mount('/m/d/sub', 'memory://');
+    await fs.writeFile('/m/d/sub/own.txt', 'O');
+    expect(await fs.readdir('/m/d/sub')).toEqual(['own.txt']);
+    expect(await fs.readdir('/m', { recursive: true })).toEqual(['d', 'd/seen.txt', 'd/sub', 'd/sub/own.txt']);
+    expect(await fs.readdir('/m/d', { recursive: true })).toEqual(['seen.txt', 'sub', 'sub/own.txt']);
+    await fs.copy('/m/d', '/m/copy', { recursive: true });
+    expect(await fs.readdir('/m/copy', { recursive: true })).toEqual(['seen.txt', 'sub', 'sub/own.txt']);
+    await fs.load('/m', { recursive: true });
+  });
+
   it('mount and unmount errors are the ones API.md names', async () => {
     await fs.mount('/', 'memory://');
     await fs.writeFile('/file.txt', 'x');
