@@ -66,15 +66,27 @@ export class StoreLayer implements UnderStore {
   }
 
   async *list(prefix: string, opts?: StoreListOptions): AsyncIterable<ObjectInfo> {
-    // The first page is fetched under the layer (retry/timeout); the rest streams through.
-    const iterator = this.inner.list(prefix, opts)[Symbol.asyncIterator]();
-    const first = await this.around({ op: 'list', signal: opts?.signal, replayable: true }, () => iterator.next(), opts);
-    if (first.done) return;
-    yield first.value;
-    for (;;) {
-      const next = await iterator.next();
-      if (next.done) return;
-      yield next.value;
+    // The first page is fetched under the layer (retry/timeout); the rest streams through. A
+    // listing that threw is finished, so each attempt starts a new one.
+    let iterator: AsyncIterator<ObjectInfo> | undefined;
+    try {
+      const first = await this.around(
+        { op: 'list', signal: opts?.signal, replayable: true },
+        (o) => {
+          iterator = this.inner.list(prefix, o)[Symbol.asyncIterator]();
+          return iterator.next();
+        },
+        opts,
+      );
+      if (first.done) return;
+      yield first.value;
+      for (;;) {
+        const next = await iterator!.next();
+        if (next.done) return;
+        yield next.value;
+      }
+    } finally {
+      await iterator?.return?.();
     }
   }
 

@@ -72,6 +72,36 @@ describe('retry and timeout layers', () => {
     expect(store.attempts).toBe(2);
   });
 
+  it('a listing that failed is listed again from the start: never an empty directory, never rm of a full one', async () => {
+    fs = new StrataFS({ retry: { attempts: 3, minDelay: 1, maxDelay: 2 } });
+    const inner = new MemoryStore();
+    await inner.write('d/keep1', Buffer.from('1'));
+    await inner.write('d/keep2', Buffer.from('2'));
+    let failures = 0;
+    const store: UnderStore = {
+      uri: 'flaky-list://x',
+      capabilities: inner.capabilities,
+      stat: (k, o) => inner.stat(k, o),
+      async *list(prefix, opts) {
+        if (failures-- > 0) throw new StrataError('EIO', 'listing broke off', { temporary: true });
+        yield* inner.list(prefix, opts);
+      },
+      read: (k, r, o) => inner.read(k, r, o),
+      write: (k, b, o) => inner.write(k, b, o),
+      delete: (k, o) => inner.delete(k, o),
+    };
+    await fs.mount('/f', store, { syncInterval: 0 });
+    failures = 1;
+    expect(await fs.readdir('/f/d')).toEqual(['keep1', 'keep2']);
+    failures = 1;
+    expect(await fs.readdir('/f', { recursive: true })).toEqual(['d', 'd/keep1', 'd/keep2']);
+    failures = 2;
+    await expectCode(fs.rm('/f/d'), 'ENOTEMPTY');
+    failures = 5;
+    await expectCode(fs.rm('/f/d'), 'EIO');
+    expect(await fs.readdir('/f/d')).toEqual(['keep1', 'keep2']);
+  });
+
   it('counts each call once however often it is retried', async () => {
     fs = new StrataFS({ retry: { attempts: 3, minDelay: 1, maxDelay: 2 } });
     const store = flakyStore(2, () => new StrataError('EIO', 'busy', { temporary: true }));
