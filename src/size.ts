@@ -40,8 +40,10 @@ export function parseSize(value: unknown, what = 'size'): Bytes {
   if (typeof value !== 'string') throw invalid(`${what} must be a number of bytes or a size string like '64MiB'`);
   const match = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(value);
   const factor = match ? UNITS[match[2]!.toLowerCase()] : undefined;
-  if (!match || factor === undefined) throw invalid(`${what} is not a size: ${JSON.stringify(value)} (try '64MiB' or 1048576)`);
+  // The text is quoted only when it looks like a size (a mistyped unit): it may be a secret otherwise.
+  const shown = /^\s*[\d.]+\s*[a-zA-Z]{0,3}\s*$/.test(value) ? `: ${JSON.stringify(value)}` : '';
+  if (!match || factor === undefined) throw invalid(`${what} is not a size${shown} (try '64MiB' or 1048576)`);
   const bytes = Math.floor(Number(match[1]) * factor);
-  if (!Number.isSafeInteger(bytes)) throw invalid(`${what} is too large: ${JSON.stringify(value)}`);
+  if (!Number.isSafeInteger(bytes)) throw invalid(`${what} is too large${shown}`);
   return bytes;
 }

@@ -5,7 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StrataFS } from '../../src/index.js';
 import { loadConfig } from '../../src/config/load-config.js';
-import { expectCode } from '../support/helpers.js';
+import { everythingShown, expectCode } from '../support/helpers.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -183,6 +183,30 @@ describe('StrataFS.fromConfig', () => {
       expect(fs.stats().disk).toBeDefined();
     } finally {
       await fs.close();
+    }
+  });
+
+  it('a variable put where a setting of another kind belongs is EINVAL naming the setting, never the value', async () => {
+    const secret = 'ghp_Sup3rSecretTokenValue';
+    const settings: Array<[string, Record<string, unknown>]> = [
+      ['timeout', { timeout: '${CFG_TOKEN}' }],
+      ['cache.pageSize', { cache: { pageSize: '${CFG_TOKEN}' } }],
+      ['cache.memory.capacity', { cache: { memory: { capacity: '${CFG_TOKEN}' } } }],
+      ['readType', { readType: '${CFG_TOKEN}' }],
+      ['writeType', { writeType: '${CFG_TOKEN}' }],
+      ['metadata.syncInterval', { metadata: { syncInterval: '${CFG_TOKEN}' } }],
+      ['retry', { retry: { attempts: '${CFG_TOKEN}' } }],
+    ];
+    for (const [setting, config] of settings) {
+      process.env.CFG_TOKEN = secret;
+      try {
+        const path = await file('misplaced.json', { ...config, mounts: {} });
+        const error = await expectCode(StrataFS.fromConfig(path), 'EINVAL');
+        expect(error.message).toContain(setting);
+        expect(everythingShown(error)).not.toContain(secret);
+      } finally {
+        delete process.env.CFG_TOKEN;
+      }
     }
   });
 
