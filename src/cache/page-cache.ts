@@ -540,8 +540,9 @@ export class PageCache {
       clearTimeout(idle);
       stream.destroy();
     }
-    if (received !== length) throw new StrataError('EIO', `store sent ${received} of ${length} bytes (short body); nothing was cached`, { temporary: true });
+    // A short body from a store that cannot read a given version may be a newer, smaller version: ESTALE then.
     await verify?.();
+    if (received !== length) throw new StrataError('EIO', `store sent ${received} of ${length} bytes (short body); nothing was cached`, { temporary: true });
   }
 
   #admit(id: PageId, page: Buffer, readType: ReadType, pinned: boolean): void {

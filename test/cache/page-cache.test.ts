@@ -199,6 +199,20 @@ describe('page cache through a counting store', () => {
     expect([...new Set(await fs.readFile('/s/c.bin'))]).toEqual([2]);
   });
 
+  it('a file that shrank behind a store without conditionalRead is read at its new version, not failed as a short body', async () => {
+    await setup({ metadata: { syncInterval: 60_000 } });
+    await seed('s.bin', Buffer.alloc(4 * PAGE, 1));
+    expect((await fs.stat('/s/s.bin')).size).toBe(4 * PAGE); // the old size is cached
+    await seed('s.bin', Buffer.alloc(PAGE + 10, 2)); // shrunk behind stratafs' back
+    const read = await fs.readFile('/s/s.bin');
+    expect(read.length).toBe(PAGE + 10);
+    expect([...new Set(read)]).toEqual([2]);
+    const handle = await fs.open('/s/s.bin');
+    await seed('s.bin', Buffer.alloc(10, 3));
+    await fs.free('/s/s.bin');
+    await expect(handle.readRange(0, 2 * PAGE)).rejects.toMatchObject({ code: 'ESTALE' });
+  });
+
   it('a store that reads a given version (conditionalRead) gets no stat after a fetch', async () => {
     fs = new StrataFS({ cache: { pageSize: PAGE, memory: { capacity: '16MiB' } } });
     store = new CountingStore(undefined, { rangeRead: true, list: true, copy: true, rename: true, directories: false, conditionalRead: true });
