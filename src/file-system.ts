@@ -104,7 +104,7 @@ export class StrataFS {
       const cache = { tier: opened.tier, journal: new PendingIndex(opened.journal) };
       ctx.disk = cache;
       ctx.pages = new PageCache(pageSize, ctx.pages.memory, cache.tier, retry, timeout ?? BODY_STALL_MS);
-      ctx.writeBack = new WriteBack(cache.journal, retry, (cacheId) => ctx.mountByCacheId(cacheId), (m, key, info, data) => this.#writer.afterUpload(m, key, info, data));
+      ctx.writeBack = new WriteBack(cache.journal, retry, (cacheId) => ctx.mountByCacheId(cacheId), (m, key, info, data) => this.#writer.afterUpload(m, key, info, data), ctx.locks);
     }
     if (shared) {
       const { openSharedTier } = await import('./cache/shared/index.js');
@@ -342,8 +342,16 @@ export class StrataFS {
       const mode = writeType ?? res.mount.writeType ?? this.#ctx.options.writeType;
       if ((mode === 'MUST_CACHE' || mode === 'ASYNC_THROUGH') && !this.#ctx.options.disk) throw invalid(`writeType ${mode} needs cache.disk`);
       await this.#ready();
-      await this.#writer.checkWriteTarget(res, overwrite, options?.signal);
-      const info = await this.#writer.writeObject(res, body, mode, options?.signal);
+      // One change of a file at a time: overwrite: false is exclusive, and the last write wins in the caches too.
+      const info = await this.#ctx.inOrder(
+        res.mount,
+        res.key,
+        async () => {
+          await this.#writer.checkWriteTarget(res, overwrite, options?.signal);
+          return this.#writer.writeObject(res, body, mode, options?.signal);
+        },
+        options?.signal,
+      );
       return this.#ns.fileInfo(joinPath(res.mount.path, info.key), res.mount, info);
     });
   }
@@ -366,19 +374,24 @@ export class StrataFS {
     checkOperationOptions(options, ['recursive']);
     const recursive = checkBoolean(options?.recursive, 'recursive') ?? false;
     await this.#run('mkdir', target, async () => {
-      const existing = await this.#ns.statInfo(target, options?.signal);
-      if (existing) {
-        if (existing.type === 'directory' && recursive) return;
-        throw new StrataError('EEXIST');
-      }
-      const res = this.#ctx.writable(target);
-      const parent = dirname(target);
-      const parentInfo = await this.#ns.statInfo(parent, options?.signal);
-      if (!parentInfo) {
-        if (!recursive) throw new StrataError('ENOENT', 'parent directory does not exist');
-        await this.mkdir(parent, { recursive: true, signal: options?.signal });
-      } else if (parentInfo.type !== 'directory') throw new StrataError('ENOTDIR', 'a parent is a file');
-      await this.#writer.makeDirectory(res, options?.signal);
+      const make = async (): Promise<void> => {
+        const existing = await this.#ns.statInfo(target, options?.signal);
+        if (existing) {
+          if (existing.type === 'directory' && recursive) return;
+          throw new StrataError('EEXIST');
+        }
+        const res = this.#ctx.writable(target);
+        const parent = dirname(target);
+        const parentInfo = await this.#ns.statInfo(parent, options?.signal);
+        if (!parentInfo) {
+          if (!recursive) throw new StrataError('ENOENT', 'parent directory does not exist');
+          await this.mkdir(parent, { recursive: true, signal: options?.signal });
+        } else if (parentInfo.type !== 'directory') throw new StrataError('ENOTDIR', 'a parent is a file');
+        await this.#writer.makeDirectory(res, options?.signal);
+      };
+      // Concurrent mkdir of one path: one makes it, the others see it (EEXIST unless recursive).
+      const res = this.#ctx.table.resolve(target);
+      await (res ? this.#ctx.inOrder(res.mount, res.key + '/', make, options?.signal) : make());
     });
   }
 

@@ -10,6 +10,8 @@ import type { Mount } from '../mount/mount-table.js';
 import type { ObjectInfo } from '../store/under-store.js';
 import type { PendingWrite, WriteJournal } from './disk-tier-types.js';
 import { backoffDelay, type RetryPolicy } from '../layers/retry-layer.js';
+import type { KeyLock } from './key-lock.js';
+import { objectId } from './page-id.js';
 
 /** The uploader (see the module comment). */
 export class WriteBack {
@@ -21,6 +23,8 @@ export class WriteBack {
     private readonly retry: RetryPolicy,
     private readonly mountOf: (cacheId: string) => Mount | undefined,
     private readonly onUploaded: (mount: Mount, key: string, info: ObjectInfo, data: Buffer) => Promise<void>,
+    /** Orders each attempt with the other changes of its key (writes and removals through the facade). */
+    private readonly locks: KeyLock,
   ) {}
 
   /** Starts uploading a pending write in the background (once). */
@@ -67,18 +71,36 @@ export class WriteBack {
     for (let attempt = 1; !this.#stopped; attempt++) {
       const mount = this.mountOf(pending.cacheId);
       if (!mount) return;
-      if (!this.journal.list(pending.cacheId).some((p) => p.id === pending.id)) return; // done elsewhere, or discarded
-      if (!this.journal.claim(pending.id)) return; // another process uploads it
-      try {
-        const data = await this.journal.read(pending.id, 0, pending.size);
-        const info = await mount.store.write(pending.key, data, { size: data.length });
-        await this.journal.complete(pending.id);
-        await this.onUploaded(mount, pending.key, info, data);
-        return;
-      } catch {
-        this.journal.release(pending.id);
-        await sleep(backoffDelay({ ...this.retry, maxDelay: Math.max(this.retry.maxDelay, 5000) }, Math.min(attempt, 10)));
-      }
+      // Each attempt runs between the other changes of the key, never beside one (the backoff does not hold it up).
+      const uploaded = await this.locks.run(objectId(pending.cacheId, pending.key), () => this.#attempt(mount, pending));
+      if (uploaded) return;
+      await sleep(backoffDelay({ ...this.retry, maxDelay: Math.max(this.retry.maxDelay, 5000) }, Math.min(attempt, 10)));
+    }
+  }
+
+  /**
+   * One upload attempt; `false` when it failed and is to be tried again. A write that is no
+   * longer the newest pending write of its key is dropped, not uploaded: the newer one holds
+   * what the file is now, and an older upload landing after it would bring back old data.
+   */
+  async #attempt(mount: Mount, pending: PendingWrite): Promise<boolean> {
+    const newest = this.journal.find(pending.cacheId, pending.key);
+    if (newest?.id !== pending.id) {
+      if (newest !== undefined) await this.journal.complete(pending.id); // superseded
+      return true; // or done elsewhere, or discarded by a write or removal through the store
+    }
+    if (!this.journal.claim(pending.id)) return true; // another process uploads it
+    try {
+      const data = await this.journal.read(pending.id, 0, pending.size);
+      const info = await mount.store.write(pending.key, data, { size: data.length });
+      // Older writes of the key still waiting for a retry are superseded by what the store now holds.
+      const older = this.journal.list(pending.cacheId).filter((p) => p.key === pending.key && p.id !== pending.id);
+      for (const p of [pending, ...older]) await this.journal.complete(p.id);
+      await this.onUploaded(mount, pending.key, info, data);
+      return true;
+    } catch {
+      this.journal.release(pending.id);
+      return false;
     }
   }
 }

@@ -13,6 +13,8 @@ import type { CacheCounters, PageCache } from '../cache/page-cache.js';
 import type { DiskTier, WriteJournal } from '../cache/disk-tier-types.js';
 import type { WriteBack } from '../cache/write-back.js';
 import type { SharedTier } from '../cache/shared-tier-types.js';
+import { KeyLock } from '../cache/key-lock.js';
+import { objectId } from '../cache/page-id.js';
 
 /** A mount's state besides its table entry. */
 export interface MountState {
@@ -44,6 +46,8 @@ export class FsContext {
   shared: SharedTier | undefined;
   /** Set by `close()`: every later call fails with `EINVAL`. */
   closed = false;
+  /** Orders the changes of each object: writes, removals and uploads (keyed by object id). */
+  readonly locks = new KeyLock();
 
   constructor(
     readonly options: ResolvedOptions,
@@ -58,6 +62,11 @@ export class FsContext {
   /** The shared tier for a mount's metadata, unless its store lives in this process only or it asks the store every time. */
   sharedFor(state: MountState): SharedTier | undefined {
     return this.shared && !isProcessLocal(state.cacheId) && state.meta.syncInterval !== 0 ? this.shared : undefined;
+  }
+
+  /** Runs `fn` once the changes of the object at `key` of `mount` queued before it have ended (see {@link KeyLock}). */
+  inOrder<T>(mount: Mount, key: string, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    return this.locks.run(objectId(this.stateOf(mount).cacheId, key), fn, signal);
   }
 
   /** The state of a mounted mount. */

@@ -31,10 +31,18 @@ export class TreeOps {
 
   async removeFile(res: Resolved, signal?: AbortSignal): Promise<void> {
     const state = this.ctx.state.get(res.mount)!;
-    await this.ctx.disk?.journal.discard(state.cacheId, res.key);
-    await res.mount.store.delete(res.key, { signal });
-    await this.ctx.pages.drop(objectId(state.cacheId, res.key), { force: true });
-    state.meta.removed(res.key);
+    // After the changes of the file queued before (an upload of it included), none after.
+    await this.ctx.inOrder(
+      res.mount,
+      res.key,
+      async () => {
+        await this.ctx.disk?.journal.discard(state.cacheId, res.key);
+        await res.mount.store.delete(res.key, { signal });
+        await this.ctx.pages.drop(objectId(state.cacheId, res.key), { force: true });
+        state.meta.removed(res.key);
+      },
+      signal,
+    );
   }
 
   /** Removes a directory and everything below it (files first, then directories deepest first). */
@@ -42,7 +50,10 @@ export class TreeOps {
     const { mount, key } = res;
     const state = this.ctx.state.get(mount)!;
     const store = mount.store;
-    for (const p of this.ctx.disk?.journal.list(state.cacheId) ?? []) if (key === '' || p.key.startsWith(key + '/')) await this.ctx.disk!.journal.discard(state.cacheId, p.key);
+    // Pending writes below are dropped once an upload of theirs already running has ended (it must not land after the delete).
+    for (const p of this.ctx.disk?.journal.list(state.cacheId) ?? []) {
+      if (key === '' || p.key.startsWith(key + '/')) await this.ctx.inOrder(mount, p.key, () => this.ctx.disk!.journal.discard(state.cacheId, p.key), signal);
+    }
     const all = await walkTree(store, key, { signal });
     const files = all.filter((e) => !e.isDirectory).map((e) => e.key);
     if (store.deleteMany && files.length > 1) await store.deleteMany(files, { signal });

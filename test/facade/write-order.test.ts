@@ -1,0 +1,152 @@
+/**
+ * Changes of one file run in the order they were asked for: a background upload of an older
+ * version never lands after a newer write or a removal, a write whose answer comes late does not
+ * leave its version in the caches over a later one, and `overwrite: false` and `mkdir` are
+ * exclusive among concurrent callers.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Readable } from 'node:stream';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { MemoryStore, StrataError, StrataFS } from '../../src/index.js';
+import type { ObjectInfo, StoreWriteOptions } from '../../src/store/under-store.js';
+import { tempDir } from '../support/helpers.js';
+
+/** A memory store whose writes can be held before they reach it (`beforeStore`) or before they answer (`beforeAnswer`), or made to fail. */
+class GatedStore extends MemoryStore {
+  #gates: Array<{ when: 'beforeStore' | 'beforeAnswer'; open: Promise<void>; arrived: () => void }> = [];
+  failures = 0;
+  /** Writes of a Buffer for which this answers true fail (a temporary error), as if the store were down for them. */
+  refuse: (data: Buffer) => boolean = () => false;
+  /** The text of each Buffer written, in the order the store took them. */
+  readonly writes: string[] = [];
+  /** Holds the next write until `release` is called; `reached` resolves once that write is held. */
+  hold(when: 'beforeStore' | 'beforeAnswer'): { release: () => void; reached: Promise<void> } {
+    let release!: () => void;
+    let arrived!: () => void;
+    const reached = new Promise<void>((resolve) => (arrived = resolve));
+    this.#gates.push({ when, open: new Promise<void>((resolve) => (release = resolve)), arrived });
+    return { release, reached };
+  }
+  override async write(key: string, body: Readable | Buffer, opts?: StoreWriteOptions): Promise<ObjectInfo> {
+    const gate = this.#gates.shift();
+    if (this.failures > 0 || (Buffer.isBuffer(body) && this.refuse(body))) {
+      this.failures = Math.max(0, this.failures - 1);
+      throw new StrataError('EIO', 'store is down', { temporary: true });
+    }
+    gate?.arrived();
+    if (gate?.when === 'beforeStore') await gate.open;
+    const info = await super.write(key, body, opts);
+    if (Buffer.isBuffer(body)) this.writes.push(body.toString());
+    if (gate?.when === 'beforeAnswer') await gate.open;
+    return info;
+  }
+  async text(key: string): Promise<string | undefined> {
+    if (!(await this.stat(key))) return undefined;
+    const chunks: Buffer[] = [];
+    for await (const chunk of await this.read(key)) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks).toString();
+  }
+}
+
+describe('the changes of one file, in order', () => {
+  let cache: Awaited<ReturnType<typeof tempDir>>;
+  let fs: StrataFS;
+  let store: GatedStore;
+  beforeEach(async () => {
+    cache = await tempDir('stratafs-order-');
+    fs = new StrataFS({ cache: { disk: { dir: cache.dir, capacity: '16MiB' } }, retry: { attempts: 1, minDelay: 1, maxDelay: 2 }, metadata: { syncInterval: -1 } });
+    store = new GatedStore();
+    await fs.mount('/s', store);
+  });
+  afterEach(async () => {
+    await fs.close();
+    await cache.cleanup();
+  });
+
+  for (const second of ['ASYNC_THROUGH', 'CACHE_THROUGH', 'THROUGH'] as const) {
+    it(`a slow background upload of an older version does not land after a newer ${second} write`, async () => {
+      const { release, reached } = store.hold('beforeStore');
+      await fs.writeFile('/s/k', 'version 1', { writeType: 'ASYNC_THROUGH' });
+      await reached; // the upload of version 1 is on its way
+      const newer = fs.writeFile('/s/k', 'version 2', { writeType: second });
+      await sleep(30);
+      release();
+      await newer;
+      await fs.flush();
+      expect(await store.text('k')).toBe('version 2');
+      expect((await fs.readFile('/s/k')).toString()).toBe('version 2');
+    });
+  }
+
+  it('a slow background upload does not bring back a file removed meanwhile', async () => {
+    const { release, reached } = store.hold('beforeStore');
+    await fs.writeFile('/s/k', 'version 1', { writeType: 'ASYNC_THROUGH' });
+    await reached;
+    const removal = fs.rm('/s/k');
+    await sleep(30);
+    release();
+    await removal;
+    await fs.flush();
+    expect(await store.text('k')).toBeUndefined();
+    expect(await fs.exists('/s/k')).toBe(false);
+  });
+
+  it('an upload waiting to retry is superseded by a newer write uploaded meanwhile', async () => {
+    // Version 1 fails until version 2 is in the store, then would succeed.
+    store.refuse = (data) => data.toString() === 'version 1' && store.writes.every((w) => w !== 'version 2');
+    await fs.writeFile('/s/k', 'version 1', { writeType: 'ASYNC_THROUGH' });
+    await sleep(20); // version 1 failed and waits to be tried again
+    await fs.writeFile('/s/k', 'version 2', { writeType: 'ASYNC_THROUGH' });
+    await fs.flush();
+    await sleep(200); // past the next attempts the older upload would make
+    await fs.flush();
+    expect(store.writes).toEqual(['version 2']);
+    expect(await store.text('k')).toBe('version 2');
+    expect((await fs.readFile('/s/k')).toString()).toBe('version 2');
+  });
+
+  it('a write whose answer comes late does not leave its version in the caches over a later write', async () => {
+    const { release, reached } = store.hold('beforeAnswer');
+    const first = fs.writeFile('/s/k', 'version 1');
+    await reached;
+    const second = fs.writeFile('/s/k', 'version 2');
+    await sleep(30);
+    release();
+    await Promise.all([first, second]);
+    expect(await store.text('k')).toBe('version 2');
+    expect((await fs.readFile('/s/k')).toString()).toBe('version 2');
+    expect((await fs.stat('/s/k')).etag).toBe((await store.stat('k'))!.etag);
+  });
+
+  it('of concurrent writes with overwrite: false, one creates the file and the others fail with EEXIST', async () => {
+    const results = await Promise.allSettled([1, 2, 3, 4].map((n) => fs.writeFile('/s/lock', `writer ${n}`, { overwrite: false })));
+    const created = results.filter((r) => r.status === 'fulfilled');
+    expect(created).toHaveLength(1);
+    expect(results.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason.code)).toEqual(['EEXIST', 'EEXIST', 'EEXIST']);
+    const winner = results.findIndex((r) => r.status === 'fulfilled') + 1;
+    expect((await fs.readFile('/s/lock')).toString()).toBe(`writer ${winner}`);
+  });
+
+  it('of concurrent mkdir of one path, one makes it and the others fail with EEXIST (recursive: all succeed)', async () => {
+    const results = await Promise.allSettled([1, 2, 3, 4, 5].map(() => fs.mkdir('/s/dir')));
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    expect(new Set(results.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason.code))).toEqual(new Set(['EEXIST']));
+    await Promise.all([1, 2, 3].map(() => fs.mkdir('/s/other/deep', { recursive: true })));
+    expect((await fs.stat('/s/other/deep')).type).toBe('directory');
+  });
+
+  it('a writer that gives up while it waits for the changes before it leaves the queue; the next still waits its turn', async () => {
+    const { release, reached } = store.hold('beforeAnswer');
+    const first = fs.writeFile('/s/k', 'version 1');
+    await reached;
+    const controller = new AbortController();
+    const gaveUp = fs.writeFile('/s/k', 'version 2', { signal: controller.signal });
+    const third = fs.writeFile('/s/k', 'version 3');
+    controller.abort();
+    await expect(gaveUp).rejects.toMatchObject({ name: 'AbortError' });
+    release();
+    await Promise.all([first, third]);
+    expect(await store.text('k')).toBe('version 3');
+    expect((await fs.readFile('/s/k')).toString()).toBe('version 3');
+  });
+});
