@@ -9,6 +9,7 @@ import type { FileInfo } from '../options.js';
 import type { Mount } from '../mount/mount-table.js';
 import { objectId, versionOf } from '../cache/page-id.js';
 import { walkTree } from '../ops/tree-walk.js';
+import { SharedSignal } from '../cache/shared-signal.js';
 import { SingleFlight } from '../cache/single-flight.js';
 import type { ObjectInfo } from '../store/under-store.js';
 import type { FsContext } from './context.js';
@@ -47,15 +48,23 @@ export class Namespace {
         info = entry.value ?? undefined;
         state.meta.setStat(key, entry.value, entry.ageMs, epoch);
       } else {
-        // Concurrent misses of one key share one store call (no caller's signal aborts the others);
-        // a call made after a change does not join one made before it.
-        info = await this.#statFlight.run(`${state.cacheId}\n${key}\n${epoch}`, async () => {
-          const found = await mount.store.stat(key);
-          state.meta.setStat(key, found ?? null, 0, epoch);
-          if (state.meta.epoch === epoch) shared?.setStat(state.cacheId, key, found ?? null);
-          return found;
-        });
-        throwIfAborted(signal);
+        // Concurrent misses of one key share one store call; a call made after a change does not
+        // join one made before it. Each caller stops waiting at its own abort; the store call is
+        // aborted once all of them gave up.
+        const flightKey = `${state.cacheId}\n${key}\n${epoch}`;
+        let answer = this.#statFlight.join(flightKey, signal);
+        if (!answer) {
+          const joint = new SharedSignal();
+          const call = (async () => {
+            const found = await mount.store.stat(key, signal ? { signal: joint.signal } : undefined);
+            state.meta.setStat(key, found ?? null, 0, epoch);
+            if (state.meta.epoch === epoch) shared?.setStat(state.cacheId, key, found ?? null);
+            return found;
+          })();
+          this.#statFlight.set(flightKey, call, joint);
+          answer = joint.hold(call, signal);
+        }
+        info = await answer;
       }
     }
     // A pending write below a missing key makes it a directory, as the upload will.

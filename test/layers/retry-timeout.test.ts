@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { StrataError, StrataFS, MemoryStore, type UnderStore } from '../../src/index.js';
 import { expectCode } from '../support/helpers.js';
@@ -100,6 +101,39 @@ describe('retry and timeout layers', () => {
     failures = 5;
     await expectCode(fs.rm('/f/d'), 'EIO');
     expect(await fs.readdir('/f/d')).toEqual(['keep1', 'keep2']);
+  });
+
+  it('a caller that aborts stops waiting for a store stat in flight; a caller sharing it without a signal gets its answer', async () => {
+    fs = new StrataFS();
+    const store = flakyStore(0, () => new Error('unused'), 300);
+    await fs.mount('/f', store);
+    const controller = new AbortController();
+    const started = Date.now();
+    const aborted = fs.readFile('/f/f.txt', { signal: controller.signal });
+    const patient = fs.stat('/f/f.txt');
+    setTimeout(() => controller.abort(), 20);
+    await expect(aborted).rejects.toMatchObject({ name: 'AbortError' });
+    expect(Date.now() - started).toBeLessThan(250);
+    expect((await patient).size).toBe(7);
+    expect(store.attempts).toBe(1);
+  });
+
+  it('a store stat whose every caller gave up is aborted', async () => {
+    fs = new StrataFS();
+    const store = flakyStore(0, () => new Error('unused'), 10_000);
+    let storeSignal: AbortSignal | undefined;
+    const stat = store.stat;
+    store.stat = (key, opts) => {
+      storeSignal = opts?.signal;
+      return stat(key, opts);
+    };
+    await fs.mount('/f', store);
+    const controller = new AbortController();
+    const call = fs.stat('/f/f.txt', { signal: controller.signal });
+    await sleep(10);
+    controller.abort();
+    await expect(call).rejects.toMatchObject({ name: 'AbortError' });
+    expect(storeSignal?.aborted).toBe(true);
   });
 
   it('counts each call once however often it is retried', async () => {
