@@ -139,14 +139,18 @@ export function isAbortError(error: unknown): boolean {
   return e?.name === 'AbortError' || e?.code === 'ABORT_ERR';
 }
 
-/**
- * The error an aborted call fails with, as in Node's `fs`: the signal's reason when it is an
- * `AbortError`, else a new `AbortError` (code `ABORT_ERR`) whose `cause` is the reason.
- */
+/** The error an aborted call fails with, as in Node's `fs`: an `AbortError` (code `ABORT_ERR`) whose `cause` is the signal's reason. */
 export function abortError(signal: AbortSignal): Error {
-  const reason: unknown = signal.reason;
-  if (reason instanceof Error && reason.name === 'AbortError') return reason;
-  const error = Object.assign(new Error('the operation was aborted', { cause: reason }), { code: 'ABORT_ERR' });
+  return newAbortError(signal.reason);
+}
+
+/** `error` when it is an `AbortError` as Node's `fs` throws them (code `ABORT_ERR`), else such an error caused by it (an SDK's or a `DOMException`). */
+export function asAbortError(error: unknown): Error {
+  return (error as { code?: unknown })?.code === 'ABORT_ERR' && error instanceof Error ? error : newAbortError(error);
+}
+
+function newAbortError(cause: unknown): Error {
+  const error = Object.assign(new Error('the operation was aborted', { cause }), { code: 'ABORT_ERR' });
   error.name = 'AbortError';
   return error;
 }

@@ -5,7 +5,7 @@
  * @module
  */
 import { addAbortSignal, type Readable, type Writable } from 'node:stream';
-import { StrataError, invalid, toStrataError, isAbortError } from './errors.js';
+import { StrataError, asAbortError, invalid, toStrataError, isAbortError } from './errors.js';
 import { dirname, isSameOrBelow, namesDirectory, normalizePath, joinPath } from './path.js';
 import {
   checkBoolean,
@@ -671,7 +671,7 @@ export class StrataFS {
       this.#checkOpen();
       return await fn();
     } catch (error) {
-      if (isAbortError(error)) throw error;
+      if (isAbortError(error)) throw asAbortError(error); // one shape whichever part noticed the abort
       const mount = path ? this.#ctx.table.resolve(path)?.mount.path : undefined;
       throw toStrataError(error, { op, path, mount });
     }

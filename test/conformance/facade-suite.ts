@@ -306,7 +306,7 @@ export function describeFacadeConformance(name: string, makeStore: () => Promise
         const write = fs.writeFile(p('keep.txt'), body, { signal: controller.signal });
         body.push(Buffer.alloc(1000, 1));
         setTimeout(() => controller.abort(), 20);
-        await expect(write).rejects.toBeTruthy();
+        await expect(write).rejects.toMatchObject({ name: 'AbortError', code: 'ABORT_ERR' });
         body.destroy();
         expect((await fs.readFile(p('keep.txt'))).toString()).toBe('original');
         const failing = new Readable({
