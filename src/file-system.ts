@@ -135,6 +135,11 @@ export class StrataFS {
       if (target !== '/') {
         const existing = await this.#ns.statInfo(target).catch(() => undefined);
         if (existing && existing.type === 'file') throw new StrataError('EEXIST', 'cannot mount on an existing file');
+        for (let parent = dirname(target); parent !== '/'; parent = dirname(parent)) {
+          const above = await this.#ns.statInfo(parent).catch(() => undefined);
+          if (above?.type === 'file') throw new StrataError('ENOTDIR', `a parent is a file: ${parent}`);
+          if (above) break; // a directory: nothing above it can be a file
+        }
       }
       const { store: opened, owned } = await openStore(store, mountOptions.options);
       await this.#ready();
@@ -437,15 +442,18 @@ export class StrataFS {
       if (fileNamedAsDirectory(info, from, to)) throw notADirectory();
       if (source === target) return;
       if (isSameOrBelow(target, source)) throw invalid('cannot move a directory into itself');
-      const src = this.#ctx.writable(source);
-      const dst = this.#ctx.writable(target);
       if (this.#ctx.table.get(source) || this.#ctx.table.hasMountsBelow(source)) throw new StrataError('EBUSY', 'is or holds a mount point');
+      const src = this.#ctx.writable(source);
+      const dst = await this.#atDestination(target, () => this.#ctx.writable(target));
       if (src.mount !== dst.mount) throw new StrataError('EXDEV', `cannot rename across mounts (${src.mount.path} -> ${dst.mount.path}); use copy + rm`);
       await this.#ready();
       await this.#ctx.writeBack?.persistKey(this.#ctx.state.get(src.mount)!.cacheId, src.key);
-      const existing = await this.#ns.statInfo(target, options?.signal);
-      await this.#tree.checkMoveTarget(info, existing, target, options?.signal);
-      await this.#writer.ensureParent(dst, options?.signal);
+      const existing = await this.#atDestination(target, async () => {
+        const found = await this.#ns.statInfo(target, options?.signal);
+        await this.#tree.checkMoveTarget(info, found, target, options?.signal);
+        await this.#writer.ensureParent(dst, options?.signal);
+        return found;
+      });
       const store = src.mount.store;
       const state = this.#ctx.state.get(src.mount)!;
       if (info.type === 'file') {
@@ -490,15 +498,18 @@ export class StrataFS {
       if (source === target) throw invalid('source and destination are the same');
       if (info.type === 'directory' && !recursive) throw new StrataError('EISDIR', 'copy of a directory needs { recursive: true }');
       if (info.type === 'directory' && isSameOrBelow(target, source)) throw invalid('cannot copy a directory into itself');
-      const dst = this.#ctx.writable(target);
-      const existing = await this.#ns.statInfo(target, options?.signal);
-      if (existing) {
-        if (info.type === 'file' && existing.type === 'directory') throw new StrataError('EISDIR', 'destination is a directory');
-        if (info.type === 'directory' && existing.type === 'file') throw new StrataError('ENOTDIR', 'destination is a file');
-        if (info.type === 'file' && !overwrite) throw new StrataError('EEXIST', 'destination exists');
-      }
-      await this.#ready();
-      await this.#writer.ensureParent(dst, options?.signal);
+      const dst = await this.#atDestination(target, async () => {
+        const resolved = this.#ctx.writable(target);
+        const existing = await this.#ns.statInfo(target, options?.signal);
+        if (existing) {
+          if (info.type === 'file' && existing.type === 'directory') throw new StrataError('EISDIR', 'destination is a directory');
+          if (info.type === 'directory' && existing.type === 'file') throw new StrataError('ENOTDIR', 'destination is a file');
+          if (info.type === 'file' && !overwrite) throw new StrataError('EEXIST', 'destination exists');
+        }
+        await this.#ready();
+        await this.#writer.ensureParent(resolved, options?.signal);
+        return resolved;
+      });
       if (info.type === 'file') {
         await this.#tree.copyFile(this.#ctx.resolveMounted(source), dst, options?.signal);
         return;
@@ -674,6 +685,16 @@ export class StrataFS {
       if (isAbortError(error)) throw asAbortError(error); // one shape whichever part noticed the abort
       const mount = path ? this.#ctx.table.resolve(path)?.mount.path : undefined;
       throw toStrataError(error, { op, path, mount });
+    }
+  }
+
+  /** Runs the part of a two-path call (copy, rename) about its destination: what it throws names `target` and its mount. */
+  async #atDestination<T>(target: string, fn: () => T | Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (error) {
+      if (error instanceof StrataError) throw error.withContext({ path: target, mount: this.#ctx.table.resolve(target)?.mount.path });
+      throw error;
     }
   }
 

@@ -62,6 +62,13 @@ describe('mount table and namespace', () => {
     await expectCode(fs.rm('/m', { recursive: true }), 'EBUSY');
     await expectCode(fs.rm('/m/n', { recursive: true }), 'EBUSY');
     await expectCode(fs.rename('/file.txt', '/m/file.txt'), 'EXDEV');
+    await fs.mkdir('/d/in', { recursive: true });
+    await fs.mount('/d/in/mnt', 'memory://');
+    await expectCode(fs.rename('/d', '/e'), 'EBUSY');
+    await expectCode(fs.mount('/file.txt/below', 'memory://'), 'ENOTDIR');
+    await expectCode(fs.mount('/file.txt/deeper/below', 'memory://'), 'ENOTDIR');
+    expect((await fs.stat('/file.txt')).type).toBe('file');
+    await fs.unmount('/d/in/mnt');
     await fs.unmount('/m/n');
     await fs.unmount('/m');
     expect(fs.mounts().map((m) => m.path)).toEqual(['/']);
@@ -79,6 +86,18 @@ describe('mount table and namespace', () => {
     await expectCode(fs.rename('/ro/seed.txt', '/ro/other.txt'), 'EROFS');
     await expectCode(fs.copy('/ro/seed.txt', '/ro/copy.txt'), 'EROFS');
     expect(fs.mounts()[0]).toMatchObject({ path: '/ro', readOnly: true });
+    // An error about the destination of a copy or a rename names the destination.
+    await fs.mount('/rw', 'memory://');
+    await fs.writeFile('/rw/f.txt', 'f');
+    const copied = await expectCode(fs.copy('/rw/f.txt', '/ro/f.txt'), 'EROFS');
+    expect(copied).toMatchObject({ path: '/ro/f.txt', mount: '/ro', op: 'copy' });
+    const exists = await expectCode(fs.copy('/rw/f.txt', '/ro/seed.txt', { overwrite: false }), 'EROFS');
+    expect(exists.path).toBe('/ro/seed.txt');
+    await fs.writeFile('/rw/g.txt', 'g');
+    const taken = await expectCode(fs.copy('/rw/f.txt', '/rw/g.txt', { overwrite: false }), 'EEXIST');
+    expect(taken).toMatchObject({ path: '/rw/g.txt', mount: '/rw' });
+    const outside = await expectCode(fs.rename('/rw/f.txt', '/nowhere/f.txt'), 'EROFS');
+    expect(outside.path).toBe('/nowhere/f.txt');
   });
 
   it('memory:// is a new store per mount, memory://name is shared', async () => {
