@@ -456,7 +456,10 @@ export class StrataFS {
       });
       const store = src.mount.store;
       const state = this.#ctx.state.get(src.mount)!;
+      // MUST_CACHE data (not in the store until persist) moves in the cache and stays there.
+      const moved = await this.#tree.movePending(src, dst, options?.signal);
       if (info.type === 'file') {
+        if (moved > 0) return;
         if (store.capabilities.rename && store.rename) await store.rename(src.key, dst.key, { signal: options?.signal });
         else {
           await this.#tree.copyFile(src, dst, options?.signal);
@@ -470,7 +473,8 @@ export class StrataFS {
       }
       if (store.capabilities.rename && store.rename) {
         if (existing) await store.delete(dst.key + '/', { signal: options?.signal });
-        await store.rename(src.key, dst.key, { signal: options?.signal });
+        // A directory that held only MUST_CACHE data has nothing in the store to move.
+        if (moved === 0 || (await store.stat(src.key, { signal: options?.signal }))) await store.rename(src.key, dst.key, { signal: options?.signal });
       } else {
         await this.#tree.copyTree(src, dst, options?.signal);
         await this.#tree.removeTree(src, options?.signal);

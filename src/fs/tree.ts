@@ -93,6 +93,29 @@ export class TreeOps {
     await this.writer.writeObject(dst, body, mode === 'MUST_CACHE' || mode === 'ASYNC_THROUGH' ? mode : 'THROUGH', signal);
   }
 
+  /**
+   * Moves the `MUST_CACHE` writes at or below `src` (a file, or a directory) to the same place
+   * below `dst` in the journal: they stay in the cache only, as they were. The store's own
+   * object at a moved file's old key (an older version) is removed, so the old path is gone.
+   * Resolves with the number of writes moved.
+   */
+  async movePending(src: Resolved, dst: Resolved, signal?: AbortSignal): Promise<number> {
+    const journal = this.ctx.disk?.journal;
+    const state = this.ctx.state.get(src.mount)!;
+    const below = (key: string): boolean => key === src.key || src.key === '' || key.startsWith(src.key + '/');
+    const moving = journal?.list(state.cacheId).filter((p) => p.mode === 'MUST_CACHE' && below(p.key)) ?? [];
+    for (const pending of moving) {
+      const to = { mount: dst.mount, key: moveKey(pending.key, src.key, dst.key) };
+      const data = await journal!.read(pending.id, 0, pending.size);
+      await this.writer.writeObject(to, data, 'MUST_CACHE', signal);
+      await journal!.discard(state.cacheId, pending.key);
+      if (pending.key === src.key) await src.mount.store.delete(src.key, { signal });
+      await this.ctx.pages.drop(objectId(state.cacheId, pending.key), { force: true });
+      state.meta.removed(pending.key);
+    }
+    return moving.length;
+  }
+
   /** Recursive copy of a logical directory (may span nested mounts on the source side). */
   async copyLogicalTree(source: string, target: string, overwrite: boolean, signal?: AbortSignal): Promise<void> {
     await this.makeDirectories(target, signal);

@@ -103,6 +103,32 @@ describe('disk tier and write types through the facade', () => {
     expect((await fs.readFile('/s/m.bin')).equals(data)).toBe(true);
   });
 
+  for (const rename of [true, false]) {
+    it(`rename moves MUST_CACHE data in the cache, still not in the store (a store ${rename ? 'with' : 'without'} its own rename)`, async () => {
+      const fs = make();
+      const store = new CountingStore(`must-move-${rename}`, { rangeRead: true, list: true, copy: rename, rename, directories: false });
+      await fs.mount('/s', store);
+      const a = randomBytes(2 * PAGE + 5);
+      await store.inner.write('a.bin', Buffer.from('older, stored version'));
+      await fs.writeFile('/s/a.bin', a, { writeType: 'MUST_CACHE' });
+      await fs.rename('/s/a.bin', '/s/b.bin');
+      expect(await fs.exists('/s/a.bin')).toBe(false);
+      expect((await fs.readFile('/s/b.bin')).equals(a)).toBe(true);
+      expect(await store.inner.stat('a.bin')).toBeUndefined();
+      expect(await store.inner.stat('b.bin')).toBeUndefined();
+      const c = randomBytes(PAGE);
+      await fs.writeFile('/s/dir/c.bin', c, { writeType: 'MUST_CACHE' });
+      await fs.rename('/s/dir', '/s/moved');
+      expect(await fs.readdir('/s', { recursive: true })).toEqual(['b.bin', 'moved', 'moved/c.bin']);
+      expect((await fs.readFile('/s/moved/c.bin')).equals(c)).toBe(true);
+      expect(fs.stats().pendingWrites).toBe(2);
+      await fs.persist('/s');
+      expect((await store.inner.stat('b.bin'))?.size).toBe(a.length);
+      expect((await store.inner.stat('moved/c.bin'))?.size).toBe(c.length);
+      expect(await store.inner.stat('dir/c.bin')).toBeUndefined();
+    });
+  }
+
   it('MUST_CACHE fails with ENOSPC when it cannot fit', async () => {
     const fs = make({ cache: { pageSize: PAGE, disk: { dir: cache.dir, capacity: 4 * PAGE } } });
     await fs.mount('/s', 'memory://');
