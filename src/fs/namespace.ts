@@ -125,13 +125,24 @@ export class Namespace {
         const hidden = this.ctx.table.hasMountsBelow(path) ? (rel: string): boolean => this.ctx.table.resolve(joinPath(path, rel))?.mount !== res.mount : undefined;
         for (const child of all) {
           const rel = base === '' ? child.key : child.key.slice(base.length + 1);
-          if (hidden?.(rel)) continue;
+          if (hidden?.(rel) || (child.isDirectory && out.get(rel)?.type === 'file')) continue;
           out.set(rel, this.fileInfo(joinPath(path, rel), res.mount, child));
           for (let p = parentKey(rel); p !== ''; p = parentKey(p)) if (!out.has(p)) out.set(p, this.syntheticDir(joinPath(path, p), res.mount.path));
+        }
+        // A file and a directory of one name (keys `a` and `a/…`, made outside stratafs): the file is
+        // listed, as stat answers, and nothing below it.
+        for (const rel of out.keys()) {
+          for (let p = parentKey(rel); p !== ''; p = parentKey(p)) {
+            if (out.get(p)?.type === 'file') {
+              out.delete(rel);
+              break;
+            }
+          }
         }
       } else {
         for (const child of await this.storeList(res.mount, base, signal)) {
           const name = base === '' ? child.key : child.key.slice(base.length + 1);
+          if (child.isDirectory && out.get(name)?.type === 'file') continue; // the file wins, as in stat
           out.set(name, this.fileInfo(joinPath(path, name), res.mount, child));
         }
       }

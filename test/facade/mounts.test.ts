@@ -51,6 +51,18 @@ describe('mount table and namespace', () => {
     await fs.load('/m', { recursive: true });
   });
 
+  it('a file and a directory of one name, made outside stratafs, are listed as stat answers: the file', async () => {
+    const store = new MemoryStore();
+    await store.write('a', Buffer.from('file'));
+    await store.write('a/b', Buffer.from('below'));
+    await store.write('c/d', Buffer.from('d'));
+    await fs.mount('/m', store);
+    expect((await fs.stat('/m/a')).type).toBe('file');
+    expect((await fs.readdir('/m', { withInfo: true })).map((e) => [e.name, e.type])).toEqual([['a', 'file'], ['c', 'directory']]);
+    expect(await fs.readdir('/m', { recursive: true })).toEqual(['a', 'c', 'c/d']);
+    await expectCode(fs.readdir('/m/a'), 'ENOTDIR');
+  });
+
   it('mount and unmount errors are the ones API.md names', async () => {
     await fs.mount('/', 'memory://');
     await fs.writeFile('/file.txt', 'x');
