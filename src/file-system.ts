@@ -646,11 +646,16 @@ export class StrataFS {
     };
   }
 
-  /** Flushes pending writes, persists the disk index, closes the stores stratafs opened. Idempotent. */
+  /**
+   * Uploads pending `ASYNC_THROUGH` writes, persists the disk index, closes the stores stratafs
+   * opened. Idempotent. A write whose store keeps failing gets the `retry` policy's attempts,
+   * then stays in the disk cache, safe, for the next `StrataFS` on that `cache.disk.dir` to
+   * upload: `close()` does not wait for a store that is down.
+   */
   async close(): Promise<void> {
     if (this.#ctx.closed) return;
     await this.#ready().catch(() => undefined);
-    await this.#ctx.writeBack?.flush().catch(() => undefined);
+    await this.#ctx.writeBack?.drain().catch(() => undefined);
     this.#ctx.writeBack?.stop();
     this.#ctx.closed = true;
     await this.#ctx.pages.settle();

@@ -17,6 +17,8 @@ import { objectId } from './page-id.js';
 export class WriteBack {
   readonly #uploads = new Map<string, Promise<void>>();
   #stopped = false;
+  /** Set by {@link drain}: uploads give up after a bounded number of attempts. */
+  #draining = false;
 
   constructor(
     private readonly journal: WriteJournal,
@@ -62,18 +64,31 @@ export class WriteBack {
     }
   }
 
+  /**
+   * At close: uploads what is pending, each write getting at most the retry policy's attempts
+   * from now on. A write whose store keeps failing stays in the journal, and the next uploader
+   * on the disk cache dir uploads it: close does not wait for a store that is down.
+   */
+  async drain(): Promise<void> {
+    this.#draining = true;
+    const pending = this.journal.list().filter((p) => p.mode === 'ASYNC_THROUGH' && this.mountOf(p.cacheId));
+    await Promise.all(pending.map((p) => this.schedule(p)));
+  }
+
   /** Stops retrying (at close). */
   stop(): void {
     this.#stopped = true;
   }
 
   async #upload(pending: PendingWrite): Promise<void> {
+    let drainAttempts = 0;
     for (let attempt = 1; !this.#stopped; attempt++) {
       const mount = this.mountOf(pending.cacheId);
       if (!mount) return;
       // Each attempt runs between the other changes of the key, never beside one (the backoff does not hold it up).
       const uploaded = await this.locks.run(objectId(pending.cacheId, pending.key), () => this.#attempt(mount, pending));
       if (uploaded) return;
+      if (this.#draining && ++drainAttempts >= this.retry.attempts) return; // left for the next uploader on the dir
       await sleep(backoffDelay({ ...this.retry, maxDelay: Math.max(this.retry.maxDelay, 5000) }, Math.min(attempt, 10)));
     }
   }

@@ -172,6 +172,28 @@ describe('disk tier and write types through the facade', () => {
     expect((await store.inner.stat('o.txt'))?.size).toBe(8);
   });
 
+  it('close() does not wait for a store that is down: the write stays in the disk cache and the next StrataFS uploads it', async () => {
+    const first = make({ retry: { attempts: 2, minDelay: 10, maxDelay: 20 } });
+    const store = new CountingStore('down-at-close');
+    const realWrite = store.write.bind(store);
+    let down = true;
+    store.write = async (key, body, opts) => {
+      if (down) throw Object.assign(new Error('service unavailable'), { code: 'ECONNRESET' });
+      return realWrite(key, body, opts);
+    };
+    await first.mount('/s', store);
+    await first.writeFile('/s/kept.txt', 'kept', { writeType: 'ASYNC_THROUGH' });
+    const started = Date.now();
+    await first.close();
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(await store.inner.stat('kept.txt')).toBeUndefined();
+    down = false;
+    const second = make();
+    await second.mount('/s', store);
+    await second.flush();
+    expect((await store.inner.stat('kept.txt'))?.size).toBe(4);
+  });
+
   it('ASYNC_THROUGH and MUST_CACHE without a disk tier are EINVAL', async () => {
     const fs = new StrataFS();
     open.push(fs);
