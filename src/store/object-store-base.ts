@@ -174,11 +174,23 @@ export abstract class ObjectStoreBase implements UnderStore {
     }
   }
 
+  /**
+   * The object `key`, else the directory `key` (a `key/` marker or any key below it). A key
+   * ending in `/` names only the directory, as on a file system: its marker is never reported as
+   * a file, and the answer's key has no trailing `/` (`undefined` when there is no directory).
+   */
   async stat(key: string, opts: StoreCallOptions = {}): Promise<ObjectInfo | undefined> {
     if (key === '') return { key: '', size: 0, isDirectory: true };
-    const head = await this.call(() => this.headObject(this.fullKey(key), opts), opts.signal);
+    const full = this.fullKey(key);
+    if (key.endsWith('/')) return await this.#directory(key.slice(0, -1), full, opts);
+    const head = await this.call(() => this.headObject(full, opts), opts.signal);
     if (head) return { key, size: head.size, mtime: head.mtime, etag: head.etag, isDirectory: false };
-    const page = await this.call(() => this.listPage(this.dirPrefix(key), { ...opts, maxKeys: 1 }), opts.signal);
+    return await this.#directory(key, full + '/', opts);
+  }
+
+  /** The directory `key` when a one-key listing of `listPrefix` (its full `dir/` prefix) finds anything; `undefined` otherwise. */
+  async #directory(key: string, listPrefix: string, opts: StoreCallOptions): Promise<ObjectInfo | undefined> {
+    const page = await this.call(() => this.listPage(listPrefix, { ...opts, maxKeys: 1 }), opts.signal);
     if (page.objects.length > 0 || page.prefixes.length > 0) return { key, size: 0, isDirectory: true };
     return undefined;
   }

@@ -13,7 +13,8 @@
  * does not declare (`rangeRead`, `list`, `copy`, `rename`) are skipped at run time, by name.
  *
  * Titles (stable; reference them in `skip`):
- * - stat: root / file / marker directory / implicit directory / missing / below a file
+ * - stat: root / file / marker directory / implicit directory / missing / below a file /
+ *   key with a trailing slash is only a directory
  * - write: empty object / 5 MiB binary / unknown-size Readable / marker directory /
  *   stat matches write / overwrite changes content and version / overwrite same size changes version
  * - key: space / unicode NFC / unicode NFD / emoji and CJK / percent / plus / hash / question mark /
@@ -68,6 +69,7 @@ export const STORE_CONFORMANCE_TITLES = [
   'stat: implicit directory',
   'stat: missing',
   'stat: below a file',
+  'stat: key with a trailing slash is only a directory',
   'write: empty object',
   'write: 5 MiB binary',
   'write: unknown-size Readable',
@@ -260,6 +262,20 @@ export function describeStoreConformance(name: string, makeStore: () => Promise<
     test('stat: below a file', async () => {
       await put('file.txt', 'x');
       expect(await store.stat('file.txt/child')).toBeUndefined();
+    });
+
+    test('stat: key with a trailing slash is only a directory', async () => {
+      await store.write('marked/', Buffer.alloc(0));
+      await store.write('a/b/', Buffer.alloc(0));
+      await put('imp/lic/it.txt', 'x');
+      await put('file.txt', 'x');
+      for (const key of ['marked', 'a', 'a/b', 'imp', 'imp/lic']) {
+        const info = await store.stat(`${key}/`);
+        expect(info, `${key}/`).toMatchObject({ key, size: 0, isDirectory: true }); // never the marker as a file, never a trailing '/'
+      }
+      expect(await store.stat('file.txt/')).toBeUndefined(); // a file is not a directory
+      expect(await store.stat('absent/')).toBeUndefined();
+      expect(await store.stat('imp/li/')).toBeUndefined(); // a prefix of a name is not a directory
     });
 
     // ---- write ------------------------------------------------------------------------------

@@ -55,6 +55,15 @@ async function startErrorServer(status: number, message: string, reason: string)
   };
 }
 
+/** A port on 127.0.0.1 that nothing listens on (it was free a moment ago). */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  const port = (server.address() as AddressInfo).port;
+  await new Promise<void>((done) => server.close(() => done()));
+  return port;
+}
+
 describe('GcsStore: URI and settings', () => {
   it('reads gs:// and gcs:// URIs into bucket and prefix', () => {
     const a = GcsStore.fromUri(new URL('gs://my-bucket/data/2024/'), { apiEndpoint, projectId });
@@ -115,6 +124,8 @@ describe('GcsStore: URI and settings', () => {
   it('an injected Storage wins over the other settings', async () => {
     const storage = new Storage({ apiEndpoint, projectId });
     const store = new GcsStore({ bucket: BUCKET, prefix: `t-${randomUUID()}`, storage, apiEndpoint: 'http://127.0.0.1:9' });
+    expect(await store.stat('x.txt')).toBeUndefined();
+    expect(storage.retryOptions).toMatchObject({ autoRetry: true, maxRetries: 3 }); // its own retry policy, untouched
     await store.write('x.txt', Buffer.from('through the injected client'));
     expect((await readAll(store.read('x.txt'))).toString()).toBe('through the injected client');
   });
@@ -222,6 +233,26 @@ describe('GcsStore: errors', () => {
     const error = await catchError(listAll(new GcsStore({ bucket: BUCKET, storage }), ''));
     expect(error.code).toBe('EIO');
     expect(error.temporary).toBe(true);
+  });
+
+  it('an unreachable endpoint fails within seconds with the default options, a temporary EIO', { timeout: 180_000 }, async () => {
+    // The SDK's own retries (up to 3 per request, 2 to 9 s apart) under the facade's made this 47 s.
+    const endpoint = `http://127.0.0.1:${await closedPort()}`;
+    const store = new GcsStore({ bucket: BUCKET, apiEndpoint: endpoint, projectId });
+    let started = Date.now();
+    const error = await catchError(store.stat('x.txt'));
+    expect(error.code).toBe('EIO');
+    expect(error.temporary).toBe(true);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    const fs = new StrataFS();
+    try {
+      await fs.mount('/g', `gs://${BUCKET}/x`, { options: { apiEndpoint: endpoint, projectId } });
+      started = Date.now();
+      expect((await catchError(fs.stat('/g/x.txt'))).code).toBe('EIO');
+      expect(Date.now() - started).toBeLessThan(10_000);
+    } finally {
+      await fs.close();
+    }
   });
 
   it('a key that cannot be used is EACCES, and the key shows nowhere', async () => {

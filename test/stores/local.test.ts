@@ -1,9 +1,12 @@
-import { mkdtemp, mkdir, readdir, readFile, rm, symlink, utimes, writeFile, stat as fsStat } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { lstat, mkdtemp, mkdir, readdir, readFile, rm, symlink, utimes, writeFile, stat as fsStat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { StrataFS } from '../../src/file-system.js';
 import { LocalStore } from '../../src/store/local/local-store.js';
 import type { UnderStore } from '../../src/store/under-store.js';
 import { describeStoreConformance, listAll, readAll } from '../conformance/store-suite.js';
@@ -188,6 +191,88 @@ describe('LocalStore safety', () => {
     expect(all).toEqual(['a-link', 'alias', 'data', 'data/a.txt', 'data/b.txt', 'data/loop']);
     await store.delete('a-link');
     expect(await readFile(join(root, 'data', 'a.txt'), 'utf8')).toBe('via link'); // the link goes, not its target
+    await outsideUntouched();
+  });
+});
+
+describe('LocalStore: removing a directory that holds entries listings hide', () => {
+  let root: string;
+  let outside: string;
+  let store: LocalStore;
+
+  beforeEach(async () => {
+    const base = await tempDir('hidden');
+    root = join(base, 'root');
+    outside = join(base, 'outside');
+    await mkdir(root);
+    await mkdir(join(outside, 'dir'), { recursive: true });
+    await writeFile(join(outside, 'secret.txt'), 'secret');
+    await writeFile(join(outside, 'dir', 'inner.txt'), 'inner');
+    store = new LocalStore({ root });
+  });
+
+  /** Fills the real directory `dir` with one of each entry a listing hides. */
+  const addHidden = async (dir: string): Promise<void> => {
+    await mkdir(dir, { recursive: true });
+    await symlink(join(outside, 'nowhere.txt'), join(dir, 'dangling'));
+    await symlink(outside, join(dir, 'out-dir'));
+    await symlink(join(outside, 'secret.txt'), join(dir, 'out-file'));
+    await symlink(relative(dir, join(outside, 'secret.txt')), join(dir, 'out-relative'));
+    await promisify(execFile)('mkfifo', [join(dir, 'fifo')]);
+    await writeFile(join(dir, '.f.txt.0123456789abcdef.stratafs-tmp'), 'half of an interrupted write');
+    await mkdir(join(dir, 'back\\slash')); // a name that cannot be a key, holding a link out of the root
+    await writeFile(join(dir, 'back\\slash', 'x.txt'), 'x');
+    await symlink(outside, join(dir, 'back\\slash', 'out-dir'));
+  };
+
+  const outsideUntouched = async (): Promise<void> => {
+    expect(await tree(outside)).toEqual(['dir', 'dir/inner.txt', 'secret.txt']);
+    expect(await readFile(join(outside, 'secret.txt'), 'utf8')).toBe('secret');
+    expect(await readFile(join(outside, 'dir', 'inner.txt'), 'utf8')).toBe('inner');
+  };
+
+  it('delete(dir/) removes the hidden entries, links themselves and not their targets', async () => {
+    await addHidden(join(root, 'd'));
+    expect(await listAll(store, 'd')).toEqual([]);
+    await store.delete('d/');
+    await expect(lstat(join(root, 'd'))).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(await store.stat('d')).toBeUndefined();
+    expect(await tree(root)).toEqual([]);
+    await outsideUntouched();
+  });
+
+  it('a directory that still shows an entry stays ENOTEMPTY, hidden entries and all', async () => {
+    await addHidden(join(root, 'd'));
+    await store.write('d/visible.txt', Buffer.from('v'));
+    await store.write('e/sub/', Buffer.alloc(0));
+    await symlink(join(outside, 'nowhere.txt'), join(root, 'e', 'dangling'));
+    const before = await tree(root);
+    await expect(store.delete('d/')).rejects.toMatchObject({ code: 'ENOTEMPTY' });
+    await expect(store.delete('e/')).rejects.toMatchObject({ code: 'ENOTEMPTY' });
+    expect(await tree(root)).toEqual(before);
+    await store.delete('d/visible.txt');
+    await store.delete('d/');
+    await expect(lstat(join(root, 'd'))).rejects.toMatchObject({ code: 'ENOENT' });
+    await outsideUntouched();
+  });
+
+  it('rm -r through the facade removes the whole tree; rm of a directory that looks empty removes it', async () => {
+    await store.write('t/a.txt', Buffer.from('a'));
+    await store.write('t/sub/b.txt', Buffer.from('b'));
+    await addHidden(join(root, 't'));
+    await addHidden(join(root, 't', 'sub', 'deeper'));
+    await addHidden(join(root, 'looks-empty'));
+    const fs = new StrataFS();
+    try {
+      await fs.mount('/l', store);
+      await expect(fs.rm('/l/t')).rejects.toMatchObject({ code: 'ENOTEMPTY' });
+      await fs.rm('/l/t', { recursive: true });
+      await fs.rm('/l/looks-empty');
+      expect(await fs.readdir('/l')).toEqual([]);
+    } finally {
+      await fs.close();
+    }
+    expect(await tree(root)).toEqual([]);
     await outsideUntouched();
   });
 });

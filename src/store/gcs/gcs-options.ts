@@ -38,7 +38,7 @@ export interface GcsStoreOptions {
 export interface ResolvedGcsOptions {
   bucket: string;
   prefix: string;
-  /** An injected client, or the options to build one with. */
+  /** An injected client, or the options to build one with (SDK retries off: see `SDK_RETRY_OPTIONS`). */
   storage: Storage | undefined;
   storageOptions: StorageOptions;
   /** Every secret in the options, for redaction. */
@@ -48,6 +48,15 @@ export interface ResolvedGcsOptions {
 
 /** The setting names `GcsStore.fromUri` understands (the bucket and prefix come from the URI). */
 export const GCS_SETTING_NAMES = ['projectId', 'keyFilename', 'credentials', 'apiEndpoint', 'storage', 'resumableThreshold'] as const;
+
+/**
+ * The SDK's own retries for the clients built here: none. Its default (3 retries, 2 to 9 s
+ * apart, for each request) would stack under the facade's retry layer and make a dead endpoint
+ * take tens of seconds per call; the SDK never retries the uploads stratafs makes (they carry no
+ * generation precondition), so the retry layer, which replays every call that can be replayed,
+ * loses nothing by owning them all. An injected `storage` keeps its own policy.
+ */
+const SDK_RETRY_OPTIONS: Readonly<NonNullable<StorageOptions['retryOptions']>> = { autoRetry: false };
 
 /** Default of {@link GcsStoreOptions.resumableThreshold}. */
 export const DEFAULT_RESUMABLE_THRESHOLD: Bytes = 8 * 1024 * 1024;
@@ -100,6 +109,7 @@ export function resolveGcsOptions(options: GcsStoreOptions): ResolvedGcsOptions 
     ...(keyFilename !== undefined ? { keyFilename } : {}),
     ...(credentials !== undefined ? { credentials } : {}),
     ...(apiEndpoint !== undefined ? { apiEndpoint, useAuthWithCustomEndpoint: keyFilename !== undefined || credentials !== undefined } : {}),
+    retryOptions: { ...SDK_RETRY_OPTIONS },
   };
   return {
     bucket: options.bucket,

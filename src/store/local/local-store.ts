@@ -5,7 +5,7 @@
  * @module
  */
 import { realpathSync, statSync, constants, type BigIntStats, type Dirent } from 'node:fs';
-import { copyFile, lstat, mkdir, open, readdir, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
+import { copyFile, lstat, mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -25,8 +25,10 @@ import type {
 import { rootFromFileUri } from './file-uri.js';
 import { codeOf, mapLocalError } from './local-errors.js';
 import { SafePaths } from './safe-path.js';
-import { isTempName, tempPathFor } from './temp-name.js';
+import { removeDirectory } from './remove-dir.js';
+import { tempPathFor } from './temp-name.js';
 import { TempSweeper } from './temp-sweep.js';
+import { visibleEntry } from './visible-entry.js';
 
 /** Options of the {@link LocalStore} constructor. */
 export interface LocalStoreOptions {
@@ -46,8 +48,9 @@ const READ_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants
  * an encoded form or a symbolic link); listings skip links that lead outside. Writes and copies
  * go to a hidden temp file in the target's directory and are renamed into place, so a failed or
  * aborted write leaves the previous file and no temp file; the temp file of a writer killed
- * mid-write is removed by a later write to that directory once it is an hour old. The etag is
- * `inode-size-mtimeNs` (hex).
+ * mid-write is removed by a later write to that directory once it is an hour old. Removing a
+ * directory (`delete('dir/')`) that lists as empty also removes what listings hide in it (links
+ * themselves, never their targets; see `removeDirectory`). The etag is `inode-size-mtimeNs` (hex).
  */
 export class LocalStore implements UnderStore {
   /** `file:///abs/dir`. */
@@ -123,24 +126,12 @@ export class LocalStore implements UnderStore {
       }
       for (const entry of entries) {
         throwIfAborted(opts.signal);
-        const name = entry.name;
-        if (isTempName(name) || !isKeyName(name)) continue;
-        const key = keyPrefix === '' ? name : `${keyPrefix}/${name}`;
-        let real = join(dir, name);
-        let info: BigIntStats;
-        try {
-          if (entry.isSymbolicLink()) real = await this.paths.realInside(real, 'list');
-          info = await stat(real, { bigint: true });
-        } catch {
-          continue; // a link leaving the root, a dangling link, or an entry that vanished: not listed
-        }
-        if (info.isDirectory()) {
-          yield infoOf(key, info);
-          // Recursion does not follow links (no loops, no file listed twice); listing the link itself does.
-          if (opts.recursive && !entry.isSymbolicLink()) stack.push([real, key]);
-        } else if (info.isFile()) {
-          yield infoOf(key, info);
-        }
+        const info = await visibleEntry(this.paths, dir, entry);
+        if (info === undefined) continue;
+        const key = keyPrefix === '' ? entry.name : `${keyPrefix}/${entry.name}`;
+        yield infoOf(key, info);
+        // Recursion does not follow links (no loops, no file listed twice); listing the link itself does.
+        if (info.isDirectory() && opts.recursive && !entry.isSymbolicLink()) stack.push([join(dir, entry.name), key]);
       }
     }
   }
@@ -210,7 +201,7 @@ export class LocalStore implements UnderStore {
         await this.paths.follow(key, 'delete'); // refuses links that lead outside the root
         await unlink(entry);
       } else if (key.endsWith('/')) {
-        if (info.isDirectory()) await rmdir(entry);
+        if (info.isDirectory()) await removeDirectory(this.paths, entry);
       } else {
         if (info.isDirectory()) throw new StrataError('EISDIR', undefined, { op: 'delete' });
         await unlink(entry);
@@ -299,16 +290,6 @@ function infoOf(key: string, info: BigIntStats): ObjectInfo {
   if (info.isDirectory()) return { key, size: 0, mtime, isDirectory: true };
   const etag = `${info.ino.toString(16)}-${info.size.toString(16)}-${info.mtimeNs.toString(16)}`;
   return { key, size: Number(info.size), mtime, etag, isDirectory: false };
-}
-
-/** True when a directory entry's name can be a key segment. */
-function isKeyName(name: string): boolean {
-  try {
-    assertSafeKey(name);
-    return !name.includes('/');
-  } catch {
-    return false;
-  }
 }
 
 function emptyStream(): Readable {
