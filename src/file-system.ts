@@ -162,8 +162,12 @@ export class StrataFS {
       };
       this.#ctx.table.add(mount);
       const cacheId = cacheIdOf(opened.uri, id);
+      const meta: MetadataCache = new MetadataCache(mountOptions.syncInterval ?? this.#ctx.options.syncInterval, (key, recursive) => {
+        this.#ctx.shareChange(cacheId, key, recursive);
+        this.#ctx.changedThroughTwin(meta, cacheId, key, recursive);
+      });
       this.#ctx.state.set(mount, {
-        meta: new MetadataCache(mountOptions.syncInterval ?? this.#ctx.options.syncInterval, (key, recursive) => this.#ctx.shareChange(cacheId, key, recursive)),
+        meta,
         counters: newCounters(),
         cacheId,
         owned,

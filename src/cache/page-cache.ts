@@ -171,7 +171,9 @@ export class PageCache {
     };
     const missing: number[] = [];
     for (let index = first; index <= last; index++) {
-      const page = this.#fromMemory(src, index);
+      // A hit counts the bytes this read takes from the page, as a disk hit below does.
+      const pageStart = index * this.pageSize;
+      const page = this.#fromMemory(src, index, Math.min(end, pageStart + this.pageLength(src.size, index)) - Math.max(offset, pageStart));
       if (page) copy(index, page);
       else missing.push(index);
     }
@@ -316,11 +318,12 @@ export class PageCache {
     while (this.#pendingDiskWrites.size > 0) await Promise.allSettled([...this.#pendingDiskWrites]);
   }
 
-  #fromMemory(src: PageSource, index: number): Buffer | undefined {
+  /** The page from the memory tier, counted as a hit of `bytes` (default: the whole page). */
+  #fromMemory(src: PageSource, index: number, bytes?: number): Buffer | undefined {
     const key = pageKey({ object: src.object, version: src.version, index });
     const page = this.memory.get(key);
     if (page) {
-      this.#hit(src, page.length);
+      this.#hit(src, bytes ?? page.length);
       // A page cached before its file was pinned becomes pinned when next used (pin() loads
       // every page): in memory, or with a disk tier (where pins live), on disk.
       if (this.#pinned.size > 0 && this.isPinned(src.object)) this.#pinCached({ object: src.object, version: src.version, index }, key, page);

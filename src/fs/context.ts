@@ -59,6 +59,11 @@ export class FsContext {
     if (this.shared && !isProcessLocal(cacheId)) this.shared.publish({ cacheId, key, recursive });
   }
 
+  /** A change made through one mount is seen at once by the other mounts of the same store in this process. */
+  changedThroughTwin(meta: MetadataCache, cacheId: string, key: string, recursive: boolean): void {
+    for (const state of this.state.values()) if (state.cacheId === cacheId && state.meta !== meta) state.meta.changedElsewhere(key, recursive);
+  }
+
   /** The shared tier for a mount's metadata, unless its store lives in this process only or it asks the store every time. */
   sharedFor(state: MountState): SharedTier | undefined {
     return this.shared && !isProcessLocal(state.cacheId) && state.meta.syncInterval !== 0 ? this.shared : undefined;

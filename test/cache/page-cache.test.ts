@@ -46,6 +46,31 @@ describe('page cache through a counting store', () => {
     expect(store.count('read')).toBe(1);
   });
 
+  it('bytesFromCache counts the bytes a read takes, from the memory tier as from the disk tier', async () => {
+    const { dir, cleanup } = await tempDir();
+    try {
+      store = new CountingStore();
+      await seed('h.bin', randomBytes(4 * PAGE));
+      for (const memory of [{ capacity: '16MiB' }, false] as const) {
+        // The memory tier on: the pages stay there; off: the pages a first StrataFS wrote to disk.
+        fs = new StrataFS({ cache: { pageSize: PAGE, memory: { capacity: '16MiB' }, disk: { dir, capacity: '16MiB' } } });
+        await fs.mount('/s', store);
+        await fs.readFile('/s/h.bin');
+        if (memory === false) {
+          await fs.close();
+          fs = new StrataFS({ cache: { pageSize: PAGE, memory, disk: { dir, capacity: '16MiB' } } });
+          await fs.mount('/s', store);
+        }
+        const before = fs.stats().bytesFromCache;
+        await fs.readFile('/s/h.bin', { offset: PAGE - 50, length: 100 });
+        expect({ memory: memory !== false, bytes: fs.stats().bytesFromCache - before }).toEqual({ memory: memory !== false, bytes: 100 });
+        await fs.close();
+      }
+    } finally {
+      await cleanup();
+    }
+  });
+
   it('adjacent missing pages are fetched with one ranged request, gaps split it', async () => {
     await setup();
     const data = randomBytes(12 * PAGE);

@@ -63,6 +63,21 @@ describe('mount table and namespace', () => {
     await expectCode(fs.readdir('/m/a'), 'ENOTDIR');
   });
 
+  it('two mounts of one store see the writes made through each other at once', async () => {
+    await fs.mount('/rw', 'memory://twins');
+    await fs.mount('/ro', 'memory://twins', { readOnly: true });
+    expect(await fs.exists('/ro/g.txt')).toBe(false);
+    expect(await fs.readdir('/ro')).toEqual([]);
+    await fs.writeFile('/rw/g.txt', 'G');
+    expect(await fs.exists('/ro/g.txt')).toBe(true);
+    expect(await fs.readdir('/ro')).toEqual(['g.txt']);
+    expect((await fs.readFile('/ro/g.txt')).toString()).toBe('G');
+    await fs.writeFile('/rw/g.txt', 'G2');
+    expect((await fs.readFile('/ro/g.txt')).toString()).toBe('G2');
+    await fs.rm('/rw/g.txt');
+    expect(await fs.exists('/ro/g.txt')).toBe(false);
+  });
+
   it('mount and unmount errors are the ones API.md names', async () => {
     await fs.mount('/', 'memory://');
     await fs.writeFile('/file.txt', 'x');
