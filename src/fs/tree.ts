@@ -58,7 +58,8 @@ export class TreeOps {
     const files = all.filter((e) => !e.isDirectory).map((e) => e.key);
     if (store.deleteMany && files.length > 1) await store.deleteMany(files, { signal });
     else await eachLimit(files, CONCURRENCY, (k) => store.delete(k, { signal }));
-    const dirs = all.filter((e) => e.isDirectory).sort((a, b) => depth(b.key) - depth(a.key));
+    // Markers only where one can be: an implicit directory of an object store has none to delete.
+    const dirs = all.filter((e) => e.isDirectory && !(e.implicit && !store.capabilities.directories)).sort((a, b) => depth(b.key) - depth(a.key));
     for (const dir of dirs) await store.delete(dir.key + '/', { signal });
     if (key !== '') await store.delete(key + '/', { signal });
     await this.ctx.pages.drop(objectId(state.cacheId, key === '' ? '' : key + '/'), { prefix: true, force: true });
@@ -144,7 +145,9 @@ export class TreeOps {
   async copyTree(src: Resolved, dst: Resolved, signal?: AbortSignal): Promise<void> {
     const all = await walkTree(src.mount.store, src.key, { signal });
     await this.writer.makeDirectory(dst, signal);
-    for (const dir of all.filter((e) => e.isDirectory).sort((a, b) => depth(a.key) - depth(b.key))) {
+    // On an object store, a directory known only from the keys below it stays so (no marker is made for it).
+    const markers = all.filter((e) => e.isDirectory && !(e.implicit && !dst.mount.store.capabilities.directories));
+    for (const dir of markers.sort((a, b) => depth(a.key) - depth(b.key))) {
       await this.writer.makeDirectory({ mount: dst.mount, key: moveKey(dir.key, src.key, dst.key) }, signal);
     }
     await eachLimit(

@@ -6,18 +6,22 @@
 import { isSafeKey, joinKey, parentKey } from '../path.js';
 import type { ObjectInfo, StoreCallOptions, UnderStore } from '../store/under-store.js';
 
+/** One descendant found by {@link walkTree}; `implicit`: a directory only known from the keys below it (no marker was listed). */
+export type TreeEntry = ObjectInfo & { implicit?: true };
+
 /** Every descendant of the directory `key` (files and directories), in no particular order. */
-export async function walkTree(store: UnderStore, key: string, opts: StoreCallOptions = {}): Promise<ObjectInfo[]> {
-  const out = new Map<string, ObjectInfo>();
+export async function walkTree(store: UnderStore, key: string, opts: StoreCallOptions = {}): Promise<TreeEntry[]> {
+  const out = new Map<string, TreeEntry>();
   const addImplicitParents = (childKey: string): void => {
     for (let k = parentKey(childKey); k !== key && k !== ''; k = parentKey(k)) {
       if (out.has(k)) break;
-      out.set(k, { key: k, size: 0, isDirectory: true });
+      out.set(k, { key: k, size: 0, isDirectory: true, implicit: true });
     }
   };
   const visit = (info: ObjectInfo): void => {
     if (info.key === key || !(key === '' || info.key.startsWith(key + '/')) || !isSafeKey(info.key)) return;
-    if (!out.has(info.key) || !info.isDirectory) out.set(info.key, info);
+    const known = out.get(info.key);
+    if (!known || !info.isDirectory || known.implicit) out.set(info.key, info);
     addImplicitParents(info.key);
   };
   try {

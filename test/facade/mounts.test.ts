@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StrataFS, registerStore, MemoryStore, type UnderStore } from '../../src/index.js';
+import { CountingStore } from '../support/counting-store.js';
 import { expectCode, readAll } from '../support/helpers.js';
 
 describe('mount table and namespace', () => {
@@ -76,6 +77,23 @@ describe('mount table and namespace', () => {
     expect((await fs.readFile('/ro/g.txt')).toString()).toBe('G2');
     await fs.rm('/rw/g.txt');
     expect(await fs.exists('/ro/g.txt')).toBe(false);
+  });
+
+  it('moving a directory on a store without rename keeps its implicit sub-directories implicit', async () => {
+    const store = new CountingStore('implicit', { rangeRead: true, list: true, copy: true, rename: false, directories: false });
+    await fs.mount('/o', store);
+    await fs.writeFile('/o/d/implicit/f.txt', 'f');
+    await fs.mkdir('/o/d/marked');
+    await fs.rename('/o/d', '/o/e');
+    expect(await fs.readdir('/o/e')).toEqual(['implicit', 'marked']);
+    await fs.rm('/o/e/implicit/f.txt');
+    // As before the move: the last file of an implicit directory takes it along; a marker stays.
+    expect(await fs.readdir('/o/e')).toEqual(['marked']);
+    store.reset();
+    await fs.writeFile('/o/e/x/y/z.txt', 'z');
+    await fs.rm('/o/e', { recursive: true });
+    expect(store.calls.filter((c) => c.op === 'delete').map((c) => c.key).sort()).toEqual(['e/', 'e/marked/', 'e/x/y/z.txt']);
+    expect(await fs.exists('/o/e')).toBe(false);
   });
 
   it('mount and unmount errors are the ones API.md names', async () => {
