@@ -208,8 +208,8 @@ export class StrataFS {
   /** Metadata of a file or directory. `ENOENT` when missing. */
   async stat(path: string, options?: OperationOptions): Promise<FileInfo> {
     const target = normalizePath(path, 'stat');
-    checkOperationOptions(options, []);
     return this.#run('stat', target, async () => {
+      checkOperationOptions(options, []);
       const info = await this.#ns.statInfo(target, options?.signal);
       if (!info) throw new StrataError('ENOENT');
       if (fileNamedAsDirectory(info, path)) throw notADirectory();
@@ -220,8 +220,8 @@ export class StrataFS {
   /** True when the path exists (never throws for a missing path; throws `EINVAL` for a bad one). */
   async exists(path: string, options?: OperationOptions): Promise<boolean> {
     const target = normalizePath(path, 'exists');
-    checkOperationOptions(options, []);
     return this.#run('exists', target, async () => {
+      checkOperationOptions(options, []);
       const info = await this.#ns.statInfo(target, options?.signal);
       return info !== undefined && !fileNamedAsDirectory(info, path);
     });
@@ -236,10 +236,10 @@ export class StrataFS {
   async readdir(path: string, options: { recursive?: boolean; withInfo: true; signal?: AbortSignal }): Promise<FileInfo[]>;
   async readdir(path: string, options?: { recursive?: boolean; withInfo?: boolean; signal?: AbortSignal }): Promise<string[] | FileInfo[]> {
     const target = normalizePath(path, 'readdir');
-    checkOperationOptions(options, ['recursive', 'withInfo']);
-    const recursive = checkBoolean(options?.recursive, 'recursive') ?? false;
-    const withInfo = checkBoolean(options?.withInfo, 'withInfo') ?? false;
     return this.#run('readdir', target, async () => {
+      checkOperationOptions(options, ['recursive', 'withInfo']);
+      const recursive = checkBoolean(options?.recursive, 'recursive') ?? false;
+      const withInfo = checkBoolean(options?.withInfo, 'withInfo') ?? false;
       const entries = await this.#ns.listDir(target, recursive, options?.signal);
       const sorted = [...entries.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
       return withInfo ? sorted.map(([, info]) => info) : sorted.map(([name]) => name);
@@ -254,11 +254,11 @@ export class StrataFS {
    */
   async readFile(path: string, options?: { offset?: number; length?: number; readType?: ReadType; signal?: AbortSignal }): Promise<Buffer> {
     const target = normalizePath(path, 'readFile');
-    checkOperationOptions(options, ['offset', 'length', 'readType']);
-    const offset = checkCount(options?.offset, 'offset') ?? 0;
-    const length = checkCount(options?.length, 'length');
-    const readType = checkReadType(options?.readType);
     return this.#run('read', target, async () => {
+      checkOperationOptions(options, ['offset', 'length', 'readType']);
+      const offset = checkCount(options?.offset, 'offset') ?? 0;
+      const length = checkCount(options?.length, 'length');
+      const readType = checkReadType(options?.readType);
       await this.#refuseFileAsDirectory(path, target, options?.signal);
       for (let attempt = 0; ; attempt++) {
         const { src, mount, release } = await this.#sources.openSource(target, options?.signal, { first: length === 0 ? undefined : this.#ctx.pages.span(offset, length) });
@@ -286,12 +286,13 @@ export class StrataFS {
    */
   createReadStream(path: string, options?: { start?: number; end?: number; readType?: ReadType; highWaterMark?: number; signal?: AbortSignal }): Readable {
     const target = normalizePath(path, 'createReadStream');
-    checkOperationOptions(options, ['start', 'end', 'readType', 'highWaterMark']);
-    const start = checkCount(options?.start, 'start') ?? 0;
-    const end = checkCount(options?.end, 'end');
-    if (end !== undefined && end < start) throw invalid('end must not be before start', { path: target, op: 'createReadStream' });
-    const highWaterMark = checkCount(options?.highWaterMark, 'highWaterMark');
-    const readType = checkReadType(options?.readType);
+    const { start, end, highWaterMark, readType } = withArgsContext(target, 'createReadStream', () => {
+      checkOperationOptions(options, ['start', 'end', 'readType', 'highWaterMark']);
+      const first = checkCount(options?.start, 'start') ?? 0;
+      const last = checkCount(options?.end, 'end');
+      if (last !== undefined && last < first) throw invalid('end must not be before start');
+      return { start: first, end: last, highWaterMark: checkCount(options?.highWaterMark, 'highWaterMark'), readType: checkReadType(options?.readType) };
+    });
     let release: (() => void) | undefined;
     const stream = pageReadStream(
       this.#ctx.pages,
@@ -317,9 +318,9 @@ export class StrataFS {
   /** Opens the file for random access at its current version (see {@link StrataFileHandle}). */
   async open(path: string, options?: { readType?: ReadType; signal?: AbortSignal }): Promise<StrataFileHandle> {
     const target = normalizePath(path, 'open');
-    checkOperationOptions(options, ['readType']);
-    const readType = checkReadType(options?.readType);
     return this.#run('open', target, async () => {
+      checkOperationOptions(options, ['readType']);
+      const readType = checkReadType(options?.readType);
       await this.#refuseFileAsDirectory(path, target, options?.signal);
       const { src, mount, info } = await this.#sources.openSource(target, options?.signal);
       return new StrataFileHandle(target, src, info.etag ?? src.version, this.#ctx.pages, { readType: this.#ctx.readType(mount, readType) }, mount.path);
@@ -335,13 +336,13 @@ export class StrataFS {
    */
   async writeFile(path: string, data: WriteData, options?: { writeType?: WriteType; overwrite?: boolean; signal?: AbortSignal }): Promise<FileInfo> {
     const target = normalizePath(path, 'writeFile');
-    checkOperationOptions(options, ['writeType', 'overwrite']);
-    const writeType = checkWriteType(options?.writeType);
-    const overwrite = checkBoolean(options?.overwrite, 'overwrite') ?? true;
-    const body = toBody(data);
-    // An abort ends the body stream at once, so every store sees a failed source and keeps the old object.
-    if (options?.signal && !Buffer.isBuffer(body)) addAbortSignal(options.signal, body);
     return this.#run('write', target, async () => {
+      checkOperationOptions(options, ['writeType', 'overwrite']);
+      const writeType = checkWriteType(options?.writeType);
+      const overwrite = checkBoolean(options?.overwrite, 'overwrite') ?? true;
+      const body = toBody(data);
+      // An abort ends the body stream at once, so every store sees a failed source and keeps the old object.
+      if (options?.signal && !Buffer.isBuffer(body)) addAbortSignal(options.signal, body);
       if (namesDirectory(path)) {
         // As `fs`: a file cannot be written by a directory's name.
         await this.#refuseFileAsDirectory(path, target, options?.signal);
@@ -371,18 +372,20 @@ export class StrataFS {
    * failed write is the stream's `'error'`, and a stream destroyed before it finished stores nothing.
    */
   createWriteStream(path: string, options?: { writeType?: WriteType; overwrite?: boolean; signal?: AbortSignal }): Writable {
-    normalizePath(path, 'createWriteStream');
-    checkOperationOptions(options, ['writeType', 'overwrite']);
-    checkWriteType(options?.writeType);
+    const target = normalizePath(path, 'createWriteStream');
+    withArgsContext(target, 'createWriteStream', () => {
+      checkOperationOptions(options, ['writeType', 'overwrite']);
+      checkWriteType(options?.writeType);
+    });
     return uploadingWritable((body) => this.writeFile(path, body, options));
   }
 
   /** Creates a directory (`recursive`: and its parents, no error if it exists). `EEXIST` otherwise when it exists. */
   async mkdir(path: string, options?: { recursive?: boolean; signal?: AbortSignal }): Promise<void> {
     const target = normalizePath(path, 'mkdir');
-    checkOperationOptions(options, ['recursive']);
-    const recursive = checkBoolean(options?.recursive, 'recursive') ?? false;
     await this.#run('mkdir', target, async () => {
+      checkOperationOptions(options, ['recursive']);
+      const recursive = checkBoolean(options?.recursive, 'recursive') ?? false;
       const make = async (): Promise<void> => {
         const existing = await this.#ns.statInfo(target, options?.signal);
         if (existing) {
@@ -411,10 +414,10 @@ export class StrataFS {
    */
   async rm(path: string, options?: { recursive?: boolean; force?: boolean; signal?: AbortSignal }): Promise<void> {
     const target = normalizePath(path, 'rm');
-    checkOperationOptions(options, ['recursive', 'force']);
-    const recursive = checkBoolean(options?.recursive, 'recursive') ?? false;
-    const force = checkBoolean(options?.force, 'force') ?? false;
     await this.#run('rm', target, async () => {
+      checkOperationOptions(options, ['recursive', 'force']);
+      const recursive = checkBoolean(options?.recursive, 'recursive') ?? false;
+      const force = checkBoolean(options?.force, 'force') ?? false;
       const info = await this.#ns.statInfo(target, options?.signal);
       if (!info) {
         if (force) return;
@@ -439,8 +442,8 @@ export class StrataFS {
   async rename(from: string, to: string, options?: OperationOptions): Promise<void> {
     const source = normalizePath(from, 'rename');
     const target = normalizePath(to, 'rename');
-    checkOperationOptions(options, []);
     await this.#run('rename', source, async () => {
+      checkOperationOptions(options, []);
       const info = await this.#ns.statInfo(source, options?.signal);
       if (!info) throw new StrataError('ENOENT');
       if (fileNamedAsDirectory(info, from, to)) throw notADirectory();
@@ -496,10 +499,10 @@ export class StrataFS {
   async copy(from: string, to: string, options?: { recursive?: boolean; overwrite?: boolean; signal?: AbortSignal }): Promise<void> {
     const source = normalizePath(from, 'copy');
     const target = normalizePath(to, 'copy');
-    checkOperationOptions(options, ['recursive', 'overwrite']);
-    const recursive = checkBoolean(options?.recursive, 'recursive') ?? false;
-    const overwrite = checkBoolean(options?.overwrite, 'overwrite') ?? true;
     await this.#run('copy', source, async () => {
+      checkOperationOptions(options, ['recursive', 'overwrite']);
+      const recursive = checkBoolean(options?.recursive, 'recursive') ?? false;
+      const overwrite = checkBoolean(options?.overwrite, 'overwrite') ?? true;
       const info = await this.#ns.statInfo(source, options?.signal);
       if (!info) throw new StrataError('ENOENT');
       if (fileNamedAsDirectory(info, from, to)) throw notADirectory();
@@ -534,10 +537,10 @@ export class StrataFS {
     options?: { recursive?: boolean; onProgress?: (p: { bytes: number; totalBytes: number; files: number; totalFiles: number }) => void; signal?: AbortSignal },
   ): Promise<void> {
     const target = normalizePath(path, 'load');
-    checkOperationOptions(options, ['recursive', 'onProgress']);
-    const recursive = checkBoolean(options?.recursive, 'recursive') ?? false;
-    if (options?.onProgress !== undefined && typeof options.onProgress !== 'function') throw invalid('onProgress must be a function');
     await this.#run('load', target, async () => {
+      checkOperationOptions(options, ['recursive', 'onProgress']);
+      const recursive = checkBoolean(options?.recursive, 'recursive') ?? false;
+      if (options?.onProgress !== undefined && typeof options.onProgress !== 'function') throw invalid('onProgress must be a function');
       await this.#ready();
       const files = await this.#ns.filesOf(target, recursive, options?.signal);
       const progress = { bytes: 0, totalBytes: files.reduce((n, f) => n + f.size, 0), files: 0, totalFiles: files.length };
@@ -558,9 +561,9 @@ export class StrataFS {
   /** Drops cached pages and metadata of a file (or a directory's, with `recursive`); pinned pages stay. */
   async free(path: string, options?: { recursive?: boolean; signal?: AbortSignal }): Promise<void> {
     const target = normalizePath(path, 'free');
-    checkOperationOptions(options, ['recursive']);
-    const recursive = checkBoolean(options?.recursive, 'recursive') ?? false;
     await this.#run('free', target, async () => {
+      checkOperationOptions(options, ['recursive']);
+      const recursive = checkBoolean(options?.recursive, 'recursive') ?? false;
       await this.#ready();
       const info = await this.#ns.statInfo(target, options?.signal);
       if (!info) throw new StrataError('ENOENT');
@@ -585,8 +588,8 @@ export class StrataFS {
   /** Pins a file or directory: its pages are loaded and never evicted until {@link unpin}. */
   async pin(path: string, options?: OperationOptions): Promise<void> {
     const target = normalizePath(path, 'pin');
-    checkOperationOptions(options, []);
     await this.#run('pin', target, async () => {
+      checkOperationOptions(options, []);
       const pinned = await this.#setPinned(target, true, options?.signal);
       this.#ctx.pages.takePinMisses(pinned.object, pinned.prefix); // only this pin's misses count
       await this.load(target, { recursive: true, signal: options?.signal });
@@ -607,8 +610,8 @@ export class StrataFS {
   /** Writes `MUST_CACHE` / `ASYNC_THROUGH` data at or below `path` to the store now. */
   async persist(path: string, options?: OperationOptions): Promise<void> {
     const target = normalizePath(path, 'persist');
-    checkOperationOptions(options, []);
     await this.#run('persist', target, async () => {
+      checkOperationOptions(options, []);
       await this.#ready();
       if (!(await this.#ns.statInfo(target, options?.signal))) throw new StrataError('ENOENT');
       for (const { mount, key } of this.#ctx.mountsUnder(target)) await this.#ctx.writeBack?.persistKey(this.#ctx.state.get(mount)!.cacheId, key, true);
@@ -737,6 +740,15 @@ export class StrataFS {
 
   async #ready(): Promise<void> {
     if (this.#diskReady) await this.#diskReady;
+  }
+}
+
+/** Runs the argument checks of a call that does not return a promise: what they throw names the path and the call. */
+function withArgsContext<T>(path: string, op: string, check: () => T): T {
+  try {
+    return check();
+  } catch (error) {
+    throw toStrataError(error, { path, op });
   }
 }
 

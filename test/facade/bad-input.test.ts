@@ -177,4 +177,24 @@ describe('bad input is refused with EINVAL before any I/O', () => {
     }
     expect((await fs.readFile('/a')).toString()).toBe('a');
   });
+
+  it("a call's bad option names the call's path and operation", async () => {
+    const calls: [string, string, () => unknown][] = [
+      ['/a', 'read', () => fs.readFile('/a', { offset: -1 })],
+      ['/a', 'createReadStream', () => fs.createReadStream('/a', { highWaterMark: -1 })],
+      ['/a', 'createWriteStream', () => fs.createWriteStream('/a', { writeType: 'LATER' as never })],
+      ['/a', 'write', () => fs.writeFile('/a', 42 as never)],
+      ['/', 'readdir', () => fs.readdir('/', { withInfo: 'yes' } as never)],
+      ['/a', 'open', () => fs.open('/a', { readType: 'SOMETIMES' as never })],
+      ['/a', 'copy', () => fs.copy('/a', '/b', { overwrite: 'no' } as never)],
+      ['/d', 'mkdir', () => fs.mkdir('/d', { parents: true } as never)],
+    ];
+    for (const [path, op, call] of calls) {
+      const error = await (async () => call())().then(
+        () => undefined,
+        (e: unknown) => e as StrataError,
+      );
+      expect({ path: error?.path, op: error?.op, code: error?.code }).toEqual({ path, op, code: 'EINVAL' });
+    }
+  });
 });
