@@ -8,6 +8,18 @@ import { expectCode, randomBytes, tempDir } from '../support/helpers.js';
 
 const PAGE = 64 * 1024;
 
+/** A counting store whose writes fail with a dropped connection while `outage.down` is true (it starts down). */
+function storeWithOutage(name: string): { store: CountingStore; outage: { down: boolean } } {
+  const store = new CountingStore(name);
+  const outage = { down: true };
+  const realWrite = store.write.bind(store);
+  store.write = async (key, body, opts) => {
+    if (outage.down) throw Object.assign(new Error('service unavailable'), { code: 'ECONNRESET' });
+    return realWrite(key, body, opts);
+  };
+  return { store, outage };
+}
+
 describe('disk tier and write types through the facade', () => {
   let cache: Awaited<ReturnType<typeof tempDir>>;
   let storeDir: Awaited<ReturnType<typeof tempDir>>;
@@ -156,38 +168,26 @@ describe('disk tier and write types through the facade', () => {
 
   it('ASYNC_THROUGH survives a store outage and finishes when it returns', async () => {
     const fs = make({ retry: { attempts: 1, minDelay: 10, maxDelay: 20 } });
-    const store = new CountingStore('outage');
-    const realWrite = store.write.bind(store);
-    let down = true;
-    store.write = async (key, body, opts) => {
-      if (down) throw Object.assign(new Error('service unavailable'), { code: 'ECONNRESET' });
-      return realWrite(key, body, opts);
-    };
+    const { store, outage } = storeWithOutage('outage');
     await fs.mount('/s', store);
     await fs.writeFile('/s/o.txt', 'survives', { writeType: 'ASYNC_THROUGH' });
     await new Promise((r) => setTimeout(r, 100));
     expect(await store.inner.stat('o.txt')).toBeUndefined();
-    down = false;
+    outage.down = false;
     await fs.flush();
     expect((await store.inner.stat('o.txt'))?.size).toBe(8);
   });
 
   it('close() does not wait for a store that is down: the write stays in the disk cache and the next StrataFS uploads it', async () => {
     const first = make({ retry: { attempts: 2, minDelay: 10, maxDelay: 20 } });
-    const store = new CountingStore('down-at-close');
-    const realWrite = store.write.bind(store);
-    let down = true;
-    store.write = async (key, body, opts) => {
-      if (down) throw Object.assign(new Error('service unavailable'), { code: 'ECONNRESET' });
-      return realWrite(key, body, opts);
-    };
+    const { store, outage } = storeWithOutage('down-at-close');
     await first.mount('/s', store);
     await first.writeFile('/s/kept.txt', 'kept', { writeType: 'ASYNC_THROUGH' });
     const started = Date.now();
     await first.close();
     expect(Date.now() - started).toBeLessThan(10_000);
     expect(await store.inner.stat('kept.txt')).toBeUndefined();
-    down = false;
+    outage.down = false;
     const second = make();
     await second.mount('/s', store);
     await second.flush();
