@@ -377,7 +377,7 @@ export class StrataFS {
       checkOperationOptions(options, ['writeType', 'overwrite']);
       checkWriteType(options?.writeType);
     });
-    return uploadingWritable((body) => this.writeFile(path, body, options));
+    return uploadingWritable((body, cancel) => this.writeFile(path, body, { ...options, signal: options?.signal ? AbortSignal.any([options.signal, cancel]) : cancel }));
   }
 
   /** Creates a directory (`recursive`: and its parents, no error if it exists). `EEXIST` otherwise when it exists. */

@@ -6,13 +6,16 @@
 import { Readable, Writable } from 'node:stream';
 
 /**
- * A Writable whose bytes are streamed into `upload(body)`. `'finish'` comes once the upload
- * resolved (the file is then visible); an upload that fails is the stream's `'error'`. Each
- * write waits while the upload has not taken the bytes before it (backpressure passes through,
- * so memory stays bounded). Destroying the stream before it finished fails the upload, so
- * nothing partial is ever stored.
+ * A Writable whose bytes are streamed into `upload(body, signal)`. `'finish'` comes once the
+ * upload resolved (the file is then visible); an upload that fails is the stream's `'error'`.
+ * Each write waits while the upload has not taken the bytes before it (backpressure passes
+ * through, so memory stays bounded); the upload gets a copy of each chunk, so the writer may
+ * reuse its buffer once the write's callback ran, as with `fs` streams. Destroying the stream
+ * before `'finish'` (after `end()` too) fails the body and aborts `signal`, so nothing partial
+ * is stored and a store that has not yet committed the upload does not.
  */
-export function uploadingWritable(upload: (body: Readable) => Promise<unknown>): Writable {
+export function uploadingWritable(upload: (body: Readable, signal: AbortSignal) => Promise<unknown>): Writable {
+  const cancel = new AbortController();
   /** The callback of a write waiting for the upload to read. */
   let waiting: ((error?: Error | null) => void) | undefined;
   const body = new Readable({
@@ -28,7 +31,8 @@ export function uploadingWritable(upload: (body: Readable) => Promise<unknown>):
   let uploaded: Promise<unknown> | undefined;
   const writer = new Writable({
     write(chunk: Buffer, _encoding, callback) {
-      if (body.push(chunk)) callback();
+      // A copy: the caller owns `chunk` again once called back, and the upload may keep what it read.
+      if (body.push(Buffer.from(chunk))) callback();
       else waiting = callback;
     },
     final(callback) {
@@ -36,11 +40,15 @@ export function uploadingWritable(upload: (body: Readable) => Promise<unknown>):
       uploaded!.then(() => callback(), (error: Error) => callback(error));
     },
     destroy(error, callback) {
-      if (!body.readableEnded) body.destroy(error ?? new Error('the write stream was destroyed before it finished'));
+      if (!writer.writableFinished) {
+        const reason = error ?? new Error('the write stream was destroyed before it finished');
+        if (!body.readableEnded) body.destroy(reason);
+        cancel.abort(reason);
+      }
       callback(error);
     },
   });
-  uploaded = upload(body);
+  uploaded = upload(body, cancel.signal);
   uploaded.catch((error: Error) => writer.destroy(error));
   return writer;
 }

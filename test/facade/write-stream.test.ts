@@ -105,4 +105,47 @@ describe('createWriteStream', () => {
     await sleep(20);
     expect(await fs.exists('/m/new.txt')).toBe(false);
   });
+
+  it('a writer may reuse its buffer once a write was called back: the file holds what was written', async () => {
+    fs = new StrataFS();
+    await fs.mount('/m', 'memory://');
+    const writer = fs.createWriteStream('/m/reused.txt');
+    const buffer = Buffer.alloc(4);
+    for (const letter of ['A', 'B', 'C']) {
+      buffer.fill(letter);
+      await new Promise<void>((resolve, reject) => writer.write(buffer, (error) => (error ? reject(error) : resolve())));
+    }
+    writer.end();
+    await once(writer, 'finish');
+    expect((await fs.readFile('/m/reused.txt')).toString()).toBe('AAAABBBBCCCC');
+    await fs.free('/m/reused.txt');
+    expect((await fs.readFile('/m/reused.txt')).toString()).toBe('AAAABBBBCCCC');
+  });
+
+  it('a stream destroyed after end() but before finish stores nothing when the store had not committed', async () => {
+    /** A store that commits a write 200 ms after taking its bytes, unless its signal fired by then. */
+    class LateStore extends MemoryStore {
+      override async write(key: string, body: Readable | Buffer, opts?: StoreWriteOptions): Promise<ObjectInfo> {
+        const chunks: Buffer[] = [];
+        if (Buffer.isBuffer(body)) chunks.push(body);
+        else for await (const chunk of body) chunks.push(chunk as Buffer);
+        await sleep(200);
+        return super.write(key, Buffer.concat(chunks), opts);
+      }
+    }
+    fs = new StrataFS();
+    await fs.mount('/m', new LateStore());
+    await fs.writeFile('/m/f.txt', 'OLD');
+    const writer = fs.createWriteStream('/m/f.txt');
+    const errors: string[] = [];
+    writer.on('error', (error) => errors.push(error.message));
+    writer.end('NEW');
+    await sleep(50);
+    const closed = new Promise((resolve) => writer.on('close', resolve));
+    writer.destroy(new Error('cancelled'));
+    await closed;
+    await sleep(300);
+    expect(errors).toEqual(['cancelled']);
+    expect((await fs.readFile('/m/f.txt')).toString()).toBe('OLD');
+  });
 });
