@@ -270,7 +270,8 @@ export class StrataFS {
         } catch (error) {
           // The object changed under us: read it again at its new version, never a mix.
           if ((error as StrataError).code !== 'ESTALE' || attempt >= 2) throw error;
-          this.#ctx.state.get(mount)?.meta.forget(this.#ctx.table.resolve(target)!.key);
+          // (Told to the fleet too: its shared answer is as old as ours.)
+          this.#ctx.state.get(mount)?.meta.changedOutside(this.#ctx.table.resolve(target)!.key);
         } finally {
           release();
         }

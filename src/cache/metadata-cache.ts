@@ -16,6 +16,8 @@ interface Entry<T> {
 /** Per-mount metadata cache (see the module comment). Keys are store keys of that mount. */
 export class MetadataCache {
   #stats = new Map<string, Entry<ObjectInfo | null>>();
+  /** Keys whose shared answers are known to be old (see {@link changedOutside}). */
+  readonly #askStore = new Set<string>();
   #lists = new Map<string, Entry<ObjectInfo[]>>();
   #epoch = 0;
   hits = 0;
@@ -97,6 +99,22 @@ export class MetadataCache {
   removed(key: string, recursive = false): void {
     this.onChange?.(key, recursive);
     this.changedElsewhere(key, recursive);
+  }
+
+  /**
+   * A change a read found (the store no longer has the version known here, made outside
+   * stratafs): forgets it, and tells the others (the fleet's shared tier, twin mounts), whose
+   * answers are as old as this one.
+   */
+  changedOutside(key: string): void {
+    this.#askStore.add(key);
+    this.onChange?.(key, false);
+    this.changedElsewhere(key, false);
+  }
+
+  /** True (once) when the next `stat` of `key` must ask the store itself: a shared answer may be as old as the one a read found changed. */
+  mustAskStore(key: string): boolean {
+    return this.#askStore.delete(key);
   }
 
   /** A change another process made (an invalidation it shared): forgets without telling anyone. */

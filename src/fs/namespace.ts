@@ -41,9 +41,10 @@ export class Namespace {
     else {
       // Answers that cross a change made through this process are returned, not kept.
       const epoch = state.meta.epoch;
-      // Another process of the fleet may have asked the store already (the shared tier).
+      // Another process of the fleet may have asked the store already (the shared tier), unless
+      // a read here found that answer old.
       const shared = this.ctx.sharedFor(state);
-      const entry = await shared?.getStatEntry?.(state.cacheId, key, maxAge(state.meta.syncInterval));
+      const entry = state.meta.mustAskStore(key) ? undefined : await shared?.getStatEntry?.(state.cacheId, key, maxAge(state.meta.syncInterval));
       if (entry) {
         info = entry.value ?? undefined;
         state.meta.setStat(key, entry.value, entry.ageMs, epoch);

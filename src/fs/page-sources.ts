@@ -144,7 +144,7 @@ export class PageSources {
         const verify = async (): Promise<void> => {
           const now = await store.stat(key, { signal });
           if (!now || versionOf(now) !== version) {
-            state.meta.forget(key);
+            state.meta.changedOutside(key);
             throw new StrataError('ESTALE', 'the object changed while it was read');
           }
         };

@@ -63,6 +63,18 @@ describe('shared tier through the facade', () => {
     expect(exists).toBe(false);
   });
 
+  it('a file changed outside stratafs is read at its new version by every instance, though the fleet shared its old stat', async () => {
+    await writeFile(join(dir.dir, 'z.bin'), Buffer.alloc(3 * PAGE, 1));
+    expect((await a.stat('/data/z.bin')).size).toBe(3 * PAGE); // the answer goes to the shared tier
+    await new Promise((r) => setTimeout(r, 50));
+    expect((await b.stat('/data/z.bin')).size).toBe(3 * PAGE);
+    await writeFile(join(dir.dir, 'z.bin'), Buffer.alloc(2 * PAGE + 7, 2)); // changed outside stratafs
+    const readB = await b.readFile('/data/z.bin');
+    expect([readB.length, [...new Set(readB)]]).toEqual([2 * PAGE + 7, [2]]);
+    const readA = await a.readFile('/data/z.bin');
+    expect([readA.length, [...new Set(readA)]]).toEqual([2 * PAGE + 7, [2]]);
+  });
+
   it('Redis unreachable never fails a read', async () => {
     const offline = new StrataFS({ cache: { pageSize: PAGE, shared: { url: 'redis://127.0.0.1:1', keyPrefix: prefix } } });
     try {
