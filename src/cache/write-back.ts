@@ -10,6 +10,7 @@ import type { Mount } from '../mount/mount-table.js';
 import type { ObjectInfo } from '../store/under-store.js';
 import type { PendingWrite, WriteJournal } from './disk-tier-types.js';
 import { backoffDelay, type RetryPolicy } from '../layers/retry-layer.js';
+import { isTemporary, toStrataError } from '../errors.js';
 import type { KeyLock } from './key-lock.js';
 import { objectId } from './page-id.js';
 
@@ -46,11 +47,30 @@ export class WriteBack {
     }
   }
 
-  /** Uploads now, and waits for, the pending writes at or below `key` of one store (`MUST_CACHE` too when `all`). */
+  /**
+   * Uploads now, and waits for, the pending writes at or below `key` of one store (`MUST_CACHE`
+   * too when `all`). Each gets the retry policy's attempts (one when the store refuses it for
+   * good, e.g. `EACCES`); then the call fails with the store's error, and the write stays
+   * pending in the journal.
+   */
   async persistKey(cacheId: string, key: string, all = false): Promise<void> {
     const below = (p: PendingWrite): boolean => key === '' || p.key === key || p.key.startsWith(key + '/');
     const selected = this.journal.list(cacheId).filter((p) => below(p) && (all || p.mode === 'ASYNC_THROUGH'));
-    await Promise.all(selected.map((p) => this.schedule(p)));
+    const outcomes = await Promise.allSettled(selected.map((p) => this.#persist(p)));
+    const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+
+  async #persist(pending: PendingWrite): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const mount = this.mountOf(pending.cacheId);
+      if (!mount) return;
+      const outcome = await this.locks.run(objectId(pending.cacheId, pending.key), () => this.#attempt(mount, pending));
+      if (outcome === true) return;
+      const error = toStrataError(outcome.error);
+      if (attempt >= this.retry.attempts || !isTemporary(error)) throw error;
+      await sleep(backoffDelay(this.retry, attempt));
+    }
   }
 
   /** Waits until no `ASYNC_THROUGH` write of a mounted store (of `cacheId`, when given) is pending. */
@@ -87,18 +107,18 @@ export class WriteBack {
       if (!mount) return;
       // Each attempt runs between the other changes of the key, never beside one (the backoff does not hold it up).
       const uploaded = await this.locks.run(objectId(pending.cacheId, pending.key), () => this.#attempt(mount, pending));
-      if (uploaded) return;
+      if (uploaded === true) return;
       if (this.#draining && ++drainAttempts >= this.retry.attempts) return; // left for the next uploader on the dir
       await sleep(backoffDelay({ ...this.retry, maxDelay: Math.max(this.retry.maxDelay, 5000) }, Math.min(attempt, 10)));
     }
   }
 
   /**
-   * One upload attempt; `false` when it failed and is to be tried again. A write that is no
+   * One upload attempt: `true` when done (or nothing is left to do), else the error it failed with. A write that is no
    * longer the newest pending write of its key is dropped, not uploaded: the newer one holds
    * what the file is now, and an older upload landing after it would bring back old data.
    */
-  async #attempt(mount: Mount, pending: PendingWrite): Promise<boolean> {
+  async #attempt(mount: Mount, pending: PendingWrite): Promise<true | { error: unknown }> {
     const newest = this.journal.find(pending.cacheId, pending.key);
     if (newest?.id !== pending.id) {
       if (newest !== undefined) await this.journal.complete(pending.id); // superseded
@@ -113,9 +133,9 @@ export class WriteBack {
       for (const p of [pending, ...older]) await this.journal.complete(p.id);
       await this.onUploaded(mount, pending.key, info, data);
       return true;
-    } catch {
+    } catch (error) {
       this.journal.release(pending.id);
-      return false;
+      return { error };
     }
   }
 }

@@ -194,6 +194,28 @@ describe('disk tier and write types through the facade', () => {
     expect((await store.inner.stat('kept.txt'))?.size).toBe(4);
   });
 
+  it('persist() fails with the store\'s error when the store refuses the upload; the data stays in the cache', async () => {
+    const fs = make({ retry: { attempts: 2, minDelay: 10, maxDelay: 20 } });
+    const { store, outage } = storeWithOutage('persist-refused');
+    await fs.mount('/s', store);
+    await fs.writeFile('/s/m.txt', 'must', { writeType: 'MUST_CACHE' });
+    const error = await expectCode(fs.persist('/s/m.txt'), 'EIO');
+    expect(error.path).toBe('/s/m.txt');
+    expect(fs.stats().pendingWrites).toBe(1);
+    const refusing = store.write;
+    store.write = async () => {
+      throw Object.assign(new Error('denied'), { code: 'EACCES' });
+    };
+    const started = Date.now();
+    await expectCode(fs.persist('/s'), 'EACCES');
+    expect(Date.now() - started).toBeLessThan(5_000);
+    store.write = refusing;
+    outage.down = false;
+    await fs.persist('/s');
+    expect(fs.stats().pendingWrites).toBe(0);
+    expect((await store.inner.stat('m.txt'))?.size).toBe(4);
+  });
+
   it('ASYNC_THROUGH and MUST_CACHE without a disk tier are EINVAL', async () => {
     const fs = new StrataFS();
     open.push(fs);
