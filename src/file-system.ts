@@ -288,28 +288,30 @@ export class StrataFS {
   createReadStream(path: string, options?: { start?: number; end?: number; readType?: ReadType; highWaterMark?: number; signal?: AbortSignal }): Readable {
     const target = normalizePath(path, 'createReadStream');
     const { start, end, highWaterMark, readType } = withArgsContext(target, 'createReadStream', () => {
-      checkOperationOptions(options, ['start', 'end', 'readType', 'highWaterMark']);
+      checkOperationOptions(options, ['start', 'end', 'readType', 'highWaterMark'], true);
       const first = checkCount(options?.start, 'start') ?? 0;
       const last = checkCount(options?.end, 'end');
       if (last !== undefined && last < first) throw invalid('end must not be before start');
       return { start: first, end: last, highWaterMark: checkCount(options?.highWaterMark, 'highWaterMark'), readType: checkReadType(options?.readType) };
     });
     let release: (() => void) | undefined;
+    const context = { path: target, op: 'read', mount: this.#ctx.table.resolve(target)?.mount.path };
     const stream = pageReadStream(
       this.#ctx.pages,
-      async (first) => {
+      async (first, signal) => {
         try {
-          await this.#refuseFileAsDirectory(path, target, options?.signal);
-          const opened = await this.#sources.openSource(target, options?.signal, { first });
+          await this.#refuseFileAsDirectory(path, target, signal);
+          const opened = await this.#sources.openSource(target, signal, { first });
           release = opened.release;
+          if (stream.destroyed) release(); // closed while it opened: its 'close' has fired already
           return opened.src;
         } catch (error) {
-          throw toStrataError(error, { path: target, op: 'read' });
+          throw isAbortError(error) ? asAbortError(error) : toStrataError(error, context);
         }
       },
       start,
       end,
-      { readType: readType ?? this.#ctx.options.readType, signal: options?.signal, highWaterMark },
+      { readType: readType ?? this.#ctx.options.readType, signal: options?.signal, highWaterMark, context },
     );
     // A body opened ahead that the stream did not use (its pages came from elsewhere) is let go.
     stream.once('close', () => release?.());
@@ -375,7 +377,7 @@ export class StrataFS {
   createWriteStream(path: string, options?: { writeType?: WriteType; overwrite?: boolean; signal?: AbortSignal }): Writable {
     const target = normalizePath(path, 'createWriteStream');
     withArgsContext(target, 'createWriteStream', () => {
-      checkOperationOptions(options, ['writeType', 'overwrite']);
+      checkOperationOptions(options, ['writeType', 'overwrite'], true);
       checkWriteType(options?.writeType);
     });
     return uploadingWritable((body, cancel) => this.writeFile(path, body, { ...options, signal: options?.signal ? AbortSignal.any([options.signal, cancel]) : cancel }));
@@ -749,7 +751,7 @@ function withArgsContext<T>(path: string, op: string, check: () => T): T {
   try {
     return check();
   } catch (error) {
-    throw toStrataError(error, { path, op });
+    throw isAbortError(error) ? asAbortError(error) : toStrataError(error, { path, op });
   }
 }
 

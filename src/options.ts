@@ -309,14 +309,18 @@ export function publicSettings(settings: Record<string, unknown>): Record<string
 /** The type of a store argument: an {@link UnderStore} or a URI. */
 export type StoreLike = UnderStore | string;
 
-/** Checks an operation's options bag: an object (or undefined) with only the known keys + `signal`. */
-export function checkOperationOptions(options: unknown, keys: string[]): void {
+/**
+ * Checks an operation's options bag: an object (or undefined) with only the known keys +
+ * `signal`; a signal that already fired throws its `AbortError`, unless `streamed` (a stream
+ * reports it as its `'error'`, as `fs` streams do).
+ */
+export function checkOperationOptions(options: unknown, keys: string[], streamed = false): void {
   if (options === undefined) return;
   checkObject(options, 'options');
   checkKeys(options, [...keys, 'signal'], 'operation');
   const signal = (options as { signal?: unknown }).signal;
   if (signal !== undefined && !(signal instanceof AbortSignal)) throw invalid('signal must be an AbortSignal');
-  throwIfAborted(signal);
+  if (!streamed) throwIfAborted(signal);
 }
 
 /** A non-negative safe integer option, or undefined. */

@@ -1,64 +1,128 @@
 /**
- * `createReadStream`: a byte stream that walks the page cache page by page, so memory stays
- * bounded whatever the file size. Each chunk is a copy the consumer owns, as with `fs` streams:
- * writing to it never reaches the cache's pages (nor a page still on its way to the disk tier).
+ * `createReadStream`: a byte stream that walks the page cache page by page (see
+ * {@link PageWalk}), so memory stays bounded whatever the file size. Each chunk is a copy the
+ * consumer owns, as with `fs` streams: writing to it never reaches the cache's pages (nor a page
+ * still on its way to the disk tier). As with `fs` streams, `destroy()` and the caller's `signal`
+ * end it at once, and the page fetches it started are given up.
  * @module
  */
 import { Readable } from 'node:stream';
 import type { PageCache, PageReadOptions, PageSource } from '../cache/page-cache.js';
+import { abortError, asAbortError, isAbortError, toStrataError, type StrataErrorContext } from '../errors.js';
 import type { ByteRange } from '../store/under-store.js';
+import { PageWalk, firstBatch } from './page-walk.js';
 
-/** How far a stream reads ahead of its consumer. */
-const READ_AHEAD_BYTES = 8 * 1024 * 1024;
+/** Options of {@link pageReadStream}. */
+export interface PageReadStreamOptions extends PageReadOptions {
+  /** Buffered bytes, and the chunk size when smaller than a page (as `fs` streams read). Default: a page. */
+  highWaterMark?: number;
+  /** Chunks are the cache's pages themselves, not copies: only for readers inside stratafs that never write to them (a copy's upload). */
+  shareChunks?: boolean;
+  /** Added to every `StrataError` the stream fails with (others become `StrataError`s); `AbortError`s stay as they are. */
+  context?: Pick<StrataErrorContext, 'path' | 'op' | 'mount'>;
+}
 
 /**
- * A Readable over bytes `[start, end]` (inclusive) of `src`, opened lazily by `open`, which is
- * told the stream's first fetch (the first batch of pages). With `shareChunks` (for readers inside
- * stratafs that only read them, such as a copy's upload) the chunks are the pages themselves.
+ * Opens the source a stream reads, told the stream's first fetch (the first batch of pages) and
+ * a signal that aborts when the stream is destroyed (or when the caller's `signal` aborts).
  */
-export function pageReadStream(
-  cache: PageCache,
-  open: (first: ByteRange) => Promise<PageSource>,
-  start: number,
-  end: number | undefined,
-  opts: PageReadOptions & { highWaterMark?: number; shareChunks?: boolean },
-): Readable {
-  // Read ahead: the next READ_AHEAD_BYTES of pages are requested while one is consumed, in
-  // batches of half that (one ranged read per batch of missing pages), so a stream is neither
-  // one round trip per page nor one request per page; memory stays bounded by the window.
-  const window = Math.max(1, Math.ceil(READ_AHEAD_BYTES / cache.pageSize));
-  const batch = Math.max(1, Math.floor(window / 2));
-  const firstIndex = Math.floor(start / cache.pageSize);
-  const firstCount = end === undefined ? batch : Math.min(batch, Math.floor(end / cache.pageSize) - firstIndex + 1);
-  // Chunks of `highWaterMark` bytes when it is smaller than a page, as `fs` streams read.
-  const chunkSize = Math.min(cache.pageSize, opts.highWaterMark || cache.pageSize);
-  async function* pages(): AsyncGenerator<Buffer> {
-    const src = await open({ offset: firstIndex * cache.pageSize, length: firstCount * cache.pageSize });
-    const last = Math.min(src.size - 1, end ?? Infinity);
-    let position = start;
-    const lastIndex = Math.floor(last / cache.pageSize);
-    const ahead = new Map<number, Promise<Buffer>>();
-    let next = firstIndex; // the first page not requested yet
-    while (position <= last) {
-      const index = Math.floor(position / cache.pageSize);
-      while (next <= lastIndex && next < index + window) {
-        const first = next;
-        cache.pages(src, first, Math.min(batch, lastIndex - first + 1), opts).forEach((p, k) => {
-          p.catch(() => undefined);
-          ahead.set(first + k, p);
-        });
-        next = first + batch;
-      }
-      const page = await ahead.get(index)!;
-      ahead.delete(index);
-      const pageStart = index * cache.pageSize;
-      const from = position - pageStart;
-      const to = Math.min(page.length, last - pageStart + 1);
-      if (to <= from) break;
-      if (opts.shareChunks) yield page.subarray(from, to);
-      else for (let at = from; at < to; at += chunkSize) yield Buffer.from(page.subarray(at, Math.min(to, at + chunkSize)));
-      position = pageStart + to;
+export type OpenPageSource = (first: ByteRange, signal: AbortSignal) => Promise<PageSource>;
+
+/**
+ * A Readable over bytes `[start, end]` (inclusive) of `src`, opened lazily by `open` (see
+ * {@link PageReadStreamOptions}). It is destroyed with an `AbortError` as soon as `opts.signal`
+ * aborts, even while paused; `destroy()` closes it at once and gives up its page fetches.
+ */
+export function pageReadStream(cache: PageCache, open: OpenPageSource, start: number, end: number | undefined, opts: PageReadStreamOptions): Readable {
+  return new PageReadStream(cache, open, start, end, opts);
+}
+
+/** See {@link pageReadStream}. */
+class PageReadStream extends Readable {
+  readonly #cache: PageCache;
+  readonly #open: OpenPageSource;
+  readonly #start: number;
+  readonly #end: number | undefined;
+  readonly #opts: PageReadStreamOptions;
+  /** Aborted when the stream is destroyed: the signal of everything it started. */
+  readonly #controller = new AbortController();
+  #stopListening: () => void = () => undefined;
+  #walk: PageWalk | undefined;
+  /** Chunks of the current page not pushed yet. */
+  #queue: Buffer[] = [];
+  /** A page (or the open step) is on its way. */
+  #busy = false;
+
+  constructor(cache: PageCache, open: OpenPageSource, start: number, end: number | undefined, opts: PageReadStreamOptions) {
+    super({ highWaterMark: opts.highWaterMark ?? cache.pageSize });
+    this.#cache = cache;
+    this.#open = open;
+    this.#start = start;
+    this.#end = end;
+    this.#opts = opts;
+    // A listener on the caller's signal rather than `AbortSignal.any`: it destroys the stream
+    // (which aborts the stream's own signal), and it is removed on close, so a long-lived caller
+    // signal (a CLI's, shared by many streams) holds nothing of a stream once it is closed.
+    const signal = opts.signal;
+    if (signal?.aborted) this.destroy(abortError(signal));
+    else if (signal) {
+      const onAbort = (): void => void this.destroy(abortError(signal));
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.#stopListening = () => signal.removeEventListener('abort', onAbort);
     }
   }
-  return Readable.from(pages(), { objectMode: false, highWaterMark: opts.highWaterMark ?? cache.pageSize });
+
+  override _read(): void {
+    // Pushed on the next tick, not inside this call: `read()` would hand out what `_read` pushes
+    // synchronously together with what was buffered, as one chunk larger than `highWaterMark`.
+    if (this.#queue.length > 0) return void process.nextTick(() => this.#pushQueued());
+    if (this.#busy) return;
+    this.#busy = true;
+    this.#nextChunks().then(
+      (chunks) => {
+        this.#busy = false;
+        if (this.destroyed) return;
+        if (chunks === null) this.push(null);
+        else {
+          this.#queue = chunks;
+          this.#pushQueued();
+        }
+      },
+      (error: unknown) => {
+        this.#busy = false;
+        this.destroy(this.#failure(error));
+      },
+    );
+  }
+
+  /** Pushes the chunks of the current page while the buffer wants more (one at a time: a small `highWaterMark` sets the chunk size). */
+  #pushQueued(): void {
+    let more = true;
+    while (more && this.#queue.length > 0 && !this.destroyed) more = this.push(this.#queue.shift()); // a 'data' listener may destroy it
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.#stopListening();
+    // Pages still on their way are given up (a fetch other readers share goes on for them).
+    this.#controller.abort(this.#opts.signal?.aborted ? this.#opts.signal.reason : (error ?? undefined));
+    callback(error);
+  }
+
+  /** The chunks of the next page, `null` at the end; opens the source first. */
+  async #nextChunks(): Promise<Buffer[] | null> {
+    const signal = this.#controller.signal;
+    if (!this.#walk) {
+      const src = await this.#open(firstBatch(this.#cache.pageSize, this.#start, this.#end), signal);
+      if (this.destroyed) return null; // closed while opening: nothing more is read
+      const chunkSize = Math.min(this.#cache.pageSize, this.#opts.highWaterMark || this.#cache.pageSize);
+      this.#walk = new PageWalk(this.#cache, src, this.#start, this.#end, { readType: this.#opts.readType, signal, chunkSize, shareChunks: this.#opts.shareChunks });
+    }
+    return this.#walk.next();
+  }
+
+  /** What the stream fails with: aborts as `AbortError`s, the rest with the stream's context. */
+  #failure(error: unknown): Error {
+    if (isAbortError(error)) return asAbortError(error);
+    return this.#opts.context ? toStrataError(error, this.#opts.context) : (error as Error);
+  }
 }

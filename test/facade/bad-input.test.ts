@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StrataFS, StrataError } from '../../src/index.js';
 
@@ -175,6 +176,15 @@ describe('bad input is refused with EINVAL before any I/O', () => {
       expect(error, what).toBeInstanceOf(StrataError);
       expect((error as StrataError).code, what).toBe('EINVAL');
     }
+    expect((await fs.readFile('/a')).toString()).toBe('a');
+  });
+
+  it("a stream made with a signal that already fired ends in an AbortError, as fs streams do (the 'error' event)", async () => {
+    const controller = new AbortController();
+    controller.abort();
+    const streams = [fs.createReadStream('/a', { signal: controller.signal }), fs.createWriteStream('/a', { signal: controller.signal })];
+    const errors = await Promise.all(streams.map(async (stream) => ((await once(stream, 'error')) as unknown[])[0]));
+    for (const error of errors) expect(error).toMatchObject({ name: 'AbortError', code: 'ABORT_ERR' });
     expect((await fs.readFile('/a')).toString()).toBe('a');
   });
 
