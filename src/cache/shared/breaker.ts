@@ -28,9 +28,13 @@ export class CircuitBreaker {
   /** Failures seen (hard and soft, background ones included). */
   errors = 0;
 
+  /**
+   * `stallMs`: how long Redis may show no sign of life before calls over their budget count as
+   * an outage (and, see the tier's calls, how long a call waits at most without one).
+   */
   constructor(
     private readonly coolDownMs: Milliseconds,
-    private readonly stallMs: Milliseconds,
+    readonly stallMs: Milliseconds,
     private readonly secrets: readonly string[] = [],
   ) {}
 

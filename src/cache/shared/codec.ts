@@ -28,28 +28,37 @@ function fromWire(wire: WireInfo): ObjectInfo {
   return info;
 }
 
-/** A metadata entry: the value, the mount epoch it was taken in, and the TTL (ms) it was stored with. */
+/**
+ * A metadata entry: the value, the mount epoch it was taken in, the TTL (ms) it was stored with,
+ * and when the store gave the answer (`takenAt`, ms since the epoch by the writer's clock).
+ */
 export interface MetaEntry<T> {
   value: T;
   epoch: number;
   ttlMs: number;
+  takenAt: number;
 }
 
-/** Encodes a stat answer (`null`: known missing). */
-export function encodeStat(value: ObjectInfo | null, epoch: number, ttlMs: number): string {
-  return JSON.stringify({ v: value === null ? null : toWire(value), p: epoch, t: ttlMs });
+/** Encodes a stat answer (`null`: known missing) taken from the store at `takenAt`. */
+export function encodeStat(value: ObjectInfo | null, epoch: number, ttlMs: number, takenAt: number): string {
+  return JSON.stringify({ v: value === null ? null : toWire(value), p: epoch, t: ttlMs, a: takenAt });
 }
 
-/** Encodes a directory listing. */
-export function encodeList(value: ObjectInfo[], epoch: number, ttlMs: number): string {
-  return JSON.stringify({ v: value.map(toWire), p: epoch, t: ttlMs });
+/** Encodes a directory listing taken from the store at `takenAt`. */
+export function encodeList(value: ObjectInfo[], epoch: number, ttlMs: number, takenAt: number): string {
+  return JSON.stringify({ v: value.map(toWire), p: epoch, t: ttlMs, a: takenAt });
 }
 
-function decodeEntry(text: string): { v: unknown; p: number; t: number } | undefined {
+/**
+ * The fields of an entry; `undefined` when unreadable or without `a` (written by a version that
+ * did not record when the answer was taken: its age is unknown, so it is not used).
+ */
+function decodeEntry(text: string): { v: unknown; p: number; t: number; a: number } | undefined {
   try {
-    const raw = JSON.parse(text) as { v?: unknown; p?: unknown; t?: unknown };
+    const raw = JSON.parse(text) as { v?: unknown; p?: unknown; t?: unknown; a?: unknown };
     if (typeof raw !== 'object' || raw === null || typeof raw.p !== 'number' || typeof raw.t !== 'number' || !('v' in raw)) return undefined;
-    return { v: raw.v, p: raw.p, t: raw.t };
+    if (typeof raw.a !== 'number' || !Number.isFinite(raw.a)) return undefined;
+    return { v: raw.v, p: raw.p, t: raw.t, a: raw.a };
   } catch {
     return undefined;
   }
@@ -60,19 +69,19 @@ function isWire(value: unknown): value is WireInfo {
   return typeof w === 'object' && w !== null && typeof w.k === 'string' && typeof w.s === 'number';
 }
 
-/** Decodes a stat entry (`undefined` when unreadable). */
+/** Decodes a stat entry (`undefined` when unreadable or without its time, see {@link MetaEntry}). */
 export function decodeStat(text: string): MetaEntry<ObjectInfo | null> | undefined {
   const raw = decodeEntry(text);
   if (!raw) return undefined;
   if (raw.v !== null && !isWire(raw.v)) return undefined;
-  return { value: raw.v === null ? null : fromWire(raw.v), epoch: raw.p, ttlMs: raw.t };
+  return { value: raw.v === null ? null : fromWire(raw.v), epoch: raw.p, ttlMs: raw.t, takenAt: raw.a };
 }
 
-/** Decodes a listing entry (`undefined` when unreadable). */
+/** Decodes a listing entry (`undefined` when unreadable or without its time, see {@link MetaEntry}). */
 export function decodeList(text: string): MetaEntry<ObjectInfo[]> | undefined {
   const raw = decodeEntry(text);
   if (!raw || !Array.isArray(raw.v) || !raw.v.every(isWire)) return undefined;
-  return { value: (raw.v as WireInfo[]).map(fromWire), epoch: raw.p, ttlMs: raw.t };
+  return { value: (raw.v as WireInfo[]).map(fromWire), epoch: raw.p, ttlMs: raw.t, takenAt: raw.a };
 }
 
 /** An invalidation on the wire, with the id of the instance that sent it. */

@@ -38,7 +38,10 @@ export interface SharedTierOptions {
   pageSize?: SizeLike;
   /** Seconds a page lives in Redis (`SET … EX`). Default `3600`. Redis' own `maxmemory-policy` evicts earlier. */
   pageTtl?: Seconds;
-  /** Seconds a shared `stat`/listing answer lives in Redis at most (its age is checked against each reader's `maxAgeMs`). Default `3600`. */
+  /**
+   * Seconds a shared `stat`/listing answer lives in Redis at most, counted from when the store gave
+   * it (its age, from that time too, is checked against each reader's `maxAgeMs`). Default `3600`.
+   */
   metadataTtl?: Seconds;
   /** Larger pages are neither stored nor leased (fetched by each process). Default `'8MiB'`. */
   maxPageBytes?: SizeLike;
@@ -58,10 +61,12 @@ export interface SharedTierOptions {
   /**
    * Milliseconds one Redis round trip may take before it is given up (a miss, or fetching from
    * the store). Batches of pages get more: per page the larger of `timeoutMs / 8` and the page's
-   * transfer time at 20 MB/s (from `pageSize`). The time counts from the call's start or from the
-   * last call that succeeded, whichever is later, so calls queued behind large transfers on a
-   * Redis that keeps answering wait their turn (up to ten times their budget, at least 10 s).
-   * Default `200`.
+   * transfer time at 20 MB/s (from `pageSize`). The time counts from the call's start or from
+   * Redis' last sign of life (a call succeeded, bytes arrived), whichever is later, so calls
+   * queued behind large transfers on a Redis that keeps answering wait their turn (up to ten times
+   * their budget, at least 10 s). Whatever the budget, a call gives up after
+   * `max(2000, 10 × timeoutMs)` ms without a sign of life (a frozen Redis: see `coolDownMs`), so
+   * a lookup of many pages costs no more than that either. Default `200`.
    */
   timeoutMs?: Milliseconds;
   /**

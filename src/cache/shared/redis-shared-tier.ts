@@ -2,7 +2,7 @@
  * `RedisSharedTier`: the fleet-wide cache tier on Redis or Redis Cluster (see
  * {@link SharedTier}). Pages are binary strings with a TTL, one hash slot per object version;
  * single-flight across processes uses per-page leases (`SET NX PX`); metadata answers carry
- * their age in their TTL and the mount's epoch; invalidations travel on a pub/sub channel.
+ * the time the store gave them and the mount's epoch; invalidations travel on a pub/sub channel.
  * Every call goes through a circuit breaker with a time budget: Redis down or slow turns into
  * misses and no-ops, never into a failed read.
  * @module
@@ -302,8 +302,11 @@ export class RedisSharedTier implements SharedTier {
 
   /**
    * A shared stat answer younger than `maxAgeMs` (`null`: known missing), else `undefined`.
-   * The age comes from the entry's remaining TTL (Redis' clock, not the hosts'). `maxAgeMs`
-   * `0` answers `undefined` without asking; a negative one means no age limit.
+   * The age is the larger of the time since the writer took the answer from the store (the
+   * entry's `takenAt`, hosts' clocks) and the time Redis has held the entry (its remaining TTL,
+   * Redis' clock): a write that reached Redis late (stalled in the socket) is as old as its
+   * answer, and a writer's clock running ahead never makes an entry younger than Redis says.
+   * `maxAgeMs` `0` answers `undefined` without asking; a negative one means no age limit.
    */
   async getStat(cacheId: string, key: string, maxAgeMs: number): Promise<ObjectInfo | null | undefined> {
     return (await this.getStatEntry(cacheId, key, maxAgeMs))?.value;
@@ -314,10 +317,13 @@ export class RedisSharedTier implements SharedTier {
     return this.#getMeta(cacheId, this.#keys.stat(this.#keys.mountTag(cacheId), key), maxAgeMs, decodeStat);
   }
 
-  /** Shares a stat answer, tagged with the mount epoch this instance last saw. */
+  /**
+   * Shares a stat answer the store just gave (taken now), tagged with the mount epoch this
+   * instance last saw.
+   */
   setStat(cacheId: string, key: string, info: ObjectInfo | null): void {
     const tag = this.#keys.mountTag(cacheId);
-    this.#setMeta(tag, this.#keys.stat(tag, key), (epoch, ttlMs) => encodeStat(info, epoch, ttlMs));
+    this.#setMeta(tag, this.#keys.stat(tag, key), (epoch, ttlMs, takenAt) => encodeStat(info, epoch, ttlMs, takenAt));
   }
 
   /** A shared listing of directory `key` younger than `maxAgeMs`, else `undefined` (see {@link getStat}). */
@@ -330,11 +336,11 @@ export class RedisSharedTier implements SharedTier {
     return this.#getMeta(cacheId, this.#keys.list(this.#keys.mountTag(cacheId), key), maxAgeMs, decodeList);
   }
 
-  /** Shares a directory listing (not when its JSON exceeds `maxListBytes`). */
+  /** Shares a directory listing the store just gave (not when its JSON exceeds `maxListBytes`). */
   setList(cacheId: string, key: string, children: ObjectInfo[]): void {
     const tag = this.#keys.mountTag(cacheId);
-    this.#setMeta(tag, this.#keys.list(tag, key), (epoch, ttlMs) => {
-      const text = encodeList(children, epoch, ttlMs);
+    this.#setMeta(tag, this.#keys.list(tag, key), (epoch, ttlMs, takenAt) => {
+      const text = encodeList(children, epoch, ttlMs, takenAt);
       return Buffer.byteLength(text) <= this.#opts.maxListBytes ? text : undefined;
     });
   }
@@ -351,11 +357,13 @@ export class RedisSharedTier implements SharedTier {
       this.#stats.metaMisses++;
       return undefined;
     }
+    const now = Date.now();
     const [text, pttl, epochText] = replies as [string | null, number, string | null];
     const epoch = Number(epochText ?? 0);
     this.#epochs.set(tag, epoch);
     const entry = text === null ? undefined : decode(text);
-    const ageMs = entry ? Math.max(0, entry.ttlMs - pttl) : Infinity;
+    // The older of the two readings (see getStat): an error in either direction costs a store call.
+    const ageMs = entry ? Math.max(0, entry.ttlMs - pttl, now - entry.takenAt) : Infinity;
     if (!entry || entry.epoch !== epoch || pttl < 0 || (maxAgeMs > 0 && ageMs >= maxAgeMs)) {
       this.#stats.metaMisses++;
       return undefined;
@@ -364,9 +372,15 @@ export class RedisSharedTier implements SharedTier {
     return { value: entry.value, ageMs };
   }
 
-  #setMeta(tag: string, entryKey: string, encode: (epoch: number, ttlMs: number) => string | undefined): void {
+  /**
+   * Stores a metadata entry taken now, in the background. Its TTL is what is left of
+   * `metadataTtl` since it was taken (nothing is stored once that is over); its age for readers
+   * counts from `takenAt`, so an entry that reaches Redis late (the epoch read or the SET stalled
+   * with Redis) is not younger than its answer.
+   */
+  #setMeta(tag: string, entryKey: string, encode: (epoch: number, ttlMs: number, takenAt: number) => string | undefined): void {
     if (this.#closed) return;
-    const ttlMs = this.#opts.metadataTtl * 1000;
+    const takenAt = Date.now();
     const work = async (): Promise<void> => {
       let epoch = this.#epochs.get(tag);
       if (epoch === undefined) {
@@ -375,7 +389,9 @@ export class RedisSharedTier implements SharedTier {
         epoch = Number(read ?? 0);
         this.#epochs.set(tag, epoch);
       }
-      const text = encode(epoch, ttlMs);
+      const ttlMs = this.#opts.metadataTtl * 1000 - Math.max(0, Date.now() - takenAt);
+      if (ttlMs <= 0) return;
+      const text = encode(epoch, ttlMs, takenAt);
       if (text !== undefined) await this.#call(1, () => this.#client.set(entryKey, text, 'PX', ttlMs));
     };
     this.#track(work());
@@ -522,13 +538,16 @@ export class RedisSharedTier implements SharedTier {
    * nobody waits for. The budget counts from the call's start or from Redis' last sign of life
    * (a call succeeded, bytes arrived), whichever is later: a call queued behind large transfers
    * on a Redis that keeps sending is waiting its turn, not failing (up to ten times its budget,
-   * at least 10 s). An error is a hard failure, running over the budget a soft one (see
+   * at least 10 s). Whatever its budget, a call waits at most the breaker's `stallMs` without a
+   * sign of life: a frozen Redis then opens the breaker, and a lookup of many pages costs no more
+   * than a small one. An error is a hard failure, running over the budget a soft one (see
    * {@link CircuitBreaker}).
    */
   async #call<T>(weight: number, work: () => Promise<T>, opts: { background?: boolean } = {}): Promise<T | Skip> {
     if (this.#disconnected || !this.#breaker.allow()) return SKIP;
     const perPage = Math.max(this.#opts.timeoutMs / 8, this.#opts.pageSize / 20_000);
     const budget = Math.ceil((this.#opts.timeoutMs + weight * perPage) * (opts.background ? BACKGROUND_FACTOR : 1));
+    const patience = Math.min(budget, this.#breaker.stallMs);
     const started = Date.now();
     const cap = started + Math.max(10 * budget, 10_000);
     let timer: NodeJS.Timeout | undefined;
@@ -540,7 +559,7 @@ export class RedisSharedTier implements SharedTier {
         running,
         new Promise<never>((_, reject) => {
           const check = (final: boolean): void => {
-            const due = Math.min(cap, Math.max(started, this.#breaker.lastProgressAt) + budget);
+            const due = Math.min(cap, Math.max(started, this.#breaker.lastProgressAt) + patience);
             const now = Date.now();
             if (now < due) timer = setTimeout(() => check(false), due - now);
             // After a blocked event loop, timers run before pending socket data is read: look
@@ -551,7 +570,7 @@ export class RedisSharedTier implements SharedTier {
               reject(new Error(`no answer within ${now - started} ms`));
             }
           };
-          timer = setTimeout(() => check(false), budget);
+          timer = setTimeout(() => check(false), patience);
         }),
       ]);
       this.#breaker.success();
