@@ -61,6 +61,9 @@ export interface OperationOptions {
  */
 const BODY_STALL_MS = 30_000;
 
+/** Bytes of pages `load()` asks for at once (missing ones in as few ranged reads as possible). */
+const LOAD_BATCH_BYTES = 4 * 1024 * 1024;
+
 /**
  * One virtual file system over many stores, with a tiered cache. Mount stores at paths, then
  * use it like `fs.promises`. See API.md for the full contract.
@@ -550,9 +553,13 @@ export class StrataFS {
       options?.onProgress?.({ ...progress });
       await eachLimit(files, 4, async (file) => {
         const { src, mount } = await this.#sources.openSource(file.path, options?.signal);
-        for (let index = 0; index * this.#ctx.pages.pageSize < src.size; index++) {
-          const page = await this.#ctx.pages.page(src, index, { readType: mount.readType === 'CACHE_PROMOTE' ? 'CACHE_PROMOTE' : 'CACHE', signal: options?.signal });
-          progress.bytes += page.length;
+        const pages = this.#ctx.pages;
+        // Batches of 4 MiB, as streams read ahead: one ranged read for each run of missing pages.
+        const batch = Math.max(1, Math.floor(LOAD_BATCH_BYTES / pages.pageSize));
+        for (let first = 0; first < pages.pageCount(src.size); first += batch) {
+          const count = Math.min(batch, pages.pageCount(src.size) - first);
+          const bytes = await pages.warm(src, first, count, { readType: mount.readType === 'CACHE_PROMOTE' ? 'CACHE_PROMOTE' : 'CACHE', signal: options?.signal });
+          progress.bytes += bytes; // after the await: files load side by side
           options?.onProgress?.({ ...progress });
         }
         progress.files++;

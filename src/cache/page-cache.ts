@@ -257,6 +257,27 @@ export class PageCache {
     return out;
   }
 
+  /**
+   * Makes pages `first … first + count - 1` cached, fetching the missing ones together (adjacent
+   * misses in one ranged read), as `load()` warms a file; resolves the bytes of those pages.
+   */
+  async warm(src: PageSource, first: number, count: number, opts: PageReadOptions): Promise<number> {
+    const done = this.memory.pool.begin();
+    try {
+      let bytes = 0;
+      const missing: number[] = [];
+      for (let index = first; index < first + count; index++) {
+        const page = this.#fromMemory(src, index);
+        if (page) bytes += page.length;
+        else missing.push(index);
+      }
+      if (missing.length > 0) for (const page of await this.#load(src, missing, opts)) bytes += page.length;
+      return bytes;
+    } finally {
+      done();
+    }
+  }
+
   /** Stores pages of freshly written data under its new version (write types that cache). */
   admitWritten(object: string, version: string, data: Buffer): void {
     const pinned = this.isPinned(object);

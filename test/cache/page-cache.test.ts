@@ -292,6 +292,21 @@ describe('page cache through a counting store', () => {
     expect(store.bytesRead).toBe(3 * PAGE);
   });
 
+  it('load fetches a file\'s missing pages together: one ranged read per 4 MiB, not one per page', async () => {
+    await setup();
+    const data = randomBytes(100 * PAGE + 5); // 101 pages: batches of 64 and 37
+    await seed('big.bin', data);
+    await fs.readFile('/s/big.bin', { offset: 10 * PAGE, length: PAGE }); // one page cached splits the first batch
+    store.reset();
+    const progress: number[] = [];
+    await fs.load('/s/big.bin', { onProgress: (p) => progress.push(p.bytes) });
+    expect(store.count('read')).toBe(3);
+    expect(progress.at(-1)).toBe(data.length);
+    store.reset();
+    expect((await fs.readFile('/s/big.bin')).equals(data)).toBe(true);
+    expect(store.bytesRead).toBe(0);
+  });
+
   it('pinned pages survive pressure and free; unpin makes them evictable', async () => {
     fs = new StrataFS({ cache: { pageSize: PAGE, memory: { capacity: 8 * PAGE } } });
     store = new CountingStore();
