@@ -286,7 +286,9 @@ export class StrataFS {
    * A stream of the file's bytes from `start` to `end` (inclusive, like `fs`), page by page with
    * bounded memory. Each chunk is the consumer's own copy; chunks are a page long, or
    * `highWaterMark` bytes when that is smaller. Errors (`ENOENT`, `EISDIR`…) arrive as the
-   * stream's `'error'`.
+   * stream's `'error'`, naming the path. As with `fs` streams, `signal` (even one that already
+   * fired) destroys it with an `AbortError`, and `destroy()` ends it at once, giving up the page
+   * fetches it started (a fetch another reader shares goes on for that reader).
    */
   createReadStream(path: string, options?: { start?: number; end?: number; readType?: ReadType; highWaterMark?: number; signal?: AbortSignal }): Readable {
     const target = normalizePath(path, 'createReadStream');
