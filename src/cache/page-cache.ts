@@ -225,15 +225,17 @@ export class PageCache {
   /**
    * The buffers of pages `first … first + count - 1` (shared with the cache: do not modify
    * them), one promise each; the missing ones are fetched together, adjacent misses in one
-   * ranged read.
+   * ranged read. A memory hit counts the bytes of the page within `used` (default: all of them).
    */
-  pages(src: PageSource, first: number, count: number, opts: PageReadOptions): Promise<Buffer>[] {
+  pages(src: PageSource, first: number, count: number, opts: PageReadOptions, used?: { offset: number; length: number }): Promise<Buffer>[] {
     // These buffers leave the cache (a stream hands them on): they are never recycled.
     const pool = this.memory.pool;
     const out: Promise<Buffer>[] = new Array(count);
     const missing: number[] = [];
     for (let k = 0; k < count; k++) {
-      const hit = this.#fromMemory(src, first + k);
+      const pageStart = (first + k) * this.pageSize;
+      const bytes = used && Math.max(0, Math.min(used.offset + used.length, pageStart + this.pageLength(src.size, first + k)) - Math.max(used.offset, pageStart));
+      const hit = this.#fromMemory(src, first + k, bytes);
       if (hit) {
         pool.lend(hit);
         out[k] = Promise.resolve(hit);

@@ -44,6 +44,7 @@ export interface PageWalkOptions extends PageReadOptions {
 export class PageWalk {
   readonly #window: number;
   readonly #batch: number;
+  readonly #first: number;
   readonly #last: number;
   readonly #lastIndex: number;
   /** Pages requested and not consumed yet, by index. */
@@ -63,6 +64,7 @@ export class PageWalk {
     this.#batch = batchPages(cache.pageSize);
     this.#last = Math.min(src.size - 1, end ?? Infinity);
     this.#lastIndex = Math.floor(this.#last / cache.pageSize);
+    this.#first = start;
     this.#position = start;
     this.#next = Math.floor(start / cache.pageSize);
   }
@@ -97,7 +99,8 @@ export class PageWalk {
     const opts = { readType: this.opts.readType, signal: this.opts.signal };
     while (this.#next <= this.#lastIndex && this.#next < index + this.#window) {
       const first = this.#next;
-      this.cache.pages(this.src, first, Math.min(this.#batch, this.#lastIndex - first + 1), opts).forEach((p, k) => {
+      const used = { offset: this.#first, length: this.#last + 1 - this.#first }; // hits count the bytes of the walk only
+      this.cache.pages(this.src, first, Math.min(this.#batch, this.#lastIndex - first + 1), opts, used).forEach((p, k) => {
         p.catch(() => undefined); // a page given up (the stream destroyed) fails unobserved
         this.#ahead.set(first + k, p);
       });

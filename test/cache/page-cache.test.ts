@@ -64,6 +64,12 @@ describe('page cache through a counting store', () => {
         const before = fs.stats().bytesFromCache;
         await fs.readFile('/s/h.bin', { offset: PAGE - 50, length: 100 });
         expect({ memory: memory !== false, bytes: fs.stats().bytesFromCache - before }).toEqual({ memory: memory !== false, bytes: 100 });
+        if (memory !== false) {
+          // A stream of a range counts the same bytes.
+          const streamed = fs.stats().bytesFromCache;
+          for await (const chunk of fs.createReadStream('/s/h.bin', { start: PAGE - 50, end: PAGE + 49 })) void chunk;
+          expect(fs.stats().bytesFromCache - streamed).toBe(100);
+        }
         await fs.close();
       }
     } finally {
