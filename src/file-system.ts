@@ -38,7 +38,7 @@ import { eachLimit } from './store/each-limit.js';
 import { pageReadStream } from './io/read-stream.js';
 import { uploadingWritable } from './io/write-stream.js';
 import { StrataFileHandle } from './io/file-handle.js';
-import type { UnderStore } from './store/under-store.js';
+import type { ObjectInfo, UnderStore } from './store/under-store.js';
 import { registerBuiltinStores } from './store/builtin.js';
 import { loadConfig, type StrataConfig } from './config/load-config.js';
 import { FsContext, closedError } from './fs/context.js';
@@ -60,6 +60,9 @@ export interface OperationOptions {
  * connection dropped mid-body, and a read must not hang forever.
  */
 const BODY_STALL_MS = 30_000;
+
+/** The operations that change something: `close()` lets those already on their way finish. */
+const CHANGING_OPS = new Set(['write', 'mkdir', 'rm', 'rename', 'copy', 'persist']);
 
 /** Bytes of pages `load()` asks for at once (missing ones in as few ranged reads as possible). */
 const LOAD_BATCH_BYTES = 4 * 1024 * 1024;
@@ -360,16 +363,16 @@ export class StrataFS {
       const mode = writeType ?? res.mount.writeType ?? this.#ctx.options.writeType;
       if ((mode === 'MUST_CACHE' || mode === 'ASYNC_THROUGH') && !this.#ctx.options.disk) throw invalid(`writeType ${mode} needs cache.disk`);
       await this.#ready();
-      // One change of a file at a time: overwrite: false is exclusive, and the last write wins in the caches too.
-      const info = await this.#ctx.inOrder(
-        res.mount,
-        res.key,
-        async () => {
-          await this.#writer.checkWriteTarget(res, overwrite, options?.signal);
-          return this.#writer.writeObject(res, body, mode, options?.signal);
-        },
-        options?.signal,
-      );
+      const replaces = this.#writer.pendingBefore(res); // staged before this call: older than it
+      const write = async (): Promise<ObjectInfo> => {
+        await this.#writer.checkWriteTarget(res, overwrite, options?.signal);
+        return this.#writer.writeObject(res, body, mode, options?.signal, replaces);
+      };
+      // One change of a file at a time: overwrite: false is exclusive, and the last write wins in
+      // the caches too. A write to the disk cache (MUST_CACHE, ASYNC_THROUGH) needs no turn: the
+      // newest pending write is the one uploaded, so it never waits for an upload on its way.
+      const staged = (mode === 'MUST_CACHE' || mode === 'ASYNC_THROUGH') && overwrite;
+      const info = staged ? await write() : await this.#ctx.inOrder(res.mount, res.key, write, options?.signal);
       return this.#ns.fileInfo(joinPath(res.mount.path, info.key), res.mount, info);
     });
   }
@@ -411,7 +414,7 @@ export class StrataFS {
       };
       // Concurrent mkdir of one path: one makes it, the others see it (EEXIST unless recursive).
       const res = this.#ctx.table.resolve(target);
-      await (res ? this.#ctx.inOrder(res.mount, res.key + '/', make, options?.signal) : make());
+      await (res ? this.#ctx.inOrder(res.mount, res.key, make, options?.signal) : make()); // the turn of a file of that name too
     });
   }
 
@@ -475,8 +478,13 @@ export class StrataFS {
       const moved = await this.#tree.movePending(src, dst, options?.signal);
       if (info.type === 'file') {
         if (moved > 0) return;
-        if (store.capabilities.rename && store.rename) await store.rename(src.key, dst.key, { signal: options?.signal });
-        else {
+        if (store.capabilities.rename && store.rename) {
+          // In the destination's turn: an upload of it on its way lands before, a pending one is replaced.
+          await this.#ctx.inOrder(dst.mount, dst.key, async () => {
+            await store.rename!(src.key, dst.key, { signal: options?.signal });
+            await this.#ctx.disk?.journal.discard(state.cacheId, dst.key);
+          }, options?.signal);
+        } else {
           await this.#tree.copyFile(src, dst, options?.signal);
           await store.delete(src.key, { signal: options?.signal });
         }
@@ -674,9 +682,11 @@ export class StrataFS {
   async close(): Promise<void> {
     if (this.#ctx.closed) return;
     await this.#ready().catch(() => undefined);
+    this.#ctx.closed = true; // new calls fail; the changes already on their way finish
     await this.#ctx.writeBack?.drain().catch(() => undefined);
+    await this.#ctx.changesSettled(); // (uploads they waited for are done or given up by now)
+    await this.#ctx.writeBack?.drain().catch(() => undefined); // what they left pending
     this.#ctx.writeBack?.stop();
-    this.#ctx.closed = true;
     await this.#ctx.pages.settle();
     await this.#ctx.disk?.tier.close();
     await this.#ctx.shared?.close();
@@ -708,7 +718,7 @@ export class StrataFS {
   async #run<T>(op: string, path: string | undefined, fn: () => Promise<T>): Promise<T> {
     try {
       this.#checkOpen();
-      return await fn();
+      return await (CHANGING_OPS.has(op) ? this.#ctx.changing(fn()) : fn());
     } catch (error) {
       if (isAbortError(error)) throw asAbortError(error); // one shape whichever part noticed the abort
       const mount = path ? this.#ctx.table.resolve(path)?.mount.path : undefined;

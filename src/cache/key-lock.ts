@@ -34,10 +34,6 @@ export class KeyLock {
     }
   }
 
-  /** True while some task of `key` runs or waits. */
-  busy(key: string): boolean {
-    return this.#tails.has(key);
-  }
 }
 
 /** Waits for `promise`, or rejects with an `AbortError` as soon as `signal` fires. */

@@ -10,9 +10,12 @@ import type { Mount } from '../mount/mount-table.js';
 import type { ObjectInfo } from '../store/under-store.js';
 import type { PendingWrite, WriteJournal } from './disk-tier-types.js';
 import { backoffDelay, type RetryPolicy } from '../layers/retry-layer.js';
-import { isTemporary, toStrataError } from '../errors.js';
+import { toStrataError } from '../errors.js';
 import type { KeyLock } from './key-lock.js';
 import { objectId } from './page-id.js';
+
+/** How long `close()` waits for the uploads it starts before it gives up those still on their way. */
+const DRAIN_WAIT_MS = 10_000;
 
 /** The uploader (see the module comment). */
 export class WriteBack {
@@ -20,6 +23,8 @@ export class WriteBack {
   #stopped = false;
   /** Set by {@link drain}: uploads give up after a bounded number of attempts. */
   #draining = false;
+  /** Aborts the uploads on their way when the file system closes. */
+  readonly #cancel = new AbortController();
 
   constructor(
     private readonly journal: WriteJournal,
@@ -61,16 +66,12 @@ export class WriteBack {
     if (failed) throw failed.reason;
   }
 
+  /** One upload of a pending write, now; its store's retry layer retries what it can. */
   async #persist(pending: PendingWrite): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      const mount = this.mountOf(pending.cacheId);
-      if (!mount) return;
-      const outcome = await this.locks.run(objectId(pending.cacheId, pending.key), () => this.#attempt(mount, pending));
-      if (outcome === true) return;
-      const error = toStrataError(outcome.error);
-      if (attempt >= this.retry.attempts || !isTemporary(error)) throw error;
-      await sleep(backoffDelay(this.retry, attempt));
-    }
+    const mount = this.mountOf(pending.cacheId);
+    if (!mount) return;
+    const outcome = await this.locks.run(objectId(pending.cacheId, pending.key), () => this.#attempt(mount, pending));
+    if (outcome !== true) throw toStrataError(outcome.error);
   }
 
   /** Waits until no `ASYNC_THROUGH` write of a mounted store (of `cacheId`, when given) is pending. */
@@ -89,15 +90,24 @@ export class WriteBack {
    * from now on. A write whose store keeps failing stays in the journal, and the next uploader
    * on the disk cache dir uploads it: close does not wait for a store that is down.
    */
-  async drain(): Promise<void> {
+  async drain(waitMs = DRAIN_WAIT_MS): Promise<void> {
     this.#draining = true;
+    if (this.#cancel.signal.aborted) return; // gave up already: what is left stays pending
     const pending = this.journal.list().filter((p) => p.mode === 'ASYNC_THROUGH' && this.mountOf(p.cacheId));
-    await Promise.all(pending.map((p) => this.schedule(p)));
+    let timer: NodeJS.Timeout | undefined;
+    const done = await Promise.race([
+      Promise.all(pending.map((p) => this.schedule(p))).then(() => true),
+      new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), waitMs))),
+    ]);
+    clearTimeout(timer);
+    // An upload stalled with its store (no `timeout` set) does not hold close() up: it is given up.
+    if (!done) this.#cancel.abort(new Error('the file system closed'));
   }
 
-  /** Stops retrying (at close). */
+  /** Stops retrying (at close); an upload still on its way is given up (it stays pending). */
   stop(): void {
     this.#stopped = true;
+    this.#cancel.abort(new Error('the file system closed'));
   }
 
   async #upload(pending: PendingWrite): Promise<void> {
@@ -127,9 +137,11 @@ export class WriteBack {
     if (!this.journal.claim(pending.id)) return true; // another process uploads it
     try {
       const data = await this.journal.read(pending.id, 0, pending.size);
-      const info = await mount.store.write(pending.key, data, { size: data.length });
-      // Older writes of the key still waiting for a retry are superseded by what the store now holds.
-      const older = this.journal.list(pending.cacheId).filter((p) => p.key === pending.key && p.id !== pending.id);
+      const info = await mount.store.write(pending.key, data, { size: data.length, signal: this.#cancel.signal });
+      // Older writes of the key still waiting for a retry are superseded by what the store now
+      // holds (the journal lists oldest first; a newer one staged meanwhile stays).
+      const all = this.journal.list(pending.cacheId);
+      const older = all.slice(0, Math.max(0, all.findIndex((p) => p.id === pending.id))).filter((p) => p.key === pending.key);
       for (const p of [pending, ...older]) await this.journal.complete(p.id);
       await this.onUploaded(mount, pending.key, info, data);
       return true;

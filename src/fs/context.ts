@@ -48,6 +48,24 @@ export class FsContext {
   closed = false;
   /** Orders the changes of each object: writes, removals and uploads (keyed by object id). */
   readonly locks = new KeyLock();
+  /** The calls that change something (writes, removals, moves) on their way: `close()` lets them finish. */
+  readonly #changing = new Set<Promise<unknown>>();
+
+  /** Runs a call that changes something, known to {@link changesSettled} while it runs. */
+  changing<T>(call: Promise<T>): Promise<T> {
+    const tracked = call.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#changing.add(tracked);
+    void tracked.then(() => this.#changing.delete(tracked));
+    return call;
+  }
+
+  /** Resolves once no changing call is on its way (those started meanwhile included). */
+  async changesSettled(): Promise<void> {
+    while (this.#changing.size > 0) await Promise.all([...this.#changing]);
+  }
 
   constructor(
     readonly options: ResolvedOptions,

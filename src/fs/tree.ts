@@ -77,11 +77,17 @@ export class TreeOps {
 
   /** Copies one file: server-side within a store that can, else streamed through. */
   async copyFile(src: Resolved, dst: Resolved, signal?: AbortSignal): Promise<void> {
+    // In the destination's turn: an upload of it on its way lands before, a pending one is replaced.
+    await this.ctx.inOrder(dst.mount, dst.key, () => this.#copyFile(src, dst, signal), signal);
+  }
+
+  async #copyFile(src: Resolved, dst: Resolved, signal?: AbortSignal): Promise<void> {
     const dstState = this.ctx.state.get(dst.mount)!;
     const srcState = this.ctx.state.get(src.mount)!;
     const pendingSource = this.ctx.disk?.journal.find(srcState.cacheId, src.key);
     if (src.mount.store === dst.mount.store && !pendingSource && src.mount.store.capabilities.copy && src.mount.store.copy) {
       const info = await src.mount.store.copy(src.key, dst.key, { signal });
+      await this.ctx.disk?.journal.discard(dstState.cacheId, dst.key);
       await this.ctx.pages.drop(objectId(dstState.cacheId, dst.key));
       dstState.meta.written(dst.key, info);
       return;

@@ -39,7 +39,17 @@ export class Writer {
     }
   }
 
-  async writeObject(res: Resolved, body: Buffer | Readable, mode: WriteType, signal?: AbortSignal): Promise<ObjectInfo> {
+  /** Ids of the pending writes of `key` staged so far: those a write asked for now replaces. */
+  pendingBefore(res: Resolved): string[] {
+    const state = this.ctx.state.get(res.mount)!;
+    return this.ctx.disk?.journal.list(state.cacheId).filter((p) => p.key === res.key).map((p) => p.id) ?? [];
+  }
+
+  /**
+   * Writes the object. A write to the store drops the pending writes it `replaces` (by default
+   * those staged before it started): one staged after the call was made is newer and stays.
+   */
+  async writeObject(res: Resolved, body: Buffer | Readable, mode: WriteType, signal?: AbortSignal, replaces = this.pendingBefore(res)): Promise<ObjectInfo> {
     const { mount, key } = res;
     const state = this.ctx.state.get(mount)!;
     const object = objectId(state.cacheId, key);
@@ -68,17 +78,18 @@ export class Writer {
       }) as unknown as Readable;
       const info = await mount.store.write(key, upload, { signal });
       if (kept <= limit) data = Buffer.concat(chunks);
-      return this.afterWrite(mount, key, info, mode === 'CACHE_THROUGH' ? data : undefined);
+      return this.afterWrite(mount, key, info, mode === 'CACHE_THROUGH' ? data : undefined, replaces);
     }
     const info = await mount.store.write(key, upload, { signal, size: data?.length });
-    return this.afterWrite(mount, key, info, mode === 'CACHE_THROUGH' ? data : undefined);
+    return this.afterWrite(mount, key, info, mode === 'CACHE_THROUGH' ? data : undefined, replaces);
   }
 
-  async afterWrite(mount: Mount, key: string, info: ObjectInfo, data: Buffer | undefined): Promise<ObjectInfo> {
+  /** After a write to the store: drops the pending writes it `replaces`, updates the caches. */
+  async afterWrite(mount: Mount, key: string, info: ObjectInfo, data: Buffer | undefined, replaces: string[]): Promise<ObjectInfo> {
     const state = this.ctx.state.get(mount)!;
     const object = objectId(state.cacheId, key);
     state.counters.bytesToStore += info.size;
-    await this.ctx.disk?.journal.discard(state.cacheId, key);
+    for (const id of replaces) await this.ctx.disk?.journal.complete(id);
     await this.ctx.pages.drop(object);
     if (data && data.length === info.size) this.ctx.pages.admitWritten(object, versionOf(info), data);
     state.meta.written(key, info);

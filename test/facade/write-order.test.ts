@@ -135,6 +135,60 @@ describe('the changes of one file, in order', () => {
     expect((await fs.stat('/s/other/deep')).type).toBe('directory');
   });
 
+  it('a write to the disk cache does not wait for an upload stalled with its store; close() gives that upload up', async () => {
+    const { release } = store.hold('beforeStore'); // never released: the first upload stalls (no timeout set)
+    void release;
+    await fs.writeFile('/s/k', 'version 1', { writeType: 'ASYNC_THROUGH' });
+    await sleep(20);
+    const started = Date.now();
+    await fs.writeFile('/s/k', 'version 2', { writeType: 'ASYNC_THROUGH' });
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect((await fs.readFile('/s/k')).toString()).toBe('version 2');
+    const closing = Date.now();
+    await fs.close();
+    expect(Date.now() - closing).toBeLessThan(15_000);
+  }, 30_000);
+
+  it('close() lets the changes already on their way finish: the last one asked wins', async () => {
+    const { release, reached } = store.hold('beforeAnswer');
+    const first = fs.writeFile('/s/k', 'version 1', { writeType: 'ASYNC_THROUGH' });
+    await reached;
+    const second = fs.writeFile('/s/k', 'version 2');
+    const third = fs.writeFile('/s/k', 'version 3', { writeType: 'ASYNC_THROUGH' });
+    const closed = fs.close();
+    await sleep(50);
+    release();
+    await Promise.all([first, second, third, closed]);
+    expect(await store.text('k')).toBe('version 3');
+  });
+
+  it('a copy or rename onto a file with a pending write replaces it, also while its upload is on its way', async () => {
+    await fs.writeFile('/s/src1', 'NEW 1');
+    await fs.writeFile('/s/dst1', 'OLD 1', { writeType: 'MUST_CACHE' });
+    await fs.rename('/s/src1', '/s/dst1');
+    await fs.writeFile('/s/src2', 'NEW 2');
+    await fs.writeFile('/s/dst2', 'OLD 2', { writeType: 'MUST_CACHE' });
+    await fs.copy('/s/src2', '/s/dst2');
+    expect([(await fs.readFile('/s/dst1')).toString(), (await fs.readFile('/s/dst2')).toString()]).toEqual(['NEW 1', 'NEW 2']);
+    expect(fs.stats().pendingWrites).toBe(0);
+    const { release, reached } = store.hold('beforeStore');
+    await fs.writeFile('/s/dst3', 'OLD 3', { writeType: 'ASYNC_THROUGH' });
+    await reached; // its upload is on its way
+    await fs.writeFile('/s/src3', 'NEW 3', { writeType: 'THROUGH' }).catch(() => undefined);
+    const copied = fs.copy('/s/src2', '/s/dst3');
+    await sleep(30);
+    release();
+    await copied;
+    await fs.flush();
+    expect(await store.text('dst3')).toBe('NEW 2');
+    expect((await fs.readFile('/s/dst3')).toString()).toBe('NEW 2');
+  });
+
+  it('mkdir and writeFile of one name at once: one of them fails', async () => {
+    const results = await Promise.allSettled([fs.mkdir('/s/a'), fs.writeFile('/s/a', 'file')]);
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+  });
+
   it('a writer that gives up while it waits for the changes before it leaves the queue; the next still waits its turn', async () => {
     const { release, reached } = store.hold('beforeAnswer');
     const first = fs.writeFile('/s/k', 'version 1');

@@ -5,7 +5,7 @@
  * @module
  */
 import { Readable } from 'node:stream';
-import { StrataError, invalid, throwIfAborted } from '../../errors.js';
+import { StrataError, abortError, invalid, throwIfAborted } from '../../errors.js';
 import { assertSafeKey, joinKey, normalizePrefix } from '../../path.js';
 import type {
   ByteRange,
@@ -272,7 +272,7 @@ async function collect(body: Readable | Buffer, signal: AbortSignal | undefined)
   if (Buffer.isBuffer(body)) return Buffer.from(body);
   return new Promise<Buffer>((resolve, reject) => {
     const onAbort = (): void => {
-      reject(signal?.reason ?? new DOMException('The operation was aborted', 'AbortError'));
+      reject(abortError(signal!));
       body.destroy();
     };
     signal?.addEventListener('abort', onAbort, { once: true });
