@@ -84,6 +84,8 @@ export class StrataFS {
   readonly #sources: PageSources;
   readonly #tree: TreeOps;
   #diskReady: Promise<void> | undefined;
+  /** Set by the first `close()`: every call of it resolves when closing is done. */
+  #closing: Promise<void> | undefined;
   #nextMountId = 1;
 
   /** Validates `options` (throws `EINVAL` naming what is wrong) and creates an empty namespace. */
@@ -363,16 +365,13 @@ export class StrataFS {
       const mode = writeType ?? res.mount.writeType ?? this.#ctx.options.writeType;
       if ((mode === 'MUST_CACHE' || mode === 'ASYNC_THROUGH') && !this.#ctx.options.disk) throw invalid(`writeType ${mode} needs cache.disk`);
       await this.#ready();
-      const replaces = this.#writer.pendingBefore(res); // staged before this call: older than it
       const write = async (): Promise<ObjectInfo> => {
         await this.#writer.checkWriteTarget(res, overwrite, options?.signal);
-        return this.#writer.writeObject(res, body, mode, options?.signal, replaces);
+        return this.#writer.writeObject(res, body, mode, options?.signal);
       };
-      // One change of a file at a time: overwrite: false is exclusive, and the last write wins in
-      // the caches too. A write to the disk cache (MUST_CACHE, ASYNC_THROUGH) needs no turn: the
-      // newest pending write is the one uploaded, so it never waits for an upload on its way.
-      const staged = (mode === 'MUST_CACHE' || mode === 'ASYNC_THROUGH') && overwrite;
-      const info = staged ? await write() : await this.#ctx.inOrder(res.mount, res.key, write, options?.signal);
+      // One change of a file at a time, in the order asked: overwrite: false is exclusive, and the
+      // last write wins in the store and the caches. (An upload of the file on its way gives way.)
+      const info = await this.#ctx.inOrder(res.mount, res.key, write, options?.signal);
       return this.#ns.fileInfo(joinPath(res.mount.path, info.key), res.mount, info);
     });
   }
@@ -397,25 +396,31 @@ export class StrataFS {
     await this.#run('mkdir', target, async () => {
       checkOperationOptions(options, ['recursive']);
       const recursive = checkBoolean(options?.recursive, 'recursive') ?? false;
-      const make = async (): Promise<void> => {
-        const existing = await this.#ns.statInfo(target, options?.signal);
-        if (existing) {
-          if (existing.type === 'directory' && recursive) return;
-          throw new StrataError('EEXIST');
-        }
-        const res = this.#ctx.writable(target);
-        const parent = dirname(target);
-        const parentInfo = await this.#ns.statInfo(parent, options?.signal);
-        if (!parentInfo) {
-          if (!recursive) throw new StrataError('ENOENT', 'parent directory does not exist');
-          await this.mkdir(parent, { recursive: true, signal: options?.signal });
-        } else if (parentInfo.type !== 'directory') throw new StrataError('ENOTDIR', 'a parent is a file');
-        await this.#writer.makeDirectory(res, options?.signal);
-      };
-      // Concurrent mkdir of one path: one makes it, the others see it (EEXIST unless recursive).
-      const res = this.#ctx.table.resolve(target);
-      await (res ? this.#ctx.inOrder(res.mount, res.key, make, options?.signal) : make()); // the turn of a file of that name too
+      await this.#makeDirectory(target, recursive, options?.signal);
     });
+  }
+
+  /** `mkdir` of a checked path (its parents first, with `recursive`), each in its turn. */
+  async #makeDirectory(target: string, recursive: boolean, signal?: AbortSignal): Promise<void> {
+    const make = async (): Promise<void> => {
+      const existing = await this.#ns.statInfo(target, signal);
+      if (existing) {
+        if (existing.type === 'directory' && recursive) return;
+        throw new StrataError('EEXIST');
+      }
+      const res = this.#ctx.writable(target);
+      const parent = dirname(target);
+      const parentInfo = await this.#ns.statInfo(parent, signal);
+      if (!parentInfo) {
+        if (!recursive) throw new StrataError('ENOENT', 'parent directory does not exist');
+        await this.#makeDirectory(parent, true, signal);
+      } else if (parentInfo.type !== 'directory') throw new StrataError('ENOTDIR', 'a parent is a file');
+      await this.#writer.makeDirectory(res, signal);
+    };
+    // Concurrent mkdir of one path: one makes it, the others see it (EEXIST unless recursive);
+    // it takes the turn of a file of that name too.
+    const res = this.#ctx.table.resolve(target);
+    await (res ? this.#ctx.inOrder(res.mount, res.key, make, signal) : make());
   }
 
   /**
@@ -674,13 +679,18 @@ export class StrataFS {
   }
 
   /**
-   * Uploads pending `ASYNC_THROUGH` writes, persists the disk index, closes the stores stratafs
-   * opened. Idempotent. A write whose store keeps failing gets the `retry` policy's attempts,
-   * then stays in the disk cache, safe, for the next `StrataFS` on that `cache.disk.dir` to
-   * upload: `close()` does not wait for a store that is down.
+   * Lets the changes already on their way finish (new calls fail with `EINVAL`), uploads pending
+   * `ASYNC_THROUGH` writes, persists the disk index, closes the stores stratafs opened. Every
+   * call resolves once closing is done. A write whose store keeps failing gets the `retry`
+   * policy's attempts, and an upload stalled with its store is given up after 10 s: such a write
+   * stays in the disk cache, safe, for the next `StrataFS` on that `cache.disk.dir` to upload.
    */
-  async close(): Promise<void> {
-    if (this.#ctx.closed) return;
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
     await this.#ready().catch(() => undefined);
     this.#ctx.closed = true; // new calls fail; the changes already on their way finish
     await this.#ctx.writeBack?.drain().catch(() => undefined);

@@ -4,20 +4,25 @@
  * write that answered late, and never a check-then-write raced by another writer).
  * @module
  */
-import { abortError } from '../errors.js';
+import { abortError, untilAborted } from '../errors.js';
 
 /** Runs tasks of the same key one after another (see the module comment). */
 export class KeyLock {
   /** The end of each key's queue. */
   readonly #tails = new Map<string, Promise<void>>();
+  /** The task of each key that gives way to the next one queued (see `yielding` in {@link run}). */
+  readonly #yielding = new Map<string, AbortController>();
 
   /**
    * Runs `fn` once every task queued before it for `key` has ended. A caller whose `signal`
    * fires while it waits leaves the queue with an `AbortError` (the tasks after it still wait
-   * for the ones before it).
+   * for the ones before it). With `yielding`, the task gives way: `yielding` is aborted as soon
+   * as another task of `key` is queued behind it while it runs (a background upload of a
+   * version that the next change replaces anyway).
    */
-  async run<T>(key: string, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+  async run<T>(key: string, fn: () => Promise<T>, signal?: AbortSignal, yielding?: AbortController): Promise<T> {
     const before = this.#tails.get(key);
+    this.#yielding.get(key)?.abort(new Error('a newer change of this file is waiting'));
     let release!: () => void;
     const done = new Promise<void>((resolve) => (release = resolve));
     const tail = before ? before.then(() => done) : done;
@@ -26,26 +31,16 @@ export class KeyLock {
       if (this.#tails.get(key) === tail) this.#tails.delete(key);
     });
     try {
-      if (before) await waitFor(before, signal);
+      if (before) await untilAborted(before, signal);
       else if (signal?.aborted) throw abortError(signal);
+      if (yielding) {
+        if (this.#tails.get(key) !== tail) yielding.abort(new Error('a newer change of this file is waiting'));
+        this.#yielding.set(key, yielding);
+      }
       return await fn();
     } finally {
+      if (yielding && this.#yielding.get(key) === yielding) this.#yielding.delete(key);
       release();
     }
   }
-
-}
-
-/** Waits for `promise`, or rejects with an `AbortError` as soon as `signal` fires. */
-function waitFor(promise: Promise<void>, signal: AbortSignal | undefined): Promise<void> {
-  if (!signal) return promise;
-  if (signal.aborted) return Promise.reject(abortError(signal));
-  return new Promise<void>((resolve, reject) => {
-    const onAbort = (): void => reject(abortError(signal));
-    signal.addEventListener('abort', onAbort, { once: true });
-    void promise.then(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    });
-  });
 }

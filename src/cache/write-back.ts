@@ -10,7 +10,7 @@ import type { Mount } from '../mount/mount-table.js';
 import type { ObjectInfo } from '../store/under-store.js';
 import type { PendingWrite, WriteJournal } from './disk-tier-types.js';
 import { backoffDelay, type RetryPolicy } from '../layers/retry-layer.js';
-import { toStrataError } from '../errors.js';
+import { abortError, toStrataError, untilAborted } from '../errors.js';
 import type { KeyLock } from './key-lock.js';
 import { objectId } from './page-id.js';
 
@@ -116,7 +116,9 @@ export class WriteBack {
       const mount = this.mountOf(pending.cacheId);
       if (!mount) return;
       // Each attempt runs between the other changes of the key, never beside one (the backoff does not hold it up).
-      const uploaded = await this.locks.run(objectId(pending.cacheId, pending.key), () => this.#attempt(mount, pending));
+      // An attempt gives way to a change of the file queued behind it: that change replaces this version anyway.
+      const yielding = new AbortController();
+      const uploaded = await this.locks.run(objectId(pending.cacheId, pending.key), () => this.#attempt(mount, pending, yielding), undefined, yielding);
       if (uploaded === true) return;
       if (this.#draining && ++drainAttempts >= this.retry.attempts) return; // left for the next uploader on the dir
       await sleep(backoffDelay({ ...this.retry, maxDelay: Math.max(this.retry.maxDelay, 5000) }, Math.min(attempt, 10)));
@@ -128,16 +130,22 @@ export class WriteBack {
    * longer the newest pending write of its key is dropped, not uploaded: the newer one holds
    * what the file is now, and an older upload landing after it would bring back old data.
    */
-  async #attempt(mount: Mount, pending: PendingWrite): Promise<true | { error: unknown }> {
+  async #attempt(mount: Mount, pending: PendingWrite, stop = new AbortController()): Promise<true | { error: unknown }> {
     const newest = this.journal.find(pending.cacheId, pending.key);
     if (newest?.id !== pending.id) {
       if (newest !== undefined) await this.journal.complete(pending.id); // superseded
       return true; // or done elsewhere, or discarded by a write or removal through the store
     }
     if (!this.journal.claim(pending.id)) return true; // another process uploads it
+    // Given up at close, or when it gives way: the turn is let go at once, even if the store
+    // does not stop at the signal (the claim is released; the write stays pending).
+    const onClose = (): void => stop.abort(this.#cancel.signal.reason);
+    if (this.#cancel.signal.aborted) onClose();
+    else this.#cancel.signal.addEventListener('abort', onClose, { once: true });
     try {
       const data = await this.journal.read(pending.id, 0, pending.size);
-      const info = await mount.store.write(pending.key, data, { size: data.length, signal: this.#cancel.signal });
+      if (stop.signal.aborted) throw abortError(stop.signal); // no store write is started for a version given up
+      const info = await untilAborted(mount.store.write(pending.key, data, { size: data.length, signal: stop.signal }), stop.signal);
       // Older writes of the key still waiting for a retry are superseded by what the store now
       // holds (the journal lists oldest first; a newer one staged meanwhile stays).
       const all = this.journal.list(pending.cacheId);
@@ -148,6 +156,8 @@ export class WriteBack {
     } catch (error) {
       this.journal.release(pending.id);
       return { error };
+    } finally {
+      this.#cancel.signal.removeEventListener('abort', onClose);
     }
   }
 }

@@ -46,8 +46,8 @@ export class Writer {
   }
 
   /**
-   * Writes the object. A write to the store drops the pending writes it `replaces` (by default
-   * those staged before it started): one staged after the call was made is newer and stays.
+   * Writes the object, in its turn (see `FsContext.inOrder`). A write to the store drops the
+   * pending writes it `replaces`: by default those staged so far, all asked before it.
    */
   async writeObject(res: Resolved, body: Buffer | Readable, mode: WriteType, signal?: AbortSignal, replaces = this.pendingBefore(res)): Promise<ObjectInfo> {
     const { mount, key } = res;

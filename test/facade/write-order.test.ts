@@ -5,7 +5,7 @@
  * exclusive among concurrent callers.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MemoryStore, StrataError, StrataFS } from '../../src/index.js';
 import type { ObjectInfo, StoreWriteOptions } from '../../src/store/under-store.js';
@@ -184,9 +184,67 @@ describe('the changes of one file, in order', () => {
     expect((await fs.readFile('/s/dst3')).toString()).toBe('NEW 2');
   });
 
-  it('mkdir and writeFile of one name at once: one of them fails', async () => {
-    const results = await Promise.allSettled([fs.mkdir('/s/a'), fs.writeFile('/s/a', 'file')]);
-    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+  it('changes of one file asked at once take their turns one by one: the store, the disk cache and reads agree', async () => {
+    // As with fs, calls made without waiting for each other may take their turns in any order;
+    // whichever order they took, no older upload or late answer undoes the last one.
+    for (const [name, calls] of [
+      ['write, rm, write to the disk cache', [(p: string) => fs.writeFile(p, 'X', { writeType: 'THROUGH' }), (p: string) => fs.rm(p), (p: string) => fs.writeFile(p, 'W', { writeType: 'MUST_CACHE' })]],
+      ['write to the disk cache, then a store write', [(p: string) => fs.writeFile(p, 'A', { writeType: 'ASYNC_THROUGH' }), (p: string) => fs.writeFile(p, 'B', { writeType: 'THROUGH' })]],
+      ['two writes to the disk cache', [(p: string) => fs.writeFile(p, 'A', { writeType: 'ASYNC_THROUGH' }), (p: string) => fs.writeFile(p, 'B', { writeType: 'ASYNC_THROUGH' })]],
+    ] as const) {
+      const path = `/s/${name.replaceAll(' ', '-')}`;
+      await fs.writeFile(path, 'first');
+      const { release } = store.hold('beforeStore');
+      const settled = Promise.allSettled(calls.map((call) => call(path)));
+      await sleep(30);
+      release();
+      await settled;
+      await fs.persist('/s').catch(() => undefined);
+      await fs.flush();
+      const key = path.slice(3);
+      const read = await fs.readFile(path).then((b) => b.toString(), () => undefined);
+      expect({ name, read }).toEqual({ name, read: await store.text(key) });
+      expect(fs.stats().pendingWrites).toBe(0);
+    }
+  });
+
+  it('close() gives up an upload stalled with a store that ignores aborts, and the change waiting behind it lands', async () => {
+    store.hold('beforeStore'); // never released, and the gate does not listen to the signal
+    await fs.writeFile('/s/k', 'A', { writeType: 'ASYNC_THROUGH' });
+    await sleep(20);
+    const through = fs.writeFile('/s/k', 'T', { writeType: 'THROUGH' });
+    const started = Date.now();
+    await Promise.all([fs.close(), through]);
+    expect(Date.now() - started).toBeLessThan(15_000);
+    expect(await store.text('k')).toBe('T');
+  }, 30_000);
+
+  it('close() lets a recursive mkdir on its way finish', async () => {
+    const made = fs.mkdir('/s/a/b/c', { recursive: true });
+    await sleep(1);
+    await Promise.all([made, fs.close()]);
+    expect((await store.stat('a/b/c'))?.isDirectory).toBe(true);
+  });
+
+  it('a second close() resolves once the first is done', async () => {
+    const { release, reached } = store.hold('beforeAnswer');
+    await fs.writeFile('/s/up', 'U', { writeType: 'ASYNC_THROUGH' });
+    await reached; // its upload is on its way
+    const first = fs.close();
+    let secondDone = false;
+    const second = fs.close().then(() => (secondDone = true));
+    await sleep(50);
+    expect(secondDone).toBe(false);
+    release();
+    await Promise.all([first, second]);
+    expect(await store.text('up')).toBe('U');
+  });
+
+  it('mkdir and writeFile of one name at once: one of them fails, whatever the write type', async () => {
+    for (const writeType of ['CACHE_THROUGH', 'ASYNC_THROUGH', 'MUST_CACHE'] as const) {
+      const results = await Promise.allSettled([fs.mkdir(`/s/${writeType}`), fs.writeFile(`/s/${writeType}`, 'file', { writeType })]);
+      expect({ writeType, fulfilled: results.filter((r) => r.status === 'fulfilled').length }).toEqual({ writeType, fulfilled: 1 });
+    }
   });
 
   it('a writer that gives up while it waits for the changes before it leaves the queue; the next still waits its turn', async () => {
