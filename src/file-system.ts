@@ -4,6 +4,7 @@
  * holds no store-specific logic.
  * @module
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { addAbortSignal, type Readable, type Writable } from 'node:stream';
 import { StrataError, asAbortError, invalid, toStrataError, isAbortError } from './errors.js';
 import { dirname, isSameOrBelow, namesDirectory, normalizePath, joinPath } from './path.js';
@@ -60,6 +61,9 @@ export interface OperationOptions {
  * connection dropped mid-body, and a read must not hang forever.
  */
 const BODY_STALL_MS = 30_000;
+
+/** How long `close()` waits for the changes on their way to finish. */
+const CLOSE_WAIT_MS = 10_000;
 
 /** The operations that change something: `close()` lets those already on their way finish. */
 const CHANGING_OPS = new Set(['write', 'mkdir', 'rm', 'rename', 'copy', 'persist']);
@@ -371,7 +375,7 @@ export class StrataFS {
       };
       // One change of a file at a time, in the order asked: overwrite: false is exclusive, and the
       // last write wins in the store and the caches. (An upload of the file on its way gives way.)
-      const info = await this.#ctx.inOrder(res.mount, res.key, write, options?.signal);
+      const info = await this.#ctx.inOrder(res.mount, res.key, write, options?.signal, overwrite);
       return this.#ns.fileInfo(joinPath(res.mount.path, info.key), res.mount, info);
     });
   }
@@ -488,7 +492,7 @@ export class StrataFS {
           await this.#ctx.inOrder(dst.mount, dst.key, async () => {
             await store.rename!(src.key, dst.key, { signal: options?.signal });
             await this.#ctx.disk?.journal.discard(state.cacheId, dst.key);
-          }, options?.signal);
+          }, options?.signal, true);
         } else {
           await this.#tree.copyFile(src, dst, options?.signal);
           await store.delete(src.key, { signal: options?.signal });
@@ -694,7 +698,9 @@ export class StrataFS {
     await this.#ready().catch(() => undefined);
     this.#ctx.closed = true; // new calls fail; the changes already on their way finish
     await this.#ctx.writeBack?.drain().catch(() => undefined);
-    await this.#ctx.changesSettled(); // (uploads they waited for are done or given up by now)
+    // (Uploads they waited for are done or given up by now; a store call that ignores its abort
+    // and never answers does not hold close() up for ever.)
+    await Promise.race([this.#ctx.changesSettled(), sleep(CLOSE_WAIT_MS, undefined, { ref: false })]);
     await this.#ctx.writeBack?.drain().catch(() => undefined); // what they left pending
     this.#ctx.writeBack?.stop();
     await this.#ctx.pages.settle();

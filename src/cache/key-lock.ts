@@ -10,19 +10,32 @@ import { abortError, untilAborted } from '../errors.js';
 export class KeyLock {
   /** The end of each key's queue. */
   readonly #tails = new Map<string, Promise<void>>();
-  /** The task of each key that gives way to the next one queued (see `yielding` in {@link run}). */
+  /** The task of each key that gives way to a change queued behind it (see `yielding` in {@link run}). */
   readonly #yielding = new Map<string, AbortController>();
+  /** Tasks waiting per key that replace what a yielding task would store (see `supersedes`). */
+  readonly #superseding = new Map<string, number>();
 
   /**
    * Runs `fn` once every task queued before it for `key` has ended. A caller whose `signal`
    * fires while it waits leaves the queue with an `AbortError` (the tasks after it still wait
    * for the ones before it). With `yielding`, the task gives way: `yielding` is aborted as soon
-   * as another task of `key` is queued behind it while it runs (a background upload of a
-   * version that the next change replaces anyway).
+   * as a task that `supersedes` it is queued behind it (a background upload of a version that
+   * the next change replaces anyway); it still ends before that task starts.
    */
-  async run<T>(key: string, fn: () => Promise<T>, signal?: AbortSignal, yielding?: AbortController): Promise<T> {
+  async run<T>(key: string, fn: () => Promise<T>, signal?: AbortSignal, yielding?: AbortController, supersedes = false): Promise<T> {
     const before = this.#tails.get(key);
-    this.#yielding.get(key)?.abort(new Error('a newer change of this file is waiting'));
+    if (supersedes && !signal?.aborted) {
+      this.#yielding.get(key)?.abort(new Error('a newer change of this file is waiting'));
+      this.#superseding.set(key, (this.#superseding.get(key) ?? 0) + 1);
+    }
+    let waiting = supersedes && !signal?.aborted;
+    const started = (): void => {
+      if (!waiting) return;
+      waiting = false;
+      const left = this.#superseding.get(key)! - 1;
+      if (left > 0) this.#superseding.set(key, left);
+      else this.#superseding.delete(key);
+    };
     let release!: () => void;
     const done = new Promise<void>((resolve) => (release = resolve));
     const tail = before ? before.then(() => done) : done;
@@ -31,10 +44,14 @@ export class KeyLock {
       if (this.#tails.get(key) === tail) this.#tails.delete(key);
     });
     try {
-      if (before) await untilAborted(before, signal);
-      else if (signal?.aborted) throw abortError(signal);
+      try {
+        if (before) await untilAborted(before, signal);
+        else if (signal?.aborted) throw abortError(signal);
+      } finally {
+        started();
+      }
       if (yielding) {
-        if (this.#tails.get(key) !== tail) yielding.abort(new Error('a newer change of this file is waiting'));
+        if ((this.#superseding.get(key) ?? 0) > 0) yielding.abort(new Error('a newer change of this file is waiting'));
         this.#yielding.set(key, yielding);
       }
       return await fn();

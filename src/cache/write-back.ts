@@ -10,7 +10,7 @@ import type { Mount } from '../mount/mount-table.js';
 import type { ObjectInfo } from '../store/under-store.js';
 import type { PendingWrite, WriteJournal } from './disk-tier-types.js';
 import { backoffDelay, type RetryPolicy } from '../layers/retry-layer.js';
-import { abortError, toStrataError, untilAborted } from '../errors.js';
+import { abortError, toStrataError } from '../errors.js';
 import type { KeyLock } from './key-lock.js';
 import { objectId } from './page-id.js';
 
@@ -137,15 +137,16 @@ export class WriteBack {
       return true; // or done elsewhere, or discarded by a write or removal through the store
     }
     if (!this.journal.claim(pending.id)) return true; // another process uploads it
-    // Given up at close, or when it gives way: the turn is let go at once, even if the store
-    // does not stop at the signal (the claim is released; the write stays pending).
+    // Given up at close, or when it gives way: the store write is aborted (the claim is
+    // released; the write stays pending).
     const onClose = (): void => stop.abort(this.#cancel.signal.reason);
     if (this.#cancel.signal.aborted) onClose();
     else this.#cancel.signal.addEventListener('abort', onClose, { once: true });
     try {
       const data = await this.journal.read(pending.id, 0, pending.size);
       if (stop.signal.aborted) throw abortError(stop.signal); // no store write is started for a version given up
-      const info = await untilAborted(mount.store.write(pending.key, data, { size: data.length, signal: stop.signal }), stop.signal);
+      // The turn is held until the store write has settled: one that goes on after the abort must not land after the next change.
+      const info = await mount.store.write(pending.key, data, { size: data.length, signal: stop.signal });
       // Older writes of the key still waiting for a retry are superseded by what the store now
       // holds (the journal lists oldest first; a newer one staged meanwhile stays).
       const all = this.journal.list(pending.cacheId);

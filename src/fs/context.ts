@@ -87,9 +87,13 @@ export class FsContext {
     return this.shared && !isProcessLocal(state.cacheId) && state.meta.syncInterval !== 0 ? this.shared : undefined;
   }
 
-  /** Runs `fn` once the changes of the object at `key` of `mount` queued before it have ended (see {@link KeyLock}). */
-  inOrder<T>(mount: Mount, key: string, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
-    return this.locks.run(objectId(this.stateOf(mount).cacheId, key), fn, signal);
+  /**
+   * Runs `fn` once the changes of the object at `key` of `mount` queued before it have ended (see
+   * {@link KeyLock}); `supersedes`: it replaces the object (a write, a removal), so an upload of
+   * it on its way gives way.
+   */
+  inOrder<T>(mount: Mount, key: string, fn: () => Promise<T>, signal?: AbortSignal, supersedes = false): Promise<T> {
+    return this.locks.run(objectId(this.stateOf(mount).cacheId, key), fn, signal, undefined, supersedes);
   }
 
   /** The state of a mounted mount. */

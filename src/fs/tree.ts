@@ -42,6 +42,7 @@ export class TreeOps {
         state.meta.removed(res.key);
       },
       signal,
+      true,
     );
   }
 
@@ -52,7 +53,7 @@ export class TreeOps {
     const store = mount.store;
     // Pending writes below are dropped once an upload of theirs already running has ended (it must not land after the delete).
     for (const p of this.ctx.disk?.journal.list(state.cacheId) ?? []) {
-      if (key === '' || p.key.startsWith(key + '/')) await this.ctx.inOrder(mount, p.key, () => this.ctx.disk!.journal.discard(state.cacheId, p.key), signal);
+      if (key === '' || p.key.startsWith(key + '/')) await this.ctx.inOrder(mount, p.key, () => this.ctx.disk!.journal.discard(state.cacheId, p.key), signal, true);
     }
     const all = await walkTree(store, key, { signal });
     const files = all.filter((e) => !e.isDirectory).map((e) => e.key);
@@ -78,7 +79,7 @@ export class TreeOps {
   /** Copies one file: server-side within a store that can, else streamed through. */
   async copyFile(src: Resolved, dst: Resolved, signal?: AbortSignal): Promise<void> {
     // In the destination's turn: an upload of it on its way lands before, a pending one is replaced.
-    await this.ctx.inOrder(dst.mount, dst.key, () => this.#copyFile(src, dst, signal), signal);
+    await this.ctx.inOrder(dst.mount, dst.key, () => this.#copyFile(src, dst, signal), signal, true);
   }
 
   async #copyFile(src: Resolved, dst: Resolved, signal?: AbortSignal): Promise<void> {
