@@ -4,9 +4,9 @@
  * holds no store-specific logic.
  * @module
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import { addAbortSignal, type Readable, type Writable } from 'node:stream';
 import { StrataError, asAbortError, invalid, toStrataError, isAbortError } from './errors.js';
+import { settlesWithin } from './deadline.js';
 import { dirname, isSameOrBelow, namesDirectory, normalizePath, joinPath } from './path.js';
 import {
   checkBoolean,
@@ -125,7 +125,7 @@ export class StrataFS {
       ctx.pages.shared = tier;
       ctx.pages.shareable = (object) => !isProcessLocal(object.slice(0, object.indexOf('\n')));
       tier.onInvalidation(({ cacheId, key, recursive }) => {
-        for (const state of ctx.state.values()) if (state.cacheId === cacheId) state.meta.changedElsewhere(key, recursive);
+        ctx.changedElsewhere(cacheId, key, recursive);
         void ctx.pages.drop(objectId(cacheId, key));
         if (recursive) void ctx.pages.drop(objectId(cacheId, key === '' ? '' : key + '/'), { prefix: true });
       });
@@ -176,7 +176,7 @@ export class StrataFS {
       const cacheId = cacheIdOf(opened.uri, id);
       const meta: MetadataCache = new MetadataCache(mountOptions.syncInterval ?? this.#ctx.options.syncInterval, (key, recursive) => {
         this.#ctx.shareChange(cacheId, key, recursive);
-        this.#ctx.changedThroughTwin(meta, cacheId, key, recursive);
+        this.#ctx.changedElsewhere(cacheId, key, recursive, meta);
       });
       this.#ctx.state.set(mount, {
         meta,
@@ -700,7 +700,7 @@ export class StrataFS {
     await this.#ctx.writeBack?.drain().catch(() => undefined);
     // (Uploads they waited for are done or given up by now; a store call that ignores its abort
     // and never answers does not hold close() up for ever.)
-    await Promise.race([this.#ctx.changesSettled(), sleep(CLOSE_WAIT_MS, undefined, { ref: false })]);
+    await settlesWithin(this.#ctx.changesSettled(), CLOSE_WAIT_MS);
     await this.#ctx.writeBack?.drain().catch(() => undefined); // what they left pending
     this.#ctx.writeBack?.stop();
     await this.#ctx.pages.settle();

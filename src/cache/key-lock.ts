@@ -6,6 +6,16 @@
  */
 import { abortError, untilAborted } from '../errors.js';
 
+/** How a task takes its turn (see {@link KeyLock.run}). */
+export interface TurnOptions {
+  /** Leaves the queue with an `AbortError` when it fires while the task waits. */
+  signal?: AbortSignal;
+  /** Aborted when a task that `supersedes` this one is queued behind it. */
+  yielding?: AbortController;
+  /** The task replaces what a yielding task would store (a write, a removal). */
+  supersedes?: boolean;
+}
+
 /** Runs tasks of the same key one after another (see the module comment). */
 export class KeyLock {
   /** The end of each key's queue. */
@@ -22,7 +32,7 @@ export class KeyLock {
    * as a task that `supersedes` it is queued behind it (a background upload of a version that
    * the next change replaces anyway); it still ends before that task starts.
    */
-  async run<T>(key: string, fn: () => Promise<T>, signal?: AbortSignal, yielding?: AbortController, supersedes = false): Promise<T> {
+  async run<T>(key: string, fn: () => Promise<T>, { signal, yielding, supersedes = false }: TurnOptions = {}): Promise<T> {
     const before = this.#tails.get(key);
     if (supersedes && !signal?.aborted) {
       this.#yielding.get(key)?.abort(new Error('a newer change of this file is waiting'));

@@ -13,6 +13,7 @@ import { backoffDelay, type RetryPolicy } from '../layers/retry-layer.js';
 import { abortError, toStrataError } from '../errors.js';
 import type { KeyLock } from './key-lock.js';
 import { objectId } from './page-id.js';
+import { settlesWithin } from '../deadline.js';
 
 /** How long `close()` waits for the uploads it starts before it gives up those still on their way. */
 const DRAIN_WAIT_MS = 10_000;
@@ -94,12 +95,7 @@ export class WriteBack {
     this.#draining = true;
     if (this.#cancel.signal.aborted) return; // gave up already: what is left stays pending
     const pending = this.journal.list().filter((p) => p.mode === 'ASYNC_THROUGH' && this.mountOf(p.cacheId));
-    let timer: NodeJS.Timeout | undefined;
-    const done = await Promise.race([
-      Promise.all(pending.map((p) => this.schedule(p))).then(() => true),
-      new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), waitMs))),
-    ]);
-    clearTimeout(timer);
+    const done = await settlesWithin(Promise.all(pending.map((p) => this.schedule(p))), waitMs);
     // An upload stalled with its store (no `timeout` set) does not hold close() up: it is given up.
     if (!done) this.#cancel.abort(new Error('the file system closed'));
   }
@@ -118,7 +114,7 @@ export class WriteBack {
       // Each attempt runs between the other changes of the key, never beside one (the backoff does not hold it up).
       // An attempt gives way to a change of the file queued behind it: that change replaces this version anyway.
       const yielding = new AbortController();
-      const uploaded = await this.locks.run(objectId(pending.cacheId, pending.key), () => this.#attempt(mount, pending, yielding), undefined, yielding);
+      const uploaded = await this.locks.run(objectId(pending.cacheId, pending.key), () => this.#attempt(mount, pending, yielding), { yielding });
       if (uploaded === true) return;
       if (this.#draining && ++drainAttempts >= this.retry.attempts) return; // left for the next uploader on the dir
       await sleep(backoffDelay({ ...this.retry, maxDelay: Math.max(this.retry.maxDelay, 5000) }, Math.min(attempt, 10)));

@@ -77,9 +77,13 @@ export class FsContext {
     if (this.shared && !isProcessLocal(cacheId)) this.shared.publish({ cacheId, key, recursive });
   }
 
-  /** A change made through one mount is seen at once by the other mounts of the same store in this process. */
-  changedThroughTwin(meta: MetadataCache, cacheId: string, key: string, recursive: boolean): void {
-    for (const state of this.state.values()) if (state.cacheId === cacheId && state.meta !== meta) state.meta.changedElsewhere(key, recursive);
+  /**
+   * A change of `key` of the store `cacheId` made elsewhere (through another mount of the store
+   * in this process, `except` that one's metadata, or in another process): every mount of the
+   * store forgets what it knew of it.
+   */
+  changedElsewhere(cacheId: string, key: string, recursive: boolean, except?: MetadataCache): void {
+    for (const state of this.state.values()) if (state.cacheId === cacheId && state.meta !== except) state.meta.changedElsewhere(key, recursive);
   }
 
   /** The shared tier for a mount's metadata, unless its store lives in this process only or it asks the store every time. */
@@ -93,7 +97,7 @@ export class FsContext {
    * it on its way gives way.
    */
   inOrder<T>(mount: Mount, key: string, fn: () => Promise<T>, signal?: AbortSignal, supersedes = false): Promise<T> {
-    return this.locks.run(objectId(this.stateOf(mount).cacheId, key), fn, signal, undefined, supersedes);
+    return this.locks.run(objectId(this.stateOf(mount).cacheId, key), fn, { signal, supersedes });
   }
 
   /** The state of a mounted mount. */

@@ -3,7 +3,7 @@
  * store, pending writes of the write-back journal and the mount points of the namespace.
  * @module
  */
-import { StrataError, throwIfAborted } from '../errors.js';
+import { StrataError } from '../errors.js';
 import { basename, isChildKey, joinPath, parentKey } from '../path.js';
 import type { FileInfo } from '../options.js';
 import type { Mount } from '../mount/mount-table.js';

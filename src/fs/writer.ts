@@ -39,20 +39,15 @@ export class Writer {
     }
   }
 
-  /** Ids of the pending writes of `key` staged so far: those a write asked for now replaces. */
-  pendingBefore(res: Resolved): string[] {
-    const state = this.ctx.state.get(res.mount)!;
-    return this.ctx.disk?.journal.list(state.cacheId).filter((p) => p.key === res.key).map((p) => p.id) ?? [];
-  }
-
   /**
    * Writes the object, in its turn (see `FsContext.inOrder`). A write to the store drops the
-   * pending writes it `replaces`: by default those staged so far, all asked before it.
+   * pending writes of the key staged before it started (one another process stages meanwhile stays).
    */
-  async writeObject(res: Resolved, body: Buffer | Readable, mode: WriteType, signal?: AbortSignal, replaces = this.pendingBefore(res)): Promise<ObjectInfo> {
+  async writeObject(res: Resolved, body: Buffer | Readable, mode: WriteType, signal?: AbortSignal): Promise<ObjectInfo> {
     const { mount, key } = res;
     const state = this.ctx.state.get(mount)!;
     const object = objectId(state.cacheId, key);
+    const replaces = this.ctx.disk?.journal.list(state.cacheId).filter((p) => p.key === key).map((p) => p.id) ?? [];
     if (mode === 'MUST_CACHE' || mode === 'ASYNC_THROUGH') {
       const data = Buffer.isBuffer(body) ? body : await collect(body, signal);
       throwIfAborted(signal);
