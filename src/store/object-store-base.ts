@@ -282,8 +282,17 @@ export abstract class ObjectStoreBase implements UnderStore {
     const relative = isDirectory ? key.slice(0, -1) : key;
     if (isDirectory) return { key: relative, size: 0, isDirectory: true, mtime: result.mtime ?? new Date() };
     if (result.etag !== undefined && result.mtime !== undefined) return { key: relative, size: size ?? 0, etag: result.etag, mtime: result.mtime, isDirectory: false };
+    // The answer describes the version written: its size is the bytes sent, and the stat only
+    // lends its mtime when it shows that version (a store may lag, or a newer write may land).
     const head = await this.call(() => this.headObject(full, opts), opts.signal);
-    return { key: relative, size: head?.size ?? size ?? 0, etag: head?.etag ?? result.etag, mtime: head?.mtime ?? result.mtime, isDirectory: false };
+    const written = head !== undefined && (result.etag === undefined || head.etag === result.etag);
+    return {
+      key: relative,
+      size: size ?? head?.size ?? 0,
+      etag: result.etag ?? head?.etag,
+      mtime: (written ? head.mtime : undefined) ?? result.mtime ?? new Date(),
+      isDirectory: false,
+    };
   }
 
   async delete(key: string, opts: StoreCallOptions = {}): Promise<void> {

@@ -8,7 +8,8 @@
  * - `{ reset: 'during' }` sends the headers and half the body, then drops the connection;
  * - `{ truncate: true }` sends the real `Content-Length` but only half the body, then ends;
  * - `{ delayBodyMs: N }` holds the body back for N ms after the headers;
- * - `{ contentRange: 'bytes 0-9/100' }` rewrites the `Content-Range` header.
+ * - `{ contentRange: 'bytes 0-9/100' }` rewrites the `Content-Range` header;
+ * - `{ headers: { 'content-length': '0' } }` replaces those answer headers (a lagging `HEAD`).
  *
  * Faults apply to requests that match (`method`, a `path` substring, `header`), `times` times.
  */
@@ -28,6 +29,7 @@ export interface Fault {
   truncate?: boolean;
   delayBodyMs?: number;
   contentRange?: string;
+  headers?: Record<string, string>;
 }
 
 /** A running proxy. */
@@ -85,6 +87,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     const forward = httpRequest({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, (up) => {
       const headers = { ...up.headers };
       if (fault?.contentRange && headers['content-range']) headers['content-range'] = fault.contentRange;
+      Object.assign(headers, fault?.headers);
       res.writeHead(up.statusCode ?? 502, headers);
       if (!fault || (!fault.reset && !fault.truncate && !fault.delayBodyMs)) {
         up.pipe(res);
