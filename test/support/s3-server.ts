@@ -52,14 +52,14 @@ function answers(port: number): Promise<boolean> {
 
 /**
  * Starts s3rver as
- * `NODE_OPTIONS=--openssl-legacy-provider node node_modules/s3rver/bin/s3rver.js -d DIR -a 127.0.0.1 -p PORT --silent`
- * (the flag: s3rver builds continuation tokens with a cipher OpenSSL 3 refuses otherwise) and
- * waits until it answers.
+ * `NODE_OPTIONS=--openssl-legacy-provider node test/support/s3rver.child.cjs -d DIR -a 127.0.0.1 -p PORT --silent`
+ * (s3rver's command line, with whole PUTs: see that file; the flag: s3rver builds continuation
+ * tokens with a cipher OpenSSL 3 refuses otherwise) and waits until it answers.
  */
 export async function startS3Server(options: { timeoutMs?: number } = {}): Promise<S3Server> {
   const dir = await mkdtemp(join(tmpdir(), 'stratafs-s3rver-'));
   const port = await freePort();
-  const bin = resolve('node_modules/s3rver/bin/s3rver.js');
+  const bin = resolve('test/support/s3rver.child.cjs');
   const child: ChildProcess = spawn(process.execPath, [bin, '-d', dir, '-a', '127.0.0.1', '-p', String(port), '--silent'], {
     env: { ...process.env, NODE_OPTIONS: '--openssl-legacy-provider' },
     stdio: ['ignore', 'ignore', 'pipe'],

@@ -1,0 +1,45 @@
+// Runs s3rver 3.7.1's command line (the arguments after this script's name) with one fix, so
+// that it keeps S3's guarantee that a PUT is whole once answered: s3rver writes an object's
+// file in place and answers before the file is flushed, so a HEAD or GET right after a PUT may
+// see an empty or short object, and a GET racing an overwrite may see a mix. Here a PUT writes a
+// temp file next to the object, waits until it is on disk, then renames it over the object. The
+// temp name does not end in s3rver's object suffix, so listings never show it.
+//
+// It relies on s3rver's FilesystemStore at that exact version: its `putObject(object)` (returns
+// `{ size, md5 }`), `getResourcePath` and `putMetadata`. Started by test/support/s3-server.ts.
+'use strict';
+const { createHash, randomUUID } = require('node:crypto');
+const { createWriteStream } = require('node:fs');
+const { mkdir, rename, rm } = require('node:fs/promises');
+const { dirname } = require('node:path');
+const { Readable } = require('node:stream');
+const { pipeline } = require('node:stream/promises');
+const FilesystemStore = require('s3rver/lib/stores/filesystem');
+
+FilesystemStore.prototype.putObject = async function putWholeObject(object) {
+  const target = this.getResourcePath(object.bucket, object.key, 'object');
+  const temp = `${target}.partial-${randomUUID()}`;
+  await mkdir(dirname(target), { recursive: true });
+  const md5 = createHash('md5');
+  let size = 0;
+  const content = Buffer.isBuffer(object.content) ? Readable.from([object.content]) : object.content;
+  async function* counted(chunks) {
+    for await (const chunk of chunks) {
+      md5.update(chunk);
+      size += chunk.length;
+      yield chunk;
+    }
+  }
+  try {
+    await pipeline(content, counted, createWriteStream(temp));
+    await rename(temp, target);
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw error;
+  }
+  const digest = md5.digest('hex');
+  await this.putMetadata(object.bucket, object.key, object.metadata, digest);
+  return { size, md5: digest };
+};
+
+require('s3rver/bin/s3rver.js');
