@@ -116,7 +116,9 @@ export class StrataFS {
       const cache = { tier: opened.tier, journal: new PendingIndex(opened.journal) };
       ctx.disk = cache;
       ctx.pages = new PageCache(pageSize, ctx.pages.memory, cache.tier, retry, timeout ?? BODY_STALL_MS);
-      ctx.writeBack = new WriteBack(cache.journal, retry, (cacheId) => ctx.mountByCacheId(cacheId), (m, key, info, data) => this.#writer.afterUpload(m, key, info, data), ctx.locks);
+      // Pending writes go to a writable mount of their store only: a read-only one is never written to.
+      ctx.writeBack = new WriteBack(cache.journal, retry, (cacheId) => ctx.mountByCacheId(cacheId, true), (m, key, info, data) => this.#writer.afterUpload(m, key, info, data), ctx.locks);
+      await ctx.writeBack.dropOrphans();
     }
     if (shared) {
       const { openSharedTier } = await import('./cache/shared/index.js');
@@ -173,7 +175,7 @@ export class StrataFS {
         id,
       };
       this.#ctx.table.add(mount);
-      const cacheId = cacheIdOf(opened.uri, id);
+      const cacheId = cacheIdOf(opened.uri);
       const meta: MetadataCache = new MetadataCache(mountOptions.syncInterval ?? this.#ctx.options.syncInterval, (key, recursive) => {
         this.#ctx.shareChange(cacheId, key, recursive);
         this.#ctx.changedElsewhere(cacheId, key, recursive, meta);
@@ -196,7 +198,7 @@ export class StrataFS {
       if (!mount) throw new StrataError('EINVAL', 'not a mount point');
       if (this.#ctx.table.hasMountsBelow(target)) throw new StrataError('EBUSY', 'mount point holds other mounts');
       const state = this.#ctx.state.get(mount)!;
-      await this.#ctx.writeBack?.flush(state.cacheId);
+      await this.#ctx.writeBack?.drain(state.cacheId);
       this.#ctx.table.remove(target);
       this.#ctx.state.delete(mount);
       state.meta.clear();

@@ -48,8 +48,13 @@ export class PendingIndex implements WriteJournal {
     return cacheId === undefined ? [...this.#all] : this.#all.filter((p) => p.cacheId === cacheId);
   }
 
-  read(id: string, offset: number, length: number): Promise<Buffer> {
-    return this.journal.read(id, offset, length);
+  async read(id: string, offset: number, length: number): Promise<Buffer> {
+    try {
+      return await this.journal.read(id, offset, length);
+    } catch (error) {
+      this.#changed(); // uploaded or discarded, maybe by another process: look again
+      throw error;
+    }
   }
 
   claim(id: string): boolean {

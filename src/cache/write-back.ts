@@ -10,7 +10,9 @@ import type { Mount } from '../mount/mount-table.js';
 import type { ObjectInfo } from '../store/under-store.js';
 import type { PendingWrite, WriteJournal } from './disk-tier-types.js';
 import { backoffDelay, type RetryPolicy } from '../layers/retry-layer.js';
-import { abortError, toStrataError } from '../errors.js';
+import { abortError, isAbortError, StrataError, isTemporary, toStrataError } from '../errors.js';
+import { ownerOf } from '../mount/open-store.js';
+import { isProcessAlive } from './disk/disk-cache-dir.js';
 import type { KeyLock } from './key-lock.js';
 import { objectId } from './page-id.js';
 import { settlesWithin } from '../deadline.js';
@@ -26,6 +28,12 @@ export class WriteBack {
   #draining = false;
   /** Aborts the uploads on their way when the file system closes. */
   readonly #cancel = new AbortController();
+  /** Per store: aborts its uploads on their way when it is unmounted and they do not end in time. */
+  readonly #cancelOfStore = new Map<string, AbortController>();
+  /** Stores being unmounted: their uploads give up after a bounded number of attempts. */
+  readonly #leaving = new Set<string>();
+  /** Pending writes whose upload failed for good: warned of once. */
+  readonly #givenUpIds = new Set<string>();
 
   constructor(
     private readonly journal: WriteJournal,
@@ -70,7 +78,7 @@ export class WriteBack {
   /** One upload of a pending write, now; its store's retry layer retries what it can. */
   async #persist(pending: PendingWrite): Promise<void> {
     const mount = this.mountOf(pending.cacheId);
-    if (!mount) return;
+    if (!mount) throw new StrataError('EROFS', 'the store is mounted read-only');
     const outcome = await this.locks.run(objectId(pending.cacheId, pending.key), () => this.#attempt(mount, pending));
     if (outcome !== true) throw toStrataError(outcome.error);
   }
@@ -87,17 +95,46 @@ export class WriteBack {
   }
 
   /**
-   * At close: uploads what is pending, each write getting at most the retry policy's attempts
-   * from now on. A write whose store keeps failing stays in the journal, and the next uploader
-   * on the disk cache dir uploads it: close does not wait for a store that is down.
+   * At close (or at the unmount of the store `cacheId`): uploads what is pending, each write
+   * getting at most the retry policy's attempts from now on, and waits at most `waitMs`. A write
+   * whose store keeps failing stays in the journal, and the next uploader of its store on the
+   * disk cache dir uploads it: neither waits for a store that is down.
    */
-  async drain(waitMs = DRAIN_WAIT_MS): Promise<void> {
-    this.#draining = true;
-    if (this.#cancel.signal.aborted) return; // gave up already: what is left stays pending
-    const pending = this.journal.list().filter((p) => p.mode === 'ASYNC_THROUGH' && this.mountOf(p.cacheId));
-    const done = await settlesWithin(Promise.all(pending.map((p) => this.schedule(p))), waitMs);
-    // An upload stalled with its store (no `timeout` set) does not hold close() up: it is given up.
-    if (!done) this.#cancel.abort(new Error('the file system closed'));
+  async drain(cacheId?: string, waitMs = DRAIN_WAIT_MS): Promise<void> {
+    if (cacheId === undefined) this.#draining = true;
+    else this.#leaving.add(cacheId);
+    try {
+      if (this.#cancel.signal.aborted) return; // gave up already: what is left stays pending
+      const pending = this.journal.list(cacheId).filter((p) => p.mode === 'ASYNC_THROUGH' && this.mountOf(p.cacheId));
+      const done = await settlesWithin(Promise.allSettled(pending.map((p) => this.schedule(p))), waitMs);
+      // An upload stalled with its store (no `timeout` set) does not hold close() or unmount() up: it is given up.
+      if (done) return;
+      if (cacheId === undefined) this.#cancel.abort(new Error('the file system closed'));
+      else this.#cancelOf(cacheId).abort(new Error('the store was unmounted'));
+    } finally {
+      if (cacheId !== undefined) {
+        this.#leaving.delete(cacheId);
+        this.#cancelOfStore.delete(cacheId);
+      }
+    }
+  }
+
+  /**
+   * Drops the pending writes of `memory://` stores of processes that are gone (or of older
+   * versions that did not name their process): no store will ever take them.
+   */
+  async dropOrphans(): Promise<void> {
+    for (const pending of this.journal.list()) {
+      const owner = ownerOf(pending.cacheId);
+      const orphan = owner === undefined || (typeof owner === 'number' && (owner === process.pid || !isProcessAlive(owner)));
+      if (orphan) await this.journal.complete(pending.id).catch(() => undefined);
+    }
+  }
+
+  #cancelOf(cacheId: string): AbortController {
+    let cancel = this.#cancelOfStore.get(cacheId);
+    if (!cancel) this.#cancelOfStore.set(cacheId, (cancel = new AbortController()));
+    return cancel;
   }
 
   /** Stops retrying (at close); an upload still on its way is given up (it stays pending). */
@@ -116,9 +153,24 @@ export class WriteBack {
       const yielding = new AbortController();
       const uploaded = await this.locks.run(objectId(pending.cacheId, pending.key), () => this.#attempt(mount, pending, yielding), { yielding });
       if (uploaded === true) return;
-      if (this.#draining && ++drainAttempts >= this.retry.attempts) return; // left for the next uploader on the dir
+      if (!isAbortError(uploaded.error) && !isTemporary(toStrataError(uploaded.error))) throw this.#givenUp(mount, pending, uploaded.error);
+      if ((this.#draining || this.#leaving.has(pending.cacheId)) && ++drainAttempts >= this.retry.attempts) return; // left for the next uploader on the dir
       await sleep(backoffDelay({ ...this.retry, maxDelay: Math.max(this.retry.maxDelay, 5000) }, Math.min(attempt, 10)));
     }
+  }
+
+  /**
+   * A write the store refuses for good (e.g. `EACCES`), or whose data is damaged: retrying will
+   * not help, so its background upload ends here, with one warning per write. It stays pending: `persist`
+   * tries it again, and `flush` fails with the error.
+   */
+  #givenUp(mount: Mount, pending: PendingWrite, error: unknown): Error {
+    const failure = toStrataError(error, { op: 'upload' });
+    const path = `${mount.path === '/' ? '' : mount.path}/${pending.key}`;
+    if (this.#givenUpIds.has(pending.id)) return failure;
+    this.#givenUpIds.add(pending.id);
+    process.emitWarning(`stratafs: the upload of ${path} failed (${failure.message}); it stays in the disk cache until persist() succeeds`, { code: 'STRATAFS_UPLOAD' });
+    return failure;
   }
 
   /**
@@ -135,11 +187,16 @@ export class WriteBack {
     if (!this.journal.claim(pending.id)) return true; // another process uploads it
     // Given up at close, or when it gives way: the store write is aborted (the claim is
     // released; the write stays pending).
-    const onClose = (): void => stop.abort(this.#cancel.signal.reason);
-    if (this.#cancel.signal.aborted) onClose();
-    else this.#cancel.signal.addEventListener('abort', onClose, { once: true });
+    const cancels = [this.#cancel.signal, this.#cancelOf(pending.cacheId).signal];
+    const onClose = (): void => stop.abort(cancels.find((c) => c.aborted)?.reason);
+    if (cancels.some((c) => c.aborted)) onClose();
+    else for (const cancel of cancels) cancel.addEventListener('abort', onClose, { once: true });
     try {
-      const data = await this.journal.read(pending.id, 0, pending.size);
+      const data = await this.journal.read(pending.id, 0, pending.size).catch((error: unknown) => {
+        if ((error as { code?: string }).code === 'ENOENT') return undefined; // done elsewhere meanwhile
+        throw error;
+      });
+      if (data === undefined) return true;
       if (stop.signal.aborted) throw abortError(stop.signal); // no store write is started for a version given up
       // The turn is held until the store write has settled: one that goes on after the abort must not land after the next change.
       const info = await mount.store.write(pending.key, data, { size: data.length, signal: stop.signal });
@@ -154,7 +211,7 @@ export class WriteBack {
       this.journal.release(pending.id);
       return { error };
     } finally {
-      this.#cancel.signal.removeEventListener('abort', onClose);
+      for (const cancel of cancels) cancel.removeEventListener('abort', onClose);
     }
   }
 }

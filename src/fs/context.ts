@@ -136,8 +136,9 @@ export class FsContext {
     return given ?? mount.readType ?? this.options.readType;
   }
 
-  mountByCacheId(cacheId: string): Mount | undefined {
-    for (const [mount, state] of this.state) if (state.cacheId === cacheId) return mount;
+  /** A mount of the store `cacheId` (one that is not read-only when `writable`). */
+  mountByCacheId(cacheId: string, writable = false): Mount | undefined {
+    for (const [mount, state] of this.state) if (state.cacheId === cacheId && !(writable && mount.readOnly)) return mount;
     return undefined;
   }
 }

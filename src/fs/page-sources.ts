@@ -130,7 +130,7 @@ export class PageSources {
           const journal = this.ctx.disk?.journal;
           // The upload may complete (and the journal drop the data) at any moment: then the
           // object is read again at its stored version.
-          const data = journal?.find(state.cacheId, key)?.id === pending ? await journal.read(pending, offset, length).catch(() => undefined) : undefined;
+          const data = journal?.find(state.cacheId, key)?.id === pending ? await journal.read(pending, offset, length).catch(stillPending) : undefined;
           if (data) return { body: Readable.from([data]) };
           this.ctx.stateOf(mount).meta.forget(key);
           throw new StrataError('ESTALE', 'the pending write this read started on has been uploaded or replaced');
@@ -152,4 +152,10 @@ export class PageSources {
       },
     };
   }
+}
+
+/** A failed read of a pending write's data: `undefined` when the write is no longer pending, else the error (damaged data is `EIO`). */
+function stillPending(error: unknown): undefined {
+  if ((error as { code?: string }).code === 'ENOENT') return undefined;
+  throw error;
 }

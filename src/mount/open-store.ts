@@ -3,6 +3,7 @@
  * and used as given; a URI goes through the scheme registry.
  * @module
  */
+import { randomBytes } from 'node:crypto';
 import { invalid } from '../errors.js';
 import { createStore, isUnderStore } from '../store/registry.js';
 import type { UnderStore } from '../store/under-store.js';
@@ -15,15 +16,36 @@ export async function openStore(store: unknown, settings: Record<string, unknown
 }
 
 /**
- * The id under which a mount's pages are cached: the store's URI, so that processes (and
- * restarts) mounting the same store share pages. An anonymous `memory://` store is unique to its
- * mount, so it gets the mount's number.
+ * This process among all processes on a disk cache dir, now and later: the cache ids of its
+ * `memory://` stores carry it, so no other process (nor the next one with this pid) takes
+ * their pages or pending writes for its own.
  */
-export function cacheIdOf(uri: string, mountId: number): string {
-  return uri === 'memory://' || uri === '' ? `memory://#${mountId}` : uri;
+const PROCESS_TOKEN = `${process.pid}-${randomBytes(4).toString('hex')}`;
+let anonymousStores = 0;
+
+/**
+ * The id under which a mount's pages are cached: the store's URI, so that processes (and
+ * restarts) mounting the same store share pages. A `memory://` store lives in this process
+ * only: its id carries the process's token, and an anonymous one is also unique to its mount.
+ */
+export function cacheIdOf(uri: string): string {
+  if (uri === 'memory://' || uri === '') return `memory://#${PROCESS_TOKEN}.${++anonymousStores}`;
+  if (isProcessLocal(uri)) return `${uri}#${PROCESS_TOKEN}`;
+  return uri;
 }
 
 /** True when a mount's store lives in this process only (`memory://`): its pages and metadata are never shared. */
 export function isProcessLocal(cacheId: string): boolean {
   return cacheId.startsWith('memory:');
+}
+
+/**
+ * The process a process-local cache id belongs to: this one (`'this'`), the pid of another, or
+ * `undefined` when it names none (made by an older version). `'shared'` for a store's URI.
+ */
+export function ownerOf(cacheId: string): 'shared' | 'this' | number | undefined {
+  if (!isProcessLocal(cacheId)) return 'shared';
+  const token = /#(\d+)-([0-9a-f]+)(\.\d+)?$/.exec(cacheId);
+  if (token === null) return undefined;
+  return `${token[1]}-${token[2]}` === PROCESS_TOKEN ? 'this' : Number(token[1]);
 }

@@ -232,6 +232,92 @@ describe('disk tier and write types through the facade', () => {
     expect(error.message).toContain('not-a-dir');
   });
 
+  it('unmount does not wait for a store that is down: the write stays in the disk cache and the next mount uploads it', async () => {
+    const fs = make({ retry: { attempts: 2, minDelay: 10, maxDelay: 20 } });
+    const { store, outage } = storeWithOutage('down-at-unmount');
+    await fs.mount('/s', store);
+    await fs.writeFile('/s/kept.txt', 'kept', { writeType: 'ASYNC_THROUGH' });
+    const started = Date.now();
+    await fs.unmount('/s');
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(await store.inner.stat('kept.txt')).toBeUndefined();
+    expect(fs.stats().pendingWrites).toBe(1);
+    outage.down = false;
+    await fs.mount('/s', store);
+    await fs.flush();
+    expect((await store.inner.stat('kept.txt'))?.size).toBe(4);
+  });
+
+  it('a read-only mount never uploads pending writes into its store; persist there is EROFS', async () => {
+    const first = make({ retry: { attempts: 1, minDelay: 10, maxDelay: 20 } });
+    const { store, outage } = storeWithOutage('read-only');
+    await first.mount('/s', store);
+    await first.writeFile('/s/a.txt', 'async', { writeType: 'ASYNC_THROUGH' });
+    await first.writeFile('/s/m.txt', 'must', { writeType: 'MUST_CACHE' });
+    await first.close();
+    outage.down = false;
+    const second = make();
+    await second.mount('/s', store, { readOnly: true });
+    await second.flush();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(store.calls.filter((c) => c.op === 'write')).toEqual([]);
+    expect((await second.readFile('/s/a.txt')).toString()).toBe('async'); // still readable from the cache
+    await expectCode(second.persist('/s/m.txt'), 'EROFS');
+    await second.unmount('/s');
+    await second.mount('/s', store);
+    await second.persist('/s');
+    expect((await store.inner.stat('a.txt'))?.size).toBe(5);
+    expect((await store.inner.stat('m.txt'))?.size).toBe(4);
+  });
+
+  it('another StrataFS on the dir uploads a pending write: a reader here moves on to the stored version', async () => {
+    const { store, outage } = storeWithOutage('uploaded-elsewhere');
+    outage.down = false;
+    const writer = make();
+    const reader = make({ cache: { pageSize: PAGE, memory: false, disk: { dir: cache.dir, capacity: '32MiB' } } });
+    await writer.mount('/s', store);
+    await reader.mount('/s', store);
+    const data = randomBytes(3 * PAGE);
+    outage.down = true; // the upload waits
+    await writer.writeFile('/s/x.bin', data, { writeType: 'ASYNC_THROUGH' });
+    await new Promise((r) => setTimeout(r, 1100)); // the reader's view of the journal refreshes
+    expect((await reader.readFile('/s/x.bin')).equals(data)).toBe(true);
+    outage.down = false;
+    await writer.flush();
+    for (let i = 0; i < 3; i++) expect((await reader.readFile('/s/x.bin', { offset: i * PAGE, length: PAGE })).equals(data.subarray(i * PAGE, (i + 1) * PAGE))).toBe(true);
+    expect((await reader.readFile('/s/x.bin')).equals(data)).toBe(true);
+  });
+
+  it('two StrataFS on one disk dir keep their own memory:// stores apart', async () => {
+    const a = make();
+    await a.mount('/', 'memory://');
+    await a.writeFile('/must.txt', 'only in a', { writeType: 'MUST_CACHE' });
+    await a.writeFile('/same.txt', 'written by a');
+    const b = make();
+    await b.mount('/', 'memory://');
+    await b.writeFile('/same.txt', 'written by b');
+    await a.free('/same.txt');
+    await b.free('/same.txt');
+    expect((await a.readFile('/same.txt')).toString()).toBe('written by a');
+    expect((await b.readFile('/same.txt')).toString()).toBe('written by b');
+    expect(await b.readdir('/')).toEqual(['same.txt']);
+    await b.persist('/');
+    expect((await a.readFile('/must.txt')).toString()).toBe('only in a');
+    expect(await a.readdir('/')).toEqual(['must.txt', 'same.txt']);
+  });
+
+  it('pending writes of a memory:// store whose process is gone are dropped, not kept for ever', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'test/facade/fixtures/memory-writer.ts', cache.dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    const code = await new Promise((r) => child.once('exit', r));
+    expect({ code, out }).toEqual({ code: 0, out: 'written\n' });
+    const fs = make();
+    await fs.mount('/', 'memory://');
+    expect(fs.stats().pendingWrites).toBe(0);
+    expect(await fs.readdir('/')).toEqual([]);
+  });
+
   it('kill -9 during ASYNC_THROUGH loses nothing acknowledged', async () => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'test/facade/fixtures/async-writer.ts', cache.dir, storeDir.dir, '50'], { stdio: ['ignore', 'pipe', 'inherit'] });
     const acked: number[] = [];

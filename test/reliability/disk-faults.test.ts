@@ -2,12 +2,12 @@
  * The disk cache damaged behind its back: every read still returns the right bytes (from the
  * store), the cache heals or turns itself off with one warning, nothing crashes.
  */
-import { readdir, rm, truncate, writeFile, chmod } from 'node:fs/promises';
+import { readdir, readFile as readFileLocal, rm, truncate, writeFile, chmod } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { StrataFS } from '../../src/index.js';
 import { CountingStore } from '../support/counting-store.js';
-import { randomBytes, tempDir } from '../support/helpers.js';
+import { expectCode, randomBytes, readAll, tempDir } from '../support/helpers.js';
 
 const PAGE = 64 * 1024;
 
@@ -108,6 +108,50 @@ describe('disk cache faults', () => {
       expect(ours()).toBe(1);
     } finally {
       process.off('warning', onWarning);
+      emit.mockRestore();
+    }
+  });
+
+  it('damaged data of a pending write is EIO on every read, never its bytes; flush fails rather than wait', async () => {
+    const emit = vi.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+    try {
+      const pending = randomBytes(20 * PAGE);
+      const first = make();
+      await first.mount('/s', store);
+      await first.writeFile('/s/p.bin', pending, { writeType: 'MUST_CACHE' });
+      await first.close();
+      // One byte flipped in the journal's copy, and no pages of it left (pending pages are evictable).
+      const [file] = await readdir(join(cache.dir, 'journal'));
+      const path = join(cache.dir, 'journal', file!);
+      const bytes = await readFileLocal(path);
+      bytes[17 * PAGE + 5]! ^= 0xff;
+      await writeFile(path, bytes);
+      await rm(join(cache.dir, 'pages'), { recursive: true, force: true });
+
+      const second = make();
+      await second.mount('/s', store);
+      const streamed = await readAll(second.createReadStream('/s/p.bin')).catch((error: unknown) => error);
+      expect(streamed).toMatchObject({ code: 'EIO' });
+      await expectCode(second.readFile('/s/p.bin', { offset: 17 * PAGE, length: 10 }), 'EIO');
+      await expectCode(second.readFile('/s/p.bin', { offset: 0, length: 10 }), 'EIO'); // an undamaged part too: the file is checked whole
+      await expectCode(second.readFile('/s/p.bin'), 'EIO');
+      await expectCode(second.persist('/s/p.bin'), 'EIO');
+
+      // A background upload the store refuses for good gives up at once, with one warning, and flush fails.
+      const third = make();
+      const refusing = new CountingStore('refusing');
+      refusing.write = async () => {
+        throw Object.assign(new Error('denied'), { code: 'EACCES' });
+      };
+      await third.mount('/r', refusing);
+      await third.writeFile('/r/x.bin', pending, { writeType: 'ASYNC_THROUGH' });
+      const started = Date.now();
+      await expectCode(third.flush(), 'EACCES');
+      await expectCode(third.flush(), 'EACCES');
+      expect(Date.now() - started).toBeLessThan(5_000);
+      expect(third.stats().pendingWrites).toBe(2); // the damaged one and this one
+      expect(emit.mock.calls.filter((c) => String(c[0]).includes('/r/x.bin')).length).toBe(1);
+    } finally {
       emit.mockRestore();
     }
   });

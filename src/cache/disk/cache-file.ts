@@ -54,17 +54,17 @@ export interface JournalFileMeta {
   order: number;
 }
 
-/** crc32 of `data` (zlib's, hardware-assisted where the CPU has it). */
-export const checksum: (data: Uint8Array) => number = (() => {
+/** crc32 of `data`, continuing from the crc32 of what came before it when given (zlib's, hardware-assisted where the CPU has it). */
+export const checksum: (data: Uint8Array, previous?: number) => number = (() => {
   const native = (zlib as { crc32?: (data: Uint8Array, value?: number) => number }).crc32;
-  if (typeof native === 'function') return (data: Uint8Array) => native(data);
+  if (typeof native === 'function') return (data: Uint8Array, previous = 0) => native(data, previous);
   return crc32Fallback;
 })();
 
 let crcTable: Uint32Array | undefined;
 
 /** Table-driven crc32, only for Node versions whose zlib lacks `crc32`. */
-function crc32Fallback(data: Uint8Array): number {
+function crc32Fallback(data: Uint8Array, previous = 0): number {
   if (crcTable === undefined) {
     crcTable = new Uint32Array(256);
     for (let n = 0; n < 256; n++) {
@@ -73,7 +73,7 @@ function crc32Fallback(data: Uint8Array): number {
       crcTable[n] = c >>> 0;
     }
   }
-  let crc = 0xffffffff;
+  let crc = (previous ^ 0xffffffff) >>> 0;
   for (let i = 0; i < data.length; i++) crc = crcTable[(crc ^ data[i]!) & 0xff]! ^ (crc >>> 8);
   return (crc ^ 0xffffffff) >>> 0;
 }

@@ -13,12 +13,13 @@
  * @module
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, renameSync, rmSync, type Stats } from 'node:fs';
+import { mkdirSync, renameSync, rmSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type Database from 'better-sqlite3';
 import { toStrataError } from '../../errors.js';
 import type { DiskTier, TierStats } from '../disk-tier-types.js';
+import { signatureOf, VerifiedFiles } from './verified-files.js';
 import { pageKey, type PageId } from '../page-id.js';
 import { checksum, encodeTrailer, PAGE_MAGIC, writeCacheFile, type PageFileMeta } from './cache-file.js';
 import { tempFile, unlinkQuietly } from './disk-cache-dir.js';
@@ -57,11 +58,6 @@ interface PutOutcome {
 /** Thrown inside {@link DiskPageTier} reads when a page is found damaged. */
 class Damaged extends Error {}
 
-/** What identifies one state of a file: changes when it is rewritten, truncated, replaced or removed. */
-function signatureOf(info: Stats): string {
-  return `${info.ino}:${info.size}:${info.mtimeMs}:${info.ctimeMs}:${info.nlink}`;
-}
-
 /** See the module comment. Create it with `openDiskCache`. */
 export class DiskPageTier implements DiskTier {
   /** Byte capacity across all processes sharing the dir. */
@@ -70,8 +66,7 @@ export class DiskPageTier implements DiskTier {
   readonly pageSize: number;
   private readonly index: SqliteIndex;
   private readonly files: OpenFiles;
-  private readonly verified = new Map<string, string>();
-  private readonly verifiedLimit: number;
+  private readonly verified: VerifiedFiles;
   private readonly verifyAlways: boolean;
   private readonly touches = new Map<string, number>();
   private readonly touchInterval: number;
@@ -94,7 +89,7 @@ export class DiskPageTier implements DiskTier {
     this.pageSize = pageSize;
     this.files = new OpenFiles(options.openFiles ?? 64);
     this.touchInterval = options.touchInterval ?? 1000;
-    this.verifiedLimit = options.verifiedFiles ?? 65_536;
+    this.verified = new VerifiedFiles(options.verifiedFiles);
     this.verifyAlways = options.verify === 'always';
     const db = index.db;
     this.lookupStmt = db.prepare('SELECT file, size, crc, pinned FROM pages WHERE key = ?');
@@ -352,7 +347,7 @@ export class DiskPageTier implements DiskTier {
       if (info.nlink === 0 || info.size < row.size) throw new Damaged();
       if (wholeRead !== undefined && wholeRead.bytesRead !== length) throw new Damaged();
       const signature = signatureOf(info);
-      if (!this.verifyAlways && this.verified.get(row.file) === signature) {
+      if (!this.verifyAlways && this.verified.has(row.file, signature)) {
         if (!whole && length > 0) {
           const { bytesRead } = await handle.read(target, targetOffset, length, pageOffset);
           if (bytesRead !== length) throw new Damaged();
@@ -365,7 +360,7 @@ export class DiskPageTier implements DiskTier {
           if (bytesRead !== row.size) throw new Damaged();
         }
         if (checksum(page) !== row.crc) throw new Damaged();
-        this.rememberVerified(row.file, signature);
+        this.verified.remember(row.file, signature);
         if (!whole) page.copy(target, targetOffset, pageOffset, pageOffset + length);
       }
       this.touch(key);
@@ -392,7 +387,7 @@ export class DiskPageTier implements DiskTier {
   /** Drops a damaged page: its row (only if it still names this file) and the file. */
   private dropDamaged(key: string, file: string, path: string): void {
     this.files.forget(path);
-    this.verified.delete(file);
+    this.verified.forget(file);
     this.touches.delete(key);
     if (this.index.isClosed) return;
     let removed = false;
@@ -409,19 +404,10 @@ export class DiskPageTier implements DiskTier {
     const paths = victims.map((v) => {
       const path = this.index.pagePath(v.file);
       this.files.forget(path);
-      this.verified.delete(v.file);
+      this.verified.forget(v.file);
       return path;
     });
     await unlinkQuietly(paths);
-  }
-
-  private rememberVerified(file: string, signature: string): void {
-    this.verified.delete(file);
-    this.verified.set(file, signature);
-    if (this.verified.size > this.verifiedLimit) {
-      const oldest = this.verified.keys().next().value;
-      if (oldest !== undefined) this.verified.delete(oldest);
-    }
   }
 
   private statement(sql: string): Database.Statement {

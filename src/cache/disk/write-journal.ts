@@ -16,13 +16,14 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { renameSync, rmSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import type Database from 'better-sqlite3';
 import { StrataError, toStrataError } from '../../errors.js';
 import type { PendingWrite, WriteJournal } from '../disk-tier-types.js';
 import { checksum, encodeTrailer, JOURNAL_MAGIC, writeCacheFile, type JournalFileMeta } from './cache-file.js';
 import { fsyncDir, isProcessAlive, tempFile, unlinkQuietly } from './disk-cache-dir.js';
 import { isBusy, NoRoom, type SqliteIndex } from './sqlite-index.js';
+import { signatureOf, VerifiedFiles } from './verified-files.js';
 
 /** Tuning of a {@link SqliteWriteJournal}. */
 export interface WriteJournalOptions {
@@ -43,6 +44,8 @@ interface Row {
 }
 
 const COLUMNS = 'id, cache_id, key, size, mtime, mode';
+/** Bytes read at a time when a pending write's data is checked before a part of it is served. */
+const VERIFY_CHUNK = 1024 * 1024;
 let stageOrder = 0;
 
 function toPending(row: Row): PendingWrite {
@@ -57,6 +60,8 @@ export class SqliteWriteJournal implements WriteJournal {
   readonly capacity: number;
   private readonly index: SqliteIndex;
   private readonly leaseMs: number;
+  /** Data files whose crc32 this journal has checked, in the state it checked them. */
+  private readonly verified = new VerifiedFiles(4096);
   private readonly insertStmt: Database.Statement;
   private readonly findStmt: Database.Statement<[string, string], Row>;
   private readonly listAllStmt: Database.Statement<[], Row>;
@@ -147,9 +152,10 @@ export class SqliteWriteJournal implements WriteJournal {
   }
 
   /**
-   * Reads `length` bytes at `offset` of a pending write's data (fewer at its end). A read of
-   * the whole data is checked against its crc32 (`EIO` when damaged). `ENOENT` when the
-   * write is no longer pending.
+   * Reads `length` bytes at `offset` of a pending write's data (fewer at its end). The data is
+   * checked against its crc32 before any of it is served: once per state of its file in this
+   * journal, or by this read when it reads the whole data (`EIO` when damaged). `ENOENT` when
+   * the write is no longer pending.
    */
   async read(id: string, offset: number, length: number): Promise<Buffer> {
     this.assertOpen('read');
@@ -157,21 +163,21 @@ export class SqliteWriteJournal implements WriteJournal {
     if (row === undefined) throw new StrataError('ENOENT', 'pending write not found', { op: 'read' });
     const start = Math.min(Math.max(0, offset), row.size);
     const n = Math.max(0, Math.min(length, row.size - start));
+    const whole = start === 0 && n === row.size;
     const buffer = Buffer.allocUnsafe(n);
     let handle;
     try {
       handle = await open(this.index.journalPath(row.file), 'r');
-      for (let done = 0; done < n; ) {
-        const { bytesRead } = await handle.read(buffer, done, n - done, start + done);
-        if (bytesRead === 0) throw new StrataError('EIO', 'pending write data is truncated', { op: 'read' });
-        done += bytesRead;
-      }
+      const signature = signatureOf(await handle.stat());
+      if (!whole && !this.verified.has(row.file, signature)) await verifyData(handle, row);
+      await readFully(handle, buffer, start);
+      if (whole && checksum(buffer) !== row.crc) throw damaged();
+      this.verified.remember(row.file, signature);
     } catch (error) {
       throw toStrataError(error, { op: 'read' });
     } finally {
       await handle?.close();
     }
-    if (start === 0 && n === row.size && checksum(buffer) !== row.crc) throw new StrataError('EIO', 'pending write data is damaged', { op: 'read' });
     return buffer;
   }
 
@@ -216,6 +222,7 @@ export class SqliteWriteJournal implements WriteJournal {
     // The data first: a crash in between leaves a record without data, dropped at the next
     // open, never data without a record that a rebuilt index could upload again.
     await unlinkQuietly([this.index.journalPath(row.file)]);
+    this.verified.forget(row.file);
     this.run(() => this.deleteStmt.run(id), 'write');
   }
 
@@ -225,6 +232,7 @@ export class SqliteWriteJournal implements WriteJournal {
     const rows = this.byKeyStmt.all(cacheId, key);
     if (rows.length === 0) return;
     await unlinkQuietly(rows.map((r) => this.index.journalPath(r.file)));
+    for (const r of rows) this.verified.forget(r.file);
     this.run(() => this.index.transaction(() => rows.forEach((r) => this.deleteStmt.run(r.id))), 'write');
   }
 
@@ -239,6 +247,31 @@ export class SqliteWriteJournal implements WriteJournal {
   private assertOpen(op: string): void {
     if (this.index.isClosed) throw new StrataError('EIO', 'disk cache is closed', { op });
   }
+}
+
+/** Fills `buffer` from `position` of the file (`EIO` when the file ends first). */
+async function readFully(handle: FileHandle, buffer: Buffer, position: number): Promise<void> {
+  for (let done = 0; done < buffer.length; ) {
+    const { bytesRead } = await handle.read(buffer, done, buffer.length - done, position + done);
+    if (bytesRead === 0) throw new StrataError('EIO', 'pending write data is truncated', { op: 'read' });
+    done += bytesRead;
+  }
+}
+
+/** Checks a pending write's whole data against its crc32, 1 MiB at a time (`EIO` when damaged). */
+async function verifyData(handle: FileHandle, row: { size: number; crc: number }): Promise<void> {
+  const chunk = Buffer.allocUnsafe(Math.min(row.size, VERIFY_CHUNK));
+  let crc = 0;
+  for (let position = 0; position < row.size; position += chunk.length) {
+    const part = chunk.subarray(0, Math.min(chunk.length, row.size - position));
+    await readFully(handle, part, position);
+    crc = checksum(part, crc);
+  }
+  if (crc !== row.crc) throw damaged();
+}
+
+function damaged(): StrataError {
+  return new StrataError('EIO', 'pending write data is damaged', { op: 'read' });
 }
 
 function noSpace(size: number, capacity: number): StrataError {
