@@ -113,7 +113,9 @@ export class StrataFS {
     if (disk) {
       const { openDiskCache } = await import('./cache/disk/index.js');
       const opened = await openDiskCache(disk.dir, disk.capacity, pageSize);
-      const cache = { tier: opened.tier, journal: new PendingIndex(opened.journal) };
+      // A pending write another process uploaded: what is known of its file here is out of date.
+      const journal = new PendingIndex(opened.journal, undefined, (gone) => ctx.changedElsewhere(gone.cacheId, gone.key, false));
+      const cache = { tier: opened.tier, journal };
       ctx.disk = cache;
       ctx.pages = new PageCache(pageSize, ctx.pages.memory, cache.tier, retry, timeout ?? BODY_STALL_MS);
       // Pending writes go to a writable mount of their store only: a read-only one is never written to.
@@ -499,8 +501,8 @@ export class StrataFS {
           await this.#tree.copyFile(src, dst, options?.signal);
           await store.delete(src.key, { signal: options?.signal });
         }
-        await this.#ctx.pages.drop(objectId(state.cacheId, src.key));
-        await this.#ctx.pages.drop(objectId(state.cacheId, dst.key));
+        await this.#ctx.pages.drop(objectId(state.cacheId, src.key), { force: true });
+        await this.#ctx.pages.drop(objectId(state.cacheId, dst.key), { force: true });
         state.meta.removed(src.key);
         state.meta.written(dst.key, null);
         return;
@@ -513,7 +515,7 @@ export class StrataFS {
         await this.#tree.copyTree(src, dst, options?.signal);
         await this.#tree.removeTree(src, options?.signal);
       }
-      await this.#ctx.pages.drop(objectId(state.cacheId, src.key === '' ? '' : src.key + '/'), { prefix: true });
+      await this.#ctx.pages.drop(objectId(state.cacheId, src.key === '' ? '' : src.key + '/'), { prefix: true, force: true });
       state.meta.removed(src.key, true);
       state.meta.removed(dst.key, true);
     });

@@ -4,8 +4,11 @@
  */
 import { invalid } from './errors.js';
 
+// Paths with surrogates (emoji…) take the slow path, which checks that they are well formed.
 // eslint-disable-next-line no-control-regex
-const NORMAL_PATH = /^(?:\/[^/.\u0000-\u001f\u007f\\][^/\u0000-\u001f\u007f\\]*)+$/;
+const NORMAL_PATH = /^(?:\/[^/.\u0000-\u001f\u007f\\\ud800-\udfff][^/\u0000-\u001f\u007f\\\ud800-\udfff]*)+$/;
+/** A UTF-16 surrogate without its pair: no store can encode it (each turns it into U+FFFD, or fails). */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 /** Longest logical path accepted, in UTF-16 code units. */
 export const MAX_PATH_LENGTH = 4096;
@@ -16,7 +19,8 @@ export const MAX_NAME_LENGTH = 1024;
  * Validates and normalises a logical path: absolute POSIX, `//` and `.` collapse, `..` resolves
  * lexically and never climbs above `/`, a trailing `/` is dropped (whether the path named a
  * directory by it is {@link namesDirectory}'s to tell). Throws `EINVAL` for a
- * non-string, empty, relative, NUL-bearing, backslash-bearing or over-long path.
+ * non-string, empty, relative, NUL-bearing, backslash-bearing, over-long or ill-formed
+ * (lone surrogate) path.
  */
 export function normalizePath(path: unknown, op?: string): string {
   // Fast path: already normal (no empty, '.'-leading or over-long segment, no control characters).
@@ -28,6 +32,7 @@ export function normalizePath(path: unknown, op?: string): string {
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(path)) throw invalid('path must not contain NUL or control characters', { op });
   if (path.includes('\\')) throw invalid('path must not contain a backslash', { op });
+  if (LONE_SURROGATE.test(path)) throw invalid('path is not well-formed Unicode (a lone surrogate)', { op });
   const parts: string[] = [];
   for (const segment of path.split('/')) {
     if (segment === '' || segment === '.') continue;
@@ -115,6 +120,7 @@ export function assertSafeKey(key: string): void {
   if (typeof key !== 'string') throw invalid(`key must be a string, got ${describe(key)}`);
   if (key === '') return;
   if (key.startsWith('/')) throw invalid(`key must be relative: ${JSON.stringify(key)}`);
+  if (LONE_SURROGATE.test(key)) throw invalid('key is not well-formed Unicode (a lone surrogate)');
   const body = key.endsWith('/') ? key.slice(0, -1) : key;
   for (const segment of body.split('/')) {
     if (segment === '' || segment === '.' || segment === '..' || segment.includes('\0') || segment.includes('\\')) {

@@ -48,6 +48,11 @@ export class MetadataCache {
     return undefined;
   }
 
+  /** True when a fresh stat of `key` is cached (not counted as a hit or a miss: a peek). */
+  hasStat(key: string): boolean {
+    return this.#fresh(this.#stats.get(key));
+  }
+
   /**
    * Counts the changes made to this cache's entries. Take it before asking the store, and pass it
    * to {@link setStat} / {@link setList}: an answer that crossed a change is then not kept.

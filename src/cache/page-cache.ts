@@ -76,6 +76,8 @@ export class PageCache {
   readonly counters = newCounters();
   readonly #flight = new SingleFlight<Buffer>();
   readonly #pendingDiskWrites = new Set<Promise<unknown>>();
+  /** The same background disk writes, by object: a drop waits for them, so none lands after it. */
+  readonly #diskWritesOf = new Map<string, Set<Promise<unknown>>>();
   readonly #pinned = new Set<string>();
   /** Objects some pinned page of which found no room (reported by `pin()`, see {@link takePinMisses}). */
   readonly #pinMisses = new Set<string>();
@@ -305,6 +307,8 @@ export class PageCache {
 
   /** Drops the pages of an object (every version), or of every object below a directory when `prefix`. */
   async drop(object: string, opts: { prefix?: boolean; force?: boolean } = {}): Promise<void> {
+    const writing = opts.prefix ? [...this.#diskWritesOf].filter(([o]) => o.startsWith(object)).flatMap(([, w]) => [...w]) : [...(this.#diskWritesOf.get(object) ?? [])];
+    if (writing.length > 0) await Promise.allSettled(writing);
     this.memory.dropPrefix(opts.prefix ? object : `${object}\n`, opts.force);
     await this.disk?.drop(object, opts).catch((error: unknown) => this.#diskFailed(error));
   }
@@ -388,6 +392,7 @@ export class PageCache {
     const toCheck: number[] = [];
     indexes.forEach((index, i) => {
       const running = this.#flight.join(pageKey({ object: src.object, version: src.version, index }), opts.signal);
+      running?.catch(() => undefined); // observed by Promise.all below, after the awaits in between
       if (running) results[i] = running;
       else toCheck.push(i);
     });
@@ -458,7 +463,7 @@ export class PageCache {
     if (!page) return undefined;
     if (page.length !== this.pageLength(src.size, index)) return undefined;
     this.#hit(src, page.length);
-    if (opts.readType === 'CACHE_PROMOTE') this.memory.set(pageKey(id), page, this.isPinned(src.object));
+    if (opts.readType === 'CACHE_PROMOTE') this.#keepInMemory(src.object, pageKey(id), page, this.isPinned(src.object) && !this.disk);
     return page;
   }
 
@@ -593,9 +598,14 @@ export class PageCache {
       },
     );
     this.#pendingDiskWrites.add(write);
+    let ofObject = this.#diskWritesOf.get(id.object);
+    if (!ofObject) this.#diskWritesOf.set(id.object, (ofObject = new Set()));
+    ofObject.add(write);
     void write.finally(() => {
       done();
       this.#pendingDiskWrites.delete(write);
+      ofObject.delete(write);
+      if (ofObject.size === 0 && this.#diskWritesOf.get(id.object) === ofObject) this.#diskWritesOf.delete(id.object);
     });
   }
 }

@@ -11,18 +11,28 @@ export class PendingIndex implements WriteJournal {
   #byKey = new Map<string, PendingWrite>();
   #all: PendingWrite[] = [];
   #loadedAt = -Infinity;
+  /** Ids completed or discarded through this index since the last reload. */
+  readonly #ownChanges = new Set<string>();
 
   constructor(
     private readonly journal: WriteJournal,
     private readonly refreshMs = 1000,
+    /** Told of each pending write that a reload finds gone, completed or discarded by another process. */
+    private readonly onGoneElsewhere: (pending: PendingWrite) => void = () => undefined,
   ) {}
 
   #fresh(): void {
     const now = performance.now();
     if (now - this.#loadedAt < this.refreshMs) return;
     this.#loadedAt = now;
+    const before = this.#all;
     this.#all = this.journal.list();
     this.#byKey = new Map(this.#all.map((p) => [`${p.cacheId}\n${p.key}`, p]));
+    if (before.length > 0) {
+      const present = new Set(this.#all.map((p) => p.id));
+      for (const p of before) if (!present.has(p.id) && !this.#ownChanges.has(p.id)) this.onGoneElsewhere(p);
+    }
+    this.#ownChanges.clear();
   }
 
   #changed(): void {
@@ -66,6 +76,7 @@ export class PendingIndex implements WriteJournal {
   }
 
   async complete(id: string): Promise<void> {
+    this.#ownChanges.add(id);
     try {
       await this.journal.complete(id);
     } finally {
@@ -75,6 +86,7 @@ export class PendingIndex implements WriteJournal {
 
   async discard(cacheId: string, key: string): Promise<void> {
     if (!this.find(cacheId, key)) return;
+    for (const p of this.#all) if (p.cacheId === cacheId && p.key === key) this.#ownChanges.add(p.id);
     try {
       await this.journal.discard(cacheId, key);
     } finally {

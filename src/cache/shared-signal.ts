@@ -24,6 +24,11 @@ export class SharedSignal {
   #holders = 0;
   #heldForGood = false;
 
+  /** True once every caller let go (the work is being aborted). */
+  get abandoned(): boolean {
+    return this.#controller?.signal.aborted ?? false;
+  }
+
   /** Aborts once every caller has let go. */
   get signal(): AbortSignal {
     this.#controller ??= new AbortController();

@@ -25,7 +25,7 @@ export class SingleFlight<T> {
    */
   join(key: string, signal: AbortSignal | undefined): Promise<T> | undefined {
     const flight = this.#inflight.get(key);
-    if (!flight) return undefined;
+    if (!flight || flight.shared?.abandoned) return undefined; // given up by all its callers: start afresh
     return flight.shared ? flight.shared.hold(flight.promise, signal) : flight.promise;
   }
 

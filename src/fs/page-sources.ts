@@ -70,7 +70,7 @@ export class PageSources {
     if (!store.readWithInfo || !store.capabilities.readInfo || this.ctx.sharedFor(state)) return undefined;
     const whole = first.offset === 0 && first.length === undefined;
     if (!whole && !store.capabilities.rangeRead) return undefined; // its answer to a range may be the whole object
-    if (state.meta.getStat(key) !== undefined || this.ctx.disk?.journal.find(state.cacheId, key)) return undefined;
+    if (state.meta.hasStat(key) || this.ctx.disk?.journal.find(state.cacheId, key)) return undefined;
     const object = objectId(state.cacheId, key);
     if (this.ctx.pages.holdsObject(object)) return undefined;
     const running = this.#opening.get(object);
@@ -80,6 +80,7 @@ export class PageSources {
       return undefined;
     }
     const epoch = state.meta.epoch;
+    state.meta.misses++; // the store is asked what the file is
     const opening = store.readWithInfo(key, whole ? undefined : first, { signal });
     this.#opening.set(object, opening);
     let answer: StoreReadResult;
@@ -137,7 +138,14 @@ export class PageSources {
         }
         const range = { offset, length };
         const ifMatch = store.capabilities.conditionalRead ? info.etag : undefined;
-        const body = store.capabilities.rangeRead ? await store.read(key, range, { signal, ifMatch }) : sliceStream(await store.read(key, undefined, { signal, ifMatch }), range);
+        let body: Readable;
+        try {
+          body = store.capabilities.rangeRead ? await store.read(key, range, { signal, ifMatch }) : sliceStream(await store.read(key, undefined, { signal, ifMatch }), range);
+        } catch (error) {
+          // The store refused this version: what the metadata cache holds of it is out of date.
+          if (ifMatch !== undefined && (error as StrataError).code === 'ESTALE') state.meta.changedOutside(key);
+          throw error;
+        }
         if (store.capabilities.conditionalRead) return { body };
         // The store cannot check the version itself: check it once the bytes are in, so pages of
         // two versions never meet (the page cache admits nothing of a fetch that fails its check).

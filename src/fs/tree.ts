@@ -55,17 +55,25 @@ export class TreeOps {
     for (const p of this.ctx.disk?.journal.list(state.cacheId) ?? []) {
       if (key === '' || p.key.startsWith(key + '/')) await this.ctx.inOrder(mount, p.key, () => this.ctx.disk!.journal.discard(state.cacheId, p.key), signal, true);
     }
-    const all = await walkTree(store, key, { signal });
-    const files = all.filter((e) => !e.isDirectory).map((e) => e.key);
-    if (store.deleteMany && files.length > 1) await store.deleteMany(files, { signal });
-    else await eachLimit(files, CONCURRENCY, (k) => store.delete(k, { signal }));
-    // Markers only where one can be: an implicit directory of an object store has none to delete.
-    const dirs = all.filter((e) => e.isDirectory && !(e.implicit && !store.capabilities.directories)).sort((a, b) => depth(b.key) - depth(a.key));
-    for (const dir of dirs) await store.delete(dir.key + '/', { signal });
-    if (key !== '') await store.delete(key + '/', { signal });
-    await this.ctx.pages.drop(objectId(state.cacheId, key === '' ? '' : key + '/'), { prefix: true, force: true });
-    if (key !== '') await this.ctx.pages.drop(objectId(state.cacheId, key), { force: true });
-    state.meta.removed(key, true);
+    try {
+      const all = await walkTree(store, key, { signal });
+      const files = all.filter((e) => !e.isDirectory).map((e) => e.key);
+      if (store.deleteMany && files.length > 1) await store.deleteMany(files, { signal });
+      else await eachLimit(files, CONCURRENCY, (k) => store.delete(k, { signal }));
+      // Markers only where one can be: an implicit directory of an object store has none to delete.
+      const dirs = all.filter((e) => e.isDirectory && !(e.implicit && !store.capabilities.directories)).sort((a, b) => depth(b.key) - depth(a.key));
+      for (const dir of dirs) await store.delete(dir.key + '/', { signal });
+      if (key !== '') await store.delete(key + '/', { signal });
+      // Keys no path can name (`a//b`, a backslash, control characters) are never listed, so never deleted.
+      if (key !== '' && (await store.stat(key, { signal }))?.isDirectory) {
+        throw new StrataError('ENOTEMPTY', "the directory still holds entries no path can name (keys with '//', a backslash or control characters); remove them with the store's own tools");
+      }
+    } finally {
+      // What was deleted before a failure is gone from the caches too.
+      await this.ctx.pages.drop(objectId(state.cacheId, key === '' ? '' : key + '/'), { prefix: true, force: true });
+      if (key !== '') await this.ctx.pages.drop(objectId(state.cacheId, key), { force: true });
+      state.meta.removed(key, true);
+    }
   }
 
   async checkMoveTarget(info: FileInfo, existing: FileInfo | undefined, target: string, signal?: AbortSignal): Promise<void> {
@@ -89,7 +97,7 @@ export class TreeOps {
     if (src.mount.store === dst.mount.store && !pendingSource && src.mount.store.capabilities.copy && src.mount.store.copy) {
       const info = await src.mount.store.copy(src.key, dst.key, { signal });
       await this.ctx.disk?.journal.discard(dstState.cacheId, dst.key);
-      await this.ctx.pages.drop(objectId(dstState.cacheId, dst.key));
+      await this.ctx.pages.drop(objectId(dstState.cacheId, dst.key), { force: true });
       dstState.meta.written(dst.key, info);
       return;
     }

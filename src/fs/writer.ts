@@ -53,7 +53,7 @@ export class Writer {
       throwIfAborted(signal);
       const pending = await this.ctx.disk!.journal.stage(state.cacheId, key, data, mode);
       const info: ObjectInfo = { key, size: pending.size, mtime: pending.mtime, etag: `pending-${pending.id}`, isDirectory: false };
-      await this.ctx.pages.drop(object);
+      await this.ctx.pages.drop(object, { force: true }); // old versions; a pin rule pins the new one's pages
       this.ctx.pages.admitWritten(object, versionOf(info), data);
       state.meta.written(key, null);
       if (mode === 'ASYNC_THROUGH') this.ctx.writeBack!.schedule(pending);
@@ -85,7 +85,7 @@ export class Writer {
     const object = objectId(state.cacheId, key);
     state.counters.bytesToStore += info.size;
     for (const id of replaces) await this.ctx.disk?.journal.complete(id);
-    await this.ctx.pages.drop(object);
+    await this.ctx.pages.drop(object, { force: true }); // old versions; a pin rule pins the new one's pages
     if (data && data.length === info.size) this.ctx.pages.admitWritten(object, versionOf(info), data);
     state.meta.written(key, info);
     return info;
@@ -98,7 +98,7 @@ export class Writer {
     state.counters.bytesToStore += info.size;
     const object = objectId(state.cacheId, key);
     if (this.ctx.disk?.journal.find(state.cacheId, key)) return; // a newer pending write supersedes it
-    await this.ctx.pages.drop(object);
+    await this.ctx.pages.drop(object, { force: true }); // old versions; a pin rule pins the new one's pages
     this.ctx.pages.admitWritten(object, versionOf(info), data);
     state.meta.written(key, info);
   }

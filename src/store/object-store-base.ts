@@ -8,7 +8,7 @@
  */
 import { Readable } from 'node:stream';
 import { StrataError, throwIfAborted } from '../errors.js';
-import { assertSafeKey, joinKey } from '../path.js';
+import { assertSafeKey, isSafeKey, joinKey } from '../path.js';
 import { httpStatusOf } from './store-errors.js';
 import type {
   ByteRange,
@@ -150,12 +150,8 @@ export abstract class ObjectStoreBase implements UnderStore {
     }
     if (key.endsWith('/')) key = key.slice(0, -1);
     if (key === '') return undefined;
-    try {
-      assertSafeKey(key);
-    } catch {
-      return undefined; // keys like `a//b` or `../x` cannot be named by a logical path: skip them
-    }
-    return key;
+    // Keys like `a//b`, `../x` or with control characters cannot be named by a logical path: skip them.
+    return isSafeKey(key) ? key : undefined;
   }
 
   /** The listing prefix of the directory `key`: `prefix/key/`, or `prefix/` / `''` at the root. */

@@ -11,6 +11,7 @@ import { inspect } from 'node:util';
 import { CreateBucketCommand, ListMultipartUploadsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { StrataError } from '../../src/errors.js';
+import { StrataFS } from '../../src/index.js';
 import { copyInParts } from '../../src/store/s3/copy.js';
 import { S3Store } from '../../src/store/s3/index.js';
 import { describeFacadeConformance } from '../conformance/facade-suite.js';
@@ -268,6 +269,34 @@ describe('S3Store: batch delete and copy', () => {
       await expect(store.copy('nope.txt', 'dst.txt')).rejects.toMatchObject({ code: 'ENOENT' });
     } finally {
       await store.close();
+    }
+  });
+});
+
+describe('S3Store: keys no path can name', () => {
+  it('rm -r of a directory holding some fails with ENOTEMPTY, after deleting what it can name; the caches forget what it deleted', async () => {
+    await ensureBucket();
+    const prefix = freshPrefix();
+    const client = makeS3Client();
+    try {
+      for (const key of ['logs/visible.txt', 'logs/tab\tname', 'logs/sub/deep.txt']) {
+        await client.send(new PutObjectCommand({ Bucket: TEST_BUCKET, Key: `${prefix}/${key}`, Body: 'x' }));
+      }
+      const fs = new StrataFS({ metadata: { syncInterval: 60_000 } });
+      try {
+        await fs.mount('/', await makeS3Store({ prefix }));
+        expect(await fs.readdir('/logs', { recursive: true })).toEqual(['sub', 'sub/deep.txt', 'visible.txt']);
+        expect((await fs.readFile('/logs/visible.txt')).toString()).toBe('x');
+        const error = await catchError(fs.rm('/logs', { recursive: true }));
+        expect(error).toMatchObject({ code: 'ENOTEMPTY', path: '/logs' });
+        expect((error as Error).message).toContain('no path can name');
+        await expect(fs.readFile('/logs/visible.txt')).rejects.toMatchObject({ code: 'ENOENT' });
+        expect(await fs.readdir('/logs', { recursive: true })).toEqual([]);
+      } finally {
+        await fs.close();
+      }
+    } finally {
+      client.destroy();
     }
   });
 });

@@ -44,6 +44,9 @@ const hostilePaths: unknown[] = [
   '/a\u0000/../b',
   'a/../../b',
   '/\u0000',
+  '/x\ud800', // lone surrogates: no store can encode them (local and OSS made both '/x\ufffd')
+  '/a\udc00b/c',
+  '/emoji-cut-\ud83d',
 ];
 
 const hostileUris: unknown[] = [
@@ -104,7 +107,7 @@ describe('bad input is refused with EINVAL before any I/O', () => {
     it(`${name} refuses every hostile path`, async () => {
       for (const path of hostilePaths) {
         // Paths that normalise to a legal absolute path are not hostile for the facade.
-        if (typeof path === 'string' && path.startsWith('/') && !/[\0\\\u0000-\u001f\u007f]/.test(path) && path.length < 4096 && !path.split('/').some((s) => s.length > 1024)) continue;
+        if (typeof path === 'string' && path.startsWith('/') && !/[\0\\\u0000-\u001f\u007f]/.test(path) && !/[\ud800-\udfff]/.test(path) && path.length < 4096 && !path.split('/').some((s) => s.length > 1024)) continue;
         let error: unknown;
         try {
           await op(path);
@@ -137,6 +140,12 @@ describe('bad input is refused with EINVAL before any I/O', () => {
     await fs.writeFile('/../../x/./y//z.txt', 'z');
     expect((await fs.readFile('/x/y/z.txt')).toString()).toBe('z');
     expect((await fs.stat('/x/y/')).type).toBe('directory');
+  });
+
+  it('well-formed Unicode names, surrogate pairs included, are names like any other', async () => {
+    await fs.writeFile('/\u{1f600}/caf\u00e9-\u{1d11e}.txt', 'ok');
+    expect(await fs.readdir('/\u{1f600}')).toEqual(['caf\u00e9-\u{1d11e}.txt']);
+    expect((await fs.readFile('/\u{1f600}/caf\u00e9-\u{1d11e}.txt')).toString()).toBe('ok');
   });
 
   it('options are checked: unknown keys, wrong types, negative and NaN numbers', async () => {

@@ -223,6 +223,7 @@ describe('LocalStore: removing a directory that holds entries listings hide', ()
     await mkdir(join(dir, 'back\\slash')); // a name that cannot be a key, holding a link out of the root
     await writeFile(join(dir, 'back\\slash', 'x.txt'), 'x');
     await symlink(outside, join(dir, 'back\\slash', 'out-dir'));
+    await writeFile(join(dir, 'tab\tname'), 'a name with a control character: no path can name it');
   };
 
   const outsideUntouched = async (): Promise<void> => {

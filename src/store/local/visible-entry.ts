@@ -6,7 +6,7 @@
 import type { BigIntStats, Dirent } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { assertSafeKey } from '../../path.js';
+import { isSafeKey } from '../../path.js';
 import type { SafePaths } from './safe-path.js';
 import { isTempName } from './temp-name.js';
 
@@ -29,12 +29,7 @@ export async function visibleEntry(paths: SafePaths, dir: string, entry: Dirent)
   }
 }
 
-/** True when a directory entry's name can be a key segment. */
+/** True when a directory entry's name can be a key segment (by the same rules as listings of object stores). */
 function isKeyName(name: string): boolean {
-  try {
-    assertSafeKey(name);
-    return !name.includes('/');
-  } catch {
-    return false;
-  }
+  return isSafeKey(name) && !name.includes('/');
 }

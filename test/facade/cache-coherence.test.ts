@@ -1,0 +1,131 @@
+/**
+ * What the caches answer after changes a user makes around them: a file changed outside
+ * stratafs, pinned files rewritten or renamed, pending writes uploaded by another StrataFS.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { MemoryStore, StrataFS } from '../../src/index.js';
+import { CountingStore } from '../support/counting-store.js';
+import { readAll, tempDir } from '../support/helpers.js';
+
+const PAGE = 4096;
+let unique = 0;
+const fill = (n: number, pages = 4): Buffer => Buffer.alloc(pages * PAGE, n);
+
+describe('cache coherence', () => {
+  let cache: Awaited<ReturnType<typeof tempDir>>;
+  const open: StrataFS[] = [];
+  const make = (options: ConstructorParameters<typeof StrataFS>[0]): StrataFS => {
+    const fs = new StrataFS(options);
+    open.push(fs);
+    return fs;
+  };
+  beforeEach(async () => {
+    cache = await tempDir('stratafs-coherence-');
+  });
+  afterEach(async () => {
+    for (const fs of open.splice(0)) await fs.close();
+    await cache.cleanup();
+  });
+
+  for (const syncInterval of [60_000, -1]) {
+    it(`a file changed outside, found changed by a read, is read at its new version by every kind of read (syncInterval ${syncInterval})`, async () => {
+      const fs = make({ cache: { pageSize: PAGE }, metadata: { syncInterval } });
+      const name = `coherence-${++unique}`;
+      const outside = new MemoryStore({ name });
+      await outside.write('f.bin', fill(1));
+      await fs.mount('/m', `memory://${name}`);
+      await fs.readFile('/m/f.bin', { offset: 0, length: PAGE }); // page 0 cached at version 1
+      await outside.write('f.bin', fill(2));
+      // The first read that meets the change may fail with ESTALE; the ones after it read version 2.
+      await readAll(fs.createReadStream('/m/f.bin')).catch((error: unknown) => expect(error).toMatchObject({ code: 'ESTALE' }));
+      expect((await readAll(fs.createReadStream('/m/f.bin'))).equals(fill(2))).toBe(true);
+      const handle = await fs.open('/m/f.bin');
+      expect((await handle.readRange(0, 4 * PAGE)).equals(fill(2))).toBe(true);
+      await handle.close();
+      await fs.load('/m/f.bin');
+      expect((await fs.stat('/m/f.bin')).etag).toBe((await outside.stat('f.bin'))!.etag);
+    });
+  }
+
+  it('a CACHE_PROMOTE read of a pinned file larger than the memory tier reads it (its pins are on disk)', async () => {
+    const fs = make({ cache: { pageSize: PAGE, memory: { capacity: 2 * PAGE }, disk: { dir: cache.dir, capacity: 64 * PAGE } } });
+    await fs.mount('/m', `memory://coherence-${++unique}`);
+    const data = fill(7, 5);
+    await fs.writeFile('/m/f', data);
+    await fs.pin('/m/f');
+    expect((await fs.readFile('/m/f', { readType: 'CACHE_PROMOTE' })).equals(data)).toBe(true);
+    expect((await readAll(fs.createReadStream('/m/f', { readType: 'CACHE_PROMOTE' }))).equals(data)).toBe(true);
+    const handle = await fs.open('/m/f', { readType: 'CACHE_PROMOTE' });
+    expect((await handle.readRange(0, data.length)).equals(data)).toBe(true);
+    await handle.close();
+  });
+
+  for (const disk of [false, true]) {
+    const tier = disk ? 'disk' : 'memory';
+    it(`rewriting a pinned file keeps its new version pinned, not the old ones (${tier} tier)`, async () => {
+      const fs = make({ cache: { pageSize: PAGE, memory: { capacity: 16 * PAGE }, ...(disk ? { disk: { dir: cache.dir, capacity: 16 * PAGE } } : {}) } });
+      await fs.mount('/m', `memory://coherence-${++unique}`);
+      await fs.writeFile('/m/f', fill(1));
+      await fs.pin('/m/f');
+      for (let v = 2; v <= 7; v++) {
+        await fs.writeFile('/m/f', fill(v));
+        expect((await fs.readFile('/m/f')).equals(fill(v))).toBe(true);
+      }
+      const used = (): number => (disk ? fs.stats().disk!.used : fs.stats().memory.used);
+      expect(used()).toBeLessThanOrEqual(4 * PAGE);
+      expect((await fs.stat('/m/f')).cached).toBe(4 * PAGE);
+      await fs.writeFile('/m/g', fill(9, 10));
+      await fs.pin('/m/g'); // fits beside the one pinned version
+    });
+
+    it(`renaming a pinned file leaves no pinned pages behind (${tier} tier)`, async () => {
+      const fs = make({ cache: { pageSize: PAGE, memory: { capacity: 16 * PAGE }, ...(disk ? { disk: { dir: cache.dir, capacity: 16 * PAGE } } : {}) } });
+      await fs.mount('/m', `memory://coherence-${++unique}`);
+      await fs.writeFile('/m/f', fill(1, 8));
+      await fs.pin('/m/f');
+      await fs.rename('/m/f', '/m/g');
+      expect((await fs.readFile('/m/g')).equals(fill(1, 8))).toBe(true);
+      await fs.free('/m', { recursive: true });
+      await fs.writeFile('/m/h', fill(2, 10));
+      await fs.pin('/m/h'); // 10 of 16 pages: fits only if the 8 pinned pages of the old name are gone
+    });
+  }
+
+  it('another StrataFS on the dir uploads a pending write: reads here never go back to the version before it', async () => {
+    const store = new CountingStore(`coherence-${++unique}`);
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const write = store.write.bind(store);
+    store.write = async (key, body, opts) => {
+      await gate;
+      return write(key, body, opts);
+    };
+    await store.inner.write('x', fill(1));
+    const options = { cache: { pageSize: PAGE, memory: { capacity: 64 * PAGE }, disk: { dir: cache.dir, capacity: 256 * PAGE } }, metadata: { syncInterval: 60_000 } };
+    const writer = make(options);
+    const reader = make(options);
+    await writer.mount('/s', store);
+    await reader.mount('/s', store);
+    expect((await reader.readFile('/s/x')).equals(fill(1))).toBe(true);
+    await writer.writeFile('/s/x', fill(2, 3), { writeType: 'ASYNC_THROUGH' });
+    await new Promise((r) => setTimeout(r, 1100)); // the reader's view of the journal refreshes
+    expect((await reader.readFile('/s/x')).equals(fill(2, 3))).toBe(true);
+    release();
+    await writer.flush();
+    await new Promise((r) => setTimeout(r, 1100));
+    expect((await reader.readFile('/s/x')).equals(fill(2, 3))).toBe(true);
+    expect((await reader.stat('/s/x')).size).toBe(3 * PAGE);
+  });
+
+  it('metadata misses count the lookups that ask the store, once each', async () => {
+    const fs = make({ cache: { pageSize: PAGE }, metadata: { syncInterval: 0 } });
+    await fs.mount('/m', `memory://coherence-${++unique}`);
+    await fs.writeFile('/m/f', fill(1));
+    const before = fs.stats();
+    await fs.readFile('/m/f');
+    const after = fs.stats();
+    const asked = (after.storeRequests.stat ?? 0) - (before.storeRequests.stat ?? 0);
+    expect(asked).toBe(1);
+    expect(after.metadata.misses - before.metadata.misses).toBe(asked);
+  });
+});
