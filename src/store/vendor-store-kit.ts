@@ -154,8 +154,13 @@ interface VendorErrorContext {
  * bucket -> `ENOENT` (naming the bucket), refused credentials -> `EACCES`, throttling and 5xx
  * -> temporary, timeouts -> `ETIMEDOUT`. Aborts pass through.
  */
+/** The service's error names an SDK error carries (`code`, `Code`). */
+function namesOf(error: unknown): string[] {
+  return [(error as { code?: unknown })?.code, (error as { Code?: unknown })?.Code].filter((v): v is string => typeof v === 'string');
+}
+
 function mapVendorError(error: unknown, context: VendorErrorContext): Error {
-  const names = [(error as { code?: unknown })?.code, (error as { Code?: unknown })?.Code].filter((v): v is string => typeof v === 'string');
+  const names = namesOf(error);
   const noBucket = names.includes('NoSuchBucket');
   const mapped = mapStoreError(error, {
     byName: { ...SHARED_ERROR_NAMES, ...context.names },
@@ -502,8 +507,9 @@ export abstract class VendorObjectStore<C, S> extends ObjectStoreBase {
   }
 
   /**
-   * One CopyObject (the copy-source header); when the service refuses it (400) for a source
-   * above its single-copy limit, a multipart copy of byte ranges of the version a HEAD saw.
+   * One CopyObject (the copy-source header); when the service refuses it (400) as too large
+   * (`EntityTooLarge`, or a source above the documented single-copy limit), a multipart copy of
+   * byte ranges of the version a HEAD saw.
    */
   protected async copyObject(fromFullKey: string, toFullKey: string, opts: StoreCallOptions): Promise<void> {
     const client = await this.client();
@@ -512,7 +518,7 @@ export abstract class VendorObjectStore<C, S> extends ObjectStoreBase {
     } catch (error) {
       if (httpStatusOf(error) !== 400) throw error;
       const source = await this.headObject(fromFullKey);
-      if (source === undefined || source.size <= this.copyLimit) throw error;
+      if (source === undefined || (source.size <= this.copyLimit && !namesOf(error).includes('EntityTooLarge'))) throw error;
       await copyInParts(source.size, this.copyPartSize, this.copyTarget(client, fromFullKey, toFullKey, source.etag), this.#policy, opts.signal);
     }
   }

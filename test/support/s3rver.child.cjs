@@ -3,22 +3,23 @@
 // file in place and answers before the file is flushed, so a HEAD or GET right after a PUT may
 // see an empty or short object, and a GET racing an overwrite may see a mix. Here a PUT writes a
 // temp file next to the object, waits until it is on disk, then renames it over the object. The
-// temp name does not end in s3rver's object suffix, so listings never show it.
+// temp name is short (a long key still fits the file system's name limit) and does not end in
+// s3rver's object suffix, so listings never show it.
 //
 // It relies on s3rver's FilesystemStore at that exact version: its `putObject(object)` (returns
 // `{ size, md5 }`), `getResourcePath` and `putMetadata`. Started by test/support/s3-server.ts.
 'use strict';
-const { createHash, randomUUID } = require('node:crypto');
+const { createHash, randomBytes } = require('node:crypto');
 const { createWriteStream } = require('node:fs');
 const { mkdir, rename, rm } = require('node:fs/promises');
-const { dirname } = require('node:path');
+const { dirname, join } = require('node:path');
 const { Readable } = require('node:stream');
 const { pipeline } = require('node:stream/promises');
 const FilesystemStore = require('s3rver/lib/stores/filesystem');
 
 FilesystemStore.prototype.putObject = async function putWholeObject(object) {
   const target = this.getResourcePath(object.bucket, object.key, 'object');
-  const temp = `${target}.partial-${randomUUID()}`;
+  const temp = join(dirname(target), `.partial-${randomBytes(4).toString('hex')}`);
   await mkdir(dirname(target), { recursive: true });
   const md5 = createHash('md5');
   let size = 0;
