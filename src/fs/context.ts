@@ -8,6 +8,7 @@ import { isSameOrBelow } from '../path.js';
 import type { ReadType, ResolvedOptions } from '../options.js';
 import { MountTable, type Mount, type Resolved } from '../mount/mount-table.js';
 import { isProcessLocal } from '../mount/open-store.js';
+import { changeSeenFrom } from '../mount/overlap.js';
 import type { MetadataCache } from '../cache/metadata-cache.js';
 import type { CacheCounters, PageCache } from '../cache/page-cache.js';
 import type { DiskTier, WriteJournal } from '../cache/disk-tier-types.js';
@@ -80,10 +81,14 @@ export class FsContext {
   /**
    * A change of `key` of the store `cacheId` made elsewhere (through another mount of the store
    * in this process, `except` that one's metadata, or in another process): every mount of the
-   * store forgets what it knew of it.
+   * store, or of a part of it that overlaps, forgets what it knew of it.
    */
   changedElsewhere(cacheId: string, key: string, recursive: boolean, except?: MetadataCache): void {
-    for (const state of this.state.values()) if (state.cacheId === cacheId && state.meta !== except) state.meta.changedElsewhere(key, recursive);
+    for (const state of this.state.values()) {
+      if (state.meta === except) continue;
+      const seen = state.cacheId === cacheId ? { key, recursive } : changeSeenFrom(cacheId, { key, recursive }, state.cacheId);
+      if (seen) state.meta.changedElsewhere(seen.key, seen.recursive);
+    }
   }
 
   /** The shared tier for a mount's metadata, unless its store lives in this process only or it asks the store every time. */

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StrataFS, registerStore, MemoryStore, type UnderStore } from '../../src/index.js';
 import { CountingStore } from '../support/counting-store.js';
-import { expectCode, readAll } from '../support/helpers.js';
+import { expectCode, readAll, tempDir } from '../support/helpers.js';
 
 describe('mount table and namespace', () => {
   let fs: StrataFS;
@@ -77,6 +77,34 @@ describe('mount table and namespace', () => {
     expect((await fs.readFile('/ro/g.txt')).toString()).toBe('G2');
     await fs.rm('/rw/g.txt');
     expect(await fs.exists('/ro/g.txt')).toBe(false);
+  });
+
+  it('mounts of overlapping parts of one store see the changes made through each other at once', async () => {
+    const fs2 = new StrataFS({ metadata: { syncInterval: -1 } });
+    const root = await tempDir('stratafs-overlap-');
+    try {
+      for (const [outer, inner] of [['memory://overlap', 'memory://overlap/sub'], [`file://${root.dir}`, `file://${root.dir}/sub`]]) {
+        await fs2.mount('/all', outer!);
+        await fs2.writeFile('/all/sub/f.txt', 'v1');
+        await fs2.mount('/sub', inner!);
+        expect((await fs2.readFile('/sub/f.txt')).toString()).toBe('v1');
+        expect(await fs2.readdir('/all')).toEqual(['sub']);
+        await fs2.writeFile('/all/sub/f.txt', 'v2');
+        expect((await fs2.readFile('/sub/f.txt')).toString()).toBe('v2');
+        await fs2.writeFile('/sub/g.txt', 'g');
+        expect(await fs2.readdir('/all/sub')).toEqual(['f.txt', 'g.txt']);
+        await fs2.rm('/sub/f.txt');
+        expect(await fs2.exists('/all/sub/f.txt')).toBe(false);
+        await fs2.rm('/all/sub', { recursive: true });
+        expect(await fs2.readdir('/sub')).toEqual([]);
+        expect(await fs2.exists('/sub/g.txt')).toBe(false);
+        await fs2.unmount('/sub');
+        await fs2.unmount('/all');
+      }
+    } finally {
+      await fs2.close();
+      await root.cleanup();
+    }
   });
 
   it('moving a directory on a store without rename keeps its implicit sub-directories implicit', async () => {

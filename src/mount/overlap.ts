@@ -1,0 +1,41 @@
+/**
+ * Mounts of overlapping parts of one store (`s3://b/data` and `s3://b/data/2024`): a change one
+ * of them makes is a change of the other's keys too, named differently.
+ * @module
+ */
+
+/** A change of a key of a store (`recursive`: and of everything below it). */
+export interface KeyChange {
+  key: string;
+  recursive: boolean;
+}
+
+/** The location of a cache id, and what follows its `#` (the process a `memory://` store lives in). */
+function split(cacheId: string): [location: string, owner: string] {
+  const hash = cacheId.indexOf('#');
+  return hash < 0 ? [cacheId, ''] : [cacheId.slice(0, hash), cacheId.slice(hash + 1)];
+}
+
+/**
+ * The change of `change.key` of the store `changed` as the keys of the store `other` name it,
+ * when one of the two lies inside the other; `undefined` when it touches nothing of `other`.
+ */
+export function changeSeenFrom(changed: string, change: KeyChange, other: string): KeyChange | undefined {
+  const [outer, outerOwner] = split(changed);
+  const [inner, innerOwner] = split(other);
+  if (outerOwner !== innerOwner) return undefined;
+  const { key, recursive } = change;
+  if (inner.startsWith(outer + '/')) {
+    // `other` lies inside `changed`, at `below`.
+    const below = inner.slice(outer.length + 1);
+    if (key === below || key.startsWith(below + '/')) return { key: key.slice(below.length + 1), recursive };
+    if (recursive && (key === '' || below.startsWith(key + '/'))) return { key: '', recursive: true };
+    return undefined;
+  }
+  if (outer.startsWith(inner + '/')) {
+    // `changed` lies inside `other`, at `above`.
+    const above = outer.slice(inner.length + 1);
+    return { key: key === '' ? above : `${above}/${key}`, recursive };
+  }
+  return undefined;
+}
