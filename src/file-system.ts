@@ -489,6 +489,9 @@ export class StrataFS {
       const state = this.#ctx.state.get(src.mount)!;
       // MUST_CACHE data (not in the store until persist) moves in the cache and stays there.
       const moved = await this.#tree.movePending(src, dst, options?.signal);
+      // A pinned file or directory stays pinned under its new name (its old name is not).
+      const [pinFrom, pinTo] = info.type === 'file' ? [src.key, dst.key] : [src.key === '' ? '' : src.key + '/', dst.key + '/'];
+      await this.#ctx.pages.movePins(objectId(state.cacheId, pinFrom), objectId(state.cacheId, pinTo), { prefix: info.type !== 'file' });
       if (info.type === 'file') {
         if (moved > 0) return;
         if (store.capabilities.rename && store.rename) {

@@ -29,6 +29,8 @@ export interface DiskTier {
   drop(object: string, opts?: { prefix?: boolean; force?: boolean }): Promise<void>;
   /** Marks the object's pages (all versions present and future) as pinned or not. */
   setPinned(object: string, pinned: boolean, opts?: { prefix?: boolean }): Promise<void>;
+  /** Moves the pins of `from` (with `prefix`, of every object whose id starts with it) to the same names under `to` (a rename). Optional. */
+  movePins?(from: string, to: string, opts?: { prefix?: boolean }): Promise<void>;
   /** Figures. */
   stats(): TierStats;
   /** Persists the index and releases handles. */

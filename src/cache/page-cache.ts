@@ -307,14 +307,21 @@ export class PageCache {
 
   /** Drops the pages of an object (every version), or of every object below a directory when `prefix`. */
   async drop(object: string, opts: { prefix?: boolean; force?: boolean } = {}): Promise<void> {
-    const writing = opts.prefix ? [...this.#diskWritesOf].filter(([o]) => o.startsWith(object)).flatMap(([, w]) => [...w]) : [...(this.#diskWritesOf.get(object) ?? [])];
-    if (writing.length > 0) await Promise.allSettled(writing);
+    await this.#diskWritesSettled(object, opts.prefix);
     this.memory.dropPrefix(opts.prefix ? object : `${object}\n`, opts.force);
     await this.disk?.drop(object, opts).catch((error: unknown) => this.#diskFailed(error));
   }
 
+  /** Resolves once the background disk writes of `object` (with `prefix`, of every object whose id starts with it) on their way have landed. */
+  async #diskWritesSettled(object: string, prefix = false): Promise<void> {
+    if (this.#diskWritesOf.size === 0) return;
+    const writing = prefix ? [...this.#diskWritesOf].filter(([o]) => o.startsWith(object)).flatMap(([, w]) => [...w]) : [...(this.#diskWritesOf.get(object) ?? [])];
+    if (writing.length > 0) await Promise.allSettled(writing);
+  }
+
   /** Pins or unpins an object (or, with `prefix`, everything whose id starts with `object`). */
   async setPinned(object: string, pinned: boolean, opts: { prefix?: boolean } = {}): Promise<void> {
+    await this.#diskWritesSettled(object, opts.prefix); // none lands after, pinned as it was before
     const key = opts.prefix ? object : `${object}\n`;
     this.#pinnedOnDisk = new WeakSet();
     if (pinned) this.#pinned.add(key);
@@ -323,6 +330,22 @@ export class PageCache {
       this.memory.unpinPrefix(key);
     }
     await this.disk?.setPinned(object, pinned, opts).catch((error: unknown) => this.#diskFailed(error));
+  }
+
+  /**
+   * Moves the pins of `from` (with `prefix`, of every object whose id starts with it) to the same
+   * names under `to`: a renamed file or directory stays pinned, and its old name is not.
+   */
+  async movePins(from: string, to: string, opts: { prefix?: boolean } = {}): Promise<void> {
+    const key = opts.prefix ? from : `${from}\n`;
+    const target = opts.prefix ? to : `${to}\n`;
+    for (const rule of [...this.#pinned]) {
+      if (opts.prefix ? !rule.startsWith(key) : rule !== key) continue;
+      this.#pinned.delete(rule);
+      this.#pinned.add(target + rule.slice(key.length));
+    }
+    this.#pinnedOnDisk = new WeakSet();
+    await this.disk?.movePins?.(from, to, opts).catch((error: unknown) => this.#diskFailed(error));
   }
 
   /**

@@ -85,9 +85,33 @@ describe('cache coherence', () => {
       await fs.pin('/m/f');
       await fs.rename('/m/f', '/m/g');
       expect((await fs.readFile('/m/g')).equals(fill(1, 8))).toBe(true);
+      await fs.unpin('/m/g'); // the pin moved with the file
       await fs.free('/m', { recursive: true });
       await fs.writeFile('/m/h', fill(2, 10));
       await fs.pin('/m/h'); // 10 of 16 pages: fits only if the 8 pinned pages of the old name are gone
+    });
+  }
+
+  for (const disk of [false, true]) {
+    it(`a renamed pinned file or directory stays pinned under its new name, and its old name is not pinned (${disk ? 'disk' : 'memory'} tier)`, async () => {
+      const fs = make({ cache: { pageSize: PAGE, memory: { capacity: 16 * PAGE }, ...(disk ? { disk: { dir: cache.dir, capacity: 16 * PAGE } } : {}) } });
+      await fs.mount('/m', `memory://coherence-${++unique}`);
+      await fs.writeFile('/m/f', fill(1, 4));
+      await fs.pin('/m/f');
+      await fs.rename('/m/f', '/m/g');
+      await fs.readFile('/m/g');
+      await fs.free('/m', { recursive: true }); // pinned pages stay
+      expect((await fs.stat('/m/g')).cached).toBe(4 * PAGE);
+      await fs.writeFile('/m/f', fill(2, 4)); // a new file at the old name is not pinned
+      await fs.free('/m/f');
+      expect((await fs.stat('/m/f')).cached).toBe(0);
+
+      await fs.writeFile('/m/d/a', fill(3, 2));
+      await fs.pin('/m/d');
+      await fs.rename('/m/d', '/m/e');
+      await fs.readFile('/m/e/a');
+      await fs.free('/m/e', { recursive: true });
+      expect((await fs.stat('/m/e/a')).cached).toBe(2 * PAGE);
     });
   }
 

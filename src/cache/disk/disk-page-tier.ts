@@ -236,6 +236,18 @@ export class DiskPageTier implements DiskTier {
     });
   }
 
+  /** Moves the pins of `from` (with `prefix`, of every object whose id starts with it) to the same names under `to` (a rename). */
+  async movePins(from: string, to: string, opts: { prefix?: boolean } = {}): Promise<void> {
+    if (this.index.isClosed) return;
+    const match = opts.prefix === true ? 'substr(object, 1, length(:p)) = :p' : 'object = :p AND prefix = 0';
+    this.index.transaction(() => {
+      const rules = this.statement(`SELECT object, prefix FROM pins WHERE ${match}`).all({ p: from }) as { object: string; prefix: number }[];
+      this.statement(`DELETE FROM pins WHERE ${match}`).run({ p: from });
+      const insert = this.statement('INSERT OR IGNORE INTO pins (object, prefix) VALUES (?, ?)');
+      for (const rule of rules) insert.run(to + rule.object.slice(from.length), rule.prefix);
+    });
+  }
+
   /** Figures of the whole dir (every process): bytes used (pages + pending writes), this capacity, pages. */
   stats(): TierStats {
     if (this.index.isClosed) return this.lastStats;
