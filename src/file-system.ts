@@ -27,6 +27,7 @@ import {
 } from './options.js';
 import type { Mount } from './mount/mount-table.js';
 import { cacheIdOf, isProcessLocal, openStore } from './mount/open-store.js';
+import { withFanOutSignal } from './fs/fan-out.js';
 import { withLayers } from './layers/index.js';
 import { MetadataCache } from './cache/metadata-cache.js';
 import { MemoryTier } from './cache/memory-tier.js';
@@ -437,6 +438,7 @@ export class StrataFS {
    * holding mount points fail with `EBUSY`.
    */
   async rm(path: string, options?: { recursive?: boolean; force?: boolean; signal?: AbortSignal }): Promise<void> {
+    options = withFanOutSignal(options);
     const target = normalizePath(path, 'rm');
     await this.#run('rm', target, async () => {
       checkOperationOptions(options, ['recursive', 'force']);
@@ -464,6 +466,7 @@ export class StrataFS {
    * directories on object stores). An existing file at `to` is replaced.
    */
   async rename(from: string, to: string, options?: OperationOptions): Promise<void> {
+    options = withFanOutSignal(options);
     const source = normalizePath(from, 'rename');
     const target = normalizePath(to, 'rename');
     await this.#run('rename', source, async () => {
@@ -497,7 +500,7 @@ export class StrataFS {
         if (store.capabilities.rename && store.rename) {
           // In the destination's turn: an upload of it on its way lands before, a pending one is replaced.
           await this.#ctx.inOrder(dst.mount, dst.key, async () => {
-            await store.rename!(src.key, dst.key, { signal: options?.signal });
+            await this.#ctx.changingStore(src.mount, src.key, () => this.#ctx.changingStore(dst.mount, dst.key, () => store.rename!(src.key, dst.key, { signal: options?.signal })));
             await this.#ctx.disk?.journal.discard(state.cacheId, dst.key);
           }, options?.signal, true);
         } else {
@@ -510,17 +513,28 @@ export class StrataFS {
         state.meta.written(dst.key, null);
         return;
       }
-      if (store.capabilities.rename && store.rename) {
-        if (existing) await store.delete(dst.key + '/', { signal: options?.signal });
-        // A directory that held only MUST_CACHE data has nothing in the store to move.
-        if (moved === 0 || (await store.stat(src.key, { signal: options?.signal }))) await store.rename(src.key, dst.key, { signal: options?.signal });
-      } else {
-        await this.#tree.copyTree(src, dst, options?.signal);
-        await this.#tree.removeTree(src, options?.signal);
+      try {
+        if (store.capabilities.rename && store.rename) {
+          if (existing) await store.delete(dst.key + '/', { signal: options?.signal });
+          // A directory that held only MUST_CACHE data has nothing in the store to move.
+          if (moved === 0 || (await store.stat(src.key, { signal: options?.signal }))) await store.rename(src.key, dst.key, { signal: options?.signal });
+        } else {
+          await this.#tree.copyTree(src, dst, options?.signal).catch(async (error: unknown) => {
+            // Nothing of a move that failed stays at its destination: a retry starts afresh.
+            await this.#tree.removeTree(dst, undefined, { keepSelf: existing !== undefined }).catch(() => undefined);
+            throw error;
+          });
+          await this.#tree.removeTree(src, options?.signal).catch((error: unknown) => {
+            const failure = toStrataError(error);
+            throw new StrataError(failure.code, `${failure.detail}; the directory is copied to its destination, but what is left of the source must be removed (rm -r)`, { cause: failure });
+          });
+        }
+      } finally {
+        // Whatever the store did before a failure, the caches forget both trees.
+        await this.#ctx.pages.drop(objectId(state.cacheId, src.key === '' ? '' : src.key + '/'), { prefix: true, force: true });
+        state.meta.removed(src.key, true);
+        state.meta.removed(dst.key, true);
       }
-      await this.#ctx.pages.drop(objectId(state.cacheId, src.key === '' ? '' : src.key + '/'), { prefix: true, force: true });
-      state.meta.removed(src.key, true);
-      state.meta.removed(dst.key, true);
     });
   }
 
@@ -529,6 +543,7 @@ export class StrataFS {
    * `overwrite` (default `true`): replace existing files; `false`: `EEXIST` when one exists.
    */
   async copy(from: string, to: string, options?: { recursive?: boolean; overwrite?: boolean; signal?: AbortSignal }): Promise<void> {
+    options = withFanOutSignal(options);
     const source = normalizePath(from, 'copy');
     const target = normalizePath(to, 'copy');
     await this.#run('copy', source, async () => {
@@ -568,6 +583,7 @@ export class StrataFS {
     path: string,
     options?: { recursive?: boolean; onProgress?: (p: { bytes: number; totalBytes: number; files: number; totalFiles: number }) => void; signal?: AbortSignal },
   ): Promise<void> {
+    options = withFanOutSignal(options);
     const target = normalizePath(path, 'load');
     await this.#run('load', target, async () => {
       checkOperationOptions(options, ['recursive', 'onProgress']);
@@ -596,6 +612,7 @@ export class StrataFS {
 
   /** Drops cached pages and metadata of a file (or a directory's, with `recursive`); pinned pages stay. */
   async free(path: string, options?: { recursive?: boolean; signal?: AbortSignal }): Promise<void> {
+    options = withFanOutSignal(options);
     const target = normalizePath(path, 'free');
     await this.#run('free', target, async () => {
       checkOperationOptions(options, ['recursive']);
@@ -623,6 +640,7 @@ export class StrataFS {
 
   /** Pins a file or directory: its pages are loaded and never evicted until {@link unpin}. */
   async pin(path: string, options?: OperationOptions): Promise<void> {
+    options = withFanOutSignal(options);
     const target = normalizePath(path, 'pin');
     await this.#run('pin', target, async () => {
       checkOperationOptions(options, []);
@@ -638,6 +656,7 @@ export class StrataFS {
 
   /** Undoes {@link pin}: the pages become evictable again. */
   async unpin(path: string, options?: OperationOptions): Promise<void> {
+    options = withFanOutSignal(options);
     const target = normalizePath(path, 'unpin');
     checkOperationOptions(options, []);
     await this.#run('unpin', target, () => this.#setPinned(target, false, options?.signal));
@@ -645,6 +664,7 @@ export class StrataFS {
 
   /** Writes `MUST_CACHE` / `ASYNC_THROUGH` data at or below `path` to the store now. */
   async persist(path: string, options?: OperationOptions): Promise<void> {
+    options = withFanOutSignal(options);
     const target = normalizePath(path, 'persist');
     await this.#run('persist', target, async () => {
       checkOperationOptions(options, []);

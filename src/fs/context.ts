@@ -91,6 +91,20 @@ export class FsContext {
     }
   }
 
+  /**
+   * Runs a store call that changes `key` of `mount`. When it fails, the store may have made the
+   * change all the same (its answer lost, a timeout, an abort after the request left): what the
+   * caches know of `key` is forgotten, and the next `stat` asks the store.
+   */
+  async changingStore<T>(mount: Mount, key: string, call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      this.stateOf(mount).meta.changedOutside(key);
+      throw error;
+    }
+  }
+
   /** The shared tier for a mount's metadata, unless its store lives in this process only or it asks the store every time. */
   sharedFor(state: MountState): SharedTier | undefined {
     return this.shared && !isProcessLocal(state.cacheId) && state.meta.syncInterval !== 0 ? this.shared : undefined;

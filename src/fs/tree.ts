@@ -3,7 +3,7 @@
  * mounts, server-side where a store can) and the checks before a move.
  * @module
  */
-import { StrataError } from '../errors.js';
+import { StrataError, isAbortError, toStrataError } from '../errors.js';
 import { dirname, joinPath } from '../path.js';
 import type { FileInfo } from '../options.js';
 import type { Resolved } from '../mount/mount-table.js';
@@ -37,7 +37,7 @@ export class TreeOps {
       res.key,
       async () => {
         await this.ctx.disk?.journal.discard(state.cacheId, res.key);
-        await res.mount.store.delete(res.key, { signal });
+        await this.ctx.changingStore(res.mount, res.key, () => res.mount.store.delete(res.key, { signal }));
         await this.ctx.pages.drop(objectId(state.cacheId, res.key), { force: true });
         state.meta.removed(res.key);
       },
@@ -46,8 +46,11 @@ export class TreeOps {
     );
   }
 
-  /** Removes a directory and everything below it (files first, then directories deepest first). */
-  async removeTree(res: Resolved, signal?: AbortSignal): Promise<void> {
+  /**
+   * Removes a directory and everything below it (files first, then directories deepest first);
+   * with `keepSelf`, only what is below it.
+   */
+  async removeTree(res: Resolved, signal?: AbortSignal, { keepSelf = false } = {}): Promise<void> {
     const { mount, key } = res;
     const state = this.ctx.state.get(mount)!;
     const store = mount.store;
@@ -63,9 +66,9 @@ export class TreeOps {
       // Markers only where one can be: an implicit directory of an object store has none to delete.
       const dirs = all.filter((e) => e.isDirectory && !(e.implicit && !store.capabilities.directories)).sort((a, b) => depth(b.key) - depth(a.key));
       for (const dir of dirs) await store.delete(dir.key + '/', { signal });
-      if (key !== '') await store.delete(key + '/', { signal });
+      if (key !== '' && !keepSelf) await store.delete(key + '/', { signal });
       // Keys no path can name (`a//b`, a backslash, control characters) are never listed, so never deleted.
-      if (key !== '' && (await store.stat(key, { signal }))?.isDirectory) {
+      if (key !== '' && !keepSelf && (await store.stat(key, { signal }))?.isDirectory) {
         throw new StrataError('ENOTEMPTY', "the directory still holds entries no path can name (keys with '//', a backslash or control characters); remove them with the store's own tools");
       }
     } finally {
@@ -95,7 +98,7 @@ export class TreeOps {
     const srcState = this.ctx.state.get(src.mount)!;
     const pendingSource = this.ctx.disk?.journal.find(srcState.cacheId, src.key);
     if (src.mount.store === dst.mount.store && !pendingSource && src.mount.store.capabilities.copy && src.mount.store.copy) {
-      const info = await src.mount.store.copy(src.key, dst.key, { signal });
+      const info = await this.ctx.changingStore(dst.mount, dst.key, () => src.mount.store.copy!(src.key, dst.key, { signal }));
       await this.ctx.disk?.journal.discard(dstState.cacheId, dst.key);
       await this.ctx.pages.drop(objectId(dstState.cacheId, dst.key), { force: true });
       dstState.meta.written(dst.key, info);
@@ -104,9 +107,16 @@ export class TreeOps {
     const info = await this.ns.storeStat(src.mount, src.key, signal);
     if (!info || info.isDirectory) throw new StrataError('ENOENT', 'source file vanished');
     const mode = dst.mount.writeType ?? this.ctx.options.writeType;
-    const stream = pageReadStream(this.ctx.pages, async () => this.sources.source(src.mount, src.key, info), 0, undefined, { readType: 'NO_CACHE', signal, shareChunks: true }); // the upload only reads them
+    // A failure reading the source names the source; one writing the destination names the destination.
+    const context = { path: joinPath(src.mount.path, src.key), op: 'read', mount: src.mount.path };
+    const stream = pageReadStream(this.ctx.pages, async () => this.sources.source(src.mount, src.key, info), 0, undefined, { readType: 'NO_CACHE', signal, shareChunks: true, context }); // the upload only reads them
     const body = info.size <= this.ctx.options.pageSize * 8 ? await collect(stream, signal) : stream;
-    await this.writer.writeObject(dst, body, mode === 'MUST_CACHE' || mode === 'ASYNC_THROUGH' ? mode : 'THROUGH', signal);
+    try {
+      await this.writer.writeObject(dst, body, mode === 'MUST_CACHE' || mode === 'ASYNC_THROUGH' ? mode : 'THROUGH', signal);
+    } catch (error) {
+      if (isAbortError(error)) throw error;
+      throw toStrataError(error).withContext({ path: joinPath(dst.mount.path, dst.key), mount: dst.mount.path });
+    }
   }
 
   /**

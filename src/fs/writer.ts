@@ -71,11 +71,11 @@ export class Writer {
         kept += chunk.length;
         return chunk;
       }) as unknown as Readable;
-      const info = await mount.store.write(key, upload, { signal });
+      const info = await this.ctx.changingStore(mount, key, () => mount.store.write(key, upload, { signal }));
       if (kept <= limit) data = Buffer.concat(chunks);
       return this.afterWrite(mount, key, info, mode === 'CACHE_THROUGH' ? data : undefined, replaces);
     }
-    const info = await mount.store.write(key, upload, { signal, size: data?.length });
+    const info = await this.ctx.changingStore(mount, key, () => mount.store.write(key, upload, { signal, size: data?.length }));
     return this.afterWrite(mount, key, info, mode === 'CACHE_THROUGH' ? data : undefined, replaces);
   }
 
@@ -104,7 +104,7 @@ export class Writer {
   }
 
   async makeDirectory(res: Resolved, signal?: AbortSignal): Promise<void> {
-    const info = await res.mount.store.write(res.key + '/', Buffer.alloc(0), { signal, size: 0 });
+    const info = await this.ctx.changingStore(res.mount, res.key, () => res.mount.store.write(res.key + '/', Buffer.alloc(0), { signal, size: 0 }));
     this.ctx.state.get(res.mount)!.meta.written(res.key, { ...info, key: res.key, isDirectory: true, size: 0 });
   }
 }

@@ -1,0 +1,124 @@
+/**
+ * Changes that fail part-way or lose their answer: the error names what failed, the caches agree
+ * with the store afterwards, and the same call succeeds once the store is back.
+ */
+import { Readable } from 'node:stream';
+import { afterEach, expect, it, vi } from 'vitest';
+import { StrataFS } from '../../src/index.js';
+import { CountingStore } from '../support/counting-store.js';
+
+type Op = 'write' | 'delete';
+
+/** A counting store whose `op` calls fail: after doing their work when `commit`, before it otherwise; from the `after`+1-th call on. */
+function failing(capabilities = { rangeRead: true, list: true, copy: false, rename: false, directories: false }): {
+  store: CountingStore;
+  fail: (op: Op, opts?: { commit?: boolean; after?: number }) => void;
+  heal: () => void;
+} {
+  const store = new CountingStore(`failing-${Math.random().toString(36).slice(2)}`, capabilities);
+  const real = { write: store.write.bind(store), delete: store.delete.bind(store) };
+  const rules = new Map<Op, { commit: boolean; after: number }>();
+  store.write = async (key, body, opts) => {
+    const rule = rules.get('write');
+    if (rule && rule.after-- <= 0) {
+      if (rule.commit) await real.write(key, body, opts);
+      throw Object.assign(new Error('connection reset'), { code: 'ECONNRESET' });
+    }
+    return real.write(key, body, opts);
+  };
+  store.delete = async (key, opts) => {
+    const rule = rules.get('delete');
+    if (rule && rule.after-- <= 0) {
+      if (rule.commit) await real.delete(key, opts);
+      throw Object.assign(new Error('connection reset'), { code: 'ECONNRESET' });
+    }
+    return real.delete(key, opts);
+  };
+  return {
+    store,
+    fail: (op, opts = {}) => void rules.set(op, { commit: opts.commit ?? false, after: opts.after ?? 0 }),
+    heal: () => rules.clear(),
+  };
+}
+
+const open: StrataFS[] = [];
+const make = (): StrataFS => {
+  const fs = new StrataFS({ cache: { pageSize: 4096 }, retry: { attempts: 1, minDelay: 1, maxDelay: 2 }, metadata: { syncInterval: 60_000 } });
+  open.push(fs);
+  return fs;
+};
+afterEach(async () => {
+  for (const fs of open.splice(0)) await fs.close();
+});
+
+for (const kind of ['a buffer', 'a stream'] as const) {
+  it(`a write of ${kind} that the store made but whose answer was lost: the caches then answer what the store holds`, async () => {
+    const { store, fail } = failing();
+    const fs = make();
+    await fs.mount('/m', store);
+    await fs.writeFile('/m/a.txt', 'old-content');
+    expect((await fs.readFile('/m/a.txt')).toString()).toBe('old-content');
+    fail('write', { commit: true });
+    const body = kind === 'a buffer' ? Buffer.from('NEW-CONTENT-LONGER') : Readable.from([Buffer.from('NEW-CONTENT-LONGER')]);
+    await expect(fs.writeFile('/m/a.txt', body)).rejects.toMatchObject({ code: 'EIO', path: '/m/a.txt' });
+    expect((await fs.stat('/m/a.txt')).size).toBe(18);
+    expect((await fs.readFile('/m/a.txt')).toString()).toBe('NEW-CONTENT-LONGER');
+  });
+}
+
+it('an rm that the store made but whose answer was lost: the file is then gone here too', async () => {
+  const { store, fail } = failing();
+  const fs = make();
+  await fs.mount('/m', store);
+  await fs.writeFile('/m/a.txt', 'content');
+  await fs.readFile('/m/a.txt');
+  fail('delete', { commit: true });
+  await expect(fs.rm('/m/a.txt')).rejects.toMatchObject({ code: 'EIO' });
+  expect(await fs.exists('/m/a.txt')).toBe(false);
+  await expect(fs.readFile('/m/a.txt')).rejects.toMatchObject({ code: 'ENOENT' });
+});
+
+it('a directory move that fails part-way leaves nothing at its destination, and succeeds when tried again', async () => {
+  const { store, fail, heal } = failing();
+  const fs = make();
+  await fs.mount('/m', store);
+  for (let i = 0; i < 6; i++) await fs.writeFile(`/m/src/f${i}.txt`, `file ${i}`);
+  await fs.mkdir('/m/dst');
+  fail('write', { after: 3 });
+  await expect(fs.rename('/m/src', '/m/dst')).rejects.toMatchObject({ code: 'EIO' });
+  heal();
+  expect(await fs.readdir('/m/dst')).toEqual([]); // as before the move: an empty directory
+  expect(await fs.readdir('/m/src')).toHaveLength(6);
+  await fs.rename('/m/src', '/m/dst');
+  expect(await fs.readdir('/m/dst')).toEqual(['f0.txt', 'f1.txt', 'f2.txt', 'f3.txt', 'f4.txt', 'f5.txt']);
+  expect(await fs.exists('/m/src')).toBe(false);
+});
+
+it('a copy across mounts that fails writing its destination names the destination', async () => {
+  const { store, fail } = failing();
+  const fs = make();
+  await fs.mount('/from', 'memory://');
+  await fs.mount('/to', store);
+  await fs.writeFile('/from/big.bin', Buffer.alloc(64 * 1024, 1));
+  fail('write');
+  await expect(fs.copy('/from/big.bin', '/to/big.bin')).rejects.toMatchObject({ code: 'EIO', path: '/to/big.bin', mount: '/to' });
+});
+
+it('copy -r, load -r, rename and rm -r with one signal add no listener warning', async () => {
+  const warn = vi.spyOn(process, 'emitWarning');
+  try {
+    const fs = make();
+    await fs.mount('/a', 'memory://');
+    await fs.mount('/b', 'memory://');
+    for (let i = 0; i < 40; i++) await fs.writeFile(`/a/d/f${i}.txt`, `file ${i}`);
+    const signal = new AbortController().signal;
+    await fs.copy('/a/d', '/b/d', { recursive: true, signal });
+    await fs.free('/b/d', { recursive: true });
+    await fs.load('/b/d', { recursive: true, signal });
+    await fs.rename('/a/d', '/a/e', { signal });
+    await fs.rm('/b/d', { recursive: true, signal });
+    expect(warn.mock.calls.map((c) => String(c[0]))).toEqual([]);
+  } finally {
+    warn.mockRestore();
+  }
+});
