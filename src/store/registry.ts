@@ -27,20 +27,18 @@ export async function createStore(uri: string, options: StoreSettings = {}): Pro
   try {
     parsed = new URL(uri);
   } catch {
-    throw invalid(`not a URI: ${JSON.stringify(withoutUserInfo(uri).slice(0, 200))} (expected scheme://…)`);
+    // Not quoted: what does not parse may be a secret put in the wrong place (a key with '/', a connection string).
+    throw invalid('not a URI (expected scheme://bucket/prefix, e.g. s3://my-bucket/data; credentials go in options)');
   }
   if (parsed.username || parsed.password) throw invalid('store URI must not carry credentials; pass them in options');
   const scheme = parsed.protocol.slice(0, -1).toLowerCase();
   const factory = factories.get(scheme);
-  if (!factory) throw invalid(`unknown store scheme '${scheme}:' (known: ${[...factories.keys()].sort().join(', ')})`);
+  const known = [...factories.keys()].sort().join(', ');
+  // A scheme is quoted only when short: `KEY:SECRET@bucket` parses with the key id as its scheme.
+  if (!factory) throw invalid(`unknown store scheme${scheme.length <= 12 ? ` '${scheme}:'` : ''} (known: ${known})`);
   const store = await factory(parsed, options);
   if (!isUnderStore(store)) throw invalid(`the factory for '${scheme}:' did not return an UnderStore`);
   return store;
-}
-
-/** The URI with any `user:password@` part masked, for messages. */
-function withoutUserInfo(uri: string): string {
-  return uri.replace(/\/\/[^/?#]*@/, '//***@');
 }
 
 /** True when `value` has the shape of an {@link UnderStore}. */

@@ -135,4 +135,27 @@ describe('secrets never show', () => {
     }
     await fs.close();
   });
+
+  it('not in the errors of store URIs that carry them or are them', async () => {
+    const secret = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYsEcReT';
+    const fs = new StrataFS();
+    const uris = [
+      `s3://AKIAEXAMPLE:${secret}@bucket/x`,
+      `s3://bucket:${secret}/x`,
+      `s3://K:ab?${secret}@b`,
+      `azure://c[/x?sig=${secret}`,
+      `DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=${secret};EndpointSuffix=core.windows.net`,
+      `AKIAEXAMPLE${secret.slice(0, 8)}:${secret}@bucket`,
+    ];
+    for (const uri of uris) {
+      const error = await fs.mount('/m', uri).then(() => undefined, (e: unknown) => e as StrataError);
+      expect(error, uri).toBeInstanceOf(StrataError);
+      expect(error!.code, uri).toBe('EINVAL');
+      for (const text of [error!.message, inspect(error, { depth: 10 }), JSON.stringify(error)]) {
+        expect(text, uri).not.toContain(secret.slice(0, 12));
+        expect(text, uri).not.toContain(secret.slice(-12));
+      }
+    }
+    await fs.close();
+  });
 });
