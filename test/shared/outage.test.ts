@@ -173,4 +173,17 @@ describe('the shared tier when Redis fails', () => {
       .poll(async () => (await a.getPages([run[1]!]))[0]?.equals(data[1]!) ?? false, { timeout: 15_000, interval: 200 })
       .toBe(true);
   });
+
+  it('credentials Redis refuses: one warning that says so at once, not after the connect timeout, without the password', async () => {
+    const url = server.url.replace('redis://', 'redis://nobody:wrong-pass-1234@');
+    const started = Date.now();
+    const t = await openSharedTier({ url, keyPrefix: 'auth:', connectTimeoutMs: 10_000 });
+    opened.push(t);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(t.stats().available).toBe(false);
+    await tick();
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]!.message).toContain('refused the credentials (WRONGPASS)');
+    expect(warnings[0]!.message).not.toContain('wrong-pass-1234');
+  });
 });

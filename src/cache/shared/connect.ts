@@ -124,19 +124,31 @@ export async function createClient(parsed: ParsedRedisUrl, connectTimeout: Milli
   return new sdk.Cluster(parsed.nodes, options);
 }
 
-/** Resolves true once `client` is ready, false after `timeoutMs` (connecting goes on in the background). */
-export async function waitReady(client: RedisClient, timeoutMs: Milliseconds): Promise<boolean> {
+/** What Redis answers when it refuses a connection's credentials (or needs some): no point waiting. */
+const REFUSED_AUTH = /WRONGPASS|NOAUTH|invalid (username-)?password|AUTH .*failed/i;
+
+/**
+ * Resolves `true` once `client` is ready; otherwise, after `timeoutMs` (connecting goes on in
+ * the background) or as soon as Redis refuses the credentials, why not (no secret in it).
+ */
+export async function waitReady(client: RedisClient, timeoutMs: Milliseconds): Promise<true | string> {
   if (client.status === 'ready') return true;
   if (client.status === 'wait') client.connect().catch(() => undefined);
-  return new Promise<boolean>((resolve) => {
-    const done = (ok: boolean): void => {
+  return new Promise<true | string>((resolve) => {
+    const done = (outcome: true | string): void => {
       clearTimeout(timer);
       client.off('ready', onReady);
-      resolve(ok);
+      client.off('error', onError);
+      resolve(outcome);
     };
     const onReady = (): void => done(true);
-    const timer = setTimeout(() => done(false), timeoutMs);
+    const onError = (error: unknown): void => {
+      const text = String((error as Error)?.message ?? '');
+      if (REFUSED_AUTH.test(text)) done(`Redis refused the credentials (${/WRONGPASS|NOAUTH/i.exec(text)?.[0]?.toUpperCase() ?? 'authentication failed'})`);
+    };
+    const timer = setTimeout(() => done(`no connection within ${timeoutMs} ms`), timeoutMs);
     client.on('ready', onReady);
+    client.on('error', onError);
   });
 }
 

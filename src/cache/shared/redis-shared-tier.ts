@@ -124,7 +124,8 @@ export class RedisSharedTier implements SharedTier {
   async start(): Promise<void> {
     const timeout = this.#opts.connectTimeoutMs;
     const [ready, writerReady] = await Promise.all([waitReady(this.#client, timeout), waitReady(this.#writer, timeout), this.#subscribe()]);
-    if (!ready || !writerReady) this.#breaker.failure(new Error(`no connection within ${this.#opts.connectTimeoutMs} ms`));
+    const failure = [ready, writerReady].find((outcome) => outcome !== true);
+    if (failure !== undefined) this.#breaker.failure(new Error(failure));
   }
 
   // ------------------------------------------------------------------ pages
@@ -455,7 +456,7 @@ export class RedisSharedTier implements SharedTier {
         () => false,
       );
     sub.on('ready', () => void subscribe());
-    if (await waitReady(sub, this.#opts.connectTimeoutMs)) await subscribe();
+    if ((await waitReady(sub, this.#opts.connectTimeoutMs)) === true) await subscribe();
   }
 
   // ------------------------------------------------------------------ misc
