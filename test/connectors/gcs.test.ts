@@ -8,6 +8,9 @@
  * so those answers come from a small loopback HTTP server speaking the JSON API's error format.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
@@ -262,6 +265,25 @@ describe('GcsStore: errors', () => {
     expect(error.code).toBe('EACCES');
     for (const shown of [everythingShown(error), inspect(store, { depth: 10, showHidden: true }), JSON.stringify(store), store.uri]) {
       expect(shown).not.toContain('THIS-IS-NOT-A-REAL-KEY');
+    }
+  });
+
+  it('a keyFilename that cannot be read or holds no key is EACCES naming the file', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'stratafs-gcs-key-'));
+    try {
+      const broken = join(dir, 'broken.json');
+      await writeFile(broken, '{ "type": "service_account", }');
+      const pem = join(dir, 'key.pem');
+      await writeFile(pem, '-----BEGIN PRIVATE KEY-----\nNOT-A-KEY\n-----END PRIVATE KEY-----\n');
+      for (const [keyFilename, why] of [[join(dir, 'missing.json'), 'cannot be read (ENOENT)'], [dir, 'cannot be read'], [broken, 'does not hold a usable service account key'], [pem, 'does not hold a usable service account key']] as const) {
+        const store = new GcsStore({ bucket: BUCKET, apiEndpoint, projectId, keyFilename });
+        const error = await catchError(store.stat('x.txt'));
+        expect(error.code, keyFilename).toBe('EACCES');
+        expect(error.message, keyFilename).toContain(`GCS keyFilename '${keyFilename}' ${why}`);
+        expect(everythingShown(error)).not.toContain('NOT-A-KEY');
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });

@@ -24,7 +24,14 @@ export interface GcsErrorContext {
   call?: StoreCallOptions;
   /** The request was about the bucket (a listing, an upload): a 404 means the bucket is missing. */
   bucketLevel?: boolean;
+  /** The key file the credentials come from, named when it cannot be read or used. */
+  keyFilename?: string;
 }
+
+/** How reading a key file fails (a system error of the read). */
+const KEY_FILE_FAILURES = new Set(['ENOENT', 'EISDIR', 'ENOTDIR', 'EACCES', 'EPERM']);
+/** google-auth-library's answer to a key file whose content is not a key. */
+const UNUSABLE_KEY = /key must be a string, a buffer or an object/i;
 
 function reasonOf(error: unknown): string | undefined {
   const errors = (error as { errors?: unknown } | undefined)?.errors;
@@ -51,6 +58,14 @@ export function mapGcsError(error: unknown, context: GcsErrorContext): Error {
   const raw = (error as { message?: unknown } | undefined)?.message;
   const message = typeof raw === 'string' && raw.trim() !== '' ? raw.trim().split('\n')[0] : undefined;
   const make = (code: StrataErrorCode, detail: string): StrataError => new StrataError(code, redact(detail, secrets), { cause: sanitizeCause(error, secrets) });
+  const { keyFilename } = context;
+  if (keyFilename !== undefined && status === undefined) {
+    // The key file cannot be read (it is missing, a directory, not readable) or is not a key.
+    const fsError = error as { code?: unknown; path?: unknown; syscall?: unknown } | undefined;
+    const fsCode = typeof fsError?.syscall === 'string' && (fsError.path === undefined || fsError.path === keyFilename) ? fsError.code : undefined;
+    if (typeof fsCode === 'string' && KEY_FILE_FAILURES.has(fsCode)) return make('EACCES', `GCS keyFilename '${keyFilename}' cannot be read (${fsCode})`);
+    if (error instanceof SyntaxError || UNUSABLE_KEY.test(message ?? '')) return make('EACCES', `GCS keyFilename '${keyFilename}' does not hold a usable service account key`);
+  }
   if (status === 404 && (context.bucketLevel || /bucket does not exist/i.test(message ?? ''))) return make('ENOENT', `bucket '${context.bucket}' does not exist`);
   if ((reason !== undefined && AUTH_REASONS.has(reason)) || AUTH_MESSAGES.test(message ?? '')) {
     return make('EACCES', `GCS refused or could not use the credentials: ${message ?? `HTTP ${status ?? '?'}`}`);

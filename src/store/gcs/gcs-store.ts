@@ -79,7 +79,7 @@ export class GcsStore extends ObjectStoreBase {
 
   /** The one error mapping of this connector (see `mapGcsError`). */
   protected mapError(error: unknown, call?: StoreCallOptions, bucketLevel = false): Error {
-    return mapGcsError(error, { bucket: this.bucket, secrets: this.#options.secrets, call, bucketLevel });
+    return mapGcsError(error, { bucket: this.bucket, secrets: this.#options.secrets, call, bucketLevel, keyFilename: this.#options.storageOptions.keyFilename });
   }
 
   /** The bucket handle, with the SDK loaded and the client built on first use. */
