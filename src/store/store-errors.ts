@@ -13,6 +13,16 @@ export function httpStatusOf(error: unknown): number | undefined {
   return undefined;
 }
 
+/** What an HTTP status says, for an answer that carries no message of its own. */
+function statusMeaning(status: number): string {
+  if (status === 401 || status === 403) return `the store refused the credentials, or they lack the permission (HTTP ${status})`;
+  if (status === 404) return 'not found (HTTP 404)';
+  if (status === 412) return 'the object changed (HTTP 412)';
+  if (status === 429 || status === 503) return `the store asks to slow down or is unavailable (HTTP ${status})`;
+  if (status >= 500) return `the store failed (HTTP ${status})`;
+  return `the store answered HTTP ${status}`;
+}
+
 /** The code a status maps to, and whether a retry may succeed. */
 export function codeForStatus(status: number | undefined): { code: StrataErrorCode; temporary: boolean } {
   switch (status) {
@@ -57,17 +67,19 @@ export function mapStoreError(
   const secrets = options.secrets ?? [];
   const names = [e?.code, e?.Code, e?.name].filter((v): v is string => typeof v === 'string');
   const cause = sanitizeCause(error, secrets);
-  const message = redact(options.detail ?? (typeof e?.message === 'string' && e.message !== '' ? e.message : names[0] ?? 'store error'), secrets);
+  const sdkMessage = typeof e?.message === 'string' ? e.message.trim() : '';
+  // An answer without a body (a HEAD) leaves the SDK only a bare name ('UnknownError', 'Forbidden'): say what the status means.
+  const bare = sdkMessage === '' || /^[A-Za-z]+$/.test(sdkMessage);
+  const status = httpStatusOf(error);
+  const message = redact(options.detail ?? (bare && status !== undefined ? statusMeaning(status) : sdkMessage || (names[0] ?? 'store error')), secrets);
   for (const name of names) {
     const code = options.byName?.[name];
     if (code !== undefined) {
-      const status = httpStatusOf(error);
       return new StrataError(code, message, { cause, temporary: status !== undefined && codeForStatus(status).temporary });
     }
     if (TIMEOUT_CODES.has(name)) return new StrataError('ETIMEDOUT', message, { cause, temporary: true });
     if (NETWORK_CODES.has(name)) return new StrataError('EIO', message, { cause, temporary: true });
   }
-  const status = httpStatusOf(error);
   if (status !== undefined) {
     const { code, temporary } = codeForStatus(status);
     return new StrataError(code, message, { cause, temporary });

@@ -324,6 +324,9 @@ describe('S3Store: errors from the server', () => {
         const error = await catchError(attempt());
         expect(error.code).toBe('EACCES');
         expect(error.temporary).toBe(false);
+        // A HEAD answer has no body: the message says what its status means, not 'UnknownError'.
+        expect(error.message).not.toMatch(/UnknownError/);
+        expect(error.detail.length).toBeGreaterThan(20);
         const shown = everythingShown(error);
         expect(shown).not.toContain(secretAccessKey);
         expect(shown).not.toContain(sessionToken);
