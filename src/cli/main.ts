@@ -6,6 +6,9 @@
  */
 import { run } from './run.js';
 
+// A failure prints one line on stderr: not the AWS SDK's multi-line notice about future Node.js versions.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 let finished = false;
 // Should the event loop ever run dry before the command settles, fail loudly instead of exiting 0.
 process.on('beforeExit', () => {

@@ -31,7 +31,7 @@ export async function run(argv: string[], options: RunOptions = {}): Promise<num
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (error) {
-    failure = { ...failureOf(error), error };
+    failure = { ...failureOf(error, argv, program.commands.map((c) => c.name())), error };
   } finally {
     try {
       await ctx.close();
@@ -48,10 +48,18 @@ export async function run(argv: string[], options: RunOptions = {}): Promise<num
 }
 
 /** A commander error is a usage error (exit 2), help and version are not errors. */
-function failureOf(error: unknown): Failure {
+function failureOf(error: unknown, argv: readonly string[], commands: readonly string[]): Failure {
   if (!(error instanceof CommanderError)) return describeFailure(error);
   if (error.exitCode === 0) return { exitCode: EXIT.ok, line: '' };
-  if (error.code === 'commander.help') return describeFailure(invalid('missing command (see stratafs --help)'));
+  if (error.code === 'commander.help') {
+    // `stratafs help NAME` of no command, or no command at all.
+    const asked = argv[argv.indexOf('help') + 1];
+    if (argv.includes('help') && asked !== undefined && !commands.includes(asked)) {
+      const named = /^[\w-]{1,32}$/.test(asked) ? ` '${asked}'` : '';
+      return describeFailure(invalid(`unknown command${named} (see stratafs --help)`));
+    }
+    return describeFailure(invalid('missing command (see stratafs --help)'));
+  }
   return describeFailure(invalid(error.message.replace(/^error:\s*/, '').replace(/\s*\n\s*/g, ' ')));
 }
 

@@ -162,10 +162,12 @@ function namesOf(error: unknown): string[] {
 function mapVendorError(error: unknown, context: VendorErrorContext): Error {
   const names = namesOf(error);
   const noBucket = names.includes('NoSuchBucket');
+  // ali-oss appends the request and its agent's state to a network error's message: keep the error itself.
+  const network = /^(.+?), (?:GET|HEAD|PUT|POST|DELETE) https?:\/\//.exec(String((error as { message?: unknown })?.message ?? ''));
   const mapped = mapStoreError(error, {
     byName: { ...SHARED_ERROR_NAMES, ...context.names },
     secrets: context.secrets,
-    detail: noBucket ? `bucket '${context.bucket}' does not exist (NoSuchBucket)` : undefined,
+    detail: noBucket ? `bucket '${context.bucket}' does not exist (NoSuchBucket)` : network ? `cannot reach the store: ${network[1]}` : undefined,
   });
   const temporary = (name: string): boolean => TEMPORARY_NAMES.has(name) || context.temporary?.includes(name) === true;
   if (mapped instanceof StrataError && (mapped.code === 'ETIMEDOUT' || names.some(temporary))) mapped.temporary = true;

@@ -113,7 +113,7 @@ describe('stratafs ls / stat / cat / head / tail', () => {
   });
 
   it('exit codes by error class: EISDIR 5, EROFS 4, usage 2', async () => {
-    const [isDir, readOnly, badOption, unknownCommand, noCommand, badCount, relative] = await Promise.all([
+    const [isDir, readOnly, badOption, unknownCommand, noCommand, badCount, relative, helpOfNone] = await Promise.all([
       ws.run('cat', '/a/sub'),
       ws.run('mkdir', '/top-level'),
       ws.run('ls', '--bogus'),
@@ -121,17 +121,20 @@ describe('stratafs ls / stat / cat / head / tail', () => {
       ws.run(),
       ws.run('head', '-c', 'lots', '/a/hello.txt'),
       ws.run('cat', 'a/hello.txt'),
+      ws.run('help', 'bogus'),
     ]);
     expect(isDir.code).toBe(5);
     expect(isDir.stderr).toMatch(errorLine('EISDIR', '/a/sub'));
     expect(readOnly.code).toBe(4);
     expect(readOnly.stderr).toMatch(errorLine('EROFS', '/top-level'));
-    for (const result of [badOption, unknownCommand, noCommand, badCount, relative]) {
+    for (const result of [badOption, unknownCommand, noCommand, badCount, relative, helpOfNone]) {
       expect(result.code).toBe(2);
       expect(result.stderr).toMatch(errorLine('EINVAL'));
     }
     expect(badOption.stderr).toContain("unknown option '--bogus'");
     expect(unknownCommand.stderr).toContain("unknown command 'frobnicate'");
+    expect(helpOfNone.stderr).toContain("unknown command 'bogus'");
+    expect(noCommand.stderr).toContain('missing command');
   });
 
   it('--help prints the usage and the exit code table, exit 0', async () => {

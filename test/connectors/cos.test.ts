@@ -91,6 +91,8 @@ describeVendorStore({
       [{ secretKey: 42 }, 'secretKey'],
       [{ securityToken: false }, 'securityToken'],
       [{ domain: 7 }, 'domain'],
+      [{ domain: 'user:ZZSECRETZZ@127.0.0.1:9/{Bucket}' }, 'domain'],
+      [{ domain: '127.0.0.1:9/{Bucket}?sig=ZZSECRETZZ' }, 'domain'],
       [{ protocol: 'ftp' }, 'protocol'],
       [{ pathStyle: true }, 'pathStyle'],
       [{ client: {} }, 'client'],

@@ -83,6 +83,8 @@ export class CosStore extends VendorObjectStore<COS, typeof COS> {
     const { region, protocol } = options;
     if (region === undefined || !/^[a-z\d-]+$/.test(region) || region.startsWith('cos.')) throw invalid("CosStore setting 'region' is required, like ap-guangzhou");
     if (protocol !== undefined && !/^https?:?$/.test(protocol)) throw invalid("CosStore setting 'protocol' must be 'http' or 'https'");
+    // Like the other connectors' endpoints: no credentials, query or fragment (they would show in mounts() and warnings).
+    if (typeof options.domain === 'string' && /[@?#\s]/.test(options.domain)) throw invalid("CosStore setting 'domain' must be a host[/path] template without credentials, query or fragment");
     this.region = region;
     this.#settings = { ...options };
   }
