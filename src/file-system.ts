@@ -121,7 +121,6 @@ export class StrataFS {
       ctx.pages = new PageCache(pageSize, ctx.pages.memory, cache.tier, retry, timeout ?? BODY_STALL_MS);
       // Pending writes go to a writable mount of their store only: a read-only one is never written to.
       ctx.writeBack = new WriteBack(cache.journal, retry, (cacheId) => ctx.mountByCacheId(cacheId, true), (m, key, info, data) => this.#writer.afterUpload(m, key, info, data), ctx.locks);
-      await ctx.writeBack.dropOrphans();
     }
     if (shared) {
       const { openSharedTier } = await import('./cache/shared/index.js');
@@ -201,7 +200,9 @@ export class StrataFS {
       if (!mount) throw new StrataError('EINVAL', 'not a mount point');
       if (this.#ctx.table.hasMountsBelow(target)) throw new StrataError('EBUSY', 'mount point holds other mounts');
       const state = this.#ctx.state.get(mount)!;
-      await this.#ctx.writeBack?.drain(state.cacheId);
+      // The store's pending writes are uploaded now, unless a twin mount that stays will upload them.
+      const twin = [...this.#ctx.state].some(([other, s]) => other !== mount && s.cacheId === state.cacheId && !other.readOnly);
+      if (!twin) await this.#ctx.writeBack?.drain(state.cacheId);
       this.#ctx.table.remove(target);
       this.#ctx.state.delete(mount);
       state.meta.clear();
@@ -492,11 +493,17 @@ export class StrataFS {
       const state = this.#ctx.state.get(src.mount)!;
       // MUST_CACHE data (not in the store until persist) moves in the cache and stays there.
       const moved = await this.#tree.movePending(src, dst, options?.signal);
-      // A pinned file or directory stays pinned under its new name (its old name is not).
-      const [pinFrom, pinTo] = info.type === 'file' ? [src.key, dst.key] : [src.key === '' ? '' : src.key + '/', dst.key + '/'];
-      await this.#ctx.pages.movePins(objectId(state.cacheId, pinFrom), objectId(state.cacheId, pinTo), { prefix: info.type !== 'file' });
+      /** Once moved: a pinned file or directory stays pinned under its new name (its old name is not). */
+      const movePins = (): Promise<void> => {
+        const [from, to] = info.type === 'file' ? [src.key, dst.key] : [src.key === '' ? '' : src.key + '/', dst.key + '/'];
+        return this.#ctx.pages.movePins(objectId(state.cacheId, from), objectId(state.cacheId, to), { prefix: info.type !== 'file' });
+      };
+      /** A move that failed: its MUST_CACHE data goes back where it was. */
+      const movePendingBack = async (): Promise<void> => {
+        if (moved > 0) await this.#tree.movePending(dst, src).catch(() => undefined);
+      };
       if (info.type === 'file') {
-        if (moved > 0) return;
+        if (moved > 0) return await movePins();
         if (store.capabilities.rename && store.rename) {
           // In the destination's turn: an upload of it on its way lands before, a pending one is replaced.
           await this.#ctx.inOrder(dst.mount, dst.key, async () => {
@@ -511,16 +518,22 @@ export class StrataFS {
         await this.#ctx.pages.drop(objectId(state.cacheId, dst.key), { force: true });
         state.meta.removed(src.key);
         state.meta.written(dst.key, null);
-        return;
+        return await movePins();
       }
       try {
         if (store.capabilities.rename && store.rename) {
-          if (existing) await store.delete(dst.key + '/', { signal: options?.signal });
-          // A directory that held only MUST_CACHE data has nothing in the store to move.
-          if (moved === 0 || (await store.stat(src.key, { signal: options?.signal }))) await store.rename(src.key, dst.key, { signal: options?.signal });
+          try {
+            if (existing) await store.delete(dst.key + '/', { signal: options?.signal });
+            // A directory that held only MUST_CACHE data has nothing in the store to move.
+            if (moved === 0 || (await store.stat(src.key, { signal: options?.signal }))) await store.rename(src.key, dst.key, { signal: options?.signal });
+          } catch (error) {
+            await movePendingBack();
+            throw error;
+          }
         } else {
           await this.#tree.copyTree(src, dst, options?.signal).catch(async (error: unknown) => {
             // Nothing of a move that failed stays at its destination: a retry starts afresh.
+            await movePendingBack();
             await this.#tree.removeTree(dst, undefined, { keepSelf: existing !== undefined }).catch(() => undefined);
             throw error;
           });
@@ -529,6 +542,7 @@ export class StrataFS {
             throw new StrataError(failure.code, `${failure.detail}; the directory is copied to its destination, but what is left of the source must be removed (rm -r)`, { cause: failure });
           });
         }
+        await movePins();
       } finally {
         // Whatever the store did before a failure, the caches forget both trees.
         await this.#ctx.pages.drop(objectId(state.cacheId, src.key === '' ? '' : src.key + '/'), { prefix: true, force: true });

@@ -11,8 +11,6 @@ import type { ObjectInfo } from '../store/under-store.js';
 import type { PendingWrite, WriteJournal } from './disk-tier-types.js';
 import { backoffDelay, type RetryPolicy } from '../layers/retry-layer.js';
 import { abortError, isAbortError, StrataError, isTemporary, toStrataError } from '../errors.js';
-import { ownerOf } from '../mount/open-store.js';
-import { isProcessAlive } from './disk/disk-cache-dir.js';
 import type { KeyLock } from './key-lock.js';
 import { objectId } from './page-id.js';
 import { settlesWithin } from '../deadline.js';
@@ -116,18 +114,6 @@ export class WriteBack {
         this.#leaving.delete(cacheId);
         this.#cancelOfStore.delete(cacheId);
       }
-    }
-  }
-
-  /**
-   * Drops the pending writes of `memory://` stores of processes that are gone (or of older
-   * versions that did not name their process): no store will ever take them.
-   */
-  async dropOrphans(): Promise<void> {
-    for (const pending of this.journal.list()) {
-      const owner = ownerOf(pending.cacheId);
-      const orphan = owner === undefined || (typeof owner === 'number' && (owner === process.pid || !isProcessAlive(owner)));
-      if (orphan) await this.journal.complete(pending.id).catch(() => undefined);
     }
   }
 

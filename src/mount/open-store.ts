@@ -38,14 +38,3 @@ export function cacheIdOf(uri: string): string {
 export function isProcessLocal(cacheId: string): boolean {
   return cacheId.startsWith('memory:');
 }
-
-/**
- * The process a process-local cache id belongs to: this one (`'this'`), the pid of another, or
- * `undefined` when it names none (made by an older version). `'shared'` for a store's URI.
- */
-export function ownerOf(cacheId: string): 'shared' | 'this' | number | undefined {
-  if (!isProcessLocal(cacheId)) return 'shared';
-  const token = /#(\d+)-([0-9a-f]+)(\.\d+)?$/.exec(cacheId);
-  if (token === null) return undefined;
-  return `${token[1]}-${token[2]}` === PROCESS_TOKEN ? 'this' : Number(token[1]);
-}

@@ -6,6 +6,7 @@ import { Readable } from 'node:stream';
 import { afterEach, expect, it, vi } from 'vitest';
 import { StrataFS } from '../../src/index.js';
 import { CountingStore } from '../support/counting-store.js';
+import { tempDir } from '../support/helpers.js';
 
 type Op = 'write' | 'delete';
 
@@ -121,4 +122,44 @@ it('copy -r, load -r, rename and rm -r with one signal add no listener warning',
   } finally {
     warn.mockRestore();
   }
+});
+
+it('a directory move that fails keeps the MUST_CACHE data of its source where it was', async () => {
+  const cache = await tempDir('stratafs-failed-move-');
+  const { store, fail, heal } = failing();
+  const fs = new StrataFS({ cache: { disk: { dir: cache.dir, capacity: '64MiB' } }, retry: { attempts: 1, minDelay: 1, maxDelay: 2 } });
+  open.push(fs);
+  try {
+    await fs.mount('/m', store);
+    await fs.writeFile('/m/src/a.txt', 'in store');
+    await fs.writeFile('/m/src/b.txt', 'in store too');
+    await fs.writeFile('/m/src/cached-only.txt', 'only in cache', { writeType: 'MUST_CACHE' });
+    fail('write', { after: 1 });
+    await expect(fs.rename('/m/src', '/m/dst')).rejects.toMatchObject({ code: 'EIO' });
+    heal();
+    expect((await fs.readFile('/m/src/cached-only.txt')).toString()).toBe('only in cache');
+    expect(await fs.exists('/m/dst')).toBe(false);
+    await fs.rename('/m/src', '/m/dst');
+    expect((await fs.readFile('/m/dst/cached-only.txt')).toString()).toBe('only in cache');
+    expect(await store.inner.stat('dst/cached-only.txt')).toBeUndefined(); // still in the cache only
+  } finally {
+    await fs.close();
+    await cache.cleanup();
+  }
+});
+
+it('a rename that fails keeps the pin on its source', async () => {
+  const { store } = failing({ rangeRead: true, list: true, copy: false, rename: true, directories: false });
+  store.rename = async () => {
+    throw Object.assign(new Error('denied'), { code: 'EACCES' });
+  };
+  const fs = make();
+  await fs.mount('/m', store);
+  await fs.writeFile('/m/a.txt', Buffer.alloc(10_000, 1));
+  await fs.pin('/m/a.txt');
+  await expect(fs.rename('/m/a.txt', '/m/b.txt')).rejects.toMatchObject({ code: 'EACCES' });
+  await fs.writeFile('/m/a.txt', Buffer.alloc(10_000, 2));
+  await fs.readFile('/m/a.txt');
+  await fs.free('/m/a.txt');
+  expect((await fs.stat('/m/a.txt')).cached).toBe(10_000);
 });

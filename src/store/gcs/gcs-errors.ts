@@ -30,6 +30,8 @@ export interface GcsErrorContext {
 
 /** How reading a key file fails (a system error of the read). */
 const KEY_FILE_FAILURES = new Set(['ENOENT', 'EISDIR', 'ENOTDIR', 'EACCES', 'EPERM']);
+/** The system calls of reading a key file. */
+const KEY_FILE_CALLS = new Set(['open', 'read', 'stat', 'lstat', 'fstat']);
 /** google-auth-library's answer to a key file whose content is not a key. */
 const UNUSABLE_KEY = /key must be a string, a buffer or an object/i;
 
@@ -62,9 +64,11 @@ export function mapGcsError(error: unknown, context: GcsErrorContext): Error {
   if (keyFilename !== undefined && status === undefined) {
     // The key file cannot be read (it is missing, a directory, not readable) or is not a key.
     const fsError = error as { code?: unknown; path?: unknown; syscall?: unknown } | undefined;
-    const fsCode = typeof fsError?.syscall === 'string' && (fsError.path === undefined || fsError.path === keyFilename) ? fsError.code : undefined;
+    // Node names the path, except when reading a directory (EISDIR).
+    const ofKeyFile = fsError?.path === keyFilename || (fsError?.path === undefined && fsError?.code === 'EISDIR');
+    const fsCode = ofKeyFile && KEY_FILE_CALLS.has(String(fsError?.syscall)) ? fsError?.code : undefined;
     if (typeof fsCode === 'string' && KEY_FILE_FAILURES.has(fsCode)) return make('EACCES', `GCS keyFilename '${keyFilename}' cannot be read (${fsCode})`);
-    if (error instanceof SyntaxError || UNUSABLE_KEY.test(message ?? '')) return make('EACCES', `GCS keyFilename '${keyFilename}' does not hold a usable service account key`);
+    if ((error instanceof SyntaxError && /JSON/.test(message ?? '')) || UNUSABLE_KEY.test(message ?? '')) return make('EACCES', `GCS keyFilename '${keyFilename}' does not hold a usable service account key`);
   }
   if (status === 404 && (context.bucketLevel || /bucket does not exist/i.test(message ?? ''))) return make('ENOENT', `bucket '${context.bucket}' does not exist`);
   if ((reason !== undefined && AUTH_REASONS.has(reason)) || AUTH_MESSAGES.test(message ?? '')) {
