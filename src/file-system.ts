@@ -229,7 +229,7 @@ export class StrataFS {
     return this.#run('stat', target, async () => {
       checkOperationOptions(options, []);
       const info = await this.#ns.statInfo(target, options?.signal);
-      if (!info) throw new StrataError('ENOENT');
+      if (!info) throw await this.#ns.missing(target, options?.signal);
       if (fileNamedAsDirectory(info, path)) throw notADirectory();
       return info;
     });
@@ -447,8 +447,9 @@ export class StrataFS {
       const force = checkBoolean(options?.force, 'force') ?? false;
       const info = await this.#ns.statInfo(target, options?.signal);
       if (!info) {
-        if (force) return;
-        throw new StrataError('ENOENT');
+        const missing = await this.#ns.missing(target, options?.signal);
+        if (force && missing.code === 'ENOENT') return; // as fs: force hides a missing path, not a file taken for a directory
+        throw missing;
       }
       if (fileNamedAsDirectory(info, path)) throw notADirectory();
       if (this.#ctx.table.get(target) || this.#ctx.table.hasMountsBelow(target)) throw new StrataError('EBUSY', 'is or holds a mount point');
@@ -473,7 +474,7 @@ export class StrataFS {
     await this.#run('rename', source, async () => {
       checkOperationOptions(options, []);
       const info = await this.#ns.statInfo(source, options?.signal);
-      if (!info) throw new StrataError('ENOENT');
+      if (!info) throw await this.#ns.missing(source, options?.signal);
       if (fileNamedAsDirectory(info, from, to)) throw notADirectory();
       if (source === target) return;
       if (isSameOrBelow(target, source)) throw invalid('cannot move a directory into itself');
@@ -565,7 +566,7 @@ export class StrataFS {
       const recursive = checkBoolean(options?.recursive, 'recursive') ?? false;
       const overwrite = checkBoolean(options?.overwrite, 'overwrite') ?? true;
       const info = await this.#ns.statInfo(source, options?.signal);
-      if (!info) throw new StrataError('ENOENT');
+      if (!info) throw await this.#ns.missing(source, options?.signal);
       if (fileNamedAsDirectory(info, from, to)) throw notADirectory();
       if (source === target) throw invalid('source and destination are the same');
       if (info.type === 'directory' && !recursive) throw new StrataError('EISDIR', 'copy of a directory needs { recursive: true }');
@@ -633,7 +634,7 @@ export class StrataFS {
       const recursive = checkBoolean(options?.recursive, 'recursive') ?? false;
       await this.#ready();
       const info = await this.#ns.statInfo(target, options?.signal);
-      if (!info) throw new StrataError('ENOENT');
+      if (!info) throw await this.#ns.missing(target, options?.signal);
       for (const { mount, key } of this.#ctx.mountsUnder(target)) {
         const state = this.#ctx.state.get(mount)!;
         if (info.type === 'file') {
@@ -683,7 +684,7 @@ export class StrataFS {
     await this.#run('persist', target, async () => {
       checkOperationOptions(options, []);
       await this.#ready();
-      if (!(await this.#ns.statInfo(target, options?.signal))) throw new StrataError('ENOENT');
+      if (!(await this.#ns.statInfo(target, options?.signal))) throw await this.#ns.missing(target, options?.signal);
       for (const { mount, key } of this.#ctx.mountsUnder(target)) await this.#ctx.writeBack?.persistKey(this.#ctx.state.get(mount)!.cacheId, key, true);
     });
   }
@@ -797,7 +798,7 @@ export class StrataFS {
   async #setPinned(target: string, pinned: boolean, signal?: AbortSignal): Promise<{ object: string; prefix: boolean }> {
     await this.#ready();
     const info = await this.#ns.statInfo(target, signal);
-    if (!info) throw new StrataError('ENOENT');
+    if (!info) throw await this.#ns.missing(target, signal);
     const { mount, key } = this.#ctx.resolveMounted(target);
     const cacheId = this.#ctx.state.get(mount)!.cacheId;
     const prefix = info.type !== 'file';

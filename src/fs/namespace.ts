@@ -4,7 +4,7 @@
  * @module
  */
 import { StrataError } from '../errors.js';
-import { basename, isChildKey, joinPath, parentKey } from '../path.js';
+import { basename, dirname, isChildKey, joinPath, parentKey } from '../path.js';
 import type { FileInfo } from '../options.js';
 import type { Mount } from '../mount/mount-table.js';
 import { objectId, versionOf } from '../cache/page-id.js';
@@ -108,10 +108,23 @@ export class Namespace {
     return [...merged.values()];
   }
 
+  /**
+   * Why `path` is not found: `ENOTDIR` when a directory above it is a file (as `fs` says of
+   * `/file/x`), else `ENOENT`. Asked only once the path itself is known missing.
+   */
+  async missing(path: string, signal?: AbortSignal): Promise<StrataError> {
+    for (let parent = dirname(path); parent !== '/'; parent = dirname(parent)) {
+      const above = await this.statInfo(parent, signal).catch(() => undefined);
+      if (above?.type === 'file') return new StrataError('ENOTDIR', `a parent is a file: ${parent}`);
+      if (above) break; // a directory: nothing above it can be a file
+    }
+    return new StrataError('ENOENT');
+  }
+
   /** Entries of a logical directory by relative name (recursive: relative paths). */
   async listDir(path: string, recursive: boolean, signal?: AbortSignal): Promise<Map<string, FileInfo>> {
     const info = await this.statInfo(path, signal);
-    if (!info) throw new StrataError('ENOENT');
+    if (!info) throw await this.missing(path, signal);
     if (info.type !== 'directory') throw new StrataError('ENOTDIR');
     const out = new Map<string, FileInfo>();
     const res = this.ctx.table.resolve(path);

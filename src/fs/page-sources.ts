@@ -51,7 +51,7 @@ export class PageSources {
     const opened = opts.first ? await this.#openByRead(res.mount, res.key, opts.first, signal) : undefined;
     if (opened) return opened;
     const info = await this.ns.storeStat(res.mount, res.key, signal);
-    if (!info) throw new StrataError('ENOENT');
+    if (!info) throw await this.ns.missing(path, signal);
     if (info.isDirectory) throw new StrataError('EISDIR');
     return { src: this.source(res.mount, res.key, info), mount: res.mount, info, release: () => undefined };
   }

@@ -154,9 +154,9 @@ export abstract class ObjectStoreBase implements UnderStore {
     return isSafeKey(key) ? key : undefined;
   }
 
-  /** The listing prefix of the directory `key`: `prefix/key/`, or `prefix/` / `''` at the root. */
+  /** The listing prefix of the directory `key` (`d` or `d/`): `prefix/key/`, or `prefix/` / `''` at the root. */
   protected dirPrefix(key: string): string {
-    const full = this.fullKey(key);
+    const full = this.fullKey(key.endsWith('/') ? key.slice(0, -1) : key);
     return full === '' ? '' : full + '/';
   }
 

@@ -271,6 +271,27 @@ export function describeFacadeConformance(name: string, makeStore: () => Promise
         expect((await fs.readFile(p('fi.txt'))).toString()).toBe('hello');
       });
 
+      test('a path below a file is ENOTDIR, as in fs', async () => {
+        await fs.writeFile(p('nd/f.txt'), 'file');
+        const below = p('nd/f.txt/x');
+        await expectCode(fs.stat(below), 'ENOTDIR');
+        await expectCode(fs.stat(p('nd/f.txt/x/y')), 'ENOTDIR');
+        await expectCode(fs.readFile(below), 'ENOTDIR');
+        await expectCode(fs.readdir(below), 'ENOTDIR');
+        await expectCode(fs.open(below), 'ENOTDIR');
+        await expectCode(fs.rm(below), 'ENOTDIR');
+        await expectCode(fs.rm(below, { force: true }), 'ENOTDIR');
+        await expectCode(fs.rename(below, p('nd/y')), 'ENOTDIR');
+        await expectCode(fs.copy(below, p('nd/y')), 'ENOTDIR');
+        await expectCode(fs.writeFile(below, 'x'), 'ENOTDIR');
+        await expectCode(fs.mkdir(below), 'ENOTDIR');
+        await expect(readAll(fs.createReadStream(below))).rejects.toMatchObject({ code: 'ENOTDIR' });
+        expect(await fs.exists(below)).toBe(false);
+        await expectCode(fs.stat(p('nd/missing/x')), 'ENOENT');
+        await fs.rm(p('nd/missing/x'), { force: true });
+        expect((await fs.readFile(p('nd/f.txt'))).toString()).toBe('file');
+      });
+
       test('a trailing slash names a directory: fine on one, ENOTDIR on a file', async () => {
         await fs.writeFile(p('ts/file.txt'), 'data');
         expect((await fs.stat(p('ts/'))).type).toBe('directory');

@@ -509,6 +509,8 @@ export function describeStoreConformance(name: string, makeStore: () => Promise<
         expect(sub.find((i) => i.key === 'sub/deep')?.isDirectory).toBe(true);
         expect(sortedKeys(await listAll(store, 'sub/deep'))).toEqual(['sub/deep/d.txt']);
         expect(sortedKeys(await listAll(store, 'both'))).toEqual(['both/x.txt']);
+        // A directory named with its trailing slash (as `stat('d/')` answers) lists the same.
+        expect(sortedKeys(await listAll(store, 'sub/'))).toEqual(['sub/c.txt', 'sub/deep']);
       },
       ['list'],
     );
