@@ -10,7 +10,15 @@ import { setMaxListeners } from 'node:events';
 export function withFanOutSignal<T extends { signal?: AbortSignal }>(options: T | undefined): T | undefined {
   const signal = options?.signal;
   if (!(signal instanceof AbortSignal)) return options;
-  const follower = AbortSignal.any([signal]);
+  const follower = typeof AbortSignal.any === 'function' ? AbortSignal.any([signal]) : following(signal);
   setMaxListeners(0, follower);
   return { ...options, signal: follower } as T;
+}
+
+/** A signal that aborts with `signal` (for Node.js 20 before 20.3, which lacks `AbortSignal.any`). */
+function following(signal: AbortSignal): AbortSignal {
+  const controller = new AbortController();
+  if (signal.aborted) controller.abort(signal.reason);
+  else signal.addEventListener('abort', () => controller.abort(signal.reason), { once: true });
+  return controller.signal;
 }
