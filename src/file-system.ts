@@ -151,11 +151,8 @@ export class StrataFS {
       if (target !== '/') {
         const existing = await this.#ns.statInfo(target).catch(() => undefined);
         if (existing && existing.type === 'file') throw new StrataError('EEXIST', 'cannot mount on an existing file');
-        for (let parent = dirname(target); parent !== '/'; parent = dirname(parent)) {
-          const above = await this.#ns.statInfo(parent).catch(() => undefined);
-          if (above?.type === 'file') throw new StrataError('ENOTDIR', `a parent is a file: ${parent}`);
-          if (above) break; // a directory: nothing above it can be a file
-        }
+        const file = await this.#ns.fileAbove(target);
+        if (file !== undefined) throw new StrataError('ENOTDIR', `a parent is a file: ${file}`);
       }
       const { store: opened, owned } = await openStore(store, mountOptions.options);
       await this.#ready();

@@ -75,8 +75,7 @@ export interface PageReadOptions {
 export class PageCache {
   readonly counters = newCounters();
   readonly #flight = new SingleFlight<Buffer>();
-  readonly #pendingDiskWrites = new Set<Promise<unknown>>();
-  /** The same background disk writes, by object: a drop waits for them, so none lands after it. */
+  /** The background disk writes on their way, by object: a drop waits for them, so none lands after it. */
   readonly #diskWritesOf = new Map<string, Set<Promise<unknown>>>();
   readonly #pinned = new Set<string>();
   /** Objects some pinned page of which found no room (reported by `pin()`, see {@link takePinMisses}). */
@@ -365,7 +364,7 @@ export class PageCache {
 
   /** Waits for background disk admissions. */
   async settle(): Promise<void> {
-    while (this.#pendingDiskWrites.size > 0) await Promise.allSettled([...this.#pendingDiskWrites]);
+    while (this.#diskWritesOf.size > 0) await Promise.allSettled([...this.#diskWritesOf.values()].flatMap((writes) => [...writes]));
   }
 
   /** The page from the memory tier, counted as a hit of `bytes` (default: the whole page). */
@@ -620,13 +619,11 @@ export class PageCache {
         return false;
       },
     );
-    this.#pendingDiskWrites.add(write);
     let ofObject = this.#diskWritesOf.get(id.object);
     if (!ofObject) this.#diskWritesOf.set(id.object, (ofObject = new Set()));
     ofObject.add(write);
     void write.finally(() => {
       done();
-      this.#pendingDiskWrites.delete(write);
       ofObject.delete(write);
       if (ofObject.size === 0 && this.#diskWritesOf.get(id.object) === ofObject) this.#diskWritesOf.delete(id.object);
     });

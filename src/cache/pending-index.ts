@@ -94,3 +94,13 @@ export class PendingIndex implements WriteJournal {
     }
   }
 }
+
+/** `length` bytes at `offset` of a pending write's data; `undefined` once it is no longer pending (uploaded, replaced). Damage is `EIO`. */
+export async function readPending(journal: WriteJournal, id: string, offset: number, length: number): Promise<Buffer | undefined> {
+  try {
+    return await journal.read(id, offset, length);
+  } catch (error) {
+    if ((error as { code?: string }).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}

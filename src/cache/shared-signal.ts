@@ -5,36 +5,10 @@
  */
 import { abortError } from '../errors.js';
 
-/** For each caller's signal, what to run when it aborts: one listener on it however many waits there are (no MaxListenersExceededWarning). */
-const abortHandlers = new WeakMap<AbortSignal, { handlers: Set<() => void>; listener: () => void }>();
-
-/** Runs `handler` when `signal` aborts; the returned function stops that (the last one removes the listener). */
-function whenAborted(signal: AbortSignal, handler: () => void): () => void {
-  let entry = abortHandlers.get(signal);
-  if (!entry) {
-    const handlers = new Set<() => void>();
-    const listener = (): void => {
-      abortHandlers.delete(signal);
-      for (const run of handlers) run();
-    };
-    entry = { handlers, listener };
-    abortHandlers.set(signal, entry);
-    signal.addEventListener('abort', listener, { once: true });
-  }
-  const { handlers, listener } = entry;
-  handlers.add(handler);
-  return () => {
-    if (!handlers.delete(handler) || handlers.size > 0) return;
-    signal.removeEventListener('abort', listener);
-    if (abortHandlers.get(signal)?.handlers === handlers) abortHandlers.delete(signal);
-  };
-}
-
-/** The callers waiting with one signal, and how to stop listening for its abort. */
+/** The callers waiting with one signal, and the one `'abort'` listener on it. */
 interface Waiters {
   rejects: Set<(error: Error) => void>;
-  /** Stops listening for the signal's abort. */
-  stop: () => void;
+  onAbort: () => void;
 }
 
 /**
@@ -77,7 +51,7 @@ export class SharedSignal {
       waiters.rejects.add(reject);
       const settled = (): void => {
         if (!waiters.rejects.delete(reject) || waiters.rejects.size > 0) return;
-        waiters.stop();
+        signal.removeEventListener('abort', waiters.onAbort);
         this.#waiting.delete(signal);
       };
       work.then(
@@ -105,8 +79,9 @@ export class SharedSignal {
       rejects.clear();
       this.#letGo(count);
     };
-    waiters = { rejects, stop: whenAborted(signal, onAbort) };
+    waiters = { rejects, onAbort };
     this.#waiting.set(signal, waiters);
+    signal.addEventListener('abort', onAbort, { once: true });
     return waiters;
   }
 

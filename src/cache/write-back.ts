@@ -12,8 +12,10 @@ import type { PendingWrite, WriteJournal } from './disk-tier-types.js';
 import { backoffDelay, type RetryPolicy } from '../layers/retry-layer.js';
 import { abortError, isAbortError, StrataError, isTemporary, toStrataError } from '../errors.js';
 import type { KeyLock } from './key-lock.js';
+import { readPending } from './pending-index.js';
 import { objectId } from './page-id.js';
 import { settlesWithin } from '../deadline.js';
+import { joinPath } from '../path.js';
 
 /** How long `close()` waits for the uploads it starts before it gives up those still on their way. */
 const DRAIN_WAIT_MS = 10_000;
@@ -81,14 +83,14 @@ export class WriteBack {
     if (outcome !== true) throw toStrataError(outcome.error);
   }
 
-  /** Waits until no `ASYNC_THROUGH` write of a mounted store (of `cacheId`, when given) is pending. */
-  async flush(cacheId?: string): Promise<void> {
+  /** Waits until no `ASYNC_THROUGH` write of a mounted store is pending. */
+  async flush(): Promise<void> {
     for (;;) {
-      const pending = this.journal.list(cacheId).filter((p) => p.mode === 'ASYNC_THROUGH' && this.mountOf(p.cacheId));
+      const pending = this.journal.list().filter((p) => p.mode === 'ASYNC_THROUGH' && this.mountOf(p.cacheId));
       if (pending.length === 0 || this.#stopped) return;
       await Promise.all(pending.map((p) => this.schedule(p)));
       // Entries claimed by another process: give it time to finish.
-      if (this.journal.list(cacheId).some((p) => pending.some((q) => q.id === p.id))) await sleep(50);
+      if (this.journal.list().some((p) => pending.some((q) => q.id === p.id))) await sleep(50);
     }
   }
 
@@ -152,9 +154,9 @@ export class WriteBack {
    */
   #givenUp(mount: Mount, pending: PendingWrite, error: unknown): Error {
     const failure = toStrataError(error, { op: 'upload' });
-    const path = `${mount.path === '/' ? '' : mount.path}/${pending.key}`;
     if (this.#givenUpIds.has(pending.id)) return failure;
     this.#givenUpIds.add(pending.id);
+    const path = joinPath(mount.path, pending.key);
     process.emitWarning(`stratafs: the upload of ${path} failed (${failure.message}); it stays in the disk cache until persist() succeeds`, { code: 'STRATAFS_UPLOAD' });
     return failure;
   }
@@ -173,16 +175,13 @@ export class WriteBack {
     if (!this.journal.claim(pending.id)) return true; // another process uploads it
     // Given up at close, or when it gives way: the store write is aborted (the claim is
     // released; the write stays pending).
-    const cancels = [this.#cancel.signal, this.#cancelOf(pending.cacheId).signal];
-    const onClose = (): void => stop.abort(cancels.find((c) => c.aborted)?.reason);
-    if (cancels.some((c) => c.aborted)) onClose();
-    else for (const cancel of cancels) cancel.addEventListener('abort', onClose, { once: true });
+    const cancel = AbortSignal.any([this.#cancel.signal, this.#cancelOf(pending.cacheId).signal]);
+    const onClose = (): void => stop.abort(cancel.reason);
+    if (cancel.aborted) onClose();
+    else cancel.addEventListener('abort', onClose, { once: true });
     try {
-      const data = await this.journal.read(pending.id, 0, pending.size).catch((error: unknown) => {
-        if ((error as { code?: string }).code === 'ENOENT') return undefined; // done elsewhere meanwhile
-        throw error;
-      });
-      if (data === undefined) return true;
+      const data = await readPending(this.journal, pending.id, 0, pending.size);
+      if (data === undefined) return true; // done elsewhere meanwhile
       if (stop.signal.aborted) throw abortError(stop.signal); // no store write is started for a version given up
       // The turn is held until the store write has settled: one that goes on after the abort must not land after the next change.
       const info = await mount.store.write(pending.key, data, { size: data.length, signal: stop.signal });
@@ -197,7 +196,7 @@ export class WriteBack {
       this.journal.release(pending.id);
       return { error };
     } finally {
-      for (const cancel of cancels) cancel.removeEventListener('abort', onClose);
+      cancel.removeEventListener('abort', onClose);
     }
   }
 }

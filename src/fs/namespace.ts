@@ -113,12 +113,17 @@ export class Namespace {
    * `/file/x`), else `ENOENT`. Asked only once the path itself is known missing.
    */
   async missing(path: string, signal?: AbortSignal): Promise<StrataError> {
+    const file = await this.fileAbove(path, signal);
+    return file === undefined ? new StrataError('ENOENT') : new StrataError('ENOTDIR', `a parent is a file: ${file}`);
+  }
+
+  /** The nearest existing path above `path` when it is a file (nothing can be below it), else `undefined`. */
+  async fileAbove(path: string, signal?: AbortSignal): Promise<string | undefined> {
     for (let parent = dirname(path); parent !== '/'; parent = dirname(parent)) {
       const above = await this.statInfo(parent, signal).catch(() => undefined);
-      if (above?.type === 'file') return new StrataError('ENOTDIR', `a parent is a file: ${parent}`);
-      if (above) break; // a directory: nothing above it can be a file
+      if (above) return above.type === 'file' ? parent : undefined; // a directory: nothing above it can be a file
     }
-    return new StrataError('ENOENT');
+    return undefined;
   }
 
   /** Entries of a logical directory by relative name (recursive: relative paths). */

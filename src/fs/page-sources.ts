@@ -9,6 +9,7 @@ import type { Mount } from '../mount/mount-table.js';
 import type { FetchedBody, PageSource } from '../cache/page-cache.js';
 import { objectId, versionOf } from '../cache/page-id.js';
 import { SingleFlight } from '../cache/single-flight.js';
+import { readPending } from '../cache/pending-index.js';
 import { sliceStream } from '../io/slice-stream.js';
 import type { ByteRange, ObjectInfo, StoreReadResult } from '../store/under-store.js';
 import type { FsContext } from './context.js';
@@ -131,7 +132,7 @@ export class PageSources {
           const journal = this.ctx.disk?.journal;
           // The upload may complete (and the journal drop the data) at any moment: then the
           // object is read again at its stored version.
-          const data = journal?.find(state.cacheId, key)?.id === pending ? await journal.read(pending, offset, length).catch(stillPending) : undefined;
+          const data = journal?.find(state.cacheId, key)?.id === pending ? await readPending(journal, pending, offset, length) : undefined;
           if (data) return { body: Readable.from([data]) };
           this.ctx.stateOf(mount).meta.forget(key);
           throw new StrataError('ESTALE', 'the pending write this read started on has been uploaded or replaced');
@@ -160,10 +161,4 @@ export class PageSources {
       },
     };
   }
-}
-
-/** A failed read of a pending write's data: `undefined` when the write is no longer pending, else the error (damaged data is `EIO`). */
-function stillPending(error: unknown): undefined {
-  if ((error as { code?: string }).code === 'ENOENT') return undefined;
-  throw error;
 }

@@ -38,3 +38,9 @@ export function cacheIdOf(uri: string): string {
 export function isProcessLocal(cacheId: string): boolean {
   return cacheId.startsWith('memory:');
 }
+
+/** A cache id's store location, and what follows its `#` (the process a `memory://` store lives in; `''` for a shared store). */
+export function splitCacheId(cacheId: string): [location: string, owner: string] {
+  const hash = cacheId.indexOf('#');
+  return hash < 0 ? [cacheId, ''] : [cacheId.slice(0, hash), cacheId.slice(hash + 1)];
+}

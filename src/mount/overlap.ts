@@ -3,6 +3,7 @@
  * of them makes is a change of the other's keys too, named differently.
  * @module
  */
+import { splitCacheId } from './open-store.js';
 
 /** A change of a key of a store (`recursive`: and of everything below it). */
 export interface KeyChange {
@@ -10,19 +11,13 @@ export interface KeyChange {
   recursive: boolean;
 }
 
-/** The location of a cache id, and what follows its `#` (the process a `memory://` store lives in). */
-function split(cacheId: string): [location: string, owner: string] {
-  const hash = cacheId.indexOf('#');
-  return hash < 0 ? [cacheId, ''] : [cacheId.slice(0, hash), cacheId.slice(hash + 1)];
-}
-
 /**
  * The change of `change.key` of the store `changed` as the keys of the store `other` name it,
  * when one of the two lies inside the other; `undefined` when it touches nothing of `other`.
  */
 export function changeSeenFrom(changed: string, change: KeyChange, other: string): KeyChange | undefined {
-  const [outer, outerOwner] = split(changed);
-  const [inner, innerOwner] = split(other);
+  const [outer, outerOwner] = splitCacheId(changed);
+  const [inner, innerOwner] = splitCacheId(other);
   if (outerOwner !== innerOwner) return undefined;
   const { key, recursive } = change;
   if (inner.startsWith(outer + '/')) {
