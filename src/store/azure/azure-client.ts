@@ -14,7 +14,7 @@ import type { AzureAuth } from './azure-options.js';
 export type BlobSdkModule = typeof BlobSdk;
 
 /** `@azure/storage-blob`, imported on first use; `ENOTSUP` naming the package when it is missing. */
-export const loadBlobSdk = lazySdk('@azure/storage-blob', 'Azure Blob', () => import('@azure/storage-blob'));
+export const loadBlobSdk: () => Promise<BlobSdkModule> = lazySdk('@azure/storage-blob', 'Azure Blob', () => import('@azure/storage-blob'));
 
 /**
  * The SDK's own retries for the clients built here: short (3 tries, 0.5–4 s apart) because the
