@@ -70,12 +70,25 @@ export interface StrataErrorContext {
   temporary?: boolean;
 }
 
+/** Marks every {@link StrataError}, shared by all copies of stratafs in a process (`Symbol.for`). */
+const STRATA_ERROR = Symbol.for('stratafs.StrataError');
+
 /**
  * Every failure of stratafs. `code` is a Node-style string (see {@link ERROR_CODES}),
  * `path`, `op` and `mount` say where it happened, `cause` holds the store's own error.
  * Messages look like Node's: `ENOENT: no such file or directory, stat '/a/b'`.
+ *
+ * `instanceof StrataError` holds for a `StrataError` of any copy of stratafs in the process: a
+ * connector that gets the CommonJS build while the application imports the ES module (or that
+ * bundles its own copy) throws errors the facade still reads, `temporary` flag included.
  */
 export class StrataError extends Error {
+  /** True for a `StrataError` made by any copy of stratafs (see the class comment). */
+  static override [Symbol.hasInstance](value: unknown): value is StrataError {
+    if (this !== StrataError) return Function.prototype[Symbol.hasInstance].call(this, value);
+    return typeof value === 'object' && value !== null && (value as { [STRATA_ERROR]?: unknown })[STRATA_ERROR] === true;
+  }
+
   /** The error code, e.g. `'ENOENT'`. */
   readonly code: StrataErrorCode;
   /** The logical path, when there is one. */
@@ -99,6 +112,7 @@ export class StrataError extends Error {
     this.op = context.op;
     this.mount = context.mount;
     this.temporary = context.temporary ?? false;
+    Object.defineProperty(this, STRATA_ERROR, { value: true });
   }
 
   /** Adds the path/op/mount context once, where the facade knows it; returns `this`. */
