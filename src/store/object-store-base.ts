@@ -7,7 +7,7 @@
  * @module
  */
 import { Readable } from 'node:stream';
-import { StrataError, throwIfAborted } from '../errors.js';
+import { StrataError, isAbortError, throwIfAborted } from '../errors.js';
 import { assertSafeKey, isSafeKey, joinKey } from '../path.js';
 import { httpStatusOf } from './store-errors.js';
 import type {
@@ -132,8 +132,18 @@ export abstract class ObjectStoreBase implements UnderStore {
   protected abstract deleteObjects(fullKeys: string[], opts: StoreCallOptions): Promise<void>;
   /** Server-side copy. */
   protected abstract copyObject(fromFullKey: string, toFullKey: string, opts: StoreCallOptions): Promise<void>;
-  /** The connector's one error-mapping function: SDK error -> `StrataError` (aborts pass through). */
+  /**
+   * The connector's one error-mapping function: SDK error -> `StrataError`. It sees only what
+   * the SDK threw: a `StrataError` (one the facade raised while the body was read, like the
+   * `EINVAL` of a stream of numbers) and an `AbortError` pass through without it.
+   */
   protected abstract mapError(error: unknown): Error;
+
+  /** `error` as the primitive's caller sees it: {@link mapError} of it, unless it is already a `StrataError` or an abort. */
+  #mapped(error: unknown): Error {
+    if (error instanceof StrataError || isAbortError(error)) return error as Error;
+    return this.mapError(error);
+  }
 
   /** Full key of a store-relative key. */
   protected fullKey(key: string): string {
@@ -166,7 +176,7 @@ export abstract class ObjectStoreBase implements UnderStore {
     try {
       return await fn();
     } catch (error) {
-      throw this.mapError(error);
+      throw this.#mapped(error);
     }
   }
 
@@ -251,7 +261,7 @@ export abstract class ObjectStoreBase implements UnderStore {
       raw = await this.getObject(this.fullKey(key), range, opts);
     } catch (error) {
       if (range && range.offset > 0 && httpStatusOf(error) === 416) return { body: Readable.from([]) };
-      throw this.mapError(error);
+      throw this.#mapped(error);
     }
     // A server that ignores If-Match sends the version it has: never hand that on as the one asked for.
     if (opts.ifMatch !== undefined && raw.etag !== undefined && raw.etag !== opts.ifMatch) {

@@ -1,0 +1,88 @@
+import { Readable } from 'node:stream';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ObjectStoreBase, StrataError, StrataFS, type RawListOptions, type RawListPage, type RawObject, type RawRead, type RawWriteResult } from '../../src/index.js';
+import { expectCode } from '../support/helpers.js';
+
+/** An object store on a Map, written as docs/writing-a-connector.md shows (its `mapError` too). */
+class MapObjectStore extends ObjectStoreBase {
+  readonly uri = 'mapobj://test';
+  readonly objects = new Map<string, { data: Buffer; etag: string }>();
+  failNext = 0;
+  #version = 0;
+
+  constructor() {
+    super('');
+  }
+  #maybeFail(): void {
+    if (this.failNext > 0) {
+      this.failNext--;
+      throw Object.assign(new Error('service unavailable'), { status: 503 });
+    }
+  }
+  protected async headObject(fullKey: string): Promise<RawObject | undefined> {
+    this.#maybeFail();
+    const o = this.objects.get(fullKey);
+    return o && { key: fullKey, size: o.data.length, etag: o.etag, mtime: new Date(0) };
+  }
+  protected async listPage(fullPrefix: string, opts: RawListOptions): Promise<RawListPage> {
+    const objects: RawObject[] = [];
+    const prefixes = new Set<string>();
+    for (const [key, o] of [...this.objects].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      if (!key.startsWith(fullPrefix)) continue;
+      const slash = opts.delimiter ? key.indexOf('/', fullPrefix.length) : -1;
+      if (slash >= 0) prefixes.add(key.slice(0, slash + 1));
+      else objects.push({ key, size: o.data.length, etag: o.etag });
+    }
+    return { objects, prefixes: [...prefixes] };
+  }
+  protected async getObject(fullKey: string, range: { offset: number; length?: number } | undefined): Promise<RawRead> {
+    const o = this.objects.get(fullKey);
+    if (!o) throw Object.assign(new Error('no such key'), { status: 404 });
+    const start = range?.offset ?? 0;
+    return { body: Readable.from([o.data.subarray(start, range?.length === undefined ? undefined : start + range.length)]) };
+  }
+  protected async putObject(fullKey: string, body: Readable | Buffer): Promise<RawWriteResult> {
+    const data = Buffer.isBuffer(body) ? body : Buffer.concat(await body.toArray());
+    const etag = `v${++this.#version}`;
+    this.objects.set(fullKey, { data, etag });
+    return { etag, mtime: new Date() };
+  }
+  protected async deleteObjects(fullKeys: string[]): Promise<void> {
+    for (const key of fullKeys) this.objects.delete(key);
+  }
+  protected async copyObject(from: string, to: string): Promise<void> {
+    this.objects.set(to, { ...this.objects.get(from)!, etag: `v${++this.#version}` });
+  }
+  protected mapError(error: unknown): Error {
+    if ((error as Error).name === 'AbortError') return error as Error;
+    const status = (error as { status?: number }).status;
+    if (status === 404) return new StrataError('ENOENT', 'no such object', { cause: error });
+    if (status === 401 || status === 403) return new StrataError('EACCES', 'access denied', { cause: error });
+    if (status === 429 || (status !== undefined && status >= 500)) return new StrataError('EIO', `store answered ${status}`, { cause: error, temporary: true });
+    return new StrataError('EIO', 'store error', { cause: error });
+  }
+}
+
+describe('a connector built on ObjectStoreBase', () => {
+  let fs: StrataFS | undefined;
+  afterEach(() => fs?.close());
+
+  it('lets the facade’s own errors through its mapError: a stream of numbers is EINVAL, the old object stays', async () => {
+    fs = new StrataFS();
+    await fs.mount('/o', new MapObjectStore());
+    await fs.writeFile('/o/s.txt', 'old');
+    await expectCode(fs.writeFile('/o/s.txt', Readable.from([1, 2])), 'EINVAL');
+    expect((await fs.readFile('/o/s.txt')).toString()).toBe('old');
+  });
+
+  it('maps what its service throws with mapError: a 503 is retried, a missing key is ENOENT', async () => {
+    fs = new StrataFS({ retry: { attempts: 3, minDelay: 1, maxDelay: 2 } });
+    const store = new MapObjectStore();
+    await fs.mount('/o', store);
+    await fs.writeFile('/o/f.txt', 'data');
+    await fs.free('/o/f.txt');
+    store.failNext = 2;
+    expect((await fs.stat('/o/f.txt')).size).toBe(4);
+    await expectCode(fs.readFile('/o/missing.txt'), 'ENOENT');
+  });
+});
