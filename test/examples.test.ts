@@ -30,6 +30,7 @@ describe('examples', () => {
   it('custom connector', async () => {
     const out = await example('custom-connector');
     expect(out).toContain("'reports/archive/q2.txt'");
+    expect(out).toContain("'reports/drafts'");
     expect(out).toContain('57');
   });
 
