@@ -40,6 +40,7 @@ export type {
   StoreFactory,
   StoreSettings,
 } from './store/under-store.js';
+export { mapStoreError, httpStatusOf, codeForStatus } from './store/store-errors.js';
 export { ObjectStoreBase, objectSizeOf, type RawObject, type RawRead, type RawListPage, type RawListOptions, type RawWriteResult } from './store/object-store-base.js';
 export { MemoryStore, type MemoryStoreOptions } from './store/memory/memory-store.js';
 export { LocalStore, type LocalStoreOptions } from './store/local/local-store.js';

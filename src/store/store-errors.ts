@@ -4,7 +4,10 @@
  */
 import { StrataError, isAbortError, redact, sanitizeCause, type StrataErrorCode } from '../errors.js';
 
-/** The HTTP status a store SDK error carries, wherever that SDK puts it. */
+/**
+ * The HTTP status a store SDK error carries, wherever that SDK puts it (`$metadata.httpStatusCode`,
+ * `statusCode`, `status`, `$response.statusCode`, a numeric `code`); `undefined` when it has none.
+ */
 export function httpStatusOf(error: unknown): number | undefined {
   const e = error as { $metadata?: { httpStatusCode?: unknown }; statusCode?: unknown; status?: unknown; code?: unknown; $response?: { statusCode?: unknown } } | undefined;
   for (const candidate of [e?.$metadata?.httpStatusCode, e?.statusCode, e?.status, e?.$response?.statusCode, e?.code]) {
@@ -23,7 +26,11 @@ function statusMeaning(status: number): string {
   return `the store answered HTTP ${status}`;
 }
 
-/** The code a status maps to, and whether a retry may succeed. */
+/**
+ * The code an HTTP status maps to, and whether a retry may succeed: 400 `EINVAL`, 401/403
+ * `EACCES`, 404 `ENOENT`, 408 `ETIMEDOUT` (temporary), 409 `EEXIST`, 412 `ESTALE`, 429 and 5xx
+ * `EIO` (temporary), anything else `EIO`.
+ */
 export function codeForStatus(status: number | undefined): { code: StrataErrorCode; temporary: boolean } {
   switch (status) {
     case 400:
@@ -55,7 +62,14 @@ const TIMEOUT_CODES = new Set(['ETIMEDOUT', 'ESOCKETTIMEDOUT', 'TimeoutError', '
  * Builds a connector's `StrataError` from the pieces its SDK exposes: an HTTP status, the
  * store's error name (`NoSuchKey`, `BlobNotFound`…) looked up in `byName`, network and timeout
  * codes. Aborts are passed through unchanged so callers see an `AbortError`. Messages are
- * redacted with `secrets`.
+ * redacted with `secrets`. Every built-in connector maps its errors with it; a connector of your
+ * own can too, so its statuses and network errors mean what they mean everywhere else:
+ *
+ * ```ts
+ * protected mapError(error: unknown): Error {
+ *   return mapStoreError(error, { byName: { NoSuchThing: 'ENOENT' }, secrets: [this.token] });
+ * }
+ * ```
  */
 export function mapStoreError(
   error: unknown,
