@@ -1,13 +1,14 @@
 import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ObjectStoreBase, StrataError, StrataFS, type RawListOptions, type RawListPage, type RawObject, type RawRead, type RawWriteResult } from '../../src/index.js';
+import { mapStoreError, ObjectStoreBase, StrataError, StrataFS, type RawListOptions, type RawListPage, type RawObject, type RawRead, type RawWriteResult } from '../../src/index.js';
 import { expectCode } from '../support/helpers.js';
 
-/** An object store on a Map, written as docs/writing-a-connector.md shows (its `mapError` too). */
+/** An object store on a Map, written as docs/writing-a-connector.md shows, with a `mapError` written by hand. */
 class MapObjectStore extends ObjectStoreBase {
   readonly uri = 'mapobj://test';
   readonly objects = new Map<string, { data: Buffer; etag: string }>();
   failNext = 0;
+  failWith: { status: number; message: string } = { status: 503, message: 'service unavailable' };
   #version = 0;
 
   constructor() {
@@ -16,7 +17,7 @@ class MapObjectStore extends ObjectStoreBase {
   #maybeFail(): void {
     if (this.failNext > 0) {
       this.failNext--;
-      throw Object.assign(new Error('service unavailable'), { status: 503 });
+      throw Object.assign(new Error(this.failWith.message), { status: this.failWith.status });
     }
   }
   protected async headObject(fullKey: string): Promise<RawObject | undefined> {
@@ -84,5 +85,36 @@ describe('a connector built on ObjectStoreBase', () => {
     store.failNext = 2;
     expect((await fs.stat('/o/f.txt')).size).toBe(4);
     await expectCode(fs.readFile('/o/missing.txt'), 'ENOENT');
+  });
+});
+
+/** The same store mapping its errors with the library's own `mapStoreError`, as the guide's sample does. */
+class SharedMappingStore extends MapObjectStore {
+  protected override mapError(error: unknown): Error {
+    return mapStoreError(error, { secrets: ['s3cr3t-token'] });
+  }
+}
+
+describe('a connector mapping its errors with mapStoreError', () => {
+  let fs: StrataFS | undefined;
+  afterEach(() => fs?.close());
+
+  it('retries a 503, says ENOENT for a 404 and EACCES for a 403, without the secret', async () => {
+    fs = new StrataFS({ retry: { attempts: 3, minDelay: 1, maxDelay: 2 } });
+    const store = new SharedMappingStore();
+    await fs.mount('/o', store);
+    await fs.writeFile('/o/f.txt', 'data');
+    await fs.free('/o/f.txt');
+    store.failNext = 2;
+    expect((await fs.stat('/o/f.txt')).size).toBe(4);
+    await expectCode(fs.readFile('/o/missing.txt'), 'ENOENT');
+    await fs.free('/o/f.txt');
+    store.failNext = 1;
+    store.failWith = { status: 403, message: 'token s3cr3t-token refused' };
+    const error = await fs.stat('/o/f.txt').then(() => undefined, (e: unknown) => e as StrataError);
+    expect(error).toBeInstanceOf(StrataError);
+    expect(error?.code).toBe('EACCES');
+    expect(String(error?.message)).not.toContain('s3cr3t-token');
+    expect(JSON.stringify(error?.cause, Object.getOwnPropertyNames(error?.cause ?? {}))).not.toContain('s3cr3t-token');
   });
 });
