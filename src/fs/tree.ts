@@ -122,7 +122,8 @@ export class TreeOps {
   /**
    * Moves the `MUST_CACHE` writes at or below `src` (a file, or a directory) to the same place
    * below `dst` in the journal: they stay in the cache only, as they were. The store's own
-   * object at a moved file's old key (an older version) is removed, so the old path is gone.
+   * object at a moved file's old key (an older version) is removed, so the old path is gone and
+   * a move of the directory by copy does not bring that older version back over the moved data.
    * Resolves with the number of writes moved.
    */
   async movePending(src: Resolved, dst: Resolved, signal?: AbortSignal): Promise<number> {
@@ -135,7 +136,7 @@ export class TreeOps {
       const data = await journal!.read(pending.id, 0, pending.size);
       await this.writer.writeObject(to, data, 'MUST_CACHE', signal);
       await journal!.discard(state.cacheId, pending.key);
-      if (pending.key === src.key) await src.mount.store.delete(src.key, { signal });
+      await src.mount.store.delete(pending.key, { signal });
       await this.ctx.pages.drop(objectId(state.cacheId, pending.key), { force: true });
       state.meta.removed(pending.key);
     }

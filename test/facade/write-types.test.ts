@@ -141,6 +141,26 @@ describe('disk tier and write types through the facade', () => {
     });
   }
 
+  for (const rename of [true, false]) {
+    it(`rename of a directory keeps the MUST_CACHE data of a file over its older stored version (a store ${rename ? 'with' : 'without'} its own rename)`, async () => {
+      const fs = make();
+      const store = new CountingStore(`must-move-dir-${rename}`, { rangeRead: true, list: true, copy: rename, rename, directories: false });
+      await fs.mount('/s', store);
+      await fs.writeFile('/s/dir/f.bin', Buffer.from('older, stored version'));
+      const data = randomBytes(PAGE + 3);
+      await fs.writeFile('/s/dir/f.bin', data, { writeType: 'MUST_CACHE' });
+      await fs.rename('/s/dir', '/s/moved');
+      expect(await fs.readdir('/s', { recursive: true })).toEqual(['moved', 'moved/f.bin']);
+      expect((await fs.stat('/s/moved/f.bin')).size).toBe(data.length);
+      expect((await fs.readFile('/s/moved/f.bin')).equals(data)).toBe(true);
+      expect(fs.stats().pendingWrites).toBe(1);
+      await fs.persist('/s');
+      expect((await fs.readFile('/s/moved/f.bin')).equals(data)).toBe(true);
+      expect((await store.inner.stat('moved/f.bin'))?.size).toBe(data.length);
+      expect(await store.inner.stat('dir')).toBeUndefined();
+    });
+  }
+
   it('MUST_CACHE fails with ENOSPC when it cannot fit', async () => {
     const fs = make({ cache: { pageSize: PAGE, disk: { dir: cache.dir, capacity: 4 * PAGE } } });
     await fs.mount('/s', 'memory://');
