@@ -86,6 +86,8 @@ export class Namespace {
   /** The children of a store directory through the metadata cache (with pending writes). */
   async storeList(mount: Mount, key: string, signal?: AbortSignal): Promise<ObjectInfo[]> {
     const state = this.ctx.stateOf(mount);
+    // The pending writes first: one whose upload lands while the store lists is then in one of the two.
+    const pending = this.ctx.disk?.journal.list(state.cacheId).filter((p) => parentKey(p.key) === key && p.key !== '');
     let children = state.meta.getList(key);
     if (!children) {
       const epoch = state.meta.epoch; // a listing that crosses a change made here is returned, not kept
@@ -101,7 +103,6 @@ export class Namespace {
         if (state.meta.epoch === epoch) shared?.setList?.(state.cacheId, key, children);
       }
     }
-    const pending = this.ctx.disk?.journal.list(state.cacheId).filter((p) => parentKey(p.key) === key && p.key !== '');
     if (!pending || pending.length === 0) return children;
     const merged = new Map(children.map((c) => [c.key, c]));
     for (const p of pending) merged.set(p.key, { key: p.key, size: p.size, mtime: p.mtime, etag: `pending-${p.id}`, isDirectory: false });
@@ -137,8 +138,9 @@ export class Namespace {
       const base = res.key;
       if (recursive) {
         const state = this.ctx.stateOf(res.mount);
-        const all = await walkTree(res.mount.store, base, { signal });
+        // The pending writes first: one whose upload lands while the store lists is then in one of the two.
         const pending = this.ctx.disk?.journal.list(state.cacheId).filter((p) => base === '' || p.key.startsWith(base + '/')) ?? [];
+        const all = await walkTree(res.mount.store, base, { signal });
         for (const p of pending) all.push({ key: p.key, size: p.size, mtime: p.mtime, etag: `pending-${p.id}`, isDirectory: false });
         // What a mount below hides of this store is not listed (the mounts' own listings come below).
         const hidden = this.ctx.table.hasMountsBelow(path) ? (rel: string): boolean => this.ctx.table.resolve(joinPath(path, rel))?.mount !== res.mount : undefined;

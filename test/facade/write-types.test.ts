@@ -161,6 +161,45 @@ describe('disk tier and write types through the facade', () => {
     });
   }
 
+  it('a listing answered by the store before an upload landed still shows the uploaded file', async () => {
+    const fs = make({ metadata: { syncInterval: 0 } });
+    const store = new CountingStore('listing-upload');
+    await fs.mount('/s', store);
+    await fs.writeFile('/s/d/old.txt', 'x');
+    await fs.writeFile('/s/d/f.bin', Buffer.from('stored, older version'), { writeType: 'THROUGH' });
+    // Uploads wait for `landing`; listings are answered from the store as it was when asked, after `answered`.
+    let land!: () => void;
+    const landing = new Promise<void>((resolve) => (land = resolve));
+    let answer!: () => void;
+    const answered = new Promise<void>((resolve) => (answer = resolve));
+    const realWrite = store.write.bind(store);
+    store.write = async (key, body, opts) => {
+      await landing;
+      return realWrite(key, body, opts);
+    };
+    const realList = store.list.bind(store);
+    let listed!: () => void;
+    const asked = new Promise<void>((resolve) => (listed = resolve));
+    store.list = (prefix, opts) =>
+      (async function* () {
+        const then = [];
+        for await (const info of realList(prefix, opts)) then.push(info);
+        listed();
+        await answered;
+        yield* then;
+      })();
+    const data = randomBytes(PAGE + 7);
+    await fs.writeFile('/s/d/f.bin', data, { writeType: 'ASYNC_THROUGH' });
+    const flat = fs.readdir('/s/d', { withInfo: true });
+    const deep = fs.readdir('/s', { withInfo: true, recursive: true });
+    await asked;
+    land();
+    await fs.flush();
+    answer();
+    expect((await flat).map((i) => [i.name, i.size])).toEqual([['f.bin', data.length], ['old.txt', 1]]);
+    expect((await deep).filter((i) => i.type === 'file').map((i) => [i.path, i.size])).toEqual([['/s/d/f.bin', data.length], ['/s/d/old.txt', 1]]);
+  });
+
   it('MUST_CACHE fails with ENOSPC when it cannot fit', async () => {
     const fs = make({ cache: { pageSize: PAGE, disk: { dir: cache.dir, capacity: 4 * PAGE } } });
     await fs.mount('/s', 'memory://');
