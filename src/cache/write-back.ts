@@ -186,10 +186,11 @@ export class WriteBack {
       // The turn is held until the store write has settled: one that goes on after the abort must not land after the next change.
       const info = await mount.store.write(pending.key, data, { size: data.length, signal: stop.signal });
       // Older writes of the key still waiting for a retry are superseded by what the store now
-      // holds (the journal lists oldest first; a newer one staged meanwhile stays).
+      // holds (the journal lists oldest first; a newer one staged meanwhile stays). They go
+      // first: until this one goes too, it is the newest pending write a stat or read finds.
       const all = this.journal.list(pending.cacheId);
       const older = all.slice(0, Math.max(0, all.findIndex((p) => p.id === pending.id))).filter((p) => p.key === pending.key);
-      for (const p of [pending, ...older]) await this.journal.complete(p.id);
+      for (const p of [...older, pending]) await this.journal.complete(p.id);
       await this.onUploaded(mount, pending.key, info, data);
       return true;
     } catch (error) {

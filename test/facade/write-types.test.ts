@@ -200,6 +200,30 @@ describe('disk tier and write types through the facade', () => {
     expect((await deep).filter((i) => i.type === 'file').map((i) => [i.path, i.size])).toEqual([['/s/d/f.bin', data.length], ['/s/d/old.txt', 1]]);
   });
 
+  it('while an upload that replaced a MUST_CACHE write lands, stat and reads never see the older write', async () => {
+    const fs = make({ metadata: { syncInterval: -1 } });
+    const store = new CountingStore('upload-replaces-must');
+    await fs.mount('/s', store);
+    for (let round = 0; round < 10; round++) {
+      const older = randomBytes(3 * PAGE);
+      const newer = randomBytes(PAGE + round);
+      await fs.writeFile('/s/f.bin', older, { writeType: 'MUST_CACHE' });
+      await fs.writeFile('/s/f.bin', newer, { writeType: 'ASYNC_THROUGH' });
+      let done = false;
+      const flushed = fs.flush().finally(() => (done = true));
+      const sizes = new Set<number>();
+      while (!done) {
+        sizes.add((await fs.stat('/s/f.bin')).size);
+        const entry = (await fs.readdir('/s', { withInfo: true })).find((i) => i.name === 'f.bin');
+        sizes.add(entry?.size ?? -1);
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      await flushed;
+      expect([...sizes]).toEqual([newer.length]);
+      expect((await fs.readFile('/s/f.bin')).equals(newer)).toBe(true);
+    }
+  });
+
   it('MUST_CACHE fails with ENOSPC when it cannot fit', async () => {
     const fs = make({ cache: { pageSize: PAGE, disk: { dir: cache.dir, capacity: 4 * PAGE } } });
     await fs.mount('/s', 'memory://');
