@@ -12,6 +12,7 @@ import { StrataError, isAbortError, isTemporary, sanitizeCause, throwIfAborted, 
 import { backoffDelay, type RetryPolicy } from '../layers/retry-layer.js';
 import type { ReadType } from '../options.js';
 import type { DiskTier } from './disk-tier-types.js';
+import { DiskWriteBudget, diskWriteBytesFor } from './disk-write-budget.js';
 import { MemoryTier } from './memory-tier.js';
 import { pageKey, type PageId } from './page-id.js';
 import { SharedSignal } from './shared-signal.js';
@@ -69,6 +70,11 @@ export interface PageSource {
 export interface PageReadOptions {
   readType: ReadType;
   signal?: AbortSignal;
+  /**
+   * The pages it fetches go to the disk tier even past the bound on disk writes on their way
+   * (`load`, which waits for room before each batch instead, so that it does warm the disk).
+   */
+  warming?: boolean;
 }
 
 /** The page cache (see the module comment). */
@@ -77,6 +83,8 @@ export class PageCache {
   readonly #flight = new SingleFlight<Buffer>();
   /** The background disk writes on their way, by object: a drop waits for them, so none lands after it. */
   readonly #diskWritesOf = new Map<string, Set<Promise<unknown>>>();
+  /** Bounds the bytes of those writes (their pages in memory, their temp files on disk). */
+  readonly #diskWriting: DiskWriteBudget;
   readonly #pinned = new Set<string>();
   /** Objects some pinned page of which found no room (reported by `pin()`, see {@link takePinMisses}). */
   readonly #pinMisses = new Set<string>();
@@ -101,6 +109,7 @@ export class PageCache {
     private readonly bodyTimeout?: number,
   ) {
     this.#diskTier = disk;
+    this.#diskWriting = new DiskWriteBudget(disk ? diskWriteBytesFor(disk.capacity, pageSize) : 0);
   }
 
   /** The disk tier, unless it failed recently (then reads and writes skip it for a while). */
@@ -274,7 +283,10 @@ export class PageCache {
         if (page) bytes += page.length;
         else missing.push(index);
       }
-      if (missing.length > 0) for (const page of await this.#load(src, missing, opts)) bytes += page.length;
+      if (missing.length === 0) return bytes;
+      // Room for this batch among the disk writes on their way first: its pages then all go to disk.
+      if (this.disk && opts.readType !== 'NO_CACHE') await this.#diskWriting.room(missing.length * this.pageSize);
+      for (const page of await this.#load(src, missing, { ...opts, warming: true })) bytes += page.length;
       return bytes;
     } finally {
       done();
@@ -288,7 +300,7 @@ export class PageCache {
       const page = data.subarray(index * this.pageSize, Math.min(data.length, (index + 1) * this.pageSize));
       const copy = this.memory.pool.take(page.length); // the caller's buffer stays theirs
       page.copy(copy);
-      this.#admit({ object, version, index }, copy, 'CACHE', pinned);
+      this.#admit({ object, version, index }, copy, { readType: 'CACHE' }, pinned);
     }
   }
 
@@ -385,6 +397,7 @@ export class PageCache {
     if (!disk) return this.#keepInMemory(id.object, key, page, true);
     if (this.#pinnedOnDisk.has(page)) return;
     this.#pinnedOnDisk.add(page);
+    this.#diskWriting.tryTake(page.length, true);
     this.#putOnDisk(disk, id, page, true, this.memory.pool.begin());
   }
 
@@ -437,7 +450,7 @@ export class PageCache {
         const page = found[n];
         if (page && page.length === this.pageLength(src.size, indexes[i]!)) {
           this.#hit(src, page.length);
-          this.#admit({ object: src.object, version: src.version, index: indexes[i]! }, page, opts.readType, this.isPinned(src.object));
+          this.#admit({ object: src.object, version: src.version, index: indexes[i]! }, page, opts, this.isPinned(src.object));
           results[i] = Promise.resolve(page);
         } else missing.push(i);
       });
@@ -460,7 +473,7 @@ export class PageCache {
       // Readers that join this fetch share it: it is aborted only once all of them gave up (never
       // when this reader cannot give up: then it runs without a signal).
       const joint = new SharedSignal();
-      const fetchOpts = opts.signal ? { readType: opts.readType, signal: joint.signal } : opts;
+      const fetchOpts = opts.signal ? { readType: opts.readType, signal: joint.signal, warming: opts.warming } : opts;
       const fetched =
         shared && opts.readType !== 'NO_CACHE'
           ? this.#fetchShared(shared, src, firstIndex, run.length, fetchOpts)
@@ -515,7 +528,7 @@ export class PageCache {
     src.counters.bytesFromStore += length;
     if (opts.readType !== 'NO_CACHE') {
       const pinned = this.isPinned(src.object);
-      pages.forEach((page, k) => this.#admit({ object: src.object, version: src.version, index: firstIndex + k }, page, opts.readType, pinned));
+      pages.forEach((page, k) => this.#admit({ object: src.object, version: src.version, index: firstIndex + k }, page, opts, pinned));
     }
     return pages;
   }
@@ -544,7 +557,7 @@ export class PageCache {
     const pinned = this.isPinned(src.object);
     pages.forEach((page, k) => {
       this.#hit(src, page.length);
-      this.#admit(ids[k]!, page, opts.readType, pinned);
+      this.#admit(ids[k]!, page, opts, pinned);
     });
     return pages;
   }
@@ -598,16 +611,24 @@ export class PageCache {
     if (received !== length) throw new StrataError('EIO', `store sent ${received} of ${length} bytes (short body); nothing was cached`, { temporary: true });
   }
 
-  #admit(id: PageId, page: Buffer, readType: ReadType, pinned: boolean): void {
-    if (readType === 'NO_CACHE') return;
+  /**
+   * Adds a fetched or written page to the tiers. Past the bound on disk writes on their way it
+   * goes to memory only, unless it is pinned or `opts.warming`.
+   */
+  #admit(id: PageId, page: Buffer, opts: Pick<PageReadOptions, 'readType' | 'warming'>, pinned: boolean): void {
+    if (opts.readType === 'NO_CACHE') return;
     const disk = this.disk;
+    const toDisk = disk !== undefined && this.#diskWriting.tryTake(page.length, pinned || opts.warming === true);
     // Begun before the page can be evicted: it is not recycled while it is being written.
-    const written = disk && this.memory.pool.begin();
+    const written = toDisk && this.memory.pool.begin();
     this.#keepInMemory(id.object, pageKey(id), page, pinned && !disk);
     if (disk && written) this.#putOnDisk(disk, id, page, pinned, written);
   }
 
-  /** Writes a page to the disk tier in the background; `done` ends the pool guard begun for it. */
+  /**
+   * Writes a page to the disk tier in the background; `done` ends the pool guard begun for it.
+   * Its bytes were taken from the disk write budget, and are given back once it has ended.
+   */
   #putOnDisk(disk: DiskTier, id: PageId, page: Buffer, pinned: boolean, done: () => void): void {
     const write = disk.put(id, page, { pinned }).then(
       (stored) => {
@@ -624,6 +645,7 @@ export class PageCache {
     ofObject.add(write);
     void write.finally(() => {
       done();
+      this.#diskWriting.release(page.length);
       ofObject.delete(write);
       if (ofObject.size === 0 && this.#diskWritesOf.get(id.object) === ofObject) this.#diskWritesOf.delete(id.object);
     });
