@@ -72,6 +72,8 @@ export class SqliteWriteJournal implements WriteJournal {
   private readonly releaseStmt: Database.Statement<[string, string]>;
   private readonly deleteStmt: Database.Statement<[string]>;
   private readonly byKeyStmt: Database.Statement<[string, string], { id: string; file: string }>;
+  /** Bytes of the stages of this journal that are writing their data (not in the index yet). */
+  private staging = 0;
 
   /** Wraps an open index; `openDiskCache` is the usual way to get one. */
   constructor(index: SqliteIndex, capacity: number, options: WriteJournalOptions = {}) {
@@ -94,14 +96,42 @@ export class SqliteWriteJournal implements WriteJournal {
 
   /**
    * Stores the data and its record durably (both fsynced) and resolves only then. Counts
-   * against the dir's capacity and is never evicted; unpinned pages are evicted to make room.
-   * `ENOSPC` when it cannot fit even so; `EIO` when the disk or the index fails.
+   * against the dir's capacity and is never evicted; unpinned pages are evicted to make room,
+   * before the data is written, so the dir does not hold both. `ENOSPC`, before anything is
+   * written, when it cannot fit even so beside the pending writes and the other stages of this
+   * journal on their way; `EIO` when the disk or the index fails.
    */
   async stage(cacheId: string, key: string, data: Buffer, mode: PendingWrite['mode']): Promise<PendingWrite> {
     this.assertOpen('write');
     if (mode !== 'ASYNC_THROUGH' && mode !== 'MUST_CACHE') throw new StrataError('EINVAL', `unknown journal mode ${String(mode)}`, { op: 'write' });
     const size = data.length;
-    if (size > this.capacity || this.index.counters().locked + size > this.capacity) throw noSpace(size, this.capacity);
+    if (size > this.capacity || this.index.counters().locked + this.staging + size > this.capacity) throw noSpace(size, this.capacity);
+    this.staging += size;
+    try {
+      await this.makeRoomFor(this.staging);
+      return await this.write(cacheId, key, data, mode);
+    } finally {
+      this.staging -= size;
+    }
+  }
+
+  /**
+   * Evicts unpinned pages until `bytes` more fit in the capacity (the data of the stages on their
+   * way): best effort, the stage's own transaction makes room again.
+   */
+  private async makeRoomFor(bytes: number): Promise<void> {
+    let victims;
+    try {
+      victims = this.index.transaction(() => this.index.makeRoom(bytes, this.capacity) ?? []);
+    } catch {
+      return;
+    }
+    await unlinkQuietly(victims.map((v) => this.index.pagePath(v.file)));
+  }
+
+  /** The data to a temp file (fsynced), then renamed into `journal/` and recorded in one durable transaction. */
+  private async write(cacheId: string, key: string, data: Buffer, mode: PendingWrite['mode']): Promise<PendingWrite> {
+    const size = data.length;
     const id = randomUUID();
     const mtime = Date.now();
     const meta: JournalFileMeta = { id, cacheId, key, size, mtime, mode, crc: checksum(data), order: stageOrder++ };
