@@ -2,6 +2,7 @@
  * The one error type of stratafs, its codes, and the helpers that turn a store's error into it.
  * @module
  */
+import { whenAborted } from './abort-listeners.js';
 
 /**
  * Every code a {@link StrataError} can carry. They mean what they mean in Node's `fs`:
@@ -177,15 +178,14 @@ export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undef
     return Promise.reject(abortError(signal));
   }
   return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(abortError(signal));
-    signal.addEventListener('abort', onAbort, { once: true });
+    const stop = whenAborted(signal, () => reject(abortError(signal)));
     promise.then(
       (value) => {
-        signal.removeEventListener('abort', onAbort);
+        stop();
         resolve(value);
       },
       (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
+        stop();
         reject(error);
       },
     );

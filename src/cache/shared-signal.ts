@@ -4,11 +4,13 @@
  * @module
  */
 import { abortError } from '../errors.js';
+import { whenAborted } from '../abort-listeners.js';
 
-/** The callers waiting with one signal, and the one `'abort'` listener on it. */
+/** The callers waiting with one signal, and how to stop listening for its abort. */
 interface Waiters {
   rejects: Set<(error: Error) => void>;
-  onAbort: () => void;
+  /** Stops listening for the signal's abort. */
+  stop: () => void;
 }
 
 /**
@@ -51,7 +53,7 @@ export class SharedSignal {
       waiters.rejects.add(reject);
       const settled = (): void => {
         if (!waiters.rejects.delete(reject) || waiters.rejects.size > 0) return;
-        signal.removeEventListener('abort', waiters.onAbort);
+        waiters.stop();
         this.#waiting.delete(signal);
       };
       work.then(
@@ -79,9 +81,9 @@ export class SharedSignal {
       rejects.clear();
       this.#letGo(count);
     };
-    waiters = { rejects, onAbort };
+    waiters = { rejects, stop: () => undefined };
     this.#waiting.set(signal, waiters);
-    signal.addEventListener('abort', onAbort, { once: true });
+    waiters.stop = whenAborted(signal, onAbort);
     return waiters;
   }
 

@@ -9,6 +9,7 @@
 import { Readable } from 'node:stream';
 import type { PageCache, PageReadOptions, PageSource } from '../cache/page-cache.js';
 import { abortError, asAbortError, isAbortError, toStrataError, type StrataErrorContext } from '../errors.js';
+import { whenAborted } from '../abort-listeners.js';
 import type { ByteRange } from '../store/under-store.js';
 import { PageWalk, firstBatch } from './page-walk.js';
 
@@ -60,16 +61,12 @@ class PageReadStream extends Readable {
     this.#start = start;
     this.#end = end;
     this.#opts = opts;
-    // A listener on the caller's signal rather than `AbortSignal.any`: it destroys the stream
+    // A handler on the caller's signal rather than `AbortSignal.any`: it destroys the stream
     // (which aborts the stream's own signal), and it is removed on close, so a long-lived caller
     // signal (a CLI's, shared by many streams) holds nothing of a stream once it is closed.
     const signal = opts.signal;
     if (signal?.aborted) this.destroy(abortError(signal));
-    else if (signal) {
-      const onAbort = (): void => void this.destroy(abortError(signal));
-      signal.addEventListener('abort', onAbort, { once: true });
-      this.#stopListening = () => signal.removeEventListener('abort', onAbort);
-    }
+    else if (signal) this.#stopListening = whenAborted(signal, () => void this.destroy(abortError(signal)));
   }
 
   override _read(): void {
