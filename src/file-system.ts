@@ -28,6 +28,7 @@ import {
 import type { Mount } from './mount/mount-table.js';
 import { cacheIdOf, isProcessLocal, openStore } from './mount/open-store.js';
 import { withFanOutSignal } from './fs/fan-out.js';
+import { linkSignals } from './abort-listeners.js';
 import { withLayers } from './layers/index.js';
 import { MetadataCache } from './cache/metadata-cache.js';
 import { MemoryTier } from './cache/memory-tier.js';
@@ -394,7 +395,15 @@ export class StrataFS {
       checkOperationOptions(options, ['writeType', 'overwrite'], true);
       checkWriteType(options?.writeType);
     });
-    return uploadingWritable((body, cancel) => this.writeFile(path, body, { ...options, signal: options?.signal ? AbortSignal.any([options.signal, cancel]) : cancel }));
+    return uploadingWritable(async (body, cancel) => {
+      // Follows the caller's signal only while the upload runs: nothing of it stays on a long-lived one.
+      const signal = linkSignals([options?.signal, cancel]);
+      try {
+        return await this.writeFile(path, body, { ...options, signal: signal.signal });
+      } finally {
+        signal.dispose();
+      }
+    });
   }
 
   /** Creates a directory (`recursive`: and its parents, no error if it exists). `EEXIST` otherwise when it exists. */
@@ -436,26 +445,27 @@ export class StrataFS {
    * holding mount points fail with `EBUSY`.
    */
   async rm(path: string, options?: { recursive?: boolean; force?: boolean; signal?: AbortSignal }): Promise<void> {
-    options = withFanOutSignal(options);
-    const target = normalizePath(path, 'rm');
-    await this.#run('rm', target, async () => {
-      checkOperationOptions(options, ['recursive', 'force']);
-      const recursive = checkBoolean(options?.recursive, 'recursive') ?? false;
-      const force = checkBoolean(options?.force, 'force') ?? false;
-      const info = await this.#ns.statInfo(target, options?.signal);
-      if (!info) {
-        const missing = await this.#ns.missing(target, options?.signal);
-        if (force && missing.code === 'ENOENT') return; // as fs: force hides a missing path, not a file taken for a directory
-        throw missing;
-      }
-      if (fileNamedAsDirectory(info, path)) throw notADirectory();
-      if (this.#ctx.table.get(target) || this.#ctx.table.hasMountsBelow(target)) throw new StrataError('EBUSY', 'is or holds a mount point');
-      const res = this.#ctx.writable(target);
-      await this.#ready();
-      if (info.type === 'file') return this.#tree.removeFile(res, options?.signal);
-      const children = await this.#ns.listDir(target, false, options?.signal);
-      if (children.size > 0 && !recursive) throw new StrataError('ENOTEMPTY');
-      await this.#tree.removeTree(res, options?.signal);
+    return withFanOutSignal(options, async (options) => {
+      const target = normalizePath(path, 'rm');
+      await this.#run('rm', target, async () => {
+        checkOperationOptions(options, ['recursive', 'force']);
+        const recursive = checkBoolean(options?.recursive, 'recursive') ?? false;
+        const force = checkBoolean(options?.force, 'force') ?? false;
+        const info = await this.#ns.statInfo(target, options?.signal);
+        if (!info) {
+          const missing = await this.#ns.missing(target, options?.signal);
+          if (force && missing.code === 'ENOENT') return; // as fs: force hides a missing path, not a file taken for a directory
+          throw missing;
+        }
+        if (fileNamedAsDirectory(info, path)) throw notADirectory();
+        if (this.#ctx.table.get(target) || this.#ctx.table.hasMountsBelow(target)) throw new StrataError('EBUSY', 'is or holds a mount point');
+        const res = this.#ctx.writable(target);
+        await this.#ready();
+        if (info.type === 'file') return this.#tree.removeFile(res, options?.signal);
+        const children = await this.#ns.listDir(target, false, options?.signal);
+        if (children.size > 0 && !recursive) throw new StrataError('ENOTEMPTY');
+        await this.#tree.removeTree(res, options?.signal);
+      });
     });
   }
 
@@ -465,88 +475,89 @@ export class StrataFS {
    * directories on object stores). An existing file at `to` is replaced.
    */
   async rename(from: string, to: string, options?: OperationOptions): Promise<void> {
-    options = withFanOutSignal(options);
-    const source = normalizePath(from, 'rename');
-    const target = normalizePath(to, 'rename');
-    await this.#run('rename', source, async () => {
-      checkOperationOptions(options, []);
-      const info = await this.#ns.statInfo(source, options?.signal);
-      if (!info) throw await this.#ns.missing(source, options?.signal);
-      if (fileNamedAsDirectory(info, from, to)) throw notADirectory();
-      if (source === target) return;
-      if (isSameOrBelow(target, source)) throw invalid('cannot move a directory into itself');
-      if (this.#ctx.table.get(source) || this.#ctx.table.hasMountsBelow(source)) throw new StrataError('EBUSY', 'is or holds a mount point');
-      const src = this.#ctx.writable(source);
-      const dst = await this.#atDestination(target, () => this.#ctx.writable(target));
-      if (src.mount !== dst.mount) throw new StrataError('EXDEV', `cannot rename across mounts (${src.mount.path} -> ${dst.mount.path}); use copy + rm`);
-      await this.#ready();
-      await this.#ctx.writeBack?.persistKey(this.#ctx.state.get(src.mount)!.cacheId, src.key);
-      const existing = await this.#atDestination(target, async () => {
-        const found = await this.#ns.statInfo(target, options?.signal);
-        await this.#tree.checkMoveTarget(info, found, target, options?.signal);
-        await this.#writer.ensureParent(dst, options?.signal);
-        return found;
-      });
-      const store = src.mount.store;
-      const state = this.#ctx.state.get(src.mount)!;
-      // MUST_CACHE data (not in the store until persist) moves in the cache and stays there.
-      const moved = await this.#tree.movePending(src, dst, options?.signal);
-      /** Once moved: a pinned file or directory stays pinned under its new name (its old name is not). */
-      const movePins = (): Promise<void> => {
-        const [from, to] = info.type === 'file' ? [src.key, dst.key] : [src.key === '' ? '' : src.key + '/', dst.key + '/'];
-        return this.#ctx.pages.movePins(objectId(state.cacheId, from), objectId(state.cacheId, to), { prefix: info.type !== 'file' });
-      };
-      /** A move that failed: its MUST_CACHE data goes back where it was. */
-      const movePendingBack = async (): Promise<void> => {
-        if (moved > 0) await this.#tree.movePending(dst, src).catch(() => undefined);
-      };
-      if (info.type === 'file') {
-        if (moved > 0) return await movePins();
-        if (store.capabilities.rename && store.rename) {
-          // In the destination's turn: an upload of it on its way lands before, a pending one is replaced.
-          await this.#ctx.inOrder(dst.mount, dst.key, async () => {
-            await this.#ctx.changingStore(src.mount, src.key, () => this.#ctx.changingStore(dst.mount, dst.key, () => store.rename!(src.key, dst.key, { signal: options?.signal })));
-            await this.#ctx.disk?.journal.discard(state.cacheId, dst.key);
-          }, options?.signal, true);
-        } else {
-          await this.#tree.copyFile(src, dst, options?.signal);
-          await store.delete(src.key, { signal: options?.signal });
-        }
-        await this.#ctx.pages.drop(objectId(state.cacheId, src.key), { force: true });
-        await this.#ctx.pages.drop(objectId(state.cacheId, dst.key), { force: true });
-        state.meta.removed(src.key);
-        state.meta.written(dst.key, null);
-        return await movePins();
-      }
-      try {
-        if (store.capabilities.rename && store.rename) {
-          try {
-            if (existing) await store.delete(dst.key + '/', { signal: options?.signal });
-            // A directory that held only MUST_CACHE data has nothing in the store to move.
-            if (moved === 0 || (await store.stat(src.key, { signal: options?.signal }))) await store.rename(src.key, dst.key, { signal: options?.signal });
-          } catch (error) {
-            await movePendingBack();
-            throw error;
+    return withFanOutSignal(options, async (options) => {
+      const source = normalizePath(from, 'rename');
+      const target = normalizePath(to, 'rename');
+      await this.#run('rename', source, async () => {
+        checkOperationOptions(options, []);
+        const info = await this.#ns.statInfo(source, options?.signal);
+        if (!info) throw await this.#ns.missing(source, options?.signal);
+        if (fileNamedAsDirectory(info, from, to)) throw notADirectory();
+        if (source === target) return;
+        if (isSameOrBelow(target, source)) throw invalid('cannot move a directory into itself');
+        if (this.#ctx.table.get(source) || this.#ctx.table.hasMountsBelow(source)) throw new StrataError('EBUSY', 'is or holds a mount point');
+        const src = this.#ctx.writable(source);
+        const dst = await this.#atDestination(target, () => this.#ctx.writable(target));
+        if (src.mount !== dst.mount) throw new StrataError('EXDEV', `cannot rename across mounts (${src.mount.path} -> ${dst.mount.path}); use copy + rm`);
+        await this.#ready();
+        await this.#ctx.writeBack?.persistKey(this.#ctx.state.get(src.mount)!.cacheId, src.key);
+        const existing = await this.#atDestination(target, async () => {
+          const found = await this.#ns.statInfo(target, options?.signal);
+          await this.#tree.checkMoveTarget(info, found, target, options?.signal);
+          await this.#writer.ensureParent(dst, options?.signal);
+          return found;
+        });
+        const store = src.mount.store;
+        const state = this.#ctx.state.get(src.mount)!;
+        // MUST_CACHE data (not in the store until persist) moves in the cache and stays there.
+        const moved = await this.#tree.movePending(src, dst, options?.signal);
+        /** Once moved: a pinned file or directory stays pinned under its new name (its old name is not). */
+        const movePins = (): Promise<void> => {
+          const [from, to] = info.type === 'file' ? [src.key, dst.key] : [src.key === '' ? '' : src.key + '/', dst.key + '/'];
+          return this.#ctx.pages.movePins(objectId(state.cacheId, from), objectId(state.cacheId, to), { prefix: info.type !== 'file' });
+        };
+        /** A move that failed: its MUST_CACHE data goes back where it was. */
+        const movePendingBack = async (): Promise<void> => {
+          if (moved > 0) await this.#tree.movePending(dst, src).catch(() => undefined);
+        };
+        if (info.type === 'file') {
+          if (moved > 0) return await movePins();
+          if (store.capabilities.rename && store.rename) {
+            // In the destination's turn: an upload of it on its way lands before, a pending one is replaced.
+            await this.#ctx.inOrder(dst.mount, dst.key, async () => {
+              await this.#ctx.changingStore(src.mount, src.key, () => this.#ctx.changingStore(dst.mount, dst.key, () => store.rename!(src.key, dst.key, { signal: options?.signal })));
+              await this.#ctx.disk?.journal.discard(state.cacheId, dst.key);
+            }, options?.signal, true);
+          } else {
+            await this.#tree.copyFile(src, dst, options?.signal);
+            await store.delete(src.key, { signal: options?.signal });
           }
-        } else {
-          await this.#tree.copyTree(src, dst, options?.signal).catch(async (error: unknown) => {
-            // Nothing of a move that failed stays at its destination: a retry starts afresh.
-            await movePendingBack();
-            await this.#tree.removeTree(dst, undefined, { keepSelf: existing !== undefined }).catch(() => undefined);
-            throw error;
-          });
-          await this.#tree.removeTree(src, options?.signal).catch((error: unknown) => {
-            const failure = toStrataError(error);
-            throw new StrataError(failure.code, `${failure.detail}; the directory is copied to its destination, but what is left of the source must be removed (rm -r)`, { cause: failure });
-          });
+          await this.#ctx.pages.drop(objectId(state.cacheId, src.key), { force: true });
+          await this.#ctx.pages.drop(objectId(state.cacheId, dst.key), { force: true });
+          state.meta.removed(src.key);
+          state.meta.written(dst.key, null);
+          return await movePins();
         }
-        await movePins();
-      } finally {
-        // Whatever the store did before a failure, the caches forget both trees.
-        await this.#ctx.pages.drop(objectId(state.cacheId, src.key === '' ? '' : src.key + '/'), { prefix: true, force: true });
-        state.meta.removed(src.key, true);
-        state.meta.removed(dst.key, true);
-      }
+        try {
+          if (store.capabilities.rename && store.rename) {
+            try {
+              if (existing) await store.delete(dst.key + '/', { signal: options?.signal });
+              // A directory that held only MUST_CACHE data has nothing in the store to move.
+              if (moved === 0 || (await store.stat(src.key, { signal: options?.signal }))) await store.rename(src.key, dst.key, { signal: options?.signal });
+            } catch (error) {
+              await movePendingBack();
+              throw error;
+            }
+          } else {
+            await this.#tree.copyTree(src, dst, options?.signal).catch(async (error: unknown) => {
+              // Nothing of a move that failed stays at its destination: a retry starts afresh.
+              await movePendingBack();
+              await this.#tree.removeTree(dst, undefined, { keepSelf: existing !== undefined }).catch(() => undefined);
+              throw error;
+            });
+            await this.#tree.removeTree(src, options?.signal).catch((error: unknown) => {
+              const failure = toStrataError(error);
+              throw new StrataError(failure.code, `${failure.detail}; the directory is copied to its destination, but what is left of the source must be removed (rm -r)`, { cause: failure });
+            });
+          }
+          await movePins();
+        } finally {
+          // Whatever the store did before a failure, the caches forget both trees.
+          await this.#ctx.pages.drop(objectId(state.cacheId, src.key === '' ? '' : src.key + '/'), { prefix: true, force: true });
+          state.meta.removed(src.key, true);
+          state.meta.removed(dst.key, true);
+        }
+      });
     });
   }
 
@@ -555,36 +566,37 @@ export class StrataFS {
    * `overwrite` (default `true`): replace existing files; `false`: `EEXIST` when one exists.
    */
   async copy(from: string, to: string, options?: { recursive?: boolean; overwrite?: boolean; signal?: AbortSignal }): Promise<void> {
-    options = withFanOutSignal(options);
-    const source = normalizePath(from, 'copy');
-    const target = normalizePath(to, 'copy');
-    await this.#run('copy', source, async () => {
-      checkOperationOptions(options, ['recursive', 'overwrite']);
-      const recursive = checkBoolean(options?.recursive, 'recursive') ?? false;
-      const overwrite = checkBoolean(options?.overwrite, 'overwrite') ?? true;
-      const info = await this.#ns.statInfo(source, options?.signal);
-      if (!info) throw await this.#ns.missing(source, options?.signal);
-      if (fileNamedAsDirectory(info, from, to)) throw notADirectory();
-      if (source === target) throw invalid('source and destination are the same');
-      if (info.type === 'directory' && !recursive) throw new StrataError('EISDIR', 'copy of a directory needs { recursive: true }');
-      if (info.type === 'directory' && isSameOrBelow(target, source)) throw invalid('cannot copy a directory into itself');
-      const dst = await this.#atDestination(target, async () => {
-        const resolved = this.#ctx.writable(target);
-        const existing = await this.#ns.statInfo(target, options?.signal);
-        if (existing) {
-          if (info.type === 'file' && existing.type === 'directory') throw new StrataError('EISDIR', 'destination is a directory');
-          if (info.type === 'directory' && existing.type === 'file') throw new StrataError('ENOTDIR', 'destination is a file');
-          if (info.type === 'file' && !overwrite) throw new StrataError('EEXIST', 'destination exists');
+    return withFanOutSignal(options, async (options) => {
+      const source = normalizePath(from, 'copy');
+      const target = normalizePath(to, 'copy');
+      await this.#run('copy', source, async () => {
+        checkOperationOptions(options, ['recursive', 'overwrite']);
+        const recursive = checkBoolean(options?.recursive, 'recursive') ?? false;
+        const overwrite = checkBoolean(options?.overwrite, 'overwrite') ?? true;
+        const info = await this.#ns.statInfo(source, options?.signal);
+        if (!info) throw await this.#ns.missing(source, options?.signal);
+        if (fileNamedAsDirectory(info, from, to)) throw notADirectory();
+        if (source === target) throw invalid('source and destination are the same');
+        if (info.type === 'directory' && !recursive) throw new StrataError('EISDIR', 'copy of a directory needs { recursive: true }');
+        if (info.type === 'directory' && isSameOrBelow(target, source)) throw invalid('cannot copy a directory into itself');
+        const dst = await this.#atDestination(target, async () => {
+          const resolved = this.#ctx.writable(target);
+          const existing = await this.#ns.statInfo(target, options?.signal);
+          if (existing) {
+            if (info.type === 'file' && existing.type === 'directory') throw new StrataError('EISDIR', 'destination is a directory');
+            if (info.type === 'directory' && existing.type === 'file') throw new StrataError('ENOTDIR', 'destination is a file');
+            if (info.type === 'file' && !overwrite) throw new StrataError('EEXIST', 'destination exists');
+          }
+          await this.#ready();
+          await this.#writer.ensureParent(resolved, options?.signal);
+          return resolved;
+        });
+        if (info.type === 'file') {
+          await this.#tree.copyFile(this.#ctx.resolveMounted(source), dst, options?.signal);
+          return;
         }
-        await this.#ready();
-        await this.#writer.ensureParent(resolved, options?.signal);
-        return resolved;
+        await this.#tree.copyLogicalTree(source, target, overwrite, options?.signal);
       });
-      if (info.type === 'file') {
-        await this.#tree.copyFile(this.#ctx.resolveMounted(source), dst, options?.signal);
-        return;
-      }
-      await this.#tree.copyLogicalTree(source, target, overwrite, options?.signal);
     });
   }
 
@@ -595,94 +607,99 @@ export class StrataFS {
     path: string,
     options?: { recursive?: boolean; onProgress?: (p: { bytes: number; totalBytes: number; files: number; totalFiles: number }) => void; signal?: AbortSignal },
   ): Promise<void> {
-    options = withFanOutSignal(options);
-    const target = normalizePath(path, 'load');
-    await this.#run('load', target, async () => {
-      checkOperationOptions(options, ['recursive', 'onProgress']);
-      const recursive = checkBoolean(options?.recursive, 'recursive') ?? false;
-      if (options?.onProgress !== undefined && typeof options.onProgress !== 'function') throw invalid('onProgress must be a function');
-      await this.#ready();
-      const files = await this.#ns.filesOf(target, recursive, options?.signal);
-      const progress = { bytes: 0, totalBytes: files.reduce((n, f) => n + f.size, 0), files: 0, totalFiles: files.length };
-      options?.onProgress?.({ ...progress });
-      await eachLimit(files, 4, async (file) => {
-        const { src, mount } = await this.#sources.openSource(file.path, options?.signal);
-        const pages = this.#ctx.pages;
-        // Batches of 4 MiB, as streams read ahead: one ranged read for each run of missing pages.
-        const batch = Math.max(1, Math.floor(LOAD_BATCH_BYTES / pages.pageSize));
-        for (let first = 0; first < pages.pageCount(src.size); first += batch) {
-          const count = Math.min(batch, pages.pageCount(src.size) - first);
-          const bytes = await pages.warm(src, first, count, { readType: mount.readType === 'CACHE_PROMOTE' ? 'CACHE_PROMOTE' : 'CACHE', signal: options?.signal });
-          progress.bytes += bytes; // after the await: files load side by side
-          options?.onProgress?.({ ...progress });
-        }
-        progress.files++;
+    return withFanOutSignal(options, async (options) => {
+      const target = normalizePath(path, 'load');
+      await this.#run('load', target, async () => {
+        checkOperationOptions(options, ['recursive', 'onProgress']);
+        const recursive = checkBoolean(options?.recursive, 'recursive') ?? false;
+        if (options?.onProgress !== undefined && typeof options.onProgress !== 'function') throw invalid('onProgress must be a function');
+        await this.#ready();
+        const files = await this.#ns.filesOf(target, recursive, options?.signal);
+        const progress = { bytes: 0, totalBytes: files.reduce((n, f) => n + f.size, 0), files: 0, totalFiles: files.length };
         options?.onProgress?.({ ...progress });
+        await eachLimit(files, 4, async (file) => {
+          const { src, mount } = await this.#sources.openSource(file.path, options?.signal);
+          const pages = this.#ctx.pages;
+          // Batches of 4 MiB, as streams read ahead: one ranged read for each run of missing pages.
+          const batch = Math.max(1, Math.floor(LOAD_BATCH_BYTES / pages.pageSize));
+          for (let first = 0; first < pages.pageCount(src.size); first += batch) {
+            const count = Math.min(batch, pages.pageCount(src.size) - first);
+            const bytes = await pages.warm(src, first, count, { readType: mount.readType === 'CACHE_PROMOTE' ? 'CACHE_PROMOTE' : 'CACHE', signal: options?.signal });
+            progress.bytes += bytes; // after the await: files load side by side
+            options?.onProgress?.({ ...progress });
+          }
+          progress.files++;
+          options?.onProgress?.({ ...progress });
+        });
       });
     });
   }
 
   /** Drops cached pages and metadata of a file (or a directory's, with `recursive`); pinned pages stay. */
   async free(path: string, options?: { recursive?: boolean; signal?: AbortSignal }): Promise<void> {
-    options = withFanOutSignal(options);
-    const target = normalizePath(path, 'free');
-    await this.#run('free', target, async () => {
-      checkOperationOptions(options, ['recursive']);
-      const recursive = checkBoolean(options?.recursive, 'recursive') ?? false;
-      await this.#ready();
-      const info = await this.#ns.statInfo(target, options?.signal);
-      if (!info) throw await this.#ns.missing(target, options?.signal);
-      for (const { mount, key } of this.#ctx.mountsUnder(target)) {
-        const state = this.#ctx.state.get(mount)!;
-        if (info.type === 'file') {
-          await this.#ctx.pages.drop(objectId(state.cacheId, key));
-          state.meta.forget(key);
-        } else {
-          if (!recursive && this.#ctx.table.resolve(target)!.mount === mount) {
-            const children = await this.#ns.listDir(target, false, options?.signal);
-            if ([...children.values()].some((c) => c.type === 'directory')) throw new StrataError('EISDIR', 'free of a directory with sub-directories needs { recursive: true }');
+    return withFanOutSignal(options, async (options) => {
+      const target = normalizePath(path, 'free');
+      await this.#run('free', target, async () => {
+        checkOperationOptions(options, ['recursive']);
+        const recursive = checkBoolean(options?.recursive, 'recursive') ?? false;
+        await this.#ready();
+        const info = await this.#ns.statInfo(target, options?.signal);
+        if (!info) throw await this.#ns.missing(target, options?.signal);
+        for (const { mount, key } of this.#ctx.mountsUnder(target)) {
+          const state = this.#ctx.state.get(mount)!;
+          if (info.type === 'file') {
+            await this.#ctx.pages.drop(objectId(state.cacheId, key));
+            state.meta.forget(key);
+          } else {
+            if (!recursive && this.#ctx.table.resolve(target)!.mount === mount) {
+              const children = await this.#ns.listDir(target, false, options?.signal);
+              if ([...children.values()].some((c) => c.type === 'directory')) throw new StrataError('EISDIR', 'free of a directory with sub-directories needs { recursive: true }');
+            }
+            await this.#ctx.pages.drop(objectId(state.cacheId, key === '' ? '' : key + '/'), { prefix: true });
+            state.meta.forgetBelow(key);
+            state.meta.forget(key);
           }
-          await this.#ctx.pages.drop(objectId(state.cacheId, key === '' ? '' : key + '/'), { prefix: true });
-          state.meta.forgetBelow(key);
-          state.meta.forget(key);
         }
-      }
+      });
     });
   }
 
   /** Pins a file or directory: its pages are loaded and never evicted until {@link unpin}. */
   async pin(path: string, options?: OperationOptions): Promise<void> {
-    options = withFanOutSignal(options);
-    const target = normalizePath(path, 'pin');
-    await this.#run('pin', target, async () => {
-      checkOperationOptions(options, []);
-      const pinned = await this.#setPinned(target, true, options?.signal);
-      this.#ctx.pages.takePinMisses(pinned.object, pinned.prefix); // only this pin's misses count
-      await this.load(target, { recursive: true, signal: options?.signal });
-      await this.#ctx.pages.settle(); // pages cached before the pin are written to disk as pinned
-      if (this.#ctx.pages.takePinMisses(pinned.object, pinned.prefix)) {
-        throw new StrataError('ENOSPC', 'the pinned data does not fit in the cache; what fits stays pinned until unpin');
-      }
+    return withFanOutSignal(options, async (options) => {
+      const target = normalizePath(path, 'pin');
+      await this.#run('pin', target, async () => {
+        checkOperationOptions(options, []);
+        const pinned = await this.#setPinned(target, true, options?.signal);
+        this.#ctx.pages.takePinMisses(pinned.object, pinned.prefix); // only this pin's misses count
+        await this.load(target, { recursive: true, signal: options?.signal });
+        await this.#ctx.pages.settle(); // pages cached before the pin are written to disk as pinned
+        if (this.#ctx.pages.takePinMisses(pinned.object, pinned.prefix)) {
+          throw new StrataError('ENOSPC', 'the pinned data does not fit in the cache; what fits stays pinned until unpin');
+        }
+      });
     });
   }
 
   /** Undoes {@link pin}: the pages become evictable again. */
   async unpin(path: string, options?: OperationOptions): Promise<void> {
-    options = withFanOutSignal(options);
-    const target = normalizePath(path, 'unpin');
-    checkOperationOptions(options, []);
-    await this.#run('unpin', target, () => this.#setPinned(target, false, options?.signal));
+    return withFanOutSignal(options, async (options) => {
+      const target = normalizePath(path, 'unpin');
+      checkOperationOptions(options, []);
+      await this.#run('unpin', target, () => this.#setPinned(target, false, options?.signal));
+    });
   }
 
   /** Writes `MUST_CACHE` / `ASYNC_THROUGH` data at or below `path` to the store now. */
   async persist(path: string, options?: OperationOptions): Promise<void> {
-    options = withFanOutSignal(options);
-    const target = normalizePath(path, 'persist');
-    await this.#run('persist', target, async () => {
-      checkOperationOptions(options, []);
-      await this.#ready();
-      if (!(await this.#ns.statInfo(target, options?.signal))) throw await this.#ns.missing(target, options?.signal);
-      for (const { mount, key } of this.#ctx.mountsUnder(target)) await this.#ctx.writeBack?.persistKey(this.#ctx.state.get(mount)!.cacheId, key, true);
+    return withFanOutSignal(options, async (options) => {
+      const target = normalizePath(path, 'persist');
+      await this.#run('persist', target, async () => {
+        checkOperationOptions(options, []);
+        await this.#ready();
+        if (!(await this.#ns.statInfo(target, options?.signal))) throw await this.#ns.missing(target, options?.signal);
+        for (const { mount, key } of this.#ctx.mountsUnder(target)) await this.#ctx.writeBack?.persistKey(this.#ctx.state.get(mount)!.cacheId, key, true);
+      });
     });
   }
 

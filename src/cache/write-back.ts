@@ -15,6 +15,7 @@ import type { KeyLock } from './key-lock.js';
 import { readPending } from './pending-index.js';
 import { objectId } from './page-id.js';
 import { settlesWithin } from '../deadline.js';
+import { whenAborted } from '../abort-listeners.js';
 import { joinPath } from '../path.js';
 
 /** How long `close()` waits for the uploads it starts before it gives up those still on their way. */
@@ -175,10 +176,9 @@ export class WriteBack {
     if (!this.journal.claim(pending.id)) return true; // another process uploads it
     // Given up at close, or when it gives way: the store write is aborted (the claim is
     // released; the write stays pending).
-    const cancel = AbortSignal.any([this.#cancel.signal, this.#cancelOf(pending.cacheId).signal]);
-    const onClose = (): void => stop.abort(cancel.reason);
-    if (cancel.aborted) onClose();
-    else cancel.addEventListener('abort', onClose, { once: true });
+    // (Handlers rather than `AbortSignal.any`: the cancel signals live as long as the file system,
+    // and on Node.js 20 they would keep a record of each attempt's signal.)
+    const stopOn = [this.#cancel.signal, this.#cancelOf(pending.cacheId).signal].map((cancel) => whenAborted(cancel, () => stop.abort(cancel.reason)));
     try {
       const data = await readPending(this.journal, pending.id, 0, pending.size);
       if (data === undefined) return true; // done elsewhere meanwhile
@@ -197,7 +197,7 @@ export class WriteBack {
       this.journal.release(pending.id);
       return { error };
     } finally {
-      cancel.removeEventListener('abort', onClose);
+      for (const stopListening of stopOn) stopListening();
     }
   }
 }

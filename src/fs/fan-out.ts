@@ -1,24 +1,23 @@
 /**
  * Calls that run many store calls at once under one caller's signal (copy -r, load -r, rm -r,
  * moves) hand them a signal of their own that follows the caller's: it takes any number of
- * listeners, so no `MaxListenersExceededWarning` is printed, and the caller's signal gets none.
+ * listeners, so no `MaxListenersExceededWarning` is printed, the caller's signal gets one
+ * listener, and nothing of the call is left on it once the call has ended (as `AbortSignal.any`
+ * on Node.js 20 leaves a record of each signal made from a long-lived one).
  * @module
  */
 import { setMaxListeners } from 'node:events';
+import { linkSignals } from '../abort-listeners.js';
 
-/** `options` with its `signal` replaced by one that follows it and takes any number of listeners. */
-export function withFanOutSignal<T extends { signal?: AbortSignal }>(options: T | undefined): T | undefined {
+/** Runs `run` with `options` whose `signal` is replaced by one that follows it and takes any number of listeners, for as long as `run` runs. */
+export async function withFanOutSignal<T extends { signal?: AbortSignal }, R>(options: T | undefined, run: (options: T | undefined) => Promise<R>): Promise<R> {
   const signal = options?.signal;
-  if (!(signal instanceof AbortSignal)) return options;
-  const follower = typeof AbortSignal.any === 'function' ? AbortSignal.any([signal]) : following(signal);
-  setMaxListeners(0, follower);
-  return { ...options, signal: follower } as T;
-}
-
-/** A signal that aborts with `signal` (for Node.js 20 before 20.3, which lacks `AbortSignal.any`). */
-function following(signal: AbortSignal): AbortSignal {
-  const controller = new AbortController();
-  if (signal.aborted) controller.abort(signal.reason);
-  else signal.addEventListener('abort', () => controller.abort(signal.reason), { once: true });
-  return controller.signal;
+  if (!(signal instanceof AbortSignal)) return run(options);
+  const follower = linkSignals([signal]);
+  setMaxListeners(0, follower.signal);
+  try {
+    return await run({ ...options, signal: follower.signal } as T);
+  } finally {
+    follower.dispose();
+  }
 }

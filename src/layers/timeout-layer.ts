@@ -2,10 +2,16 @@
  * Fails a store request that takes longer than `timeout` ms with a temporary `ETIMEDOUT`, and
  * aborts it underneath (the connector gets an aborted signal). The caller's own signal still
  * aborts the call as an abort, not a timeout.
+ *
+ * The connector's signal follows the caller's while the request runs (and, for a read, until
+ * its body is closed; for a listing, until the listing ends), and no longer: nothing of the
+ * request stays on a long-lived caller signal.
  * @module
  */
+import { Readable } from 'node:stream';
 import { StrataError } from '../errors.js';
-import type { StoreCallOptions, UnderStore } from '../store/under-store.js';
+import { linkSignals } from '../abort-listeners.js';
+import type { ObjectInfo, StoreCallOptions, StoreListOptions, UnderStore } from '../store/under-store.js';
 import { StoreLayer, type CallInfo } from './store-layer.js';
 
 /** The timeout layer (see the module comment). */
@@ -17,9 +23,20 @@ export class TimeoutLayer extends StoreLayer {
     super(inner);
   }
 
+  /** A listing fetches its later pages with the signal its first page was given: it follows the caller's until the listing ends. */
+  override async *list(prefix: string, opts?: StoreListOptions): AsyncIterable<ObjectInfo> {
+    if (!opts?.signal) return yield* super.list(prefix, opts);
+    const listing = linkSignals([opts.signal]);
+    try {
+      yield* super.list(prefix, { ...opts, signal: listing.signal });
+    } finally {
+      listing.dispose();
+    }
+  }
+
   protected override async around<T, O extends StoreCallOptions>(call: CallInfo, fn: (opts: O | undefined) => Promise<T>, opts: O | undefined): Promise<T> {
     const timer = new AbortController();
-    const signal = call.signal ? AbortSignal.any([call.signal, timer.signal]) : timer.signal;
+    const linked = linkSignals([call.signal, timer.signal]);
     let handle: NodeJS.Timeout | undefined;
     const expired = new Promise<never>((_, reject) => {
       handle = setTimeout(() => {
@@ -28,10 +45,24 @@ export class TimeoutLayer extends StoreLayer {
         reject(error);
       }, this.timeout);
     });
+    let result: T;
     try {
-      return await Promise.race([fn({ ...(opts ?? {}), signal } as O), expired]);
+      result = await Promise.race([fn({ ...(opts ?? {}), signal: linked.signal } as O), expired]);
+    } catch (error) {
+      linked.dispose();
+      throw error;
     } finally {
       clearTimeout(handle);
     }
+    // A listing's signal is its own (see list) and goes with it.
+    if (call.op !== 'list') untilBodyClosed(result, linked.dispose);
+    return result;
   }
+}
+
+/** Runs `done` once the body a read answered with is closed, or at once for any other answer. */
+function untilBodyClosed(result: unknown, done: () => void): void {
+  const body = result instanceof Readable ? result : (result as { body?: unknown } | undefined)?.body;
+  if (body instanceof Readable && !body.closed) body.once('close', done);
+  else done();
 }

@@ -4,6 +4,7 @@
  * nothing on it.
  */
 import { getEventListeners } from 'node:events';
+import { pipeline } from 'node:stream/promises';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { StrataFS } from '../../src/index.js';
 import { CountingStore } from '../support/counting-store.js';
@@ -33,6 +34,15 @@ afterEach(async () => {
   await fs.close();
 });
 
+/**
+ * How many signals Node.js keeps a record of on `signal`: those `AbortSignal.any` made from it,
+ * which Node.js 20 keeps for as long as `signal` lives, however long ago their call ended.
+ */
+function signalsMadeFrom(signal: AbortSignal): number {
+  const key = Object.getOwnPropertySymbols(signal).find((s) => s.description === 'kDependantSignals');
+  return key ? ((signal as unknown as Record<symbol, Set<unknown> | undefined>)[key]?.size ?? 0) : 0;
+}
+
 /** Lets warnings emitted on the next ticks arrive. */
 async function warningsDelivered(): Promise<void> {
   await new Promise((resolve) => setImmediate(resolve));
@@ -59,4 +69,36 @@ it(`${CALLS} read streams at once under one signal print no MaxListenersExceeded
   const outcomes = streams.map((s) => readAll(s).then(() => 'read', (error: Error) => error.name));
   shutdown.abort();
   expect(await Promise.all(outcomes)).toEqual(Array(CALLS).fill('AbortError'));
+});
+
+it(`${CALLS} removals and write streams at once under one signal print no MaxListenersExceededWarning and leave nothing on it`, async () => {
+  const shutdown = new AbortController();
+  const data = randomBytes(PAGE);
+  await Promise.all(Array.from({ length: CALLS }, (_, i) => pipeline([data], fs.createWriteStream(`/s/w${i}`, { signal: shutdown.signal }))));
+  await Promise.all(Array.from({ length: CALLS }, (_, i) => fs.rm(`/s/w${i}`, { signal: shutdown.signal })));
+  await warningsDelivered();
+  expect(warnings).not.toContain('MaxListenersExceededWarning');
+  expect(getEventListeners(shutdown.signal, 'abort')).toHaveLength(0);
+  expect(signalsMadeFrom(shutdown.signal)).toBe(0);
+});
+
+it('writes, copies, moves and removals under a long-lived signal leave nothing on it once done (with a timeout too)', async () => {
+  await fs.close();
+  fs = new StrataFS({ timeout: 10_000, cache: { pageSize: PAGE, memory: { capacity: '64MiB' } } });
+  store = new CountingStore();
+  await fs.mount('/s', store);
+  const shutdown = new AbortController();
+  const { signal } = shutdown;
+  const data = randomBytes(PAGE);
+  for (let i = 0; i < 5; i++) {
+    await fs.writeFile(`/s/d/f${i}`, data, { signal });
+    await pipeline([data], fs.createWriteStream(`/s/d/s${i}`, { signal }));
+    await fs.copy(`/s/d/f${i}`, `/s/d/c${i}`, { signal });
+    await fs.rename(`/s/d/c${i}`, `/s/d/r${i}`, { signal });
+    await fs.readdir('/s/d', { signal });
+    await fs.load(`/s/d/f${i}`, { signal });
+  }
+  await fs.rm('/s/d', { recursive: true, signal });
+  expect(getEventListeners(signal, 'abort')).toHaveLength(0);
+  expect(signalsMadeFrom(signal)).toBe(0);
 });
