@@ -714,11 +714,12 @@ export class StrataFS {
   /** Cache and store figures (see {@link StrataStats}). */
   stats(): StrataStats {
     const c = this.#ctx.pages.counters;
-    const metadata = { hits: 0, misses: 0 };
+    const metadata = { hits: 0, misses: 0, entries: 0 };
     const mounts: StrataStats['mounts'] = {};
     for (const [mount, state] of this.#ctx.state) {
       metadata.hits += state.meta.hits;
       metadata.misses += state.meta.misses;
+      metadata.entries += state.meta.size;
       mounts[mount.path] = { ...state.counters };
     }
     const bytesToStore = [...this.#ctx.state.values()].reduce((n, s) => n + s.counters.bytesToStore, 0);

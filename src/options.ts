@@ -144,8 +144,13 @@ export interface StrataStats {
   memory: { used: number; capacity: number; pages: number; pooled: number; reused: number };
   /** The disk tier, when configured. */
   disk: { used: number; capacity: number; pages: number } | undefined;
-  /** Metadata cache lookups. */
-  metadata: { hits: number; misses: number };
+  /**
+   * Metadata cache lookups, and `entries`: the `stat` answers (missing paths included), listings
+   * and marks it holds. Answers older than `syncInterval` are dropped as it grows, so `entries`
+   * stays near what was looked up within one `syncInterval` (with `-1`, what was looked up since
+   * the last invalidation).
+   */
+  metadata: { hits: number; misses: number; entries: number };
   /** `ASYNC_THROUGH`/`MUST_CACHE` writes not yet in the store. */
   pendingWrites: number;
   /** The shared (Redis) tier, when configured: page hits/misses, bytes in/out, errors, whether Redis answers. */

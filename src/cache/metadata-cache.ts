@@ -3,6 +3,11 @@
  * with the time it was fetched, reused for the mount's `syncInterval`. Mutations through
  * stratafs update or invalidate the affected entries at once (read-your-writes). An answer that
  * was on its way while such a change happened is not kept: it may predate the change.
+ *
+ * Answers older than `syncInterval` are dropped as the cache grows (each time it has doubled
+ * since the last sweep), so a service that looks up ever new paths — most of them once, many
+ * of them missing — holds about what it looked up within one `syncInterval`, not every path
+ * it ever asked about.
  * @module
  */
 import { parentKey } from '../path.js';
@@ -13,13 +18,18 @@ interface Entry<T> {
   at: number;
 }
 
+/** Entries held before the first sweep of expired ones (see {@link MetadataCache.size}). */
+const FIRST_SWEEP = 1024;
+
 /** Per-mount metadata cache (see the module comment). Keys are store keys of that mount. */
 export class MetadataCache {
   #stats = new Map<string, Entry<ObjectInfo | null>>();
-  /** Keys whose shared answers are known to be old (see {@link changedOutside}). */
-  readonly #askStore = new Set<string>();
+  /** Keys whose shared answers are known to be old (see {@link changedOutside}), with when that was found. */
+  readonly #askStore = new Map<string, number>();
   #lists = new Map<string, Entry<ObjectInfo[]>>();
   #epoch = 0;
+  /** The size at which expired entries are next swept away. */
+  #sweepAt = FIRST_SWEEP;
   hits = 0;
   misses = 0;
 
@@ -66,7 +76,10 @@ export class MetadataCache {
    * process); not when a change happened since `epoch` (the answer may predate it).
    */
   setStat(key: string, info: ObjectInfo | null, ageMs = 0, epoch = this.#epoch): void {
-    if (this.syncInterval !== 0 && epoch === this.#epoch) this.#stats.set(key, { value: info, at: Date.now() - ageMs });
+    if (this.syncInterval !== 0 && epoch === this.#epoch) {
+      this.#stats.set(key, { value: info, at: Date.now() - ageMs });
+      this.#sweepIfGrown();
+    }
   }
 
   /** The cached children of directory `key`, or `undefined`. */
@@ -86,6 +99,7 @@ export class MetadataCache {
     const at = Date.now() - ageMs;
     this.#lists.set(key, { value: children, at });
     for (const child of children) if (!this.#stats.has(child.key)) this.#stats.set(child.key, { value: child, at });
+    this.#sweepIfGrown();
   }
 
   /**
@@ -112,7 +126,8 @@ export class MetadataCache {
    * answers are as old as this one.
    */
   changedOutside(key: string): void {
-    this.#askStore.add(key);
+    this.#askStore.set(key, Date.now());
+    this.#sweepIfGrown();
     this.onChange?.(key, false);
     this.changedElsewhere(key, false);
   }
@@ -162,5 +177,26 @@ export class MetadataCache {
     this.#epoch++;
     this.#stats.clear();
     this.#lists.clear();
+    this.#askStore.clear();
+  }
+
+  /** Entries held: stat answers, listings, and keys whose shared answer is known to be old. */
+  get size(): number {
+    return this.#stats.size + this.#lists.size + this.#askStore.size;
+  }
+
+  /**
+   * Drops the entries older than `syncInterval` once the cache has doubled since the last sweep
+   * (a sweep costs about one step per entry added since the one before). A key known to need
+   * the store goes too: a shared answer older than `syncInterval` is not taken anyway.
+   */
+  #sweepIfGrown(): void {
+    if (this.size < this.#sweepAt || this.syncInterval < 0) return;
+    const expired = Date.now() - this.syncInterval;
+    for (const map of [this.#stats, this.#lists] as Map<string, Entry<unknown>>[]) {
+      for (const [key, entry] of map) if (entry.at <= expired) map.delete(key);
+    }
+    for (const [key, at] of this.#askStore) if (at <= expired) this.#askStore.delete(key);
+    this.#sweepAt = Math.max(FIRST_SWEEP, 2 * this.size);
   }
 }
