@@ -48,6 +48,7 @@ import { FsContext, closedError } from './fs/context.js';
 import { Namespace } from './fs/namespace.js';
 import { PageSources } from './fs/page-sources.js';
 import { TreeOps } from './fs/tree.js';
+import { Mover } from './fs/move.js';
 import { Writer } from './fs/writer.js';
 
 registerBuiltinStores();
@@ -89,6 +90,7 @@ export class StrataFS {
   readonly #writer: Writer;
   readonly #sources: PageSources;
   readonly #tree: TreeOps;
+  readonly #mover: Mover;
   #diskReady: Promise<void> | undefined;
   /** Set by the first `close()`: every call of it resolves when closing is done. */
   #closing: Promise<void> | undefined;
@@ -102,6 +104,7 @@ export class StrataFS {
     this.#writer = new Writer(this.#ctx, this.#ns);
     this.#sources = new PageSources(this.#ctx, this.#ns, () => this.#ready());
     this.#tree = new TreeOps(this.#ctx, this.#ns, this.#writer, this.#sources);
+    this.#mover = new Mover(this.#ctx, this.#tree);
     if (resolved.disk || resolved.shared) {
       this.#diskReady = this.#openTiers();
       this.#diskReady.catch(() => undefined);
@@ -497,66 +500,7 @@ export class StrataFS {
           await this.#writer.ensureParent(dst, options?.signal);
           return found;
         });
-        const store = src.mount.store;
-        const state = this.#ctx.state.get(src.mount)!;
-        // MUST_CACHE data (not in the store until persist) moves in the cache and stays there.
-        const moved = await this.#tree.movePending(src, dst, options?.signal);
-        /** Once moved: a pinned file or directory stays pinned under its new name (its old name is not). */
-        const movePins = (): Promise<void> => {
-          const [from, to] = info.type === 'file' ? [src.key, dst.key] : [src.key === '' ? '' : src.key + '/', dst.key + '/'];
-          return this.#ctx.pages.movePins(objectId(state.cacheId, from), objectId(state.cacheId, to), { prefix: info.type !== 'file' });
-        };
-        /** A move that failed: its MUST_CACHE data goes back where it was. */
-        const movePendingBack = async (): Promise<void> => {
-          if (moved > 0) await this.#tree.movePending(dst, src).catch(() => undefined);
-        };
-        if (info.type === 'file') {
-          if (moved > 0) return await movePins();
-          if (store.capabilities.rename && store.rename) {
-            // In the destination's turn: an upload of it on its way lands before, a pending one is replaced.
-            await this.#ctx.inOrder(dst.mount, dst.key, async () => {
-              await this.#ctx.changingStore(src.mount, src.key, () => this.#ctx.changingStore(dst.mount, dst.key, () => store.rename!(src.key, dst.key, { signal: options?.signal })));
-              await this.#ctx.disk?.journal.discard(state.cacheId, dst.key);
-            }, options?.signal, true);
-          } else {
-            await this.#tree.copyFile(src, dst, options?.signal);
-            await store.delete(src.key, { signal: options?.signal });
-          }
-          await this.#ctx.pages.drop(objectId(state.cacheId, src.key), { force: true });
-          await this.#ctx.pages.drop(objectId(state.cacheId, dst.key), { force: true });
-          state.meta.removed(src.key);
-          state.meta.written(dst.key, null);
-          return await movePins();
-        }
-        try {
-          if (store.capabilities.rename && store.rename) {
-            try {
-              if (existing) await store.delete(dst.key + '/', { signal: options?.signal });
-              // A directory that held only MUST_CACHE data has nothing in the store to move.
-              if (moved === 0 || (await store.stat(src.key, { signal: options?.signal }))) await store.rename(src.key, dst.key, { signal: options?.signal });
-            } catch (error) {
-              await movePendingBack();
-              throw error;
-            }
-          } else {
-            await this.#tree.copyTree(src, dst, options?.signal).catch(async (error: unknown) => {
-              // Nothing of a move that failed stays at its destination: a retry starts afresh.
-              await movePendingBack();
-              await this.#tree.removeTree(dst, undefined, { keepSelf: existing !== undefined }).catch(() => undefined);
-              throw error;
-            });
-            await this.#tree.removeTree(src, options?.signal).catch((error: unknown) => {
-              const failure = toStrataError(error);
-              throw new StrataError(failure.code, `${failure.detail}; the directory is copied to its destination, but what is left of the source must be removed (rm -r)`, { cause: failure });
-            });
-          }
-          await movePins();
-        } finally {
-          // Whatever the store did before a failure, the caches forget both trees.
-          await this.#ctx.pages.drop(objectId(state.cacheId, src.key === '' ? '' : src.key + '/'), { prefix: true, force: true });
-          state.meta.removed(src.key, true);
-          state.meta.removed(dst.key, true);
-        }
+        await this.#mover.move(src, dst, info, existing, options?.signal);
       });
     });
   }

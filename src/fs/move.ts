@@ -1,0 +1,98 @@
+/**
+ * A move within one mount, once the facade has checked it: the store's own rename where it has
+ * one, else copy + delete. `MUST_CACHE` data (in the cache only) moves in the cache; pins move
+ * with the file or tree once the move succeeded; whatever happened, the caches forget the old
+ * and new names. A directory move by copy that fails part-way leaves nothing at its destination.
+ * @module
+ */
+import { StrataError, toStrataError } from '../errors.js';
+import type { FileInfo } from '../options.js';
+import type { Resolved } from '../mount/mount-table.js';
+import { objectId } from '../cache/page-id.js';
+import type { FsContext } from './context.js';
+import type { TreeOps } from './tree.js';
+
+/** Moves files and directories within a mount (see the module comment). */
+export class Mover {
+  constructor(
+    private readonly ctx: FsContext,
+    private readonly tree: TreeOps,
+  ) {}
+
+  /**
+   * Moves `src` (described by `info`) to `dst` of the same mount; `existing` is what was at
+   * `dst` (an empty directory when `info` is one), already checked.
+   */
+  async move(src: Resolved, dst: Resolved, info: FileInfo, existing: FileInfo | undefined, signal?: AbortSignal): Promise<void> {
+    // MUST_CACHE data (not in the store until persist) moves in the cache and stays there.
+    const moved = await this.tree.movePending(src, dst, signal);
+    if (info.type === 'file') return this.#moveFile(src, dst, moved > 0, signal);
+    return this.#moveTree(src, dst, moved, existing, signal);
+  }
+
+  async #moveFile(src: Resolved, dst: Resolved, movedInCache: boolean, signal?: AbortSignal): Promise<void> {
+    const store = src.mount.store;
+    const state = this.ctx.stateOf(src.mount);
+    if (movedInCache) return this.#movePins(src, dst, false);
+    if (store.capabilities.rename && store.rename) {
+      // In the destination's turn: an upload of it on its way lands before, a pending one is replaced.
+      await this.ctx.inOrder(dst.mount, dst.key, async () => {
+        await this.ctx.changingStore(src.mount, src.key, () => this.ctx.changingStore(dst.mount, dst.key, () => store.rename!(src.key, dst.key, { signal })));
+        await this.ctx.disk?.journal.discard(state.cacheId, dst.key);
+      }, signal, true);
+    } else {
+      await this.tree.copyFile(src, dst, signal);
+      await store.delete(src.key, { signal });
+    }
+    await this.ctx.pages.drop(objectId(state.cacheId, src.key), { force: true });
+    await this.ctx.pages.drop(objectId(state.cacheId, dst.key), { force: true });
+    state.meta.removed(src.key);
+    state.meta.written(dst.key, null);
+    await this.#movePins(src, dst, false);
+  }
+
+  async #moveTree(src: Resolved, dst: Resolved, moved: number, existing: FileInfo | undefined, signal?: AbortSignal): Promise<void> {
+    const store = src.mount.store;
+    const state = this.ctx.stateOf(src.mount);
+    /** A move that failed: its MUST_CACHE data goes back where it was. */
+    const movePendingBack = async (): Promise<void> => {
+      if (moved > 0) await this.tree.movePending(dst, src).catch(() => undefined);
+    };
+    try {
+      if (store.capabilities.rename && store.rename) {
+        try {
+          if (existing) await store.delete(dst.key + '/', { signal });
+          // A directory that held only MUST_CACHE data has nothing in the store to move.
+          if (moved === 0 || (await store.stat(src.key, { signal }))) await store.rename(src.key, dst.key, { signal });
+        } catch (error) {
+          await movePendingBack();
+          throw error;
+        }
+      } else {
+        await this.tree.copyTree(src, dst, signal).catch(async (error: unknown) => {
+          // Nothing of a move that failed stays at its destination: a retry starts afresh.
+          await movePendingBack();
+          await this.tree.removeTree(dst, undefined, { keepSelf: existing !== undefined }).catch(() => undefined);
+          throw error;
+        });
+        await this.tree.removeTree(src, signal).catch((error: unknown) => {
+          const failure = toStrataError(error);
+          throw new StrataError(failure.code, `${failure.detail}; the directory is copied to its destination, but what is left of the source must be removed (rm -r)`, { cause: failure });
+        });
+      }
+      await this.#movePins(src, dst, true);
+    } finally {
+      // Whatever the store did before a failure, the caches forget both trees.
+      await this.ctx.pages.drop(objectId(state.cacheId, src.key === '' ? '' : src.key + '/'), { prefix: true, force: true });
+      state.meta.removed(src.key, true);
+      state.meta.removed(dst.key, true);
+    }
+  }
+
+  /** Once moved: a pinned file or directory stays pinned under its new name (its old name is not). */
+  #movePins(src: Resolved, dst: Resolved, tree: boolean): Promise<void> {
+    const { cacheId } = this.ctx.stateOf(src.mount);
+    const [from, to] = tree ? [src.key === '' ? '' : src.key + '/', dst.key + '/'] : [src.key, dst.key];
+    return this.ctx.pages.movePins(objectId(cacheId, from), objectId(cacheId, to), { prefix: tree });
+  }
+}
