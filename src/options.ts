@@ -40,12 +40,23 @@ export interface StrataOptions {
      * The in-process memory tier: `{ capacity }` (default `'256MiB'`), or `false` to turn it off.
      * Page memory it lets go of is kept for reuse, up to a quarter of `capacity` (at most 64 MiB).
      */
-    memory?: { capacity?: SizeLike } | false;
+    memory?: {
+      /** Bytes of pages the memory tier holds, in bytes or a size string. Default `'256MiB'`. Pinned pages count against it. */
+      capacity?: SizeLike;
+    } | false;
     /**
      * The local-disk tier, off unless given: `{ dir, capacity }` (capacity default `'10GiB'`).
      * Survives restarts and may be shared by several processes on one host.
      */
-    disk?: { dir: string; capacity?: SizeLike };
+    disk?: {
+      /** Directory of the disk cache, created when missing. Every process on the host that gives the same `dir` shares it. */
+      dir: string;
+      /**
+       * Bytes the directory may hold across every process sharing it (pages and pending writes), in
+       * bytes or a size string. Default `'10GiB'`; at least one page.
+       */
+      capacity?: SizeLike;
+    };
     /**
      * A third tier shared by every process and host of a fleet, on Redis (or Redis Cluster /
      * Valkey): `{ url | client, keyPrefix?, pageTtl?, maxPageBytes?, … }`. Off unless given; needs
@@ -68,7 +79,17 @@ export interface StrataOptions {
   /** Default write type. Default `'CACHE_THROUGH'`. */
   writeType?: WriteType;
   /** Retries of transient store errors (throttling, 5xx, resets): default `{ attempts: 3, minDelay: 100, maxDelay: 2000 }`. */
-  retry?: { attempts?: number; minDelay?: Milliseconds; maxDelay?: Milliseconds };
+  retry?: {
+    /** Tries in all, the first included: `1` never retries. Default `3`, at most `100`. */
+    attempts?: number;
+    /**
+     * Milliseconds of the first retry's backoff; the ceiling doubles at each retry up to `maxDelay`,
+     * and each wait is random below it (at least half of `minDelay`). Default `100`.
+     */
+    minDelay?: Milliseconds;
+    /** Milliseconds of the longest wait between two tries. Default `2000`; not below `minDelay`. */
+    maxDelay?: Milliseconds;
+  };
   /**
    * Milliseconds one store request may take before it fails with `ETIMEDOUT`, and the longest a
    * response body may stall. Default: no limit per request; a body that stalls for 30 s fails
@@ -100,7 +121,16 @@ export interface MountInfo {
   /** Whether writes are refused. */
   readOnly: boolean;
   /** The mount options, connector settings with secrets replaced. */
-  options: { readType?: ReadType; writeType?: WriteType; syncInterval?: Milliseconds; options: Record<string, unknown> };
+  options: {
+    /** The mount's own read type; `undefined` when it uses `StrataOptions.readType`. */
+    readType?: ReadType;
+    /** The mount's own write type; `undefined` when it uses `StrataOptions.writeType`. */
+    writeType?: WriteType;
+    /** The mount's own metadata sync interval in ms; `undefined` when it uses `metadata.syncInterval`. */
+    syncInterval?: Milliseconds;
+    /** The connector settings given at mount; secret-looking values are `'***'`, objects such as clients `'[object]'`. */
+    options: Record<string, unknown>;
+  };
 }
 
 /** A file or directory as `stat`/`readdir` report it. */
@@ -141,22 +171,74 @@ export interface StrataStats {
    * The memory tier; `pooled`: bytes of released page memory kept for reuse (beside `used`),
    * `reused`: pages filled into reused memory instead of new memory, since the start.
    */
-  memory: { used: number; capacity: number; pages: number; pooled: number; reused: number };
+  memory: {
+    /** Bytes of pages held now, pinned pages included. */
+    used: number;
+    /** `cache.memory.capacity` in bytes; `0` when the tier is off. */
+    capacity: number;
+    /** Pages held now, pinned pages included. */
+    pages: number;
+    /** Bytes of released page memory kept for reuse, not counted in `used`. */
+    pooled: number;
+    /** Pages filled into reused memory instead of new memory, since the start. */
+    reused: number;
+  };
   /** The disk tier, when configured. */
-  disk: { used: number; capacity: number; pages: number } | undefined;
+  disk: {
+    /** Bytes in the cache dir now, pages and pending writes, of every process sharing it. */
+    used: number;
+    /** `cache.disk.capacity` in bytes. */
+    capacity: number;
+    /** Pages in the cache dir now, of every process sharing it. */
+    pages: number;
+  } | undefined;
   /**
    * Metadata cache lookups, and `entries`: the `stat` answers (missing paths included), listings
    * and marks it holds. Answers older than `syncInterval` are dropped as it grows, so `entries`
    * stays near what was looked up within one `syncInterval` (with `-1`, what was looked up since
    * the last invalidation).
    */
-  metadata: { hits: number; misses: number; entries: number };
+  metadata: {
+    /** `stat` and listing lookups answered from the cache, since the start. */
+    hits: number;
+    /** Lookups that had to ask the store (or the shared tier), since the start. */
+    misses: number;
+    /** Answers and marks held now, across every mount. */
+    entries: number;
+  };
   /** `ASYNC_THROUGH`/`MUST_CACHE` writes not yet in the store. */
   pendingWrites: number;
   /** The shared (Redis) tier, when configured: page hits/misses, bytes in/out, errors, whether Redis answers. */
-  shared?: { hits: number; misses: number; bytesIn: number; bytesOut: number; errors: number; available: boolean };
+  shared?: {
+    /** Pages served from Redis. */
+    hits: number;
+    /** Pages looked up in Redis and not found. */
+    misses: number;
+    /** Page bytes read from Redis. */
+    bytesIn: number;
+    /** Page bytes written to Redis. */
+    bytesOut: number;
+    /** Redis round trips that failed or timed out. */
+    errors: number;
+    /** `false` while the tier is skipped because Redis does not answer. */
+    available: boolean;
+  };
   /** The same figures per mount point. */
-  mounts: Record<string, { hits: number; misses: number; bytesFromCache: number; bytesFromStore: number; bytesToStore: number }>;
+  mounts: Record<
+    string,
+    {
+      /** Page lookups of this mount served from a cache tier. */
+      hits: number;
+      /** Page lookups of this mount that went to its store. */
+      misses: number;
+      /** Bytes of this mount served from the cache. */
+      bytesFromCache: number;
+      /** Bytes read from this mount's store. */
+      bytesFromStore: number;
+      /** Bytes written to this mount's store. */
+      bytesToStore: number;
+    }
+  >;
 }
 
 /** Options after validation, with defaults filled in. */
