@@ -11,7 +11,12 @@ import { findJsonSyntaxError } from './json-error.js';
 import { isPlainObject, validateMounts } from './mount-config.js';
 
 /** A mount in a config: a URI, or a URI with mount options. */
-export type MountConfig = string | ({ uri: string } & MountOptions);
+export type MountConfig =
+  | string
+  | ({
+      /** The store URI (`s3://bucket/prefix`, `file:///abs/dir`…). Required. */
+      uri: string;
+    } & MountOptions);
 
 /** `StrataOptions` plus `mounts`: mount point -> URI or `{ uri, ...MountOptions }`. */
 export interface StrataConfig extends StrataOptions {

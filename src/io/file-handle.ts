@@ -7,7 +7,9 @@ import type { PageCache, PageReadOptions, PageSource } from '../cache/page-cache
 
 /** What `read` resolves to, as in `fs`: the number of bytes read and the buffer they went into. */
 export interface HandleReadResult<T extends ArrayBufferView = Buffer> {
+  /** Bytes read into `buffer`, at most `length`: fewer near the end of the file, `0` at or past it. */
   bytesRead: number;
+  /** The buffer given (or the one `read()` allocated), filled from its `offset`. */
   buffer: T;
 }
 
