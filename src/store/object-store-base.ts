@@ -24,16 +24,23 @@ import type {
 
 /** An object as a store's listing or HEAD reports it; `key` is the full key (prefix included). */
 export interface RawObject {
+  /** The full key, prefix included; a key ending in `/` is a directory marker. */
   key: string;
+  /** Size in bytes. */
   size: number;
+  /** Last modification time, when the store reports it. */
   mtime?: Date;
+  /** The version tag without its HTTP quotes, when the store has one. */
   etag?: string;
 }
 
 /** One page of a listing: objects, common prefixes (full, ending in `/`), and the next page token. */
 export interface RawListPage {
+  /** The objects of this page, full keys; directory markers (`dir/`) included. */
   objects: RawObject[];
+  /** The common prefixes below the delimiter (full, ending in `/`); none when listing without one. */
   prefixes: string[];
+  /** Token of the next page, passed back as `token`; `undefined` on the last page. */
   next?: string;
 }
 
@@ -49,11 +56,13 @@ export interface RawListOptions extends StoreCallOptions {
 
 /** What a raw GET answers: the body and, when its headers tell, the whole object it came from. */
 export interface RawRead {
+  /** The bytes of the object, or of the range asked for. */
   body: Readable;
   /** Size of the whole object (from `Content-Range`, or `Content-Length` of a whole read). */
   size?: number;
   /** The version served. */
   etag?: string;
+  /** Last modification time of the version served, when the answer tells it. */
   mtime?: Date;
 }
 
@@ -78,7 +87,9 @@ export function objectSizeOf(contentRange: string | undefined | null, contentLen
 
 /** What a raw upload reports back; missing fields are filled by a HEAD. */
 export interface RawWriteResult {
+  /** The version tag of the object written, without its HTTP quotes; a HEAD asks when missing. */
   etag?: string;
+  /** Last modification time of the object written; a HEAD asks when missing. */
   mtime?: Date;
 }
 

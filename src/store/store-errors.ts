@@ -31,7 +31,12 @@ function statusMeaning(status: number): string {
  * `EACCES`, 404 `ENOENT`, 408 `ETIMEDOUT` (temporary), 409 `EEXIST`, 412 `ESTALE`, 429 and 5xx
  * `EIO` (temporary), anything else `EIO`.
  */
-export function codeForStatus(status: number | undefined): { code: StrataErrorCode; temporary: boolean } {
+export function codeForStatus(status: number | undefined): {
+  /** The `StrataError` code the status means. */
+  code: StrataErrorCode;
+  /** `true` when a retry may succeed (408, 429, 5xx). */
+  temporary: boolean;
+} {
   switch (status) {
     case 400:
       return { code: 'EINVAL', temporary: false };

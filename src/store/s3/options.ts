@@ -20,7 +20,15 @@ export interface S3Credentials {
 }
 
 /** A function the SDK calls for (fresh) credentials, as the SDK's own credential providers are. */
-export type S3CredentialProvider = () => Promise<S3Credentials & { expiration?: Date }>;
+export type S3CredentialProvider = () => Promise<
+  S3Credentials & {
+    /**
+     * When the credentials stop working; the SDK calls the provider again 5 minutes before it.
+     * Trap: without it, the first answer is kept for the client's whole life.
+     */
+    expiration?: Date;
+  }
+>;
 
 /** Options of `new S3Store(...)`. */
 export interface S3StoreOptions {

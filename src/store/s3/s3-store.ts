@@ -38,7 +38,22 @@ import { uploadObject } from './upload.js';
  * Credentials never appear in `uri`, error messages, causes or `util.inspect(store)`.
  */
 export class S3Store extends ObjectStoreBase {
-  override readonly capabilities = { rangeRead: true, list: true, copy: true, rename: false, directories: false, conditionalRead: true, readInfo: true };
+  override readonly capabilities = {
+    /** `read(key, range)` sends a `Range` GET. */
+    rangeRead: true,
+    /** `list()` works (`ListObjectsV2`). */
+    list: true,
+    /** `copy()` is server-side (`CopyObject`). */
+    copy: true,
+    /** No rename: the facade copies, then deletes, each object. */
+    rename: false,
+    /** No real directories: prefixes and `dir/` markers. */
+    directories: false,
+    /** `read` sends `If-Match` for `opts.ifMatch` (412 -> `ESTALE`). */
+    conditionalRead: true,
+    /** `readWithInfo` takes the size and ETag from the GET's own answer. */
+    readInfo: true,
+  };
   /** The bucket. */
   readonly bucket: string;
   readonly #options: ResolvedS3Options;
