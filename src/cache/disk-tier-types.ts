@@ -2,6 +2,7 @@
  * The contract between the page cache and the disk tier / write-back journal.
  * @module
  */
+import type { Readable } from 'node:stream';
 import type { PageId } from './page-id.js';
 
 /** Figures of a cache tier. */
@@ -58,14 +59,20 @@ export interface PendingWrite {
  * write is acknowledged, so a crash loses nothing acknowledged. Shared by processes on the dir.
  */
 export interface WriteJournal {
-  /** Stores the data and its record durably; resolves when both are fsynced. `ENOSPC` when it cannot fit. */
-  stage(cacheId: string, key: string, data: Buffer, mode: PendingWrite['mode']): Promise<PendingWrite>;
+  /**
+   * Stores the data (a Buffer, or a stream written as it comes) and its record durably; resolves
+   * when both are fsynced. `ENOSPC` when it cannot fit; an error of the stream or an abort of
+   * `signal` leaves nothing behind.
+   */
+  stage(cacheId: string, key: string, data: Buffer | AsyncIterable<Uint8Array>, mode: PendingWrite['mode'], signal?: AbortSignal): Promise<PendingWrite>;
   /** The newest pending write of that key, if any. */
   find(cacheId: string, key: string): PendingWrite | undefined;
   /** Every pending write (of one cache id when given), oldest first. */
   list(cacheId?: string): PendingWrite[];
   /** Reads `length` bytes at `offset` of a pending write's data. */
   read(id: string, offset: number, length: number): Promise<Buffer>;
+  /** A pending write's whole data as a stream that fails with `EIO`, before its end, when the data is damaged. */
+  readStream(id: string): Promise<Readable>;
   /** Claims a pending write for upload by this process (false when another process holds a live claim). */
   claim(id: string): boolean;
   /** Releases a claim without completing (upload failed; another try later). */

@@ -4,6 +4,7 @@
  * at most `refreshMs` after a change made by another process on the same cache dir.
  * @module
  */
+import type { Readable } from 'node:stream';
 import type { PendingWrite, WriteJournal } from './disk-tier-types.js';
 
 /** The journal with cached look-ups (see the module comment). */
@@ -39,9 +40,9 @@ export class PendingIndex implements WriteJournal {
     this.#loadedAt = -Infinity;
   }
 
-  async stage(cacheId: string, key: string, data: Buffer, mode: PendingWrite['mode']): Promise<PendingWrite> {
+  async stage(cacheId: string, key: string, data: Buffer | AsyncIterable<Uint8Array>, mode: PendingWrite['mode'], signal?: AbortSignal): Promise<PendingWrite> {
     try {
-      return await this.journal.stage(cacheId, key, data, mode);
+      return await this.journal.stage(cacheId, key, data, mode, signal);
     } finally {
       this.#changed();
     }
@@ -61,6 +62,15 @@ export class PendingIndex implements WriteJournal {
   async read(id: string, offset: number, length: number): Promise<Buffer> {
     try {
       return await this.journal.read(id, offset, length);
+    } catch (error) {
+      this.#changed(); // uploaded or discarded, maybe by another process: look again
+      throw error;
+    }
+  }
+
+  async readStream(id: string): Promise<Readable> {
+    try {
+      return await this.journal.readStream(id);
     } catch (error) {
       this.#changed(); // uploaded or discarded, maybe by another process: look again
       throw error;
@@ -95,10 +105,26 @@ export class PendingIndex implements WriteJournal {
   }
 }
 
+/**
+ * Pending writes up to this size are read whole where all of their data is needed (an upload, a
+ * move); larger ones are streamed from the disk, so their size never has to fit in memory.
+ */
+export const READ_WHOLE_BYTES = 16 * 1024 * 1024;
+
 /** `length` bytes at `offset` of a pending write's data; `undefined` once it is no longer pending (uploaded, replaced). Damage is `EIO`. */
 export async function readPending(journal: WriteJournal, id: string, offset: number, length: number): Promise<Buffer | undefined> {
   try {
     return await journal.read(id, offset, length);
+  } catch (error) {
+    if ((error as { code?: string }).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+/** A pending write's whole data as a checked stream (see `WriteJournal.readStream`); `undefined` once it is no longer pending. */
+export async function streamPending(journal: WriteJournal, id: string): Promise<Readable | undefined> {
+  try {
+    return await journal.readStream(id);
   } catch (error) {
     if ((error as { code?: string }).code === 'ENOENT') return undefined;
     throw error;

@@ -5,6 +5,7 @@
  * mount of it exists.
  * @module
  */
+import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Mount } from '../mount/mount-table.js';
 import type { ObjectInfo } from '../store/under-store.js';
@@ -12,7 +13,8 @@ import type { PendingWrite, WriteJournal } from './disk-tier-types.js';
 import { backoffDelay, type RetryPolicy } from '../layers/retry-layer.js';
 import { abortError, isAbortError, StrataError, isTemporary, toStrataError } from '../errors.js';
 import type { KeyLock } from './key-lock.js';
-import { readPending } from './pending-index.js';
+import { READ_WHOLE_BYTES, readPending, streamPending } from './pending-index.js';
+import { keepWhileFits } from '../io/body.js';
 import { objectId } from './page-id.js';
 import { settlesWithin } from '../deadline.js';
 import { whenAborted } from '../abort-listeners.js';
@@ -40,9 +42,12 @@ export class WriteBack {
     private readonly journal: WriteJournal,
     private readonly retry: RetryPolicy,
     private readonly mountOf: (cacheId: string) => Mount | undefined,
-    private readonly onUploaded: (mount: Mount, key: string, info: ObjectInfo, data: Buffer) => Promise<void>,
+    /** Called once a write is in the store, with its data when it was kept (see `keepLimit`). */
+    private readonly onUploaded: (mount: Mount, key: string, info: ObjectInfo, data: Buffer | undefined) => Promise<void>,
     /** Orders each attempt with the other changes of its key (writes and removals through the facade). */
     private readonly locks: KeyLock,
+    /** Most bytes of a streamed upload kept for `onUploaded` (the memory tier's capacity): larger data is not kept. */
+    private readonly keepLimit = 0,
   ) {}
 
   /** Starts uploading a pending write in the background (once). */
@@ -178,26 +183,32 @@ export class WriteBack {
     // released; the write stays pending).
     // (Handlers rather than `AbortSignal.any`: the cancel signals live as long as the file system,
     // and on Node.js 20 they would keep a record of each attempt's signal.)
+    let data: Buffer | Readable | undefined;
     const stopOn = [this.#cancel.signal, this.#cancelOf(pending.cacheId).signal].map((cancel) => whenAborted(cancel, () => stop.abort(cancel.reason)));
     try {
-      const data = await readPending(this.journal, pending.id, 0, pending.size);
+      // Small data is read whole (a store write of a Buffer can be retried in place); larger data is streamed, checked on the way.
+      const whole = pending.size <= READ_WHOLE_BYTES;
+      data = whole ? await readPending(this.journal, pending.id, 0, pending.size) : await streamPending(this.journal, pending.id);
       if (data === undefined) return true; // done elsewhere meanwhile
       if (stop.signal.aborted) throw abortError(stop.signal); // no store write is started for a version given up
+      // Its bytes are kept for the memory tier while they fit, as they were when it was written.
+      const kept = Buffer.isBuffer(data) ? undefined : keepWhileFits(data, this.keepLimit);
       // The turn is held until the store write has settled: one that goes on after the abort must not land after the next change.
-      const info = await mount.store.write(pending.key, data, { size: data.length, signal: stop.signal });
+      const info = await mount.store.write(pending.key, kept ? kept.stream : data, { size: pending.size, signal: stop.signal });
       // Older writes of the key still waiting for a retry are superseded by what the store now
       // holds (the journal lists oldest first; a newer one staged meanwhile stays). They go
       // first: until this one goes too, it is the newest pending write a stat or read finds.
       const all = this.journal.list(pending.cacheId);
       const older = all.slice(0, Math.max(0, all.findIndex((p) => p.id === pending.id))).filter((p) => p.key === pending.key);
       for (const p of [...older, pending]) await this.journal.complete(p.id);
-      await this.onUploaded(mount, pending.key, info, data);
+      await this.onUploaded(mount, pending.key, info, kept ? kept.bytes(info.size) : (data as Buffer));
       return true;
     } catch (error) {
       this.journal.release(pending.id);
       return { error };
     } finally {
       for (const stopListening of stopOn) stopListening();
+      if (data !== undefined && !Buffer.isBuffer(data)) data.destroy(); // a stream the store did not read to its end closes its file
     }
   }
 }

@@ -8,6 +8,7 @@ import { dirname, joinPath } from '../path.js';
 import type { FileInfo } from '../options.js';
 import type { Resolved } from '../mount/mount-table.js';
 import { objectId } from '../cache/page-id.js';
+import { READ_WHOLE_BYTES } from '../cache/pending-index.js';
 import { collect } from '../io/body.js';
 import { pageReadStream } from '../io/read-stream.js';
 import { depth, moveKey, walkTree } from '../ops/tree-walk.js';
@@ -133,7 +134,8 @@ export class TreeOps {
     const moving = journal?.list(state.cacheId).filter((p) => p.mode === 'MUST_CACHE' && below(p.key)) ?? [];
     for (const pending of moving) {
       const to = { mount: dst.mount, key: moveKey(pending.key, src.key, dst.key) };
-      const data = await journal!.read(pending.id, 0, pending.size);
+      // Small data moves whole; larger data is streamed from the old data file into the new one.
+      const data = pending.size <= READ_WHOLE_BYTES ? await journal!.read(pending.id, 0, pending.size) : await journal!.readStream(pending.id);
       await this.writer.writeObject(to, data, 'MUST_CACHE', signal);
       await journal!.discard(state.cacheId, pending.key);
       await src.mount.store.delete(pending.key, { signal });

@@ -9,7 +9,7 @@ import { joinPath, parentKey } from '../path.js';
 import type { WriteType } from '../options.js';
 import type { Mount, Resolved } from '../mount/mount-table.js';
 import { objectId, versionOf } from '../cache/page-id.js';
-import { collect } from '../io/body.js';
+import { keepWhileFits } from '../io/body.js';
 import type { ObjectInfo } from '../store/under-store.js';
 import type { FsContext } from './context.js';
 import type { Namespace } from './namespace.js';
@@ -49,33 +49,26 @@ export class Writer {
     const object = objectId(state.cacheId, key);
     const replaces = this.ctx.disk?.journal.list(state.cacheId).filter((p) => p.key === key).map((p) => p.id) ?? [];
     if (mode === 'MUST_CACHE' || mode === 'ASYNC_THROUGH') {
-      const data = Buffer.isBuffer(body) ? body : await collect(body, signal);
+      // A stream goes to the journal as it comes; its bytes are kept for the memory tier while they fit.
+      const kept = Buffer.isBuffer(body) ? undefined : keepWhileFits(body, this.ctx.pages.memory.capacity);
       throwIfAborted(signal);
-      const pending = await this.ctx.disk!.journal.stage(state.cacheId, key, data, mode);
+      const pending = await this.ctx.disk!.journal.stage(state.cacheId, key, kept ? kept.stream : body, mode, signal);
       const info: ObjectInfo = { key, size: pending.size, mtime: pending.mtime, etag: `pending-${pending.id}`, isDirectory: false };
       await this.ctx.pages.drop(object, { force: true }); // old versions; a pin rule pins the new one's pages
-      this.ctx.pages.admitWritten(object, versionOf(info), data);
+      const data = kept ? kept.bytes(pending.size) : (body as Buffer);
+      if (data) this.ctx.pages.admitWritten(object, versionOf(info), data);
       state.meta.written(key, null);
       if (mode === 'ASYNC_THROUGH') this.ctx.writeBack!.schedule(pending);
       return info;
     }
-    let data: Buffer | undefined = Buffer.isBuffer(body) ? body : undefined;
-    let upload: Buffer | Readable = body;
-    if (!data && mode === 'CACHE_THROUGH') {
+    if (!Buffer.isBuffer(body) && mode === 'CACHE_THROUGH') {
       // Keep the pages of a streamed write while they fit the memory tier; drop them past that.
-      const chunks: Buffer[] = [];
-      let kept = 0;
-      const limit = this.ctx.pages.memory.capacity;
-      upload = (body as Readable).map((chunk: Buffer) => {
-        if (kept + chunk.length <= limit) chunks.push(chunk);
-        kept += chunk.length;
-        return chunk;
-      }) as unknown as Readable;
-      const info = await this.ctx.changingStore(mount, key, () => mount.store.write(key, upload, { signal }));
-      if (kept <= limit) data = Buffer.concat(chunks);
-      return this.afterWrite(mount, key, info, mode === 'CACHE_THROUGH' ? data : undefined, replaces);
+      const kept = keepWhileFits(body, this.ctx.pages.memory.capacity);
+      const info = await this.ctx.changingStore(mount, key, () => mount.store.write(key, kept.stream, { signal }));
+      return this.afterWrite(mount, key, info, kept.bytes(info.size), replaces);
     }
-    const info = await this.ctx.changingStore(mount, key, () => mount.store.write(key, upload, { signal, size: data?.length }));
+    const data = Buffer.isBuffer(body) ? body : undefined;
+    const info = await this.ctx.changingStore(mount, key, () => mount.store.write(key, body, { signal, size: data?.length }));
     return this.afterWrite(mount, key, info, mode === 'CACHE_THROUGH' ? data : undefined, replaces);
   }
 
@@ -91,15 +84,15 @@ export class Writer {
     return info;
   }
 
-  /** Called by the write-back uploader once a pending write is in the store. */
-  async afterUpload(mount: Mount, key: string, info: ObjectInfo, data: Buffer): Promise<void> {
+  /** Called by the write-back uploader once a pending write is in the store (with its data, when it was kept). */
+  async afterUpload(mount: Mount, key: string, info: ObjectInfo, data: Buffer | undefined): Promise<void> {
     const state = this.ctx.state.get(mount);
     if (!state) return;
     state.counters.bytesToStore += info.size;
     const object = objectId(state.cacheId, key);
     if (this.ctx.disk?.journal.find(state.cacheId, key)) return; // a newer pending write supersedes it
     await this.ctx.pages.drop(object, { force: true }); // old versions; a pin rule pins the new one's pages
-    this.ctx.pages.admitWritten(object, versionOf(info), data);
+    if (data && data.length === info.size) this.ctx.pages.admitWritten(object, versionOf(info), data);
     state.meta.written(key, info);
   }
 
@@ -108,3 +101,4 @@ export class Writer {
     this.ctx.state.get(res.mount)!.meta.written(res.key, { ...info, key: res.key, isDirectory: true, size: 0 });
   }
 }
+

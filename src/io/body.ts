@@ -44,3 +44,19 @@ export async function collect(stream: Readable | AsyncIterable<Uint8Array>, sign
   }
   return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
 }
+
+/**
+ * `body` passed through as `stream`, its chunks kept on the way while they total at most
+ * `limit` bytes: `bytes(size)` is then all of them in one Buffer, when they are all there is
+ * (`size` bytes) and fit; else `undefined` (the cache is not filled with a part of a file).
+ */
+export function keepWhileFits(body: Readable, limit: number): { stream: Readable; bytes(size: number): Buffer | undefined } {
+  const chunks: Buffer[] = [];
+  let seen = 0;
+  const stream = body.map((chunk: Buffer) => {
+    seen += chunk.length;
+    if (seen <= limit) chunks.push(chunk);
+    return chunk;
+  }) as unknown as Readable;
+  return { stream, bytes: (size) => (seen <= limit && seen === size ? Buffer.concat(chunks) : undefined) };
+}

@@ -6,7 +6,7 @@
  * @module
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import * as zlib from 'node:zlib';
 
 /** Magic number ending a page file (`SFP1`). */
@@ -158,5 +158,41 @@ export async function writeCacheFile(path: string, data: Uint8Array, trailer: Bu
     if (sync) await handle.sync();
   } finally {
     await handle.close();
+  }
+}
+
+/**
+ * Streams `chunks` to a new file (fails if it exists), then the trailer `trailerOf` builds from
+ * the data's size and crc32; `sync` fsyncs it before closing. Resolves with that size and crc32.
+ * An error of `chunks` (or of `trailerOf`) is thrown as it is; the caller removes the file.
+ */
+export async function streamCacheFile(
+  path: string,
+  chunks: AsyncIterable<Uint8Array>,
+  trailerOf: (size: number, crc: number) => Buffer,
+  sync: boolean,
+): Promise<{ size: number; crc: number }> {
+  const handle = await open(path, 'wx');
+  try {
+    let size = 0;
+    let crc = 0;
+    for await (const chunk of chunks) {
+      crc = checksum(chunk, crc);
+      await writeAll(handle, chunk, size);
+      size += chunk.length;
+    }
+    await writeAll(handle, trailerOf(size, crc), size);
+    if (sync) await handle.sync();
+    return { size, crc };
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Writes all of `data` at `position` (a write may take less than asked). */
+async function writeAll(handle: FileHandle, data: Uint8Array, position: number): Promise<void> {
+  for (let done = 0; done < data.length; ) {
+    const { bytesWritten } = await handle.write(data, done, data.length - done, position + done);
+    done += bytesWritten;
   }
 }

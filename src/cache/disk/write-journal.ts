@@ -17,10 +17,11 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { renameSync, rmSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
+import { Readable } from 'node:stream';
 import type Database from 'better-sqlite3';
-import { StrataError, toStrataError } from '../../errors.js';
+import { StrataError, isAbortError, throwIfAborted, toStrataError } from '../../errors.js';
 import type { PendingWrite, WriteJournal } from '../disk-tier-types.js';
-import { checksum, encodeTrailer, JOURNAL_MAGIC, writeCacheFile, type JournalFileMeta } from './cache-file.js';
+import { checksum, encodeTrailer, JOURNAL_MAGIC, streamCacheFile, writeCacheFile, type JournalFileMeta } from './cache-file.js';
 import { fsyncDir, isProcessAlive, tempFile, unlinkQuietly } from './disk-cache-dir.js';
 import { isBusy, NoRoom, type SqliteIndex } from './sqlite-index.js';
 import { signatureOf, VerifiedFiles } from './verified-files.js';
@@ -95,53 +96,71 @@ export class SqliteWriteJournal implements WriteJournal {
   }
 
   /**
-   * Stores the data and its record durably (both fsynced) and resolves only then. Counts
-   * against the dir's capacity and is never evicted; unpinned pages are evicted to make room,
-   * before the data is written, so the dir does not hold both. `ENOSPC`, before anything is
-   * written, when it cannot fit even so beside the pending writes and the other stages of this
-   * journal on their way; `EIO` when the disk or the index fails.
+   * Stores the data and its record durably (both fsynced) and resolves only then. The data is a
+   * Buffer, or a stream written to disk as it comes (never held in memory whole). Counts against
+   * the dir's capacity and is never evicted; unpinned pages are evicted to make room, before the
+   * data is written, so the dir does not hold both. `ENOSPC`, before the data is written (for a
+   * stream: as soon as what came so far does not fit), when it cannot fit even so beside the
+   * pending writes and the other stages of this journal on their way; `EIO` when the disk or
+   * the index fails. An error of the stream, or an abort of `signal`, ends the stage with that
+   * error and leaves nothing behind.
    */
-  async stage(cacheId: string, key: string, data: Buffer, mode: PendingWrite['mode']): Promise<PendingWrite> {
+  async stage(cacheId: string, key: string, data: Buffer | AsyncIterable<Uint8Array>, mode: PendingWrite['mode'], signal?: AbortSignal): Promise<PendingWrite> {
     this.assertOpen('write');
     if (mode !== 'ASYNC_THROUGH' && mode !== 'MUST_CACHE') throw new StrataError('EINVAL', `unknown journal mode ${String(mode)}`, { op: 'write' });
-    const size = data.length;
-    if (size > this.capacity || this.index.counters().locked + this.staging + size > this.capacity) throw noSpace(size, this.capacity);
-    this.staging += size;
+    const id = randomUUID();
+    const mtime = Date.now();
+    const order = stageOrder++;
+    const trailerOf = (size: number, crc: number): Buffer => encodeTrailer({ id, cacheId, key, size, mtime, mode, crc, order }, JOURNAL_MAGIC);
+    const room = new StageRoom(this, signal);
+    const tmp = tempFile(this.index.layout);
     try {
-      await this.makeRoomFor(this.staging);
-      return await this.write(cacheId, key, data, mode);
+      let written: { size: number; crc: number };
+      try {
+        if (Buffer.isBuffer(data)) {
+          await room.reserveUpTo(data.length, false);
+          const crc = checksum(data);
+          await writeCacheFile(tmp, data, trailerOf(data.length, crc), true);
+          written = { size: data.length, crc };
+        } else {
+          written = await streamCacheFile(tmp, room.counting(data), trailerOf, true);
+        }
+      } catch (error) {
+        await unlinkQuietly([tmp]);
+        throw isAbortError(error) ? error : toStrataError(error, { op: 'write' });
+      }
+      return await this.record(tmp, { id, cacheId, key, size: written.size, mtime, mode, crc: written.crc, order });
     } finally {
-      this.staging -= size;
+      room.release();
     }
   }
 
   /**
-   * Evicts unpinned pages until `bytes` more fit in the capacity (the data of the stages on their
-   * way): best effort, the stage's own transaction makes room again.
+   * Counts `bytes` more of a stage on its way against the capacity (`ENOSPC` when they do not fit
+   * beside the pending writes and the other stages), and evicts unpinned pages to make room for
+   * all the stages on their way (best effort: the stage's own transaction makes room again).
+   * Used by {@link StageRoom}.
    */
-  private async makeRoomFor(bytes: number): Promise<void> {
+  async reserve(bytes: number, stageTotal: number): Promise<void> {
+    if (stageTotal > this.capacity || this.index.counters().locked + this.staging + bytes > this.capacity) throw noSpace(stageTotal, this.capacity);
+    this.staging += bytes;
     let victims;
     try {
-      victims = this.index.transaction(() => this.index.makeRoom(bytes, this.capacity) ?? []);
+      victims = this.index.transaction(() => this.index.makeRoom(this.staging, this.capacity) ?? []);
     } catch {
       return;
     }
     await unlinkQuietly(victims.map((v) => this.index.pagePath(v.file)));
   }
 
-  /** The data to a temp file (fsynced), then renamed into `journal/` and recorded in one durable transaction. */
-  private async write(cacheId: string, key: string, data: Buffer, mode: PendingWrite['mode']): Promise<PendingWrite> {
-    const size = data.length;
-    const id = randomUUID();
-    const mtime = Date.now();
-    const meta: JournalFileMeta = { id, cacheId, key, size, mtime, mode, crc: checksum(data), order: stageOrder++ };
-    const tmp = tempFile(this.index.layout);
-    try {
-      await writeCacheFile(tmp, data, encodeTrailer(meta, JOURNAL_MAGIC), true);
-    } catch (error) {
-      await unlinkQuietly([tmp]);
-      throw toStrataError(error, { op: 'write' });
-    }
+  /** Gives back bytes counted by {@link reserve} once their stage has ended. */
+  unreserve(bytes: number): void {
+    this.staging -= bytes;
+  }
+
+  /** Renames the written data file into `journal/` and records it, in one durable transaction. */
+  private async record(tmp: string, meta: JournalFileMeta): Promise<PendingWrite> {
+    const { id, cacheId, key, size, mtime, mode } = meta;
     this.assertOpen('write');
     const path = this.index.journalPath(id);
     let victims;
@@ -209,6 +228,25 @@ export class SqliteWriteJournal implements WriteJournal {
       await handle?.close();
     }
     return buffer;
+  }
+
+  /**
+   * A pending write's whole data as a stream, read 1 MiB at a time and checked against its crc32
+   * on the way: when it is damaged the stream fails with `EIO` before its last chunk, so a
+   * consumer that stores what it reads (an upload) never completes with damaged data. `ENOENT`
+   * when the write is no longer pending.
+   */
+  async readStream(id: string): Promise<Readable> {
+    this.assertOpen('read');
+    const row = this.fileStmt.get(id);
+    if (row === undefined) throw new StrataError('ENOENT', 'pending write not found', { op: 'read' });
+    let handle;
+    try {
+      handle = await open(this.index.journalPath(row.file), 'r');
+    } catch (error) {
+      throw toStrataError(error, { op: 'read' });
+    }
+    return Readable.from(verifiedChunks(handle, row), { objectMode: false });
   }
 
   /**
@@ -300,6 +338,28 @@ async function verifyData(handle: FileHandle, row: { size: number; crc: number }
   if (crc !== row.crc) throw damaged();
 }
 
+/** The data of a journal file, chunk by chunk, the last one held back until the crc32 of all of it is checked; closes the file. */
+async function* verifiedChunks(handle: FileHandle, row: { size: number; crc: number }): AsyncGenerator<Buffer> {
+  try {
+    let crc = 0;
+    let held: Buffer | undefined;
+    for (let position = 0; position < row.size; ) {
+      const chunk = Buffer.allocUnsafe(Math.min(VERIFY_CHUNK, row.size - position));
+      await readFully(handle, chunk, position);
+      crc = checksum(chunk, crc);
+      position += chunk.length;
+      if (held) yield held;
+      held = chunk;
+    }
+    if (crc !== row.crc) throw damaged();
+    if (held) yield held;
+  } catch (error) {
+    throw toStrataError(error, { op: 'read' });
+  } finally {
+    await handle.close();
+  }
+}
+
 function damaged(): StrataError {
   return new StrataError('EIO', 'pending write data is damaged', { op: 'read' });
 }
@@ -311,4 +371,50 @@ function noSpace(size: number, capacity: number): StrataError {
 function indexError(error: unknown, op: string): StrataError {
   if (error instanceof StrataError) return error;
   return new StrataError('EIO', `disk cache index failed: ${(error as Error)?.message ?? String(error)}`, { op, temporary: isBusy(error) });
+}
+
+/** Bytes a stage of a stream counts against the capacity at a time (fewer at the end of the room). */
+const RESERVE_STEP = 4 * 1024 * 1024;
+
+/** The bytes one stage has counted against its journal's capacity (see {@link SqliteWriteJournal.reserve}). */
+class StageRoom {
+  #reserved = 0;
+
+  constructor(
+    private readonly journal: SqliteWriteJournal,
+    private readonly signal: AbortSignal | undefined,
+  ) {}
+
+  /** Counts the stage up to `total` bytes: with `ahead` (a stream) a step ahead when it fits, else just what it needs. */
+  async reserveUpTo(total: number, ahead = true): Promise<void> {
+    if (total <= this.#reserved) return;
+    const need = total - this.#reserved;
+    const step = ahead ? Math.max(need, Math.min(RESERVE_STEP, this.journal.capacity - this.#reserved)) : need;
+    try {
+      await this.journal.reserve(step, this.#reserved + step);
+      this.#reserved += step;
+    } catch (error) {
+      if (step === need) throw error;
+      await this.journal.reserve(need, total);
+      this.#reserved += need;
+    }
+  }
+
+  /** The chunks of `source`, each counted before it is handed on; stops at an abort of the signal. */
+  async *counting(source: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
+    let total = 0;
+    for await (const chunk of source) {
+      throwIfAborted(this.signal);
+      total += chunk.length;
+      await this.reserveUpTo(total);
+      yield chunk;
+    }
+    throwIfAborted(this.signal);
+  }
+
+  /** Gives back everything counted (the stage ended: recorded, or failed). */
+  release(): void {
+    this.journal.unreserve(this.#reserved);
+    this.#reserved = 0;
+  }
 }
