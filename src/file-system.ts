@@ -703,7 +703,7 @@ export class StrataFS {
     // and never answers does not hold close() up for ever.)
     await settlesWithin(this.#ctx.changesSettled(), CLOSE_WAIT_MS);
     await this.#ctx.writeBack?.drain().catch(() => undefined); // what they left pending
-    this.#ctx.writeBack?.stop();
+    await this.#ctx.writeBack?.stop();
     await this.#ctx.pages.settle();
     await this.#ctx.disk?.tier.close();
     await this.#ctx.shared?.close();

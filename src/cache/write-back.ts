@@ -23,6 +23,12 @@ import { joinPath } from '../path.js';
 /** How long `close()` waits for the uploads it starts before it gives up those still on their way. */
 const DRAIN_WAIT_MS = 10_000;
 
+/**
+ * How long {@link WriteBack.stop} waits for the upload attempts it aborted to end, so that they
+ * do not meet a closed journal (one whose store call ignores the abort is left behind).
+ */
+const STOP_WAIT_MS = 2_000;
+
 /** The uploader (see the module comment). */
 export class WriteBack {
   readonly #uploads = new Map<string, Promise<void>>();
@@ -37,6 +43,8 @@ export class WriteBack {
   readonly #leaving = new Set<string>();
   /** Pending writes whose upload failed for good: warned of once. */
   readonly #givenUpIds = new Set<string>();
+  /** The upload attempts on their way (background and `persist`): {@link stop} waits for them. */
+  readonly #attempts = new Set<Promise<unknown>>();
 
   constructor(
     private readonly journal: WriteJournal,
@@ -85,7 +93,7 @@ export class WriteBack {
   async #persist(pending: PendingWrite): Promise<void> {
     const mount = this.mountOf(pending.cacheId);
     if (!mount) throw new StrataError('EROFS', 'the store is mounted read-only');
-    const outcome = await this.locks.run(objectId(pending.cacheId, pending.key), () => this.#attempt(mount, pending));
+    const outcome = await this.locks.run(objectId(pending.cacheId, pending.key), () => this.#tracked(this.#attempt(mount, pending)));
     if (outcome !== true) throw toStrataError(outcome.error);
   }
 
@@ -131,10 +139,22 @@ export class WriteBack {
     return cancel;
   }
 
-  /** Stops retrying (at close); an upload still on its way is given up (it stays pending). */
-  stop(): void {
+  /**
+   * Stops retrying (at close): the upload attempts on their way are aborted, and it resolves once
+   * they have ended (at most {@link STOP_WAIT_MS}), before the journal is closed. What they did
+   * not finish stays pending for the next uploader on the disk cache dir.
+   */
+  async stop(): Promise<void> {
     this.#stopped = true;
     this.#cancel.abort(new Error('the file system closed'));
+    await settlesWithin(Promise.allSettled([...this.#attempts]), STOP_WAIT_MS);
+  }
+
+  /** Keeps `attempt` in {@link #attempts} while it is on its way. */
+  #tracked<T>(attempt: Promise<T>): Promise<T> {
+    this.#attempts.add(attempt);
+    void attempt.finally(() => this.#attempts.delete(attempt)).catch(() => undefined);
+    return attempt;
   }
 
   async #upload(pending: PendingWrite): Promise<void> {
@@ -145,8 +165,9 @@ export class WriteBack {
       // Each attempt runs between the other changes of the key, never beside one (the backoff does not hold it up).
       // An attempt gives way to a change of the file queued behind it: that change replaces this version anyway.
       const yielding = new AbortController();
-      const uploaded = await this.locks.run(objectId(pending.cacheId, pending.key), () => this.#attempt(mount, pending, yielding), { yielding });
+      const uploaded = await this.locks.run(objectId(pending.cacheId, pending.key), () => this.#tracked(this.#attempt(mount, pending, yielding)), { yielding });
       if (uploaded === true) return;
+      if (this.#stopped) return; // given up at close: it stays pending for the next uploader, no warning
       if (!isAbortError(uploaded.error) && !isTemporary(toStrataError(uploaded.error))) throw this.#givenUp(mount, pending, uploaded.error);
       if ((this.#draining || this.#leaving.has(pending.cacheId)) && ++drainAttempts >= this.retry.attempts) return; // left for the next uploader on the dir
       await sleep(backoffDelay({ ...this.retry, maxDelay: Math.max(this.retry.maxDelay, 5000) }, Math.min(attempt, 10)));

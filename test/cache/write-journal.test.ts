@@ -76,6 +76,23 @@ describe('write journal: in one process', () => {
     expect(readdirSync(join(dir, 'journal'))).toEqual([]);
   });
 
+  it('a complete or discard overtaken by the close of the cache ends quietly; the next open no longer lists those writes', async () => {
+    const dir = await newDir();
+    const { journal, tier } = await openCache(dir, 1024 * KiB);
+    const uploaded = await journal.stage('s3://bucket', 'a', Buffer.from('uploaded'), 'ASYNC_THROUGH');
+    await journal.stage('s3://bucket', 'b', Buffer.from('replaced in the store'), 'ASYNC_THROUGH');
+    const kept = await journal.stage('s3://bucket', 'c', Buffer.from('still pending'), 'MUST_CACHE');
+    // The close runs while their data files are being removed (as at close() with an upload on its way).
+    const completing = journal.complete(uploaded.id);
+    const discarding = journal.discard('s3://bucket', 'b');
+    await tier.close();
+    await expect(completing).resolves.toBeUndefined();
+    await expect(discarding).resolves.toBeUndefined();
+    const again = await openCache(dir, 1024 * KiB);
+    expect(again.journal.list().map((p) => p.id)).toEqual([kept.id]);
+    expectBytes(await again.journal.read(kept.id, 0, 100), Buffer.from('still pending'));
+  });
+
   it('evicts unpinned pages to make room and fails with ENOSPC when it cannot fit', async () => {
     const dir = await newDir();
     const { journal, tier } = await openCache(dir, 64 * KiB);

@@ -282,7 +282,10 @@ export class SqliteWriteJournal implements WriteJournal {
     }
   }
 
-  /** Removes the record and its data once the store has it. Newer writes of the same key stay. */
+  /**
+   * Removes the record and its data once the store has it. Newer writes of the same key stay.
+   * Quiet once the journal is closed, even when that happens meanwhile (the next open finishes it).
+   */
   async complete(id: string): Promise<void> {
     if (this.index.isClosed) return;
     const row = this.fileStmt.get(id);
@@ -291,6 +294,7 @@ export class SqliteWriteJournal implements WriteJournal {
     // open, never data without a record that a rebuilt index could upload again.
     await unlinkQuietly([this.index.journalPath(row.file)]);
     this.verified.forget(row.file);
+    if (this.index.isClosed) return; // closed meanwhile: the next open drops the record, its data being gone
     this.run(() => this.deleteStmt.run(id), 'write');
   }
 
@@ -301,6 +305,7 @@ export class SqliteWriteJournal implements WriteJournal {
     if (rows.length === 0) return;
     await unlinkQuietly(rows.map((r) => this.index.journalPath(r.file)));
     for (const r of rows) this.verified.forget(r.file);
+    if (this.index.isClosed) return; // closed meanwhile: the next open drops the records, their data being gone
     this.run(() => this.index.transaction(() => rows.forEach((r) => this.deleteStmt.run(r.id))), 'write');
   }
 
