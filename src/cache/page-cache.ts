@@ -127,7 +127,8 @@ export class PageCache {
     this.#diskOffUntil = Date.now() + DISK_COOL_DOWN_MS;
     if (this.#diskWarned) return;
     this.#diskWarned = true;
-    const reason = (error as { code?: string; message?: string })?.code ?? (error as Error)?.message ?? String(error);
+    // The code and what failed (the disk cache dir names the cause: missing, not writable, full).
+    const reason = error instanceof StrataError ? `${error.code}: ${error.detail}` : ((error as { code?: string })?.code ?? (error as Error)?.message ?? String(error));
     process.emitWarning(`stratafs: the disk cache failed (${reason}); it is skipped for ${DISK_COOL_DOWN_MS / 1000} s at a time while it keeps failing`, { code: 'STRATAFS_DISK_CACHE' });
   }
 

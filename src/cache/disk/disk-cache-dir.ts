@@ -51,6 +51,23 @@ export function unusableDir(code: StrataErrorCode, dir: string, why: string, cau
   return new StrataError(code, `disk cache dir is unusable: ${why}`, { path: dir, op: 'cache.disk', cause: cause === undefined ? undefined : plainCause(cause) });
 }
 
+/**
+ * The error for a disk cache dir that fails under a write, or under a read of pending data: it
+ * was deleted (`EIO`), cannot be written (`EIO`, the cause named: `EROFS`, `EACCES`), or its
+ * disk is full (`ENOSPC`). It names the dir and the cause, never a bare code of a cache file
+ * (which would read as if the user's own file were missing or refused). A `StrataError` stays as it is.
+ */
+export function cacheDirFailure(error: unknown, layout: CacheDirLayout, op: string): StrataError {
+  if (error instanceof StrataError) return error;
+  const code = (error as { code?: unknown } | undefined)?.code;
+  const cause = plainCause(error);
+  const fail = (strataCode: StrataErrorCode, why: string): StrataError => new StrataError(strataCode, `the disk cache dir ${layout.root} ${why}`, { op, cause });
+  if (code === 'ENOENT' || code === 'ENOTDIR') return fail('EIO', `is missing (${code})`);
+  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') return fail('EIO', `cannot be written (${code})`);
+  if (code === 'ENOSPC' || code === 'EDQUOT') return fail('ENOSPC', `is on a full disk (${code})`);
+  return fail('EIO', `failed: ${cause.message}`);
+}
+
 function plainCause(error: unknown): Error {
   const e = error as { message?: unknown; code?: unknown };
   const out = new Error(typeof e?.message === 'string' ? e.message : String(error)) as Error & { code?: unknown };

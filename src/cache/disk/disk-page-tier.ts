@@ -17,12 +17,11 @@ import { mkdirSync, renameSync, rmSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type Database from 'better-sqlite3';
-import { toStrataError } from '../../errors.js';
 import type { DiskTier, TierStats } from '../disk-tier-types.js';
 import { signatureOf, VerifiedFiles } from './verified-files.js';
 import { pageKey, type PageId } from '../page-id.js';
 import { checksum, encodeTrailer, PAGE_MAGIC, writeCacheFile, type PageFileMeta } from './cache-file.js';
-import { tempFile, unlinkQuietly } from './disk-cache-dir.js';
+import { cacheDirFailure, tempFile, unlinkQuietly } from './disk-cache-dir.js';
 import { OpenFiles, type OpenFile } from './open-files.js';
 import { isBusy, NoRoom, type SqliteIndex, type Victim } from './sqlite-index.js';
 
@@ -155,7 +154,7 @@ export class DiskPageTier implements DiskTier {
       // The disk refused the write (full, read-only, vanished dir): the caller decides whether
       // to turn the tier off, so this is an error, not a plain "not stored".
       await unlinkQuietly([tmp]);
-      throw toStrataError(error, { op: 'cache.disk' });
+      throw cacheDirFailure(error, this.index.layout, 'cache.disk');
     }
     if (this.index.isClosed) {
       await unlinkQuietly([tmp]);
@@ -168,7 +167,7 @@ export class DiskPageTier implements DiskTier {
       await unlinkQuietly([tmp]);
       // No room, or a busy index past its timeout: the page is simply not cached.
       if (error instanceof NoRoom || isBusy(error)) return false;
-      throw toStrataError(error, { op: 'cache.disk' }); // a failed rename: the dir is unusable
+      throw cacheDirFailure(error, this.index.layout, 'cache.disk'); // a failed rename: the dir is unusable
     }
     if (outcome.keptOther) await unlinkQuietly([tmp]);
     await this.removeFiles(outcome.victims);

@@ -16,13 +16,13 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { renameSync, rmSync } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { open, stat, type FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import type Database from 'better-sqlite3';
 import { StrataError, isAbortError, throwIfAborted, toStrataError } from '../../errors.js';
 import type { PendingWrite, WriteJournal } from '../disk-tier-types.js';
 import { checksum, encodeTrailer, JOURNAL_MAGIC, streamCacheFile, writeCacheFile, type JournalFileMeta } from './cache-file.js';
-import { fsyncDir, isProcessAlive, tempFile, unlinkQuietly } from './disk-cache-dir.js';
+import { cacheDirFailure, fsyncDir, isProcessAlive, tempFile, unlinkQuietly } from './disk-cache-dir.js';
 import { isBusy, NoRoom, type SqliteIndex } from './sqlite-index.js';
 import { signatureOf, VerifiedFiles } from './verified-files.js';
 
@@ -127,7 +127,8 @@ export class SqliteWriteJournal implements WriteJournal {
         }
       } catch (error) {
         await unlinkQuietly([tmp]);
-        throw isAbortError(error) ? error : toStrataError(error, { op: 'write' });
+        // The stream's own errors are StrataErrors by now (see StageRoom.counting): what is left failed in the cache dir.
+        throw isAbortError(error) ? error : cacheDirFailure(error, this.index.layout, 'write');
       }
       return await this.record(tmp, { id, cacheId, key, size: written.size, mtime, mode, crc: written.crc, order });
     } finally {
@@ -180,9 +181,11 @@ export class SqliteWriteJournal implements WriteJournal {
     } catch (error) {
       await unlinkQuietly([tmp]);
       if (error instanceof NoRoom) throw noSpace(size, this.capacity);
-      throw indexError(error, 'write');
+      throw isSqliteError(error) ? indexError(error, 'write') : cacheDirFailure(error, this.index.layout, 'write'); // the rename failed
     }
-    await fsyncDir(this.index.layout.journalDir);
+    await fsyncDir(this.index.layout.journalDir).catch((error: unknown) => {
+      throw cacheDirFailure(error, this.index.layout, 'write');
+    });
     await unlinkQuietly(victims.map((v) => this.index.pagePath(v.file)));
     return { id, cacheId, key, size, mtime: new Date(mtime), mode };
   }
@@ -223,7 +226,7 @@ export class SqliteWriteJournal implements WriteJournal {
       if (whole && checksum(buffer) !== row.crc) throw damaged();
       this.verified.remember(row.file, signature);
     } catch (error) {
-      throw toStrataError(error, { op: 'read' });
+      throw await this.readError(error, id);
     } finally {
       await handle?.close();
     }
@@ -244,7 +247,7 @@ export class SqliteWriteJournal implements WriteJournal {
     try {
       handle = await open(this.index.journalPath(row.file), 'r');
     } catch (error) {
-      throw toStrataError(error, { op: 'read' });
+      throw await this.readError(error, id);
     }
     return Readable.from(verifiedChunks(handle, row), { objectMode: false });
   }
@@ -307,6 +310,22 @@ export class SqliteWriteJournal implements WriteJournal {
     for (const r of rows) this.verified.forget(r.file);
     if (this.index.isClosed) return; // closed meanwhile: the next open drops the records, their data being gone
     this.run(() => this.index.transaction(() => rows.forEach((r) => this.deleteStmt.run(r.id))), 'write');
+  }
+
+  /**
+   * A failed read of a pending write's data: `ENOENT` when the write is no longer pending (uploaded
+   * or replaced meanwhile); `EIO` naming the dir when its data is gone with the cache dir (the
+   * dir was removed while in use): that write cannot be read, nor uploaded, any more.
+   */
+  private async readError(error: unknown, id: string): Promise<StrataError> {
+    if ((error as { code?: unknown }).code !== 'ENOENT') return toStrataError(error, { op: 'read' });
+    const dirGone = await stat(this.index.layout.journalDir).then(
+      (info) => !info.isDirectory(),
+      () => true,
+    );
+    const stillPending = !this.index.isClosed && this.fileStmt.get(id) !== undefined;
+    if (dirGone && stillPending) return cacheDirFailure(error, this.index.layout, 'read');
+    return toStrataError(error, { op: 'read' });
   }
 
   private run(fn: () => unknown, op: string): void {
@@ -373,6 +392,12 @@ function noSpace(size: number, capacity: number): StrataError {
   return new StrataError('ENOSPC', `no space left in the disk cache for ${size} bytes that may not be evicted (capacity ${capacity})`, { op: 'write' });
 }
 
+/** True for an error of the SQLite index (not of a file in the dir). */
+function isSqliteError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && code.startsWith('SQLITE');
+}
+
 function indexError(error: unknown, op: string): StrataError {
   if (error instanceof StrataError) return error;
   return new StrataError('EIO', `disk cache index failed: ${(error as Error)?.message ?? String(error)}`, { op, temporary: isBusy(error) });
@@ -405,16 +430,36 @@ class StageRoom {
     }
   }
 
-  /** The chunks of `source`, each counted before it is handed on; stops at an abort of the signal. */
+  /**
+   * The chunks of `source`, each counted before it is handed on; stops at an abort of the signal.
+   * An error of the source is thrown as a `StrataError` of its own (never taken for a failure of
+   * the cache dir).
+   */
   async *counting(source: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
-    let total = 0;
-    for await (const chunk of source) {
+    const chunks = source[Symbol.asyncIterator]();
+    let done = false;
+    try {
+      for (let total = 0; ; ) {
+        throwIfAborted(this.signal);
+        let next: IteratorResult<Uint8Array>;
+        try {
+          next = await chunks.next();
+        } catch (error) {
+          done = true; // the source ended with its error
+          throw isAbortError(error) ? error : toStrataError(error, { op: 'write' });
+        }
+        if (next.done) {
+          done = true;
+          break;
+        }
+        total += next.value.length;
+        await this.reserveUpTo(total);
+        yield next.value;
+      }
       throwIfAborted(this.signal);
-      total += chunk.length;
-      await this.reserveUpTo(total);
-      yield chunk;
+    } finally {
+      if (!done) await chunks.return?.(); // given up before its end: the source is closed
     }
-    throwIfAborted(this.signal);
   }
 
   /** Gives back everything counted (the stage ended: recorded, or failed). */
