@@ -22,6 +22,11 @@ vi.mock('../../src/cache/disk/cache-file.js', async (importOriginal) => {
       if (fault.code !== undefined) throw Object.assign(new Error(`${fault.code}: injected fault, open '${path}'`), { code: fault.code, path });
       await original.writeCacheFile(path, data, trailer, sync);
     },
+    // The same for pending data written as its stream comes.
+    streamCacheFile: async (path: string, ...rest: Parameters<typeof original.streamCacheFile> extends [string, ...infer R] ? R : never) => {
+      if (fault.code !== undefined) throw Object.assign(new Error(`${fault.code}: injected fault, open '${path}'`), { code: fault.code, path });
+      return original.streamCacheFile(path, ...rest);
+    },
   };
 });
 
@@ -97,8 +102,8 @@ describe('a disk cache dir that fails under its calls', () => {
     expect(await outcome(fs.rename('/s/moved.bin', '/s/elsewhere.bin'))).toMatchObject({ code: 'EIO' });
 
     for (const writeType of WRITE_TYPES) {
-      for (const write of [fs.writeFile(`/s/new-${writeType}.bin`, data, { writeType }), streamWrite(fs, `/s/stream-${writeType}.bin`, data, writeType)]) {
-        const failed = await outcome(write);
+      for (const write of [() => fs.writeFile(`/s/new-${writeType}.bin`, data, { writeType }), () => streamWrite(fs, `/s/stream-${writeType}.bin`, data, writeType)]) {
+        const failed = await outcome(write());
         expect(failed).toMatchObject({ code: 'EIO' });
         expect((failed as { message: string }).message).toContain(`disk cache dir ${cache.dir} is missing (ENOENT)`);
       }
@@ -127,8 +132,8 @@ describe('a disk cache dir that fails under its calls', () => {
 
       const expected = code === 'ENOSPC' ? { code: 'ENOSPC', text: `disk cache dir ${cache.dir} is on a full disk (ENOSPC)` } : { code: 'EIO', text: `disk cache dir ${cache.dir} cannot be written (${code})` };
       for (const writeType of WRITE_TYPES) {
-        for (const write of [fs.writeFile(`/s/new-${writeType}.bin`, data, { writeType }), streamWrite(fs, `/s/stream-${writeType}.bin`, data, writeType)]) {
-          const failed = await outcome(write);
+        for (const write of [() => fs.writeFile(`/s/new-${writeType}.bin`, data, { writeType }), () => streamWrite(fs, `/s/stream-${writeType}.bin`, data, writeType)]) {
+          const failed = await outcome(write());
           expect(failed).toMatchObject({ code: expected.code });
           expect((failed as { message: string }).message).toContain(expected.text);
         }
