@@ -55,3 +55,4 @@ export { GcsStore } from './store/gcs/gcs-store.js';
 export { OssStore } from './store/oss/oss-store.js';
 export { CosStore } from './store/cos/cos-store.js';
 export type { SharedTierOptions } from './cache/shared/options.js';
+export type { SharedTierStats } from './cache/shared-tier-types.js';

@@ -7,6 +7,7 @@ import { describe } from './path.js';
 import { parseSize, type Bytes, type Milliseconds, type SizeLike } from './size.js';
 import type { UnderStore } from './store/under-store.js';
 import type { SharedTierOptions } from './cache/shared/options.js';
+import type { SharedTierStats } from './cache/shared-tier-types.js';
 
 /** How reads use the cache (as in Alluxio). */
 export const READ_TYPES = ['CACHE', 'CACHE_PROMOTE', 'NO_CACHE'] as const;
@@ -208,21 +209,8 @@ export interface StrataStats {
   };
   /** `ASYNC_THROUGH`/`MUST_CACHE` writes not yet in the store. */
   pendingWrites: number;
-  /** The shared (Redis) tier, when configured: page hits/misses, bytes in/out, errors, whether Redis answers. */
-  shared?: {
-    /** Pages served from Redis. */
-    hits: number;
-    /** Pages looked up in Redis and not found. */
-    misses: number;
-    /** Page bytes read from Redis. */
-    bytesIn: number;
-    /** Page bytes written to Redis. */
-    bytesOut: number;
-    /** Redis round trips that failed or timed out. */
-    errors: number;
-    /** `false` while the tier is skipped because Redis does not answer. */
-    available: boolean;
-  };
+  /** The shared (Redis) tier, when configured: its page and metadata hits, bytes, errors, single-flight figures, whether Redis answers. */
+  shared?: SharedTierStats;
   /** The same figures per mount point. */
   mounts: Record<
     string,

@@ -5,6 +5,44 @@
 import type { ObjectInfo } from '../store/under-store.js';
 import type { PageId } from './page-id.js';
 
+/** Figures of the shared (Redis) tier: `stats().shared`. */
+export interface SharedTierStats {
+  /** Pages served from Redis (lookups and single-flight waits). */
+  hits: number;
+  /** Pages looked up and not found. */
+  misses: number;
+  /** Page bytes read from Redis. */
+  bytesIn: number;
+  /** Page bytes written to Redis. */
+  bytesOut: number;
+  /** Failed or timed-out Redis round trips. */
+  errors: number;
+  /** False while the breaker skips Redis. */
+  available: boolean;
+  /** Single-flight leases won (this process fetched from the store for the fleet). */
+  leadFetches: number;
+  /** Single-flight runs answered by another process' fetch. */
+  waitHits: number;
+  /** Single-flight runs fetched by this process without the lease (wait over, Redis skipped). */
+  fallbacks: number;
+  /** Pages not written (over `maxPageBytes`, over `maxPendingBytes`, or Redis skipped). */
+  dropped: number;
+  /** Metadata (`stat`, listings) in Redis. */
+  metadata: {
+    /** Answers served from Redis. */
+    hits: number;
+    /** Answers not there, or too old. */
+    misses: number;
+  };
+  /** Invalidations of changed files between instances. */
+  invalidations: {
+    /** Sent to the other instances. */
+    published: number;
+    /** Received from other instances. */
+    received: number;
+  };
+}
+
 /** An invalidation published by one instance and received by all others. */
 export interface Invalidation {
   /** The mount's cache id (store URI). */
@@ -51,7 +89,7 @@ export interface SharedTier {
   /** Registers the handler for invalidations from other instances. */
   onInvalidation(handler: (invalidation: Invalidation) => void): void;
   /** Figures of the tier. */
-  stats(): { hits: number; misses: number; bytesIn: number; bytesOut: number; errors: number; available: boolean };
+  stats(): SharedTierStats;
   /** Closes connections. */
   close(): Promise<void>;
 }

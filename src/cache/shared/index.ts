@@ -10,7 +10,7 @@ import { resolveSharedTierOptions, type SharedTierOptions } from './options.js';
 import { RedisSharedTier } from './redis-shared-tier.js';
 
 export type { SharedTierOptions } from './options.js';
-export type { SharedTierStats } from './redis-shared-tier.js';
+export type { SharedTierStats } from '../shared-tier-types.js';
 export { RedisSharedTier } from './redis-shared-tier.js';
 export { SHARED_TIER_WARNING } from './breaker.js';
 

@@ -12,40 +12,12 @@ import type { ChainableCommander } from 'ioredis';
 import { parentKey } from '../../path.js';
 import type { ObjectInfo } from '../../store/under-store.js';
 import type { PageId } from '../page-id.js';
-import type { Invalidation, SharedTier } from '../shared-tier-types.js';
+import type { Invalidation, SharedTier, SharedTierStats } from '../shared-tier-types.js';
 import { CircuitBreaker } from './breaker.js';
 import { decodeInvalidation, decodeList, decodeStat, encodeInvalidation, encodeList, encodeStat, type MetaEntry } from './codec.js';
 import { waitReady, watchProgress, type RedisClient } from './connect.js';
 import { SharedKeys } from './keys.js';
 import type { ResolvedSharedTierOptions } from './options.js';
-
-/** Figures of the shared tier (a superset of {@link SharedTier.stats}). */
-export interface SharedTierStats {
-  /** Pages served from Redis (lookups and single-flight waits). */
-  hits: number;
-  /** Pages looked up and not found. */
-  misses: number;
-  /** Page bytes read from Redis. */
-  bytesIn: number;
-  /** Page bytes written to Redis. */
-  bytesOut: number;
-  /** Failed or timed-out Redis round trips. */
-  errors: number;
-  /** False while the breaker skips Redis. */
-  available: boolean;
-  /** Single-flight leases won (this process fetched from the store for the fleet). */
-  leadFetches: number;
-  /** Single-flight runs answered by another process' fetch. */
-  waitHits: number;
-  /** Single-flight runs fetched by this process without the lease (wait over, Redis skipped). */
-  fallbacks: number;
-  /** Pages not written (over `maxPageBytes`, over `maxPendingBytes`, or Redis skipped). */
-  dropped: number;
-  /** Metadata answers served from Redis / not there (or too old). */
-  metadata: { hits: number; misses: number };
-  /** Invalidations published / received from other instances. */
-  invalidations: { published: number; received: number };
-}
 
 const SKIP = Symbol('skip');
 /** How much longer than a read a background write may take. */

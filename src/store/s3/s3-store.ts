@@ -5,7 +5,7 @@
  */
 import { Readable } from 'node:stream';
 import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
-import type { ByteRange, StoreCallOptions, StoreReadOptions } from '../under-store.js';
+import type { ByteRange, StoreCallOptions, StoreReadOptions, StoreCapabilities } from '../under-store.js';
 import { ObjectStoreBase, objectSizeOf, quoteEtag, rangeHeader, unquoteEtag, type RawListOptions, type RawListPage, type RawObject, type RawRead, type RawWriteResult } from '../object-store-base.js';
 import { sliceStream } from '../../io/slice-stream.js';
 import { httpStatusOf } from '../store-errors.js';
@@ -38,22 +38,8 @@ import { uploadObject } from './upload.js';
  * Credentials never appear in `uri`, error messages, causes or `util.inspect(store)`.
  */
 export class S3Store extends ObjectStoreBase {
-  override readonly capabilities = {
-    /** `read(key, range)` sends a `Range` GET. */
-    rangeRead: true,
-    /** `list()` works (`ListObjectsV2`). */
-    list: true,
-    /** `copy()` is server-side (`CopyObject`). */
-    copy: true,
-    /** No rename: the facade copies, then deletes, each object. */
-    rename: false,
-    /** No real directories: prefixes and `dir/` markers. */
-    directories: false,
-    /** `read` sends `If-Match` for `opts.ifMatch` (412 -> `ESTALE`). */
-    conditionalRead: true,
-    /** `readWithInfo` takes the size and ETag from the GET's own answer. */
-    readInfo: true,
-  };
+  /** Ranged, conditional reads whose answers carry the size and ETag; server-side copy; no rename (copy + delete) and no real directories. */
+  override readonly capabilities: StoreCapabilities = { rangeRead: true, list: true, copy: true, rename: false, directories: false, conditionalRead: true, readInfo: true };
   /** The bucket. */
   readonly bucket: string;
   readonly #options: ResolvedS3Options;
