@@ -1,39 +1,8 @@
-import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { StrataError, StrataFS, MemoryStore, type UnderStore } from '../../src/index.js';
 import { expectCode } from '../support/helpers.js';
-
-/** A store whose next `failures` stat/read calls fail with `error`, or hang for `hangMs`. */
-function flakyStore(failures: number, error: () => Error, hangMs = 0): UnderStore & { attempts: number } {
-  const inner = new MemoryStore();
-  void inner.write('f.txt', Buffer.from('payload'));
-  let left = failures;
-  const store = {
-    attempts: 0,
-    uri: 'flaky://x',
-    capabilities: inner.capabilities,
-    async stat(key: string, opts?: { signal?: AbortSignal }) {
-      store.attempts++;
-      if (hangMs > 0) {
-        await new Promise((resolve, reject) => {
-          const t = setTimeout(resolve, hangMs);
-          opts?.signal?.addEventListener('abort', () => {
-            clearTimeout(t);
-            reject(opts.signal!.reason);
-          });
-        });
-      }
-      if (left-- > 0) throw error();
-      return inner.stat(key);
-    },
-    list: (k: string) => inner.list(k),
-    read: (k: string, r?: { offset: number; length?: number }) => inner.read(k, r),
-    write: (k: string, b: Readable | Buffer) => inner.write(k, b),
-    delete: (k: string) => inner.delete(k),
-  };
-  return store;
-}
+import { flakyStore } from '../support/flaky-store.js';
 
 describe('retry and timeout layers', () => {
   let fs: StrataFS | undefined;
