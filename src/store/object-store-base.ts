@@ -271,15 +271,32 @@ export abstract class ObjectStoreBase implements UnderStore {
     try {
       raw = await this.getObject(this.fullKey(key), range, opts);
     } catch (error) {
-      if (range && range.offset > 0 && httpStatusOf(error) === 416) return { body: Readable.from([]) };
-      throw this.#mapped(error);
+      if (range && range.offset > 0 && httpStatusOf(error) === 416) raw = { body: Readable.from([]) };
+      else throw this.#mapped(error);
     }
-    // A server that ignores If-Match sends the version it has: never hand that on as the one asked for.
-    if (opts.ifMatch !== undefined && raw.etag !== undefined && raw.etag !== opts.ifMatch) {
-      raw.body.destroy();
-      throw new StrataError('ESTALE', 'the object changed (its etag differs from the one read)', { op: 'read' });
-    }
+    if (opts.ifMatch !== undefined) await this.#checkVersion(key, raw, opts.ifMatch, opts);
     return raw;
+  }
+
+  /**
+   * Refuses (`ESTALE`, body released) an answer to a read conditional on `ifMatch` that is of
+   * another version. A server that ignores `If-Match` sends the version it has; an answer that
+   * names no version (the empty answer to a range at or past the end, `416`, carries no ETag:
+   * the object may have shrunk) is checked by a HEAD.
+   */
+  async #checkVersion(key: string, raw: RawRead, ifMatch: string, opts: StoreCallOptions): Promise<void> {
+    let etag = raw.etag;
+    if (etag === undefined) {
+      const head = await this.call(() => this.headObject(this.fullKey(key), opts), opts.signal).catch((error: unknown) => {
+        raw.body.destroy();
+        throw error;
+      });
+      if (head && head.etag === undefined) return; // the store names no versions: nothing to check against
+      etag = head?.etag;
+    }
+    if (etag === ifMatch) return;
+    raw.body.destroy();
+    throw new StrataError('ESTALE', 'the object changed (its etag differs from the one read)', { op: 'read' });
   }
 
   async write(key: string, body: Readable | Buffer, opts: StoreWriteOptions = {}): Promise<ObjectInfo> {

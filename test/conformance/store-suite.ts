@@ -466,7 +466,10 @@ export function describeStoreConformance(name: string, makeStore: () => Promise<
         const failed = (range?: { offset: number; length: number }): Promise<unknown> => readAll(store.read('cond.bin', range, { ifMatch: first.etag })).then(() => 'read', (error: unknown) => error);
         expect(await failed()).toMatchObject({ code: 'ESTALE' });
         expect(await failed({ offset: 10, length: 20 })).toMatchObject({ code: 'ESTALE' });
+        // Past the end of the (smaller) current version: a changed object, not an empty range.
+        expect(await failed({ offset: 950, length: 20 })).toMatchObject({ code: 'ESTALE' });
         expect((await readAll(store.read('cond.bin', { offset: 0, length: 4 }, { ifMatch: second.etag }))).equals(rangeData.subarray(0, 4))).toBe(true);
+        expect((await readAll(store.read('cond.bin', { offset: 950, length: 20 }, { ifMatch: second.etag }))).length).toBe(0);
       },
       ['conditionalRead'],
     );
