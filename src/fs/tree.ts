@@ -145,27 +145,39 @@ export class TreeOps {
     return moving.length;
   }
 
-  /** Recursive copy of a logical directory (may span nested mounts on the source side). */
+  /**
+   * Recursive copy of a logical directory (may span nested mounts on the source side). Every
+   * destination is checked before anything is copied, and the first conflict in path order
+   * (shallower first, then by name) fails the copy with nothing made: `ENOTDIR` for a directory
+   * over a file, `EISDIR` for a file over a directory, `EEXIST` for a file over a file without
+   * `overwrite`.
+   */
   async copyLogicalTree(source: string, target: string, overwrite: boolean, signal?: AbortSignal): Promise<void> {
-    await this.makeDirectories(target, signal);
-    const entries = [...(await this.ns.listDir(source, true, signal)).entries()].sort(([a], [b]) => depth(a) - depth(b));
-    for (const [rel, entry] of entries) {
-      if (entry.type !== 'directory') continue;
+    const entries = [...(await this.ns.listDir(source, true, signal)).entries()].sort(([a], [b]) => depth(a) - depth(b) || (a < b ? -1 : a > b ? 1 : 0));
+    const root = await this.ns.statInfo(target, signal);
+    if (root && root.type !== 'directory') throw new StrataError('ENOTDIR', `destination is a file: ${target}`);
+    // Below a destination that does not exist yet, nothing is in the way.
+    const existing: (FileInfo | undefined)[] = new Array(entries.length);
+    if (root) await eachLimit([...entries.keys()], CONCURRENCY, async (i) => void (existing[i] = await this.ns.statInfo(joinPath(target, entries[i]![0]), signal)));
+    entries.forEach(([rel, entry], i) => {
+      const found = existing[i];
+      if (!found) return;
       const to = joinPath(target, rel);
-      const existing = await this.ns.statInfo(to, signal);
-      if (existing?.type === 'file') throw new StrataError('ENOTDIR', `destination is a file: ${to}`);
-      if (!existing) await this.writer.makeDirectory(this.ctx.writable(to), signal);
+      if (entry.type === 'directory' && found.type === 'file') throw new StrataError('ENOTDIR', `destination is a file: ${to}`);
+      if (entry.type === 'file' && found.type === 'directory') throw new StrataError('EISDIR', `destination is a directory: ${to}`);
+      if (entry.type === 'file' && !overwrite) throw new StrataError('EEXIST', `destination exists: ${to}`);
+    });
+    if (!root) {
+      await this.makeDirectories(dirname(target), signal);
+      await this.writer.makeDirectory(this.ctx.writable(target), signal);
+    }
+    for (const [i, [rel, entry]] of entries.entries()) {
+      if (entry.type === 'directory' && !existing[i]) await this.writer.makeDirectory(this.ctx.writable(joinPath(target, rel)), signal);
     }
     await eachLimit(
       entries.filter(([, e]) => e.type === 'file'),
       CONCURRENCY,
-      async ([rel]) => {
-        const to = joinPath(target, rel);
-        const existing = await this.ns.statInfo(to, signal);
-        if (existing?.type === 'directory') throw new StrataError('EISDIR', `destination is a directory: ${to}`);
-        if (existing && !overwrite) throw new StrataError('EEXIST', `destination exists: ${to}`);
-        await this.copyFile(this.ctx.resolveMounted(joinPath(source, rel)), this.ctx.writable(to), signal);
-      },
+      ([rel]) => this.copyFile(this.ctx.resolveMounted(joinPath(source, rel)), this.ctx.writable(joinPath(target, rel)), signal),
     );
   }
 

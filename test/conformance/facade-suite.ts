@@ -211,6 +211,23 @@ export function describeFacadeConformance(name: string, makeStore: () => Promise
         expect((await fs.readFile(p('dst/sub/b'))).toString()).toBe('bb');
       });
 
+      test('copy -r: conflicts are found before anything is copied, the first in path order', async () => {
+        for (const name of ['a', 'b', 'c', 'd', 'sub/e']) await fs.writeFile(p(`src/${name}`), name);
+        await fs.mkdir(p('dst/c'), { recursive: true }); // a file of the source over a directory: EISDIR
+        await fs.writeFile(p('dst/d'), 'old'); // over a file, without overwrite: EEXIST
+        for (let i = 0; i < 3; i++) {
+          const error = await expectCode(fs.copy(p('src'), p('dst'), { recursive: true, overwrite: false }), 'EISDIR');
+          expect(error.message).toContain('dst/c');
+        }
+        expect(await fs.readdir(p('dst'), { recursive: true })).toEqual(['c', 'd']);
+        await fs.rm(p('dst/c'), { recursive: true });
+        await expectCode(fs.copy(p('src'), p('dst'), { recursive: true, overwrite: false }), 'EEXIST');
+        expect(await fs.readdir(p('dst'), { recursive: true })).toEqual(['d']);
+        await fs.copy(p('src'), p('dst'), { recursive: true });
+        expect(await fs.readdir(p('dst'), { recursive: true })).toEqual(['a', 'b', 'c', 'd', 'sub', 'sub/e']);
+        expect((await fs.readFile(p('dst/d'))).toString()).toBe('d');
+      });
+
       test('copy across mounts', async () => {
         await fs.mount('/other', 'memory://');
         await fs.writeFile(p('x/data.bin'), randomBytes(3 * PAGE));
