@@ -205,11 +205,17 @@ export abstract class ObjectStoreBase implements UnderStore {
     return await this.#directory(key, full + '/', opts);
   }
 
-  /** The directory `key` when a one-key listing of `listPrefix` (its full `dir/` prefix) finds anything; `undefined` otherwise. */
+  /**
+   * The directory `key` when a one-key listing of `listPrefix` (its full `dir/` prefix) finds
+   * anything; `undefined` otherwise. The marker, when there is one, is that first key (it sorts
+   * before every key below it): the answer then has its `mtime`, as a listing's has, and an
+   * implicit directory has none.
+   */
   async #directory(key: string, listPrefix: string, opts: StoreCallOptions): Promise<ObjectInfo | undefined> {
     const page = await this.call(() => this.listPage(listPrefix, { ...opts, maxKeys: 1 }), opts.signal);
-    if (page.objects.length > 0 || page.prefixes.length > 0) return { key, size: 0, isDirectory: true };
-    return undefined;
+    if (page.objects.length === 0 && page.prefixes.length === 0) return undefined;
+    const marker = page.objects.find((o) => o.key === listPrefix);
+    return { key, size: 0, isDirectory: true, ...(marker?.mtime ? { mtime: marker.mtime } : {}) };
   }
 
   async *list(prefix: string, opts: StoreListOptions = {}): AsyncIterable<ObjectInfo> {

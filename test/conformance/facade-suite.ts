@@ -198,6 +198,22 @@ export function describeFacadeConformance(name: string, makeStore: () => Promise
         await expectCode(fs.rename(p('nothing'), p('x')), 'ENOENT');
       });
 
+      test('rename: a directory has a marker at its destination only where it had one', async () => {
+        await fs.writeFile(p('implicit/x/1'), 'one'); // no directory made: implicit on an object store
+        await fs.mkdir(p('marked/m'), { recursive: true });
+        await fs.writeFile(p('marked/m/2'), 'two');
+        await fs.rename(p('implicit'), p('implicit2'));
+        await fs.rename(p('marked'), p('marked2'));
+        await fs.rm(p('implicit2/x/1'));
+        await fs.rm(p('marked2/m/2'));
+        // Without its last file, a directory of an object store stays only if it has a marker.
+        const real = store.capabilities.directories;
+        expect(await fs.exists(p('implicit2'))).toBe(real);
+        expect(await fs.exists(p('implicit2/x'))).toBe(real);
+        expect(await fs.readdir(p('marked2'))).toEqual(['m']);
+        expect(await fs.readdir(p('marked2/m'))).toEqual([]);
+      });
+
       test('copy: file, no overwrite, directory tree', async () => {
         await fs.writeFile(p('src/a'), 'a');
         await fs.writeFile(p('src/sub/b'), 'bb');
