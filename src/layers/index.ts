@@ -1,10 +1,11 @@
 /**
- * Stacks the layers around a connector: counting -> retry -> timeout -> store.
+ * Stacks the layers around a connector: counting -> signal -> retry -> timeout -> store.
  * @module
  */
 import type { UnderStore } from '../store/under-store.js';
 import { CountingLayer } from './counting-layer.js';
 import { RetryLayer, type RetryPolicy } from './retry-layer.js';
+import { SignalLayer } from './signal-layer.js';
 import { TimeoutLayer } from './timeout-layer.js';
 
 /** Wraps `store` in the layers the options ask for. */
@@ -12,10 +13,11 @@ export function withLayers(store: UnderStore, settings: { retry: RetryPolicy; ti
   let layered: UnderStore = store;
   if (settings.timeout !== undefined) layered = new TimeoutLayer(layered, settings.timeout);
   if (settings.retry.attempts > 1) layered = new RetryLayer(layered, settings.retry);
-  return new CountingLayer(layered, settings.requests);
+  return new CountingLayer(new SignalLayer(layered), settings.requests);
 }
 
 export { StoreLayer } from './store-layer.js';
 export { RetryLayer, type RetryPolicy } from './retry-layer.js';
 export { TimeoutLayer } from './timeout-layer.js';
+export { SignalLayer } from './signal-layer.js';
 export { CountingLayer } from './counting-layer.js';

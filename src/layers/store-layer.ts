@@ -1,10 +1,11 @@
 /**
  * A layer is a store wrapped around a store: same interface in and out. Layers stack in this
- * order, outermost first: counting (stats) -> retry -> timeout -> the connector. So a call
- * counts once however often it is retried, and each attempt has its own timeout.
+ * order, outermost first: counting (stats) -> signal -> retry -> timeout -> the connector. So a
+ * call counts once however often it is retried, has a signal of its own for all its attempts,
+ * and each attempt has its own timeout.
  * @module
  */
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import type {
   ByteRange,
   ObjectInfo,
@@ -105,4 +106,11 @@ export class StoreLayer implements UnderStore {
   close(): Promise<void> {
     return this.inner.close?.() ?? Promise.resolve();
   }
+}
+
+/** Runs `done` once the body a read answered with is closed, or at once for any other answer. */
+export function untilBodyClosed(result: unknown, done: () => void): void {
+  const body = result instanceof Readable ? result : (result as { body?: unknown } | undefined)?.body;
+  if (body instanceof Readable && !body.closed) body.once('close', done);
+  else done();
 }

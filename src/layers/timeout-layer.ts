@@ -8,11 +8,10 @@
  * request stays on a long-lived caller signal.
  * @module
  */
-import { Readable } from 'node:stream';
 import { StrataError } from '../errors.js';
 import { linkSignals } from '../abort-listeners.js';
 import type { ObjectInfo, StoreCallOptions, StoreListOptions, UnderStore } from '../store/under-store.js';
-import { StoreLayer, type CallInfo } from './store-layer.js';
+import { StoreLayer, untilBodyClosed, type CallInfo } from './store-layer.js';
 
 /** The timeout layer (see the module comment). */
 export class TimeoutLayer extends StoreLayer {
@@ -58,11 +57,4 @@ export class TimeoutLayer extends StoreLayer {
     if (call.op !== 'list') untilBodyClosed(result, linked.dispose);
     return result;
   }
-}
-
-/** Runs `done` once the body a read answered with is closed, or at once for any other answer. */
-function untilBodyClosed(result: unknown, done: () => void): void {
-  const body = result instanceof Readable ? result : (result as { body?: unknown } | undefined)?.body;
-  if (body instanceof Readable && !body.closed) body.once('close', done);
-  else done();
 }

@@ -7,6 +7,7 @@
  *
  * `makeStore` must return a new, empty store on each call.
  */
+import { getEventListeners } from 'node:events';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -276,6 +277,27 @@ export function describeFacadeConformance(name: string, makeStore: () => Promise
         await expectCode(shrunk.readRange(0, 10), 'ESTALE');
         await shrunk.close();
         await expectCode(fs.open(p('missing')), 'ENOENT');
+      });
+
+      test('many calls at once under one long-lived signal: no MaxListenersExceededWarning, nothing left on it', async () => {
+        const warnings: string[] = [];
+        const onWarning = (warning: Error): void => void warnings.push(warning.name);
+        process.on('warning', onWarning);
+        try {
+          const { signal } = new AbortController();
+          const names = Array.from({ length: 30 }, (_, i) => p(`many/f${i}`));
+          await Promise.all(names.map((name) => fs.writeFile(name, randomBytes(1000), { signal, writeType: 'THROUGH' })));
+          await fs.free(p('many'), { recursive: true });
+          const read = await Promise.all(names.map((name) => fs.readFile(name, { signal })));
+          expect(read.every((data) => data.length === 1000)).toBe(true);
+          await Promise.all(names.map(() => fs.readdir(p('many'), { signal })));
+          await Promise.all(names.map((name) => fs.rm(name, { signal })));
+          await new Promise((resolve) => setImmediate(resolve)); // warnings arrive on a later tick
+          expect(warnings).not.toContain('MaxListenersExceededWarning');
+          expect(getEventListeners(signal, 'abort')).toHaveLength(0);
+        } finally {
+          process.off('warning', onWarning);
+        }
       });
 
       test('streams: ranges in, visible only after finish out', async () => {

@@ -6,7 +6,7 @@
 import { getEventListeners } from 'node:events';
 import { pipeline } from 'node:stream/promises';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { StrataFS } from '../../src/index.js';
+import { MemoryStore, StrataFS, type UnderStore } from '../../src/index.js';
 import { CountingStore } from '../support/counting-store.js';
 import { randomBytes, readAll } from '../support/helpers.js';
 
@@ -101,4 +101,90 @@ it('writes, copies, moves and removals under a long-lived signal leave nothing o
   await fs.rm('/s/d', { recursive: true, signal });
   expect(getEventListeners(signal, 'abort')).toHaveLength(0);
   expect(signalsMadeFrom(signal)).toBe(0);
+});
+
+/**
+ * A connector that listens on the signal of each call as an SDK does (one listener per call,
+ * until the call, or its body, or its listing ends) and records the signals it was given.
+ */
+function listeningStore(): { store: UnderStore; given: AbortSignal[]; hang: { write?: Promise<void> } } {
+  const inner = new MemoryStore();
+  const given: AbortSignal[] = [];
+  const hang: { write?: Promise<void> } = {};
+  const listen = (signal: AbortSignal | undefined): (() => void) => {
+    if (!signal) return () => undefined;
+    given.push(signal);
+    const listener = (): void => undefined;
+    signal.addEventListener('abort', listener);
+    return () => signal.removeEventListener('abort', listener);
+  };
+  const during = async <T>(signal: AbortSignal | undefined, work: () => Promise<T>): Promise<T> => {
+    const stop = listen(signal);
+    try {
+      return await work();
+    } finally {
+      stop();
+    }
+  };
+  const store: UnderStore = {
+    uri: 'listening://x',
+    capabilities: { rangeRead: true, list: true, copy: false, rename: false, directories: false },
+    stat: (key, opts) => during(opts?.signal, () => inner.stat(key, opts)),
+    list: async function* (prefix, opts) {
+      const stop = listen(opts?.signal);
+      try {
+        yield* inner.list(prefix, opts);
+      } finally {
+        stop();
+      }
+    },
+    read: async (key, range, opts) => {
+      const stop = listen(opts?.signal);
+      const body = await inner.read(key, range, opts).catch((error: unknown) => {
+        stop();
+        throw error;
+      });
+      body.once('close', stop);
+      return body;
+    },
+    write: (key, body, opts) =>
+      during(opts?.signal, async () => {
+        if (hang.write && opts?.signal) {
+          const signal = opts.signal;
+          await new Promise<void>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true }));
+        }
+        return inner.write(key, body, opts);
+      }),
+    delete: (key, opts) => during(opts?.signal, () => inner.delete(key, opts)),
+  };
+  return { store, given, hang };
+}
+
+it(`a connector that listens on each call's signal: ${CALLS} writes, reads and listings at once under one signal, no timeout set, print no warning; an abort reaches it at once`, async () => {
+  await fs.close();
+  fs = new StrataFS({ cache: { pageSize: PAGE, memory: { capacity: '64MiB' } } });
+  const { store: listening, given, hang } = listeningStore();
+  await fs.mount('/l', listening);
+  const shutdown = new AbortController();
+  const { signal } = shutdown;
+  const names = Array.from({ length: CALLS }, (_, i) => `/l/d/f${i}`);
+  await Promise.all(names.map((name) => fs.writeFile(name, randomBytes(PAGE), { signal, writeType: 'THROUGH' })));
+  await fs.free('/l', { recursive: true });
+  await Promise.all(names.map((name) => fs.readFile(name, { signal })));
+  await Promise.all(names.map(() => fs.readdir('/l/d', { signal })));
+  await warningsDelivered();
+  expect(warnings).not.toContain('MaxListenersExceededWarning');
+  expect(getEventListeners(signal, 'abort')).toHaveLength(0);
+  expect(given.length).toBeGreaterThan(3 * CALLS);
+  expect(given.includes(signal)).toBe(false); // each call had a signal of its own
+
+  // An abort of the caller's signal reaches a call in progress in the connector, with its reason.
+  hang.write = Promise.resolve();
+  const seen = given.length;
+  const writing = fs.writeFile('/l/d/hung', 'x', { signal, writeType: 'THROUGH' }).then(() => 'written', (error: Error) => error.name);
+  while (given.length === seen || !given.slice(seen).some((s) => getEventListeners(s, 'abort').length > 1)) await new Promise((resolve) => setImmediate(resolve));
+  const reason = new DOMException('shutting down', 'AbortError');
+  shutdown.abort(reason);
+  expect(given.slice(seen).some((s) => s.aborted && s.reason === reason)).toBe(true);
+  expect(await writing).toBe('AbortError');
 });
