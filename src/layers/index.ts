@@ -1,8 +1,9 @@
 /**
- * Stacks the layers around a connector: counting -> signal -> retry -> timeout -> store.
+ * Stacks the layers around a connector: capability -> counting -> signal -> retry -> timeout -> store.
  * @module
  */
 import type { UnderStore } from '../store/under-store.js';
+import { CapabilityLayer } from './capability-layer.js';
 import { CountingLayer } from './counting-layer.js';
 import { RetryLayer, type RetryPolicy } from './retry-layer.js';
 import { SignalLayer } from './signal-layer.js';
@@ -13,7 +14,7 @@ export function withLayers(store: UnderStore, settings: { retry: RetryPolicy; ti
   let layered: UnderStore = store;
   if (settings.timeout !== undefined) layered = new TimeoutLayer(layered, settings.timeout);
   if (settings.retry.attempts > 1) layered = new RetryLayer(layered, settings.retry);
-  return new CountingLayer(new SignalLayer(layered), settings.requests);
+  return new CapabilityLayer(new CountingLayer(new SignalLayer(layered), settings.requests));
 }
 
 export { StoreLayer } from './store-layer.js';
@@ -21,3 +22,4 @@ export { RetryLayer, type RetryPolicy } from './retry-layer.js';
 export { TimeoutLayer } from './timeout-layer.js';
 export { SignalLayer } from './signal-layer.js';
 export { CountingLayer } from './counting-layer.js';
+export { CapabilityLayer } from './capability-layer.js';

@@ -1,8 +1,9 @@
 /**
  * A layer is a store wrapped around a store: same interface in and out. Layers stack in this
- * order, outermost first: counting (stats) -> signal -> retry -> timeout -> the connector. So a
- * call counts once however often it is retried, has a signal of its own for all its attempts,
- * and each attempt has its own timeout.
+ * order, outermost first: capability -> counting (stats) -> signal -> retry -> timeout -> the
+ * connector. So a call the store cannot make fails before it is counted, a call counts once
+ * however often it is retried, has a signal of its own for all its attempts, and each attempt
+ * has its own timeout.
  * @module
  */
 import { Readable } from 'node:stream';
