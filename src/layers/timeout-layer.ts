@@ -11,7 +11,7 @@
 import { StrataError } from '../errors.js';
 import { linkSignals } from '../abort-listeners.js';
 import type { ObjectInfo, StoreCallOptions, StoreListOptions, UnderStore } from '../store/under-store.js';
-import { StoreLayer, untilBodyClosed, type CallInfo } from './store-layer.js';
+import { StoreLayer, listWithOwnSignal, untilBodyClosed, type CallInfo } from './store-layer.js';
 
 /** The timeout layer (see the module comment). */
 export class TimeoutLayer extends StoreLayer {
@@ -22,15 +22,9 @@ export class TimeoutLayer extends StoreLayer {
     super(inner);
   }
 
-  /** A listing fetches its later pages with the signal its first page was given: it follows the caller's until the listing ends. */
-  override async *list(prefix: string, opts?: StoreListOptions): AsyncIterable<ObjectInfo> {
-    if (!opts?.signal) return yield* super.list(prefix, opts);
-    const listing = linkSignals([opts.signal]);
-    try {
-      yield* super.list(prefix, { ...opts, signal: listing.signal });
-    } finally {
-      listing.dispose();
-    }
+  /** A listing runs with a signal of its own (see `listWithOwnSignal`). */
+  override list(prefix: string, opts?: StoreListOptions): AsyncIterable<ObjectInfo> {
+    return listWithOwnSignal(opts, (o) => super.list(prefix, o));
   }
 
   protected override async around<T, O extends StoreCallOptions>(call: CallInfo, fn: (opts: O | undefined) => Promise<T>, opts: O | undefined): Promise<T> {
