@@ -79,6 +79,11 @@ export interface WriteJournal {
   release(id: string): void;
   /** Removes the record and its data once the store has it. Newer writes of the same key stay. */
   complete(id: string): Promise<void>;
+  /**
+   * Gives a pending write another key in one durable step, dropping the other pending writes of
+   * its old key and of the new one; its data is not copied. `ENOENT` when it is no longer pending.
+   */
+  move(id: string, cacheId: string, key: string): Promise<PendingWrite>;
   /** Drops pending writes of a key (it was deleted or overwritten through the store). */
   discard(cacheId: string, key: string): Promise<void>;
 }

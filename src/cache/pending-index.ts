@@ -30,8 +30,10 @@ export class PendingIndex implements WriteJournal {
     this.#all = this.journal.list();
     this.#byKey = new Map(this.#all.map((p) => [`${p.cacheId}\n${p.key}`, p]));
     if (before.length > 0) {
-      const present = new Set(this.#all.map((p) => p.id));
-      for (const p of before) if (!present.has(p.id) && !this.#ownChanges.has(p.id)) this.onGoneElsewhere(p);
+      const now = new Map(this.#all.map((p) => [p.id, p]));
+      // Gone (uploaded, discarded), or moved to another name, by another process.
+      const gone = (p: PendingWrite): boolean => now.get(p.id)?.key !== p.key || now.get(p.id)?.cacheId !== p.cacheId;
+      for (const p of before) if (gone(p) && !this.#ownChanges.has(p.id)) this.onGoneElsewhere(p);
     }
     this.#ownChanges.clear();
   }
@@ -89,6 +91,19 @@ export class PendingIndex implements WriteJournal {
     this.#ownChanges.add(id);
     try {
       await this.journal.complete(id);
+    } finally {
+      this.#changed();
+    }
+  }
+
+  async move(id: string, cacheId: string, key: string): Promise<PendingWrite> {
+    // The write itself, and the others of its old and new names that it drops, change here.
+    const from = this.#all.find((p) => p.id === id);
+    const named = (p: PendingWrite, other: PendingWrite | undefined): boolean => other !== undefined && p.cacheId === other.cacheId && p.key === other.key;
+    this.#ownChanges.add(id);
+    for (const p of this.#all) if (named(p, from) || (p.cacheId === cacheId && p.key === key)) this.#ownChanges.add(p.id);
+    try {
+      return await this.journal.move(id, cacheId, key);
     } finally {
       this.#changed();
     }

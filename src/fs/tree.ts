@@ -8,7 +8,6 @@ import { dirname, joinPath } from '../path.js';
 import type { FileInfo } from '../options.js';
 import type { Resolved } from '../mount/mount-table.js';
 import { objectId } from '../cache/page-id.js';
-import { READ_WHOLE_BYTES } from '../cache/pending-index.js';
 import { collect } from '../io/body.js';
 import { pageReadStream } from '../io/read-stream.js';
 import { depth, moveKey, walkTree } from '../ops/tree-walk.js';
@@ -122,27 +121,30 @@ export class TreeOps {
 
   /**
    * Moves the `MUST_CACHE` writes at or below `src` (a file, or a directory) to the same place
-   * below `dst` in the journal: they stay in the cache only, as they were. The store's own
+   * below `dst` in the journal: they stay in the cache only, as they were, each renamed in one
+   * durable step (a crash leaves it under one name; its data is not copied). The store's own
    * object at a moved file's old key (an older version) is removed, so the old path is gone and
    * a move of the directory by copy does not bring that older version back over the moved data.
    * Resolves with the number of writes moved.
    */
   async movePending(src: Resolved, dst: Resolved, signal?: AbortSignal): Promise<number> {
     const journal = this.ctx.disk?.journal;
-    const state = this.ctx.state.get(src.mount)!;
+    if (!journal) return 0;
+    const state = this.ctx.stateOf(src.mount);
+    const dstState = this.ctx.stateOf(dst.mount);
     const below = (key: string): boolean => key === src.key || src.key === '' || key.startsWith(src.key + '/');
-    const moving = journal?.list(state.cacheId).filter((p) => p.mode === 'MUST_CACHE' && below(p.key)) ?? [];
-    for (const pending of moving) {
-      const to = { mount: dst.mount, key: moveKey(pending.key, src.key, dst.key) };
-      // Small data moves whole; larger data is streamed from the old data file into the new one.
-      const data = pending.size <= READ_WHOLE_BYTES ? await journal!.read(pending.id, 0, pending.size) : await journal!.readStream(pending.id);
-      await this.writer.writeObject(to, data, 'MUST_CACHE', signal);
-      await journal!.discard(state.cacheId, pending.key);
+    // The newest write of each key: the move drops the older ones of its name.
+    const moving = new Map(journal.list(state.cacheId).filter((p) => p.mode === 'MUST_CACHE' && below(p.key)).map((p) => [p.key, p]));
+    for (const pending of moving.values()) {
+      const to = moveKey(pending.key, src.key, dst.key);
+      await journal.move(pending.id, dstState.cacheId, to);
       await src.mount.store.delete(pending.key, { signal });
       await this.ctx.pages.drop(objectId(state.cacheId, pending.key), { force: true });
+      await this.ctx.pages.drop(objectId(dstState.cacheId, to), { force: true });
       state.meta.removed(pending.key);
+      dstState.meta.written(to, null);
     }
-    return moving.length;
+    return moving.size;
   }
 
   /**

@@ -134,6 +134,29 @@ describe('write journal: in one process', () => {
     expect(third.journal.list()).toEqual(staged);
   });
 
+  it('moves a pending write to another key in place: the other writes of both keys go, and a rebuilt index finds it under its new key', async () => {
+    const dir = await newDir();
+    const first = await openCache(dir, 1024 * KiB);
+    const data = Buffer.alloc(3000, 7);
+    const older = await first.journal.stage('cache', 'from', Buffer.from('older'), 'MUST_CACHE');
+    const moving = await first.journal.stage('cache', 'from', data, 'MUST_CACHE');
+    await first.journal.stage('cache', 'to', Buffer.from('replaced'), 'ASYNC_THROUGH');
+    const files = readdirSync(join(dir, 'journal')).length;
+    const moved = await first.journal.move(moving.id, 'cache', 'to');
+    expect(moved).toMatchObject({ id: moving.id, cacheId: 'cache', key: 'to', size: data.length });
+    expect(first.journal.list().map((p) => [p.cacheId, p.key, p.id])).toEqual([['cache', 'to', moving.id]]);
+    expect(readdirSync(join(dir, 'journal'))).toHaveLength(files - 2);
+    expectBytes(await first.journal.read(moving.id, 0, data.length), data);
+    await expectCode(first.journal.move(older.id, 'cache', 'x'), 'ENOENT');
+    await first.journal.move(moving.id, 'other-cache', 'to');
+    await first.tier.close();
+    rmSync(join(dir, 'index.sqlite'));
+    const second = await openCache(dir, 1024 * KiB);
+    expect(second.journal.list().map((p) => [p.cacheId, p.key, p.id])).toEqual([['other-cache', 'to', moving.id]]);
+    expectBytes(await second.journal.read(moving.id, 0, data.length), data);
+    await second.tier.close();
+  });
+
   it('two journals in one process do not both hold a claim; release lets the other claim', async () => {
     const dir = await newDir();
     const a = await openCache(dir, 1024 * KiB);

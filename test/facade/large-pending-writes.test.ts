@@ -144,4 +144,25 @@ describe('large ASYNC_THROUGH and MUST_CACHE writes', () => {
     await fs.persist('/s/b/moved.bin');
     expect(sha(Buffer.concat(await store.inner.read('b/moved.bin').then((body) => body.toArray())))).toBe(source.sha);
   });
+
+  it('a MUST_CACHE file larger than half the disk cache is renamed in place: its data is not copied, and it is under one name', async () => {
+    const store = new CountingStore();
+    const fs = make('32MiB');
+    await fs.mount('/s', store);
+    const source = patterned(20 * MiB);
+    await fs.writeFile('/s/a/big.bin', source.stream as WriteData, { writeType: 'MUST_CACHE' });
+    const files = await readdir(join(cache.dir, 'journal'));
+    await fs.rename('/s/a/big.bin', '/s/a/renamed.bin');
+    await fs.rename('/s/a', '/s/b');
+    expect(await readdir(join(cache.dir, 'journal'))).toEqual(files);
+    expect(fs.stats().pendingWrites).toBe(1);
+    await expectCode(fs.stat('/s/a/big.bin'), 'ENOENT');
+    expect(sha(await fs.readFile('/s/b/renamed.bin'))).toBe(source.sha);
+    await fs.close();
+    // A new StrataFS on the dir finds it under its new name only.
+    const again = make('32MiB');
+    await again.mount('/s', store);
+    expect(again.stats().pendingWrites).toBe(1);
+    expect(await again.readdir('/s', { recursive: true })).toEqual(['b', 'b/renamed.bin']);
+  });
 });

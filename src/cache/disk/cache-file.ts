@@ -196,3 +196,18 @@ async function writeAll(handle: FileHandle, data: Uint8Array, position: number):
     done += bytesWritten;
   }
 }
+
+/**
+ * Replaces the trailer of a cache file whose data is its first `size` bytes, and fsyncs it (the
+ * data is not touched).
+ */
+export async function rewriteTrailer(path: string, size: number, trailer: Buffer): Promise<void> {
+  const handle = await open(path, 'r+');
+  try {
+    await handle.truncate(size);
+    await writeAll(handle, trailer, size);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}

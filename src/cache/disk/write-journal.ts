@@ -21,7 +21,7 @@ import { Readable } from 'node:stream';
 import type Database from 'better-sqlite3';
 import { StrataError, isAbortError, throwIfAborted, toStrataError } from '../../errors.js';
 import type { PendingWrite, WriteJournal } from '../disk-tier-types.js';
-import { checksum, encodeTrailer, JOURNAL_MAGIC, streamCacheFile, writeCacheFile, type JournalFileMeta } from './cache-file.js';
+import { checksum, encodeTrailer, JOURNAL_MAGIC, rewriteTrailer, streamCacheFile, writeCacheFile, type JournalFileMeta } from './cache-file.js';
 import { cacheDirFailure, fsyncDir, isProcessAlive, tempFile, unlinkQuietly } from './disk-cache-dir.js';
 import { isBusy, NoRoom, type SqliteIndex } from './sqlite-index.js';
 import { signatureOf, VerifiedFiles } from './verified-files.js';
@@ -73,6 +73,8 @@ export class SqliteWriteJournal implements WriteJournal {
   private readonly releaseStmt: Database.Statement<[string, string]>;
   private readonly deleteStmt: Database.Statement<[string]>;
   private readonly byKeyStmt: Database.Statement<[string, string], { id: string; file: string }>;
+  private readonly rowStmt: Database.Statement<[string], Row & { file: string; crc: number }>;
+  private readonly moveStmt: Database.Statement<[string, string, string]>;
   /** Bytes of the stages of this journal that are writing their data (not in the index yet). */
   private staging = 0;
 
@@ -93,6 +95,8 @@ export class SqliteWriteJournal implements WriteJournal {
     this.releaseStmt = db.prepare('UPDATE journal SET owner = NULL, owner_pid = NULL, lease_until = NULL WHERE id = ? AND owner = ?');
     this.deleteStmt = db.prepare('DELETE FROM journal WHERE id = ?');
     this.byKeyStmt = db.prepare('SELECT id, file FROM journal WHERE cache_id = ? AND key = ?');
+    this.rowStmt = db.prepare(`SELECT ${COLUMNS}, file, crc FROM journal WHERE id = ?`);
+    this.moveStmt = db.prepare('UPDATE journal SET cache_id = ?, key = ? WHERE id = ?');
   }
 
   /**
@@ -299,6 +303,43 @@ export class SqliteWriteJournal implements WriteJournal {
     this.verified.forget(row.file);
     if (this.index.isClosed) return; // closed meanwhile: the next open drops the record, its data being gone
     this.run(() => this.deleteStmt.run(id), 'write');
+  }
+
+  /**
+   * Gives a pending write another key (of the same or another cache id), in one durable
+   * transaction that also drops the other pending writes of its old key and of the new one (it
+   * replaces them): a crash leaves it under one name, never both, and its data is not copied.
+   * Its file's trailer is then rewritten with the new key, for an index rebuilt from the files.
+   * `ENOENT` when the write is no longer pending.
+   */
+  async move(id: string, cacheId: string, key: string): Promise<PendingWrite> {
+    this.assertOpen('write');
+    const found = this.rowStmt.get(id);
+    if (found === undefined) throw new StrataError('ENOENT', 'pending write not found', { op: 'write' });
+    // A write whose data is gone (its dir removed) is not moved: it fails as a read of it would.
+    await stat(this.index.journalPath(found.file)).catch(async (error: unknown) => {
+      throw await this.readError(error, id);
+    });
+    let moved!: Row & { file: string; crc: number };
+    let dropped: { id: string; file: string }[] = [];
+    try {
+      this.index.durableTransaction(() => {
+        const row = this.rowStmt.get(id);
+        if (row === undefined) throw new StrataError('ENOENT', 'pending write not found', { op: 'write' });
+        dropped = [...this.byKeyStmt.all(row.cache_id, row.key), ...this.byKeyStmt.all(cacheId, key)].filter((r) => r.id !== id);
+        for (const r of dropped) this.deleteStmt.run(r.id);
+        this.moveStmt.run(cacheId, key, id);
+        moved = row;
+      });
+    } catch (error) {
+      throw indexError(error, 'write');
+    }
+    await unlinkQuietly(dropped.map((r) => this.index.journalPath(r.file)));
+    for (const r of dropped) this.verified.forget(r.file);
+    const meta: JournalFileMeta = { id, cacheId, key, size: moved.size, mtime: moved.mtime, mode: moved.mode, crc: moved.crc, order: 0 };
+    // Best effort: the index already has the move; only a rebuild of a lost index reads the trailer.
+    await rewriteTrailer(this.index.journalPath(moved.file), moved.size, encodeTrailer(meta, JOURNAL_MAGIC)).catch(() => undefined);
+    return toPending({ ...moved, cache_id: cacheId, key });
   }
 
   /** Drops every pending write of a key (it was deleted or overwritten through the store). */
