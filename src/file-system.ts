@@ -178,7 +178,7 @@ export class StrataFS {
         id,
       };
       this.#ctx.table.add(mount);
-      const cacheId = cacheIdOf(opened.uri);
+      const cacheId = cacheIdOf(opened.uri, opened.location);
       const meta: MetadataCache = new MetadataCache(mountOptions.syncInterval ?? this.#ctx.options.syncInterval, (key, recursive) => {
         this.#ctx.shareChange(cacheId, key, recursive);
         this.#ctx.changedElsewhere(cacheId, key, recursive, meta);

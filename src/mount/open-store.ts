@@ -25,13 +25,15 @@ let anonymousStores = 0;
 
 /**
  * The id under which a mount's pages are cached: the store's URI, so that processes (and
- * restarts) mounting the same store share pages. A `memory://` store lives in this process
- * only: its id carries the process's token, and an anonymous one is also unique to its mount.
+ * restarts) mounting the same store share pages, followed by `#@location` when the store names
+ * a location its URI does not (`s3://data#@http://minio:9000`: the bucket `data` of another
+ * server is another store). A `memory://` store lives in this process only: its id carries the
+ * process's token, and an anonymous one is also unique to its mount.
  */
-export function cacheIdOf(uri: string): string {
+export function cacheIdOf(uri: string, location?: string): string {
   if (uri === 'memory://' || uri === '') return `memory://#${PROCESS_TOKEN}.${++anonymousStores}`;
   if (isProcessLocal(uri)) return `${uri}#${PROCESS_TOKEN}`;
-  return uri;
+  return location ? `${uri}#@${location}` : uri;
 }
 
 /** True when a mount's store lives in this process only (`memory://`): its pages and metadata are never shared. */
@@ -39,7 +41,10 @@ export function isProcessLocal(cacheId: string): boolean {
   return cacheId.startsWith('memory:');
 }
 
-/** A cache id's store location, and what follows its `#` (the process a `memory://` store lives in; `''` for a shared store). */
+/**
+ * A cache id's store URI, and what follows its `#` (the process a `memory://` store lives in,
+ * `@` and the location of a store that names one; `''` for another shared store).
+ */
 export function splitCacheId(cacheId: string): [location: string, owner: string] {
   const hash = cacheId.indexOf('#');
   return hash < 0 ? [cacheId, ''] : [cacheId.slice(0, hash), cacheId.slice(hash + 1)];

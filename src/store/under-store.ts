@@ -96,6 +96,13 @@ export interface StoreListOptions extends StoreCallOptions {
 export interface UnderStore {
   /** Identifies the store (`s3://bucket/prefix`); never contains a secret. */
   readonly uri: string;
+  /**
+   * Where the store lives when `uri` does not say it (a custom endpoint such as
+   * `http://minio:9000`, an Azure account), never with a secret. Part of the id its pages and
+   * metadata are cached and shared under: two stores with one `uri` on different servers never
+   * take each other's pages, `stat` answers or listings. Optional (the `uri` says it all).
+   */
+  readonly location?: string;
   /** What the store does by itself. */
   readonly capabilities: StoreCapabilities;
   /** Metadata of a file or directory; `undefined` when missing. `stat('')` is the root. */

@@ -14,7 +14,7 @@ import { guardStream, readHead } from '../stream-utils.js';
 import type { ByteRange, StoreCallOptions, StoreCapabilities, StoreReadOptions, StoreSettings } from '../under-store.js';
 import { createContainerClient, loadBlobSdk } from './azure-client.js';
 import { mapAzureError } from './azure-errors.js';
-import { AZURE_SETTING_NAMES, MAX_BLOCKS, MAX_BLOCK_SIZE, resolveAzureOptions, type AzureBlobStoreOptions, type ResolvedAzureOptions } from './azure-options.js';
+import { AZURE_SETTING_NAMES, MAX_BLOCKS, MAX_BLOCK_SIZE, accountLocation, resolveAzureOptions, type AzureBlobStoreOptions, type ResolvedAzureOptions } from './azure-options.js';
 
 /** Largest source `syncCopyFromURL` (Copy Blob From URL) accepts; larger blobs use the asynchronous Copy Blob. */
 const SYNC_COPY_MAX = 256 * 1024 * 1024;
@@ -69,7 +69,11 @@ export class AzureBlobStore extends ObjectStoreBase {
     this.#options = resolved;
     this.container = resolved.container;
     this.uri = `azure://${resolved.container}${resolved.prefix === '' ? '' : '/' + resolved.prefix}`;
+    this.location = accountLocation(resolved.auth);
   }
+
+  /** The account's blob endpoint (`https://ACCOUNT.blob.core.windows.net`): containers of one name in two accounts are two stores. */
+  readonly location: string | undefined;
 
   /**
    * The store of `azure://container/prefix` or `az://container/prefix` with the mount's

@@ -193,3 +193,25 @@ export function resolveAzureOptions(options: AzureBlobStoreOptions): ResolvedAzu
     uploadConcurrency,
   };
 }
+
+/**
+ * The account an {@link AzureAuth} reaches, as its blob endpoint without query or secret
+ * (`https://ACCOUNT.blob.core.windows.net`, `http://127.0.0.1:10000/devstoreaccount1`): the
+ * location that tells two accounts' containers of one name apart. `undefined` when it cannot
+ * be told (a connection string without `BlobEndpoint` nor `AccountName`).
+ */
+export function accountLocation(auth: AzureAuth): string | undefined {
+  if (auth.kind === 'client') {
+    const url = new URL(auth.client.url);
+    const container = `/${encodeURIComponent(auth.client.containerName)}`;
+    const path = url.pathname.endsWith(container) ? url.pathname.slice(0, -container.length) : url.pathname;
+    return `${url.origin}${path}`.replace(/\/+$/, '');
+  }
+  if (auth.kind !== 'connectionString') return auth.url;
+  const fields = new Map(auth.connectionString.split(';').map((part) => [part.slice(0, part.indexOf('=')).trim().toLowerCase(), part.slice(part.indexOf('=') + 1).trim()]));
+  const endpoint = fields.get('blobendpoint');
+  if (endpoint) return endpoint.replace(/\?.*$/, '').replace(/\/+$/, '');
+  const account = fields.get('accountname');
+  if (!account) return undefined;
+  return `${fields.get('defaultendpointsprotocol') ?? 'https'}://${account}.blob.${fields.get('endpointsuffix') ?? 'core.windows.net'}`;
+}

@@ -66,6 +66,11 @@ export class GcsStore extends ObjectStoreBase {
     this.uri = `gs://${resolved.bucket}${resolved.prefix === '' ? '' : '/' + resolved.prefix}`;
   }
 
+  /** The `apiEndpoint` setting, when one is given (an emulator or another server: its buckets are other buckets). */
+  get location(): string | undefined {
+    return this.#options.storageOptions.apiEndpoint;
+  }
+
   /**
    * The store of `gs://bucket/prefix` or `gcs://bucket/prefix` with the mount's settings (see
    * {@link GcsStoreOptions}, without `bucket` and `prefix`). `EINVAL` for a bad URI, an unknown

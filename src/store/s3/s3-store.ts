@@ -71,6 +71,11 @@ export class S3Store extends ObjectStoreBase {
     return `s3://${this.bucket}${path}`;
   }
 
+  /** The `endpoint` setting, when one is given (another server than AWS S3: its buckets are other buckets). */
+  get location(): string | undefined {
+    return this.#options.endpoint;
+  }
+
   /** The `S3Client` in use (the injected one, or one made from the settings on first use). */
   protected client(): Promise<S3Client> {
     this.#client ??= this.createClient();
