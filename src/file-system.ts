@@ -201,9 +201,13 @@ export class StrataFS {
       if (!mount) throw new StrataError('EINVAL', 'not a mount point');
       if (this.#ctx.table.hasMountsBelow(target)) throw new StrataError('EBUSY', 'mount point holds other mounts');
       const state = this.#ctx.state.get(mount)!;
+      // The changes on their way through the mount (or through a tree holding it) finish against
+      // it first, whole; a store call that never answers does not hold the unmount up for ever.
+      await settlesWithin(this.#ctx.changesSettled(target), CLOSE_WAIT_MS);
       // The store's pending writes are uploaded now, unless a twin mount that stays will upload them.
       const twin = [...this.#ctx.state].some(([other, s]) => other !== mount && s.cacheId === state.cacheId && !other.readOnly);
       if (!twin) await this.#ctx.writeBack?.drain(state.cacheId);
+      if (this.#ctx.table.get(target) !== mount) throw new StrataError('EINVAL', 'not a mount point'); // a concurrent unmount of it won
       this.#ctx.table.remove(target);
       this.#ctx.state.delete(mount);
       state.meta.clear();
@@ -501,7 +505,7 @@ export class StrataFS {
           return found;
         });
         await this.#mover.move(src, dst, info, existing, options?.signal);
-      });
+      }, target);
     });
   }
 
@@ -540,7 +544,7 @@ export class StrataFS {
           return;
         }
         await this.#tree.copyLogicalTree(source, target, overwrite, options?.signal);
-      });
+      }, target);
     });
   }
 
@@ -732,10 +736,13 @@ export class StrataFS {
 
   // ================================================================ internals
 
-  async #run<T>(op: string, path: string | undefined, fn: () => Promise<T>): Promise<T> {
+  /** Runs a call on `path` (and `also`, the destination of a copy or move): its errors get their context, and `close()` and `unmount()` let a change finish. */
+  async #run<T>(op: string, path: string | undefined, fn: () => Promise<T>, also?: string): Promise<T> {
     try {
       this.#checkOpen();
-      return await (CHANGING_OPS.has(op) ? this.#ctx.changing(fn()) : fn());
+      if (!CHANGING_OPS.has(op)) return await fn();
+      const paths = [path, also].filter((p): p is string => p !== undefined);
+      return await this.#ctx.changing(fn(), paths);
     } catch (error) {
       if (isAbortError(error)) throw asAbortError(error); // one shape whichever part noticed the abort
       const mount = path ? this.#ctx.table.resolve(path)?.mount.path : undefined;

@@ -49,23 +49,34 @@ export class FsContext {
   closed = false;
   /** Orders the changes of each object: writes, removals and uploads (keyed by object id). */
   readonly locks = new KeyLock();
-  /** The calls that change something (writes, removals, moves) on their way: `close()` lets them finish. */
-  readonly #changing = new Set<Promise<unknown>>();
+  /**
+   * The calls that change something (writes, removals, moves) on their way, with the logical
+   * paths they work on: `close()` and `unmount()` let them finish.
+   */
+  readonly #changing = new Map<Promise<unknown>, readonly string[]>();
 
-  /** Runs a call that changes something, known to {@link changesSettled} while it runs. */
-  changing<T>(call: Promise<T>): Promise<T> {
+  /** Runs a call that changes something at `paths`, known to {@link changesSettled} while it runs. */
+  changing<T>(call: Promise<T>, paths: readonly string[] = []): Promise<T> {
     const tracked = call.then(
       () => undefined,
       () => undefined,
     );
-    this.#changing.add(tracked);
+    this.#changing.set(tracked, paths);
     void tracked.then(() => this.#changing.delete(tracked));
     return call;
   }
 
-  /** Resolves once no changing call is on its way (those started meanwhile included). */
-  async changesSettled(): Promise<void> {
-    while (this.#changing.size > 0) await Promise.all([...this.#changing]);
+  /**
+   * Resolves once no changing call is on its way (those started meanwhile included); with
+   * `path`, only the calls on a path at or below it, or above it (a tree that holds it).
+   */
+  async changesSettled(path?: string): Promise<void> {
+    const concerned = (paths: readonly string[]): boolean => path === undefined || paths.some((p) => isSameOrBelow(p, path) || isSameOrBelow(path, p));
+    for (;;) {
+      const calls = [...this.#changing].filter(([, paths]) => concerned(paths)).map(([call]) => call);
+      if (calls.length === 0) return;
+      await Promise.all(calls);
+    }
   }
 
   constructor(

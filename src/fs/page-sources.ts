@@ -113,7 +113,7 @@ export class PageSources {
    * `[offset, offset + length)` opened ahead at that version: the fetch of exactly that range uses it.
    */
   source(mount: Mount, key: string, info: ObjectInfo, ahead?: { offset: number; length: number; take: () => Readable | undefined }): PageSource {
-    const state = this.ctx.state.get(mount)!;
+    const state = this.ctx.stateOf(mount);
     const version = versionOf(info);
     const store = mount.store;
     const pending = info.etag?.startsWith('pending-') ? info.etag.slice('pending-'.length) : undefined;

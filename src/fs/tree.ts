@@ -30,7 +30,7 @@ export class TreeOps {
   ) {}
 
   async removeFile(res: Resolved, signal?: AbortSignal): Promise<void> {
-    const state = this.ctx.state.get(res.mount)!;
+    const state = this.ctx.stateOf(res.mount);
     // After the changes of the file queued before (an upload of it included), none after.
     await this.ctx.inOrder(
       res.mount,
@@ -52,7 +52,7 @@ export class TreeOps {
    */
   async removeTree(res: Resolved, signal?: AbortSignal, { keepSelf = false } = {}): Promise<void> {
     const { mount, key } = res;
-    const state = this.ctx.state.get(mount)!;
+    const state = this.ctx.stateOf(mount);
     const store = mount.store;
     // Pending writes below are dropped once an upload of theirs already running has ended (it must not land after the delete).
     for (const p of this.ctx.disk?.journal.list(state.cacheId) ?? []) {
@@ -94,8 +94,8 @@ export class TreeOps {
   }
 
   async #copyFile(src: Resolved, dst: Resolved, signal?: AbortSignal): Promise<void> {
-    const dstState = this.ctx.state.get(dst.mount)!;
-    const srcState = this.ctx.state.get(src.mount)!;
+    const dstState = this.ctx.stateOf(dst.mount);
+    const srcState = this.ctx.stateOf(src.mount);
     const pendingSource = this.ctx.disk?.journal.find(srcState.cacheId, src.key);
     if (src.mount.store === dst.mount.store && !pendingSource && src.mount.store.capabilities.copy && src.mount.store.copy) {
       const info = await this.ctx.changingStore(dst.mount, dst.key, () => src.mount.store.copy!(src.key, dst.key, { signal }));

@@ -45,7 +45,7 @@ export class Writer {
    */
   async writeObject(res: Resolved, body: Buffer | Readable, mode: WriteType, signal?: AbortSignal): Promise<ObjectInfo> {
     const { mount, key } = res;
-    const state = this.ctx.state.get(mount)!;
+    const state = this.ctx.stateOf(mount);
     const object = objectId(state.cacheId, key);
     const replaces = this.ctx.disk?.journal.list(state.cacheId).filter((p) => p.key === key).map((p) => p.id) ?? [];
     if (mode === 'MUST_CACHE' || mode === 'ASYNC_THROUGH') {
@@ -74,7 +74,7 @@ export class Writer {
 
   /** After a write to the store: drops the pending writes it `replaces`, updates the caches. */
   async afterWrite(mount: Mount, key: string, info: ObjectInfo, data: Buffer | undefined, replaces: string[]): Promise<ObjectInfo> {
-    const state = this.ctx.state.get(mount)!;
+    const state = this.ctx.stateOf(mount);
     const object = objectId(state.cacheId, key);
     state.counters.bytesToStore += info.size;
     for (const id of replaces) await this.ctx.disk?.journal.complete(id);
@@ -98,7 +98,7 @@ export class Writer {
 
   async makeDirectory(res: Resolved, signal?: AbortSignal): Promise<void> {
     const info = await this.ctx.changingStore(res.mount, res.key, () => res.mount.store.write(res.key + '/', Buffer.alloc(0), { signal, size: 0 }));
-    this.ctx.state.get(res.mount)!.meta.written(res.key, { ...info, key: res.key, isDirectory: true, size: 0 });
+    this.ctx.stateOf(res.mount).meta.written(res.key, { ...info, key: res.key, isDirectory: true, size: 0 });
   }
 }
 

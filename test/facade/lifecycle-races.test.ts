@@ -1,0 +1,81 @@
+/**
+ * Mounts coming and going, and close(), while calls are on their way: each call settles with
+ * its result or a clear code, and nothing of one store is seen through the next mount.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { StrataFS, MemoryStore, type UnderStore } from '../../src/index.js';
+import { expectCode, tempDir } from '../support/helpers.js';
+
+/** A store whose calls of the held operations wait until `release()`; `arrived(op)` resolves once one waits. */
+function gatedStore(inner: UnderStore, held: Set<string>) {
+  const waiting: Array<() => void> = [];
+  const arrivals: Array<{ op: string; resolve: () => void }> = [];
+  const gate = async (op: string): Promise<void> => {
+    if (!held.has(op)) return;
+    await new Promise<void>((go) => {
+      waiting.push(go);
+      for (const a of arrivals.filter((a) => a.op === op)) a.resolve();
+    });
+  };
+  const store: UnderStore = {
+    uri: inner.uri,
+    capabilities: inner.capabilities,
+    stat: async (k, o) => (await gate('stat'), inner.stat(k, o)),
+    list: async function* (k, o) {
+      await gate('list');
+      yield* inner.list(k, o);
+    },
+    read: async (k, r, o) => (await gate('read'), inner.read(k, r, o)),
+    write: async (k, b, o) => (await gate('write'), inner.write(k, b, o)),
+    delete: async (k, o) => (await gate('delete'), inner.delete(k, o)),
+  };
+  return {
+    store,
+    arrived: (op: string) => new Promise<void>((resolve) => arrivals.push({ op, resolve })),
+    release: () => {
+      held.clear();
+      for (const go of waiting.splice(0)) go();
+    },
+  };
+}
+
+let fs: StrataFS;
+afterEach(async () => {
+  await fs?.close();
+});
+
+describe('unmount with changes on their way', () => {
+  const calls: Array<[string, (fs: StrataFS) => Promise<unknown>, (fs: StrataFS) => Promise<void>]> = [
+    ['writeFile', (fs) => fs.writeFile('/m/f', 'new'), async (fs) => expect((await fs.readFile('/m/f')).toString()).toBe('new')],
+    ['copy -r', (fs) => fs.copy('/m/d', '/m/e', { recursive: true }), async (fs) => expect(await fs.readdir('/m/e')).toEqual(['x', 'y'])],
+    ['rm -r', (fs) => fs.rm('/m/d', { recursive: true }), async (fs) => expect(await fs.exists('/m/d')).toBe(false)],
+  ];
+  for (const [name, call, check] of calls) {
+    it(`${name} finishes against its store, whole, and the next mount at that path sees only its own store`, async () => {
+      fs = new StrataFS();
+      const inner = new MemoryStore();
+      const held = new Set<string>();
+      const gated = gatedStore(inner, held);
+      await fs.mount('/m', gated.store);
+      await fs.writeFile('/m/f', 'old');
+      await fs.writeFile('/m/d/x', 'x');
+      await fs.writeFile('/m/d/y', 'y');
+      held.add(name === 'rm -r' ? 'delete' : 'write');
+      const arrived = gated.arrived(name === 'rm -r' ? 'delete' : 'write');
+      const running = call(fs);
+      await arrived;
+      const unmounting = fs.unmount('/m');
+      gated.release();
+      await running; // not an error: the mount was still there when it started
+      await unmounting;
+      // Another store at the same path: nothing of the first one.
+      await fs.mount('/m', 'memory://');
+      expect(await fs.readdir('/m', { recursive: true })).toEqual([]);
+      await expectCode(fs.readFile('/m/f'), 'ENOENT');
+      await fs.unmount('/m');
+      // The same store again: its current data.
+      await fs.mount('/m', inner);
+      await check(fs);
+    });
+  }
+});
