@@ -622,6 +622,7 @@ export class StrataFS {
         this.#ctx.pages.takePinMisses(pinned.object, pinned.prefix); // only this pin's misses count
         await this.load(target, { recursive: true, signal: options?.signal });
         await this.#ctx.pages.settle(); // pages cached before the pin are written to disk as pinned
+        this.#checkOpen(); // pages that missed the cache because it closed meanwhile are no lack of space
         if (this.#ctx.pages.takePinMisses(pinned.object, pinned.prefix)) {
           throw new StrataError('ENOSPC', 'the pinned data does not fit in the cache; what fits stays pinned until unpin');
         }
@@ -688,20 +689,22 @@ export class StrataFS {
   }
 
   /**
-   * Lets the changes already on their way finish (new calls fail with `EINVAL`), uploads pending
+   * Lets the changes already on their way finish (calls made once `close()` was called fail at
+   * once with `EINVAL`, also before it resolves; a `pin` on its way too), uploads pending
    * `ASYNC_THROUGH` writes, persists the disk index, closes the stores stratafs opened. Every
    * call resolves once closing is done. A write whose store keeps failing gets the `retry`
    * policy's attempts, and an upload stalled with its store is given up after 10 s: such a write
    * stays in the disk cache, safe, for the next `StrataFS` on that `cache.disk.dir` to upload.
    */
   close(): Promise<void> {
+    // From now on new calls fail at once; the changes already on their way finish.
+    this.#ctx.closed = true;
     this.#closing ??= this.#close();
     return this.#closing;
   }
 
   async #close(): Promise<void> {
     await this.#ready().catch(() => undefined);
-    this.#ctx.closed = true; // new calls fail; the changes already on their way finish
     await this.#ctx.writeBack?.drain().catch(() => undefined);
     // (Uploads they waited for are done or given up by now; a store call that ignores its abort
     // and never answers does not hold close() up for ever.)

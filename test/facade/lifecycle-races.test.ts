@@ -79,3 +79,45 @@ describe('unmount with changes on their way', () => {
     });
   }
 });
+
+describe('close with calls on their way', () => {
+  it('calls made once close() was called fail at once with the closed error, also before it resolves', async () => {
+    fs = new StrataFS();
+    await fs.mount('/m', 'memory://');
+    await fs.writeFile('/m/a', 'a');
+    const closing = fs.close();
+    const late: Array<[string, Promise<unknown>]> = [
+      ['stat', fs.stat('/m/a')],
+      ['writeFile', fs.writeFile('/m/b', 'b')],
+      ['unmount', fs.unmount('/m')],
+      ['mount', fs.mount('/n', 'memory://')],
+      ['flush', fs.flush()],
+    ];
+    for (const [name, call] of late) expect((await expectCode(call, 'EINVAL')).message, name).toContain('closed');
+    await closing;
+    await fs.close(); // twice: resolves again
+  });
+
+  it('a pin whose pages are on their way when close() is called fails with the closed error, not ENOSPC', async () => {
+    const { dir, cleanup } = await tempDir();
+    try {
+      fs = new StrataFS({ cache: { disk: { dir, capacity: '16MiB' } } });
+      const inner = new MemoryStore();
+      const held = new Set<string>();
+      const gated = gatedStore(inner, held);
+      await fs.mount('/m', gated.store);
+      await fs.writeFile('/m/d/x', 'x', { writeType: 'THROUGH' });
+      held.add('read');
+      const arrived = gated.arrived('read');
+      const pinning = fs.pin('/m/d');
+      await arrived;
+      const closing = fs.close();
+      gated.release();
+      const error = await expectCode(pinning, 'EINVAL');
+      expect(error.message).toContain('closed');
+      await closing;
+    } finally {
+      await cleanup();
+    }
+  });
+});
