@@ -27,6 +27,12 @@ export interface SharedTierStats {
   fallbacks: number;
   /** Pages not written (over `maxPageBytes`, over `maxPendingBytes`, or Redis skipped). */
   dropped: number;
+  /**
+   * Page values found in Redis that were not an intact page stratafs wrote (another program's
+   * data under the key prefix, an older format, damaged bytes): never served, counted as misses
+   * too, and dropped from Redis.
+   */
+  rejected: number;
   /** Metadata (`stat`, listings) in Redis. */
   metadata: {
     /** Answers served from Redis. */

@@ -1,6 +1,8 @@
 /**
  * `RedisSharedTier`: the fleet-wide cache tier on Redis or Redis Cluster (see
- * {@link SharedTier}). Pages are binary strings with a TTL, one hash slot per object version;
+ * {@link SharedTier}). Pages are binary strings with a TTL, one hash slot per object version,
+ * each framed with a format marker and its crc32 (see {@link encodePageFrame}): a value that does
+ * not decode is a miss, and is dropped;
  * single-flight across processes uses per-page leases (`SET NX PX`); metadata answers carry
  * the time the store gave them and the mount's epoch; invalidations travel on a pub/sub channel.
  * Every call goes through a circuit breaker with a time budget: Redis down or slow turns into
@@ -18,13 +20,14 @@ import { decodeInvalidation, decodeList, decodeStat, encodeInvalidation, encodeL
 import { waitReady, watchProgress, type RedisClient } from './connect.js';
 import { SharedKeys } from './keys.js';
 import type { ResolvedSharedTierOptions } from './options.js';
+import { decodePageFrame, encodePageFrame } from './page-frame.js';
 
 const SKIP = Symbol('skip');
 /** How much longer than a read a background write may take. */
 const BACKGROUND_FACTOR = 5;
 type Skip = typeof SKIP;
 
-/** Deletes each key whose value is still the caller's lease token. */
+/** Deletes each key whose value is still `ARGV[1]` (the caller's lease token, or a rejected page value). */
 const RELEASE_SCRIPT = `for i, k in ipairs(KEYS) do if redis.call('get', k) == ARGV[1] then redis.call('del', k) end end return 0`;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -62,6 +65,7 @@ export class RedisSharedTier implements SharedTier {
     waitHits: 0,
     fallbacks: 0,
     dropped: 0,
+    rejected: 0,
     metaHits: 0,
     metaMisses: 0,
     published: 0,
@@ -116,8 +120,8 @@ export class RedisSharedTier implements SharedTier {
     }
     groups.forEach((g, n) => {
       g.positions.forEach((p, k) => {
-        const page = replies[n]![k];
-        if (page) out[p] = page;
+        const value = replies[n]![k];
+        if (value) out[p] = this.#decode(this.#keys.page(g.tag, ids[p]!.index), value);
       });
     });
     this.#countFound(out);
@@ -140,7 +144,7 @@ export class RedisSharedTier implements SharedTier {
       this.#group(ids).map(async (g) => {
         const done = await this.#write(g.positions.length, () => {
           const pipe = this.#pipeline(this.#writer);
-          for (const p of g.positions) pipe.set(this.#keys.page(g.tag, ids[p]!.index), accepted[p]!.data, 'EX', this.#opts.pageTtl);
+          for (const p of g.positions) pipe.set(this.#keys.page(g.tag, ids[p]!.index), encodePageFrame(accepted[p]!.data), 'EX', this.#opts.pageTtl);
           return this.#exec(pipe);
         });
         if (done === SKIP) this.#stats.dropped += g.positions.length;
@@ -180,7 +184,9 @@ export class RedisSharedTier implements SharedTier {
       const pages = replies[0] as (Buffer | null)[];
       const won: string[] = [];
       missing.forEach((i, k) => {
-        const page = pages[k];
+        const value = pages[k];
+        const page = value ? this.#decode(this.#keys.page(tag, ids[i]!.index), value) : undefined;
+        if (value && !page) this.#stats.misses++;
         if (page) {
           found[i] = page;
           this.#stats.hits++;
@@ -235,7 +241,7 @@ export class RedisSharedTier implements SharedTier {
     this.#pendingBytes += bytes;
     const write = this.#write(ids.length, () => {
       const pipe = this.#pipeline(this.#writer);
-      ids.forEach((id, i) => pipe.set(this.#keys.page(tag, id.index), pages[i]!, 'EX', this.#opts.pageTtl));
+      ids.forEach((id, i) => pipe.set(this.#keys.page(tag, id.index), encodePageFrame(pages[i]!), 'EX', this.#opts.pageTtl));
       pipe.eval(RELEASE_SCRIPT, leases.length, ...leases, token);
       return this.#exec(pipe);
     })
@@ -265,6 +271,19 @@ export class RedisSharedTier implements SharedTier {
     const pages = await fetch();
     if (!fallback && pages.length === ids.length && !this.#closed) this.putPages(ids.map((id, i) => ({ id, data: pages[i]! })));
     return pages;
+  }
+
+  /**
+   * The page in `value`, read from page key `key`; `undefined` when it is not an intact page value
+   * stratafs wrote (see {@link decodePageFrame}): counted as rejected and dropped from Redis,
+   * unless the key was written again meanwhile.
+   */
+  #decode(key: string, value: Buffer): Buffer | undefined {
+    const page = decodePageFrame(value);
+    if (page) return page;
+    this.#stats.rejected++;
+    if (!this.#closed) this.#track(this.#write(1, () => this.#writer.eval(RELEASE_SCRIPT, 1, key, value).then((reply) => [reply])));
+    return undefined;
   }
 
   #release(leases: string[], token: string): void {
@@ -447,6 +466,7 @@ export class RedisSharedTier implements SharedTier {
       waitHits: s.waitHits,
       fallbacks: s.fallbacks,
       dropped: s.dropped,
+      rejected: s.rejected,
       metadata: { hits: s.metaHits, misses: s.metaMisses },
       invalidations: { published: s.published, received: s.received },
     };
