@@ -143,7 +143,7 @@ describe('the changes of one file, in order', () => {
     await sleep(20);
     const started = Date.now();
     await fs.writeFile('/s/k', 'version 2', { writeType: 'ASYNC_THROUGH' });
-    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(Date.now() - started).toBeLessThan(5_000); // the stalled upload never ends by itself
     expect((await fs.readFile('/s/k')).toString()).toBe('version 2');
     const closing = Date.now();
     await fs.close();

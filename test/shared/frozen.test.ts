@@ -120,15 +120,16 @@ describe('large lookups: a bounded cost on a frozen Redis, not cut short on a sl
     const pages = await t.getPages(ids);
     const elapsed = Date.now() - started;
     expect(pages.every((p) => p === undefined)).toBe(true);
-    expect(elapsed).toBeLessThan(5000); // its page budget alone would be 13.6 s
+    // About 2 s; its page budget alone would be 13.6 s (the bound leaves room for a loaded machine).
+    expect(elapsed).toBeLessThan(9000);
     expect(t.stats().available).toBe(false);
-    const again = Date.now();
+    const { errors } = t.stats();
     expect((await t.getPages(ids)).every((p) => p === undefined)).toBe(true);
-    expect(Date.now() - again).toBeLessThan(100); // skipped: at once
+    expect(t.stats().errors).toBe(errors); // skipped: no round trip was tried
   });
 
-  it('readFile of 128 MiB through StrataFS falls back to the store in bounded time, with the right bytes', async () => {
-    const data = randomBytes(128 * MiB);
+  it('readFile of 256 MiB through StrataFS falls back to the store in bounded time, with the right bytes', async () => {
+    const data = randomBytes(256 * MiB);
     await writeFile(join(dir.dir, 'big.bin'), data);
     const reader = fs(60_000);
     await reader.mount('/data', `file://${dir.dir}`);
@@ -138,7 +139,8 @@ describe('large lookups: a bounded cost on a frozen Redis, not cut short on a sl
     const read = await reader.readFile('/data/big.bin');
     const elapsed = Date.now() - started;
     expect(read.equals(data)).toBe(true);
-    expect(elapsed).toBeLessThan(5000); // the lookup's page budget alone would be 6.9 s
+    // About 2 s and the read; the lookup's page budget alone would be 13.6 s (room for a loaded machine).
+    expect(elapsed).toBeLessThan(9000);
     expect(reader.stats().bytesFromStore).toBe(data.length);
     expect(reader.stats().shared?.available).toBe(false);
   });

@@ -8,6 +8,7 @@ import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { objectId, type PageId } from '../../src/cache/page-id.js';
 import { openSharedTier, type RedisSharedTier } from '../../src/cache/shared/index.js';
+import { framed, unframed } from '../../src/cache/shared/codec.js';
 import { SharedKeys } from '../../src/cache/shared/keys.js';
 import { isProcessLocal } from '../../src/mount/open-store.js';
 import type { Invalidation } from '../../src/cache/shared-tier-types.js';
@@ -202,6 +203,21 @@ describe('metadata', () => {
     expect(await b.getStat('s3://b/p', 'dir/a.txt', 60_000)).toEqual(info);
   });
 
+  it('a metadata value that is not one this format wrote intact is a miss: foreign JSON of the same shape, a changed digit', async () => {
+    const keyPrefix = prefix();
+    const reader = await tier(keyPrefix);
+    const keys = new SharedKeys(keyPrefix, 0);
+    const entryKey = (key: string): string => keys.stat(keys.mountTag('s3://b/p'), key);
+    const wire = { k: info.key, s: info.size, m: info.mtime!.getTime(), e: info.etag };
+    const json = JSON.stringify({ v: wire, p: 0, t: 60_000, a: Date.now() });
+    await admin.set(entryKey('foreign'), json, 'PX', 60_000);
+    expect(await reader.getStat('s3://b/p', 'foreign', 60_000)).toBeUndefined();
+    await admin.set(entryKey('flipped'), framed(json).replace(`"s":${info.size}`, `"s":${info.size + 1}`), 'PX', 60_000);
+    expect(await reader.getStat('s3://b/p', 'flipped', 60_000)).toBeUndefined();
+    await admin.set(entryKey('intact'), framed(json), 'PX', 60_000);
+    expect(await reader.getStat('s3://b/p', 'intact', 60_000)).toEqual(info);
+  });
+
   it('counts an entry\'s age from when its answer was taken, not from when it reached Redis; entries without that time are misses', async () => {
     const keyPrefix = prefix();
     const reader = await tier(keyPrefix);
@@ -209,24 +225,24 @@ describe('metadata', () => {
     const entryKey = (key: string): string => keys.stat(keys.mountTag('s3://b/p'), key);
     const wire = { k: info.key, s: info.size, m: info.mtime!.getTime(), e: info.etag };
     // Stored just now with a full TTL, but answered by the store 10 s ago (a SET that landed late).
-    await admin.set(entryKey('late'), JSON.stringify({ v: wire, p: 0, t: 60_000, a: Date.now() - 10_000 }), 'PX', 60_000);
+    await admin.set(entryKey('late'), framed(JSON.stringify({ v: wire, p: 0, t: 60_000, a: Date.now() - 10_000 })), 'PX', 60_000);
     expect(await reader.getStat('s3://b/p', 'late', 5000)).toBeUndefined();
     const late = await reader.getStatEntry('s3://b/p', 'late', 60_000);
     expect(late?.value).toEqual(info);
     expect(late!.ageMs).toBeGreaterThanOrEqual(10_000);
     // A writer's clock ahead of the reader's never makes an entry younger than Redis' TTL says.
-    await admin.set(entryKey('ahead'), JSON.stringify({ v: wire, p: 0, t: 60_000, a: Date.now() + 60_000 }), 'PX', 60_000);
+    await admin.set(entryKey('ahead'), framed(JSON.stringify({ v: wire, p: 0, t: 60_000, a: Date.now() + 60_000 })), 'PX', 60_000);
     await new Promise((r) => setTimeout(r, 60));
     expect(await reader.getStat('s3://b/p', 'ahead', 20)).toBeUndefined();
     expect(await reader.getStat('s3://b/p', 'ahead', 60_000)).toEqual(info);
     // Written by a version that did not record the time: its age is unknown, so it is not used.
-    await admin.set(entryKey('old'), JSON.stringify({ v: wire, p: 0, t: 60_000 }), 'PX', 60_000);
+    await admin.set(entryKey('old'), framed(JSON.stringify({ v: wire, p: 0, t: 60_000 })), 'PX', 60_000);
     expect(await reader.getStat('s3://b/p', 'old', 60_000)).toBeUndefined();
     expect(await reader.getStat('s3://b/p', 'old', -1)).toBeUndefined();
     // What this version writes carries it, and the TTL left of metadataTtl.
     reader.setStat('s3://b/p', 'new', info);
     await reader.settle();
-    const stored = JSON.parse((await admin.get(entryKey('new')))!) as { a: number; t: number };
+    const stored = JSON.parse(unframed((await admin.get(entryKey('new')))!)!) as { a: number; t: number };
     expect(Date.now() - stored.a).toBeGreaterThanOrEqual(0);
     expect(Date.now() - stored.a).toBeLessThan(5000);
     expect(stored.t).toBeLessThanOrEqual(3_600_000);

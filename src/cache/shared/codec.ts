@@ -1,8 +1,11 @@
 /**
- * JSON forms of the metadata the shared tier stores and of the invalidations it publishes.
+ * JSON forms of the metadata the shared tier stores and of the invalidations it publishes. A
+ * metadata value is framed as `SFM1:<crc32 of the JSON, hex>:<JSON>`: one that is not (another
+ * program's value under the same key, an older format, a flipped bit) is unreadable, a miss.
  * @module
  */
 import type { ObjectInfo } from '../../store/under-store.js';
+import { checksum } from '../disk/cache-file.js';
 import type { Invalidation } from '../shared-tier-types.js';
 
 interface WireInfo {
@@ -39,23 +42,42 @@ export interface MetaEntry<T> {
   takenAt: number;
 }
 
+/** The marker that starts every metadata value of this format. */
+const META_MARKER = 'SFM1:';
+
+/** `json` framed with the marker and its crc32 (see the module comment). */
+export function framed(json: string): string {
+  return `${META_MARKER}${checksum(Buffer.from(json, 'utf8')).toString(16)}:${json}`;
+}
+
+/** The JSON of a framed value; `undefined` when the marker or the crc32 does not match. */
+export function unframed(text: string): string | undefined {
+  if (!text.startsWith(META_MARKER)) return undefined;
+  const colon = text.indexOf(':', META_MARKER.length);
+  if (colon < 0) return undefined;
+  const json = text.slice(colon + 1);
+  return text.slice(META_MARKER.length, colon) === checksum(Buffer.from(json, 'utf8')).toString(16) ? json : undefined;
+}
+
 /** Encodes a stat answer (`null`: known missing) taken from the store at `takenAt`. */
 export function encodeStat(value: ObjectInfo | null, epoch: number, ttlMs: number, takenAt: number): string {
-  return JSON.stringify({ v: value === null ? null : toWire(value), p: epoch, t: ttlMs, a: takenAt });
+  return framed(JSON.stringify({ v: value === null ? null : toWire(value), p: epoch, t: ttlMs, a: takenAt }));
 }
 
 /** Encodes a directory listing taken from the store at `takenAt`. */
 export function encodeList(value: ObjectInfo[], epoch: number, ttlMs: number, takenAt: number): string {
-  return JSON.stringify({ v: value.map(toWire), p: epoch, t: ttlMs, a: takenAt });
+  return framed(JSON.stringify({ v: value.map(toWire), p: epoch, t: ttlMs, a: takenAt }));
 }
 
 /**
- * The fields of an entry; `undefined` when unreadable or without `a` (written by a version that
- * did not record when the answer was taken: its age is unknown, so it is not used).
+ * The fields of an entry; `undefined` when unreadable: not framed as this format writes it (see
+ * the module comment), or without `a` (its age is unknown, so it is not used).
  */
 function decodeEntry(text: string): { v: unknown; p: number; t: number; a: number } | undefined {
+  const json = unframed(text);
+  if (json === undefined) return undefined;
   try {
-    const raw = JSON.parse(text) as { v?: unknown; p?: unknown; t?: unknown; a?: unknown };
+    const raw = JSON.parse(json) as { v?: unknown; p?: unknown; t?: unknown; a?: unknown };
     if (typeof raw !== 'object' || raw === null || typeof raw.p !== 'number' || typeof raw.t !== 'number' || !('v' in raw)) return undefined;
     if (typeof raw.a !== 'number' || !Number.isFinite(raw.a)) return undefined;
     return { v: raw.v, p: raw.p, t: raw.t, a: raw.a };
