@@ -12,7 +12,7 @@ import { expectCode, randomBytes, tempDir } from '../support/helpers.js';
 const PAGE = 64 * 1024;
 /**
  * The GETs of an object's bytes, ranged or whole (a cold whole read may be one GET without a
- * range): S3 `?x-id=GetObject`, GCS `?alt=media`, Azure a plain GET of the blob's path.
+ * range): S3 `?x-id=GetObject`, GCS `?alt=media`, Azure, OSS and COS a plain GET of the object's path.
  */
 const bytesOf = (name: string): { method: string; path: RegExp } => ({ method: 'GET', path: new RegExp(`(/|%2F)${name.replace(/\./g, '\\.')}(\\?(x-id=GetObject|alt=media)|$)`) });
 
