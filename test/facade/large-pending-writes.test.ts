@@ -5,7 +5,8 @@
  * damage is found before the store keeps anything.
  */
 import { createHash } from 'node:crypto';
-import { open as openLocal, readdir, stat } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { open as openLocal, readdir, readlink, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -123,10 +124,33 @@ describe('large ASYNC_THROUGH and MUST_CACHE writes', () => {
     await handle.write(byte, 0, 1, READ_WHOLE_BYTES + 3 * MiB - 10);
     await handle.close();
     outage.down = false;
-    const warned = new Promise<Error>((resolve) => process.once('warning', resolve));
-    await expectCode(fs.flush(), 'EIO');
-    expect((await warned).message).toContain('/s/big.bin');
+    const warnings: string[] = [];
+    const onWarning = (warning: Error & { code?: string }): void => void (warning.code === 'STRATAFS_UPLOAD' && warnings.push(warning.message));
+    process.on('warning', onWarning);
+    try {
+      await expectCode(fs.flush(), 'EIO');
+      await new Promise((resolve) => setImmediate(resolve)); // warnings are emitted on the next tick
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings).toEqual([expect.stringContaining('/s/big.bin')]);
     expect((await store.inner.read('big.bin').then((body) => body.toArray())).toString()).toBe('old');
+  });
+
+  it.skipIf(!existsSync('/proc/self/fd'))('an upload of large pending data the store refuses before reading it leaves no file of the cache open', async () => {
+    const store = new CountingStore();
+    store.write = async () => {
+      throw Object.assign(new Error('service unavailable'), { code: 'ECONNRESET' });
+    };
+    const fs = new StrataFS({ cache: { memory: { capacity: '4MiB' }, disk: { dir: cache.dir, capacity: '64MiB' } }, retry: { attempts: 3, minDelay: 1, maxDelay: 2 } });
+    open.push(fs);
+    await fs.mount('/s', store);
+    await fs.writeFile('/s/big.bin', patterned(READ_WHOLE_BYTES + MiB).stream as WriteData, { writeType: 'MUST_CACHE' });
+    await expectCode(fs.persist('/s/big.bin'), 'EIO');
+    const journal = join(cache.dir, 'journal');
+    const openFiles = async (): Promise<string[]> =>
+      (await Promise.all((await readdir('/proc/self/fd')).map((fd) => readlink(`/proc/self/fd/${fd}`).catch(() => '')))).filter((target) => target.startsWith(journal));
+    expect(await openFiles()).toEqual([]);
   });
 
   it('a large MUST_CACHE file renamed within its directory tree keeps its bytes', async () => {

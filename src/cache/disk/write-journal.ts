@@ -253,7 +253,10 @@ export class SqliteWriteJournal implements WriteJournal {
     } catch (error) {
       throw await this.readError(error, id);
     }
-    return Readable.from(verifiedChunks(handle, row), { objectMode: false });
+    const stream = Readable.from(verifiedChunks(handle, row), { objectMode: false });
+    // A stream destroyed before its first read never runs the generator's own close: the file is closed with the stream.
+    stream.once('close', () => void handle.close().catch(() => undefined));
+    return stream;
   }
 
   /**
