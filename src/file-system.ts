@@ -308,7 +308,9 @@ export class StrataFS {
    * `highWaterMark` bytes when that is smaller. Errors (`ENOENT`, `EISDIR`…) arrive as the
    * stream's `'error'`, naming the path. As with `fs` streams, `signal` (even one that already
    * fired) destroys it with an `AbortError`, and `destroy()` ends it at once, giving up the page
-   * fetches it started (a fetch another reader shares goes on for that reader).
+   * fetches it started (a fetch another reader shares goes on for that reader). A stream still
+   * reading when its StrataFS is closed or its mount unmounted fails with `EINVAL` (before its
+   * next page).
    */
   createReadStream(path: string, options?: { start?: number; end?: number; readType?: ReadType; highWaterMark?: number; signal?: AbortSignal }): Readable {
     const target = normalizePath(path, 'createReadStream');
@@ -320,7 +322,9 @@ export class StrataFS {
       return { start: first, end: last, highWaterMark: checkCount(options?.highWaterMark, 'highWaterMark'), readType: checkReadType(options?.readType) };
     });
     let release: (() => void) | undefined;
+    let mount: Mount | undefined;
     const context = { path: target, op: 'read', mount: this.#ctx.table.resolve(target)?.mount.path };
+    const live = (): void => (mount ? this.#ctx.checkMounted(mount) : this.#checkOpen());
     const stream = pageReadStream(
       this.#ctx.pages,
       async (first, signal) => {
@@ -328,6 +332,7 @@ export class StrataFS {
           await this.#refuseFileAsDirectory(path, target, signal);
           const opened = await this.#sources.openSource(target, signal, { first });
           release = opened.release;
+          mount = opened.mount;
           if (stream.destroyed) release(); // closed while it opened: its 'close' has fired already
           return opened.src;
         } catch (error) {
@@ -336,14 +341,18 @@ export class StrataFS {
       },
       start,
       end,
-      { readType: readType ?? this.#ctx.options.readType, signal: options?.signal, highWaterMark, context },
+      { readType: readType ?? this.#ctx.options.readType, signal: options?.signal, highWaterMark, context, live },
     );
     // A body opened ahead that the stream did not use (its pages came from elsewhere) is let go.
     stream.once('close', () => release?.());
     return stream;
   }
 
-  /** Opens the file for random access at its current version (see {@link StrataFileHandle}). */
+  /**
+   * Opens the file for random access at its current version (see {@link StrataFileHandle}). The
+   * handle reads until it is closed, its StrataFS is closed or its mount is unmounted (then its
+   * reads fail with `EINVAL`); `free` does not affect it.
+   */
   async open(path: string, options?: { readType?: ReadType; signal?: AbortSignal }): Promise<StrataFileHandle> {
     const target = normalizePath(path, 'open');
     return this.#run('open', target, async () => {
@@ -351,7 +360,8 @@ export class StrataFS {
       const readType = checkReadType(options?.readType);
       await this.#refuseFileAsDirectory(path, target, options?.signal);
       const { src, mount, info } = await this.#sources.openSource(target, options?.signal);
-      return new StrataFileHandle(target, src, info.etag ?? src.version, this.#ctx.pages, { readType: this.#ctx.readType(mount, readType) }, mount.path);
+      const live = (): void => this.#ctx.checkMounted(mount);
+      return new StrataFileHandle(target, src, info.etag ?? src.version, this.#ctx.pages, { readType: this.#ctx.readType(mount, readType) }, mount.path, live);
     });
   }
 

@@ -137,6 +137,16 @@ export class FsContext {
     return state;
   }
 
+  /**
+   * Throws what a read through `mount` opened earlier (a handle, a read stream) fails with once
+   * it may no longer read: `EINVAL` once this StrataFS is closing or closed, or once the mount
+   * was unmounted (its cached data was dropped and a store stratafs opened for it is closed).
+   */
+  checkMounted(mount: Mount): void {
+    if (this.closed) throw closedError();
+    if (!this.state.has(mount)) throw new StrataError('EINVAL', 'the mount this was opened on has been unmounted', { mount: mount.path });
+  }
+
   /** Mounted resolution; `ENOENT` when no mount holds the path. */
   resolveMounted(path: string): Resolved {
     const res = this.table.resolve(path);

@@ -31,6 +31,8 @@ interface ReadArgs<T extends ArrayBufferView> {
  * An open file: reads the version it was opened at. Once that version can no longer be read
  * (the object changed or was removed, and its old pages are gone), `read` and `readRange` fail
  * with `ESTALE` rather than mixing versions. Cheap to keep open: it holds no store connection.
+ * It reads through its StrataFS: once that is closed (`close()` releases handles) or the mount
+ * the handle was opened on is unmounted, `read` and `readRange` fail with `EINVAL`.
  *
  * Like an `fs` FileHandle it has a current position, 0 at open: a `read` without a position
  * (`null`, `undefined` or `-1`) reads there and moves it past the bytes read; a `read` at a
@@ -51,6 +53,8 @@ export class StrataFileHandle {
     private readonly cache: PageCache,
     private readonly readOptions: PageReadOptions,
     private readonly mount: string,
+    /** Throws once the handle may no longer read: its StrataFS closed, or its mount unmounted. */
+    private readonly live: () => void = () => undefined,
   ) {}
 
   /** Size in bytes of the version this handle reads. */
@@ -70,8 +74,9 @@ export class StrataFileHandle {
    * move it by `bytesRead`; reads of it made at once take consecutive ranges, in call order.
    * Resolves `{ bytesRead, buffer }`; `bytesRead` is short only at the end of the file, 0 at or
    * past it. Bad arguments (including a negative or fractional position, which `fs` on Node 20
-   * silently reads as the current one) fail with `EINVAL`, as does a read after `close()`; a
-   * read of a version that is gone fails with `ESTALE` (see the class comment).
+   * silently reads as the current one) fail with `EINVAL`, as does a read after `close()` (of the
+   * handle or of its StrataFS) or after its mount was unmounted; a read of a version that is gone
+   * fails with `ESTALE` (see the class comment).
    */
   read<T extends ArrayBufferView = Buffer>(buffer: T, offset?: number | null, length?: number | null, position?: number | bigint | null): Promise<HandleReadResult<T>>;
   read<T extends ArrayBufferView = Buffer>(buffer: T, options?: { offset?: number | null; length?: number | null; position?: number | bigint | null }): Promise<HandleReadResult<T>>;
@@ -119,6 +124,11 @@ export class StrataFileHandle {
 
   #check(): void {
     if (this.#closed) throw new StrataError('EINVAL', 'file handle is closed', { path: this.path, op: 'read' });
+    try {
+      this.live();
+    } catch (error) {
+      throw toStrataError(error, { path: this.path, op: 'read', mount: this.mount });
+    }
   }
 
   /** The arguments of `read` in any of its call forms, checked as `fs` checks them. */

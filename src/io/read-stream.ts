@@ -21,6 +21,8 @@ export interface PageReadStreamOptions extends PageReadOptions {
   shareChunks?: boolean;
   /** Added to every `StrataError` the stream fails with (others become `StrataError`s); `AbortError`s stay as they are. */
   context?: Pick<StrataErrorContext, 'path' | 'op' | 'mount'>;
+  /** Throws once the stream may read no more (its StrataFS closed, its mount unmounted): called before each page, the stream fails with what it throws. */
+  live?: () => void;
 }
 
 /**
@@ -108,6 +110,7 @@ class PageReadStream extends Readable {
   /** The chunks of the next page, `null` at the end; opens the source first. */
   async #nextChunks(): Promise<Buffer[] | null> {
     const signal = this.#controller.signal;
+    this.#opts.live?.();
     if (!this.#walk) {
       const src = await this.#open(firstBatch(this.#cache.pageSize, this.#start, this.#end), signal);
       if (this.destroyed) return null; // closed while opening: nothing more is read

@@ -11,7 +11,7 @@ import { getEventListeners } from 'node:events';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { StrataFS, type UnderStore } from '../../src/index.js';
+import { StrataFS, type StrataFileHandle, type UnderStore } from '../../src/index.js';
 import { expectCode, randomBytes, readAll } from '../support/helpers.js';
 
 /** Options of {@link describeFacadeConformance}. */
@@ -277,6 +277,35 @@ export function describeFacadeConformance(name: string, makeStore: () => Promise
         await expectCode(shrunk.readRange(0, 10), 'ESTALE');
         await shrunk.close();
         await expectCode(fs.open(p('missing')), 'ENOENT');
+      });
+
+      test('handles and read streams stop reading once their mount is unmounted or their StrataFS closed', async () => {
+        const data = randomBytes(8 * PAGE);
+        await fs.writeFile(p('u.bin'), data, { writeType: 'THROUGH' });
+        const opened = async (): Promise<{ handle: StrataFileHandle; stream: Readable }> => {
+          const handle = await fs.open(p('u.bin'));
+          expect((await handle.readRange(0, 10)).equals(data.subarray(0, 10))).toBe(true);
+          const stream = fs.createReadStream(p('u.bin'), { highWaterMark: 1000 });
+          await new Promise((resolve) => stream.once('readable', resolve));
+          expect((stream.read() as Buffer).equals(data.subarray(0, 1000))).toBe(true);
+          return { handle, stream };
+        };
+        const requests = (): number => Object.values(fs.stats().storeRequests).reduce((a, b) => a + b, 0);
+        const expectStopped = async ({ handle, stream }: { handle: StrataFileHandle; stream: Readable }): Promise<void> => {
+          const before = requests();
+          const failure = await expectCode(handle.read(Buffer.alloc(10), 0, 10, 5 * PAGE), 'EINVAL');
+          expect(failure.path).toBe(p('u.bin'));
+          await expectCode(handle.readRange(0, 10), 'EINVAL');
+          await expectCode(readAll(stream), 'EINVAL');
+          expect(requests()).toBe(before); // nothing asked of a store that may be closed, nothing cached for it again
+        };
+        const first = await opened();
+        await fs.unmount(base || '/');
+        await expectStopped(first);
+        await fs.mount(base || '/', store);
+        const second = await opened();
+        await fs.close();
+        await expectStopped(second);
       });
 
       test('many calls at once under one long-lived signal: no MaxListenersExceededWarning, nothing left on it', async () => {
