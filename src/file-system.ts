@@ -310,14 +310,14 @@ export class StrataFS {
    * fired) destroys it with an `AbortError`, and `destroy()` ends it at once, giving up the page
    * fetches it started (a fetch another reader shares goes on for that reader). A stream still
    * reading when its StrataFS is closed or its mount unmounted fails with `EINVAL` (before its
-   * next page).
+   * next page). `end: Infinity` reads to the end of the file, as in `fs`.
    */
   createReadStream(path: string, options?: { start?: number; end?: number; readType?: ReadType; highWaterMark?: number; signal?: AbortSignal }): Readable {
     const target = normalizePath(path, 'createReadStream');
     const { start, end, highWaterMark, readType } = withArgsContext(target, 'createReadStream', () => {
       checkOperationOptions(options, ['start', 'end', 'readType', 'highWaterMark'], true);
       const first = checkCount(options?.start, 'start') ?? 0;
-      const last = checkCount(options?.end, 'end');
+      const last = options?.end === Infinity ? undefined : checkCount(options?.end, 'end'); // fs's default end
       if (last !== undefined && last < first) throw invalid('end must not be before start');
       return { start: first, end: last, highWaterMark: checkCount(options?.highWaterMark, 'highWaterMark'), readType: checkReadType(options?.readType) };
     });

@@ -334,6 +334,7 @@ export function describeFacadeConformance(name: string, makeStore: () => Promise
         await fs.writeFile(p('st.bin'), data);
         expect((await readAll(fs.createReadStream(p('st.bin')))).equals(data)).toBe(true);
         expect((await readAll(fs.createReadStream(p('st.bin'), { start: 5, end: PAGE + 5 }))).equals(data.subarray(5, PAGE + 6))).toBe(true);
+        expect((await readAll(fs.createReadStream(p('st.bin'), { start: 5, end: Infinity }))).equals(data.subarray(5))).toBe(true); // fs's default end
         const writer = fs.createWriteStream(p('w.bin'));
         writer.write(data.subarray(0, 1000));
         await new Promise((r) => setTimeout(r, 20));
