@@ -11,6 +11,7 @@ import { dirname, isSameOrBelow, namesDirectory, normalizePath, joinPath } from 
 import {
   checkBoolean,
   checkCount,
+  checkEncoding,
   checkOperationOptions,
   checkReadType,
   checkWriteType,
@@ -405,22 +406,28 @@ export class StrataFS {
    * A Writable whose data becomes the file once it finishes (`'finish'`); nothing is visible
    * before. Writes wait while the store has not taken the bytes before them (backpressure), a
    * failed write is the stream's `'error'`, and a stream destroyed before it finished stores nothing.
+   * As with `fs` write streams, `highWaterMark` is the number of bytes buffered before `write`
+   * returns `false` (default 16 KiB), and `encoding` that of strings written without one
+   * (default `'utf8'`).
    */
-  createWriteStream(path: string, options?: { writeType?: WriteType; overwrite?: boolean; signal?: AbortSignal }): Writable {
+  createWriteStream(path: string, options?: { writeType?: WriteType; overwrite?: boolean; highWaterMark?: number; encoding?: BufferEncoding; signal?: AbortSignal }): Writable {
     const target = normalizePath(path, 'createWriteStream');
-    withArgsContext(target, 'createWriteStream', () => {
-      checkOperationOptions(options, ['writeType', 'overwrite'], true);
+    const { highWaterMark, encoding } = withArgsContext(target, 'createWriteStream', () => {
+      checkOperationOptions(options, ['writeType', 'overwrite', 'highWaterMark', 'encoding'], true);
       checkWriteType(options?.writeType);
+      return { highWaterMark: checkCount(options?.highWaterMark, 'highWaterMark'), encoding: checkEncoding(options?.encoding) };
     });
-    return uploadingWritable(async (body, cancel) => {
+    const { writeType, overwrite } = options ?? {};
+    const upload = async (body: Readable, cancel: AbortSignal): Promise<FileInfo> => {
       // Follows the caller's signal only while the upload runs: nothing of it stays on a long-lived one.
       const signal = linkSignals([options?.signal, cancel]);
       try {
-        return await this.writeFile(path, body, { ...options, signal: signal.signal });
+        return await this.writeFile(path, body, { writeType, overwrite, signal: signal.signal });
       } finally {
         signal.dispose();
       }
-    });
+    };
+    return uploadingWritable(upload, { highWaterMark, defaultEncoding: encoding });
   }
 
   /** Creates a directory (`recursive`: and its parents, no error if it exists). `EEXIST` otherwise when it exists. */

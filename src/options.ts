@@ -404,3 +404,10 @@ export function checkCount(value: unknown, what: string): number | undefined {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) throw invalid(`${what} must be a non-negative integer, got ${describe(value)}`);
   return value;
 }
+
+/** A `BufferEncoding` option (`'utf8'`, `'hex'`, …), or undefined. */
+export function checkEncoding(value: unknown): BufferEncoding | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || !Buffer.isEncoding(value)) throw invalid(`encoding must be a Buffer encoding such as 'utf8', got ${describe(value)}`);
+  return value;
+}

@@ -5,6 +5,14 @@
  */
 import { Readable, Writable } from 'node:stream';
 
+/** Options of {@link uploadingWritable}, as `fs` write streams take them. */
+export interface UploadingWritableOptions {
+  /** Bytes buffered before `write` returns `false`, both in the Writable and on the upload's side. Default: Node's (16 KiB). */
+  highWaterMark?: number;
+  /** The encoding of strings written without one. Default: `'utf8'`. */
+  defaultEncoding?: BufferEncoding;
+}
+
 /**
  * A Writable whose bytes are streamed into `upload(body, signal)`. `'finish'` comes once the
  * upload resolved (the file is then visible); an upload that fails is the stream's `'error'`.
@@ -14,11 +22,13 @@ import { Readable, Writable } from 'node:stream';
  * before `'finish'` (after `end()` too) fails the body and aborts `signal`, so nothing partial
  * is stored and a store that has not yet committed the upload does not.
  */
-export function uploadingWritable(upload: (body: Readable, signal: AbortSignal) => Promise<unknown>): Writable {
+export function uploadingWritable(upload: (body: Readable, signal: AbortSignal) => Promise<unknown>, options: UploadingWritableOptions = {}): Writable {
+  const { highWaterMark, defaultEncoding } = options;
   const cancel = new AbortController();
   /** The callback of a write waiting for the upload to read. */
   let waiting: ((error?: Error | null) => void) | undefined;
   const body = new Readable({
+    highWaterMark,
     read() {
       const resume = waiting;
       waiting = undefined;
@@ -30,6 +40,8 @@ export function uploadingWritable(upload: (body: Readable, signal: AbortSignal) 
   body.on('error', () => undefined);
   let uploaded: Promise<unknown> | undefined;
   const writer = new Writable({
+    highWaterMark,
+    defaultEncoding,
     write(chunk: Buffer, _encoding, callback) {
       // A copy: the caller owns `chunk` again once called back, and the upload may keep what it read.
       if (body.push(Buffer.from(chunk))) callback();

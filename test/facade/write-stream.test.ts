@@ -122,6 +122,25 @@ describe('createWriteStream', () => {
     expect((await fs.readFile('/m/reused.txt')).toString()).toBe('AAAABBBBCCCC');
   });
 
+  it('takes highWaterMark and encoding as fs write streams do: write() returns false past it, then drain', async () => {
+    fs = new StrataFS();
+    await fs.mount('/m', 'memory://');
+    const stream = fs.createWriteStream('/m/hw.txt', { highWaterMark: 1024, encoding: 'hex' });
+    expect(stream.writableHighWaterMark).toBe(1024);
+    expect(stream.write('41'.repeat(512))).toBe(true); // 512 bytes: below the mark
+    expect(stream.write('42'.repeat(1024))).toBe(false);
+    await once(stream, 'drain');
+    stream.end('43', 'latin1');
+    await once(stream, 'finish');
+    expect((await fs.readFile('/m/hw.txt')).toString()).toBe('A'.repeat(512) + 'B'.repeat(1024) + '43');
+    const none = fs.createWriteStream('/m/zero.bin', { highWaterMark: 0 });
+    await pipeline(Readable.from([Buffer.from('ab'), Buffer.from('cd')]), none);
+    expect((await fs.readFile('/m/zero.bin')).toString()).toBe('abcd');
+    for (const bad of [{ highWaterMark: -1 }, { highWaterMark: 1.5 }, { encoding: 'nope' as BufferEncoding }]) {
+      expect(() => fs.createWriteStream('/m/bad', bad)).toThrow(expect.objectContaining({ code: 'EINVAL', path: '/m/bad' }));
+    }
+  });
+
   it('a stream destroyed after end() but before finish stores nothing when the store had not committed', async () => {
     /** A store that commits a write 200 ms after taking its bytes, unless its signal fired by then. */
     class LateStore extends MemoryStore {
