@@ -20,7 +20,9 @@ export interface UploadingWritableOptions {
  * through, so memory stays bounded); the upload gets a copy of each chunk, so the writer may
  * reuse its buffer once the write's callback ran, as with `fs` streams. Destroying the stream
  * before `'finish'` (after `end()` too) fails the body and aborts `signal`, so nothing partial
- * is stored and a store that has not yet committed the upload does not.
+ * is stored and a store that has not yet committed the upload does not; the callbacks of writes
+ * the upload had not taken are then called with the error (`ERR_STREAM_DESTROYED` for a
+ * `destroy()` without one), so a writer awaiting them never hangs.
  */
 export function uploadingWritable(upload: (body: Readable, signal: AbortSignal) => Promise<unknown>, options: UploadingWritableOptions = {}): Writable {
   const { highWaterMark, defaultEncoding } = options;
@@ -58,9 +60,19 @@ export function uploadingWritable(upload: (body: Readable, signal: AbortSignal) 
         cancel.abort(reason);
       }
       callback(error);
+      // A write still waiting for the upload will never be taken: it fails, and with it the
+      // writes queued behind it (Node calls their callbacks once the one in progress called back).
+      const pending = waiting;
+      waiting = undefined;
+      pending?.(error ?? destroyedError());
     },
   });
   uploaded = upload(body, cancel.signal);
   uploaded.catch((error: Error) => writer.destroy(error));
   return writer;
+}
+
+/** What the writes of a stream destroyed without an error fail with, as in Node (`ERR_STREAM_DESTROYED`). */
+function destroyedError(): Error {
+  return Object.assign(new Error('Cannot call write after a stream was destroyed'), { code: 'ERR_STREAM_DESTROYED' });
 }

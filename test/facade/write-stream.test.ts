@@ -42,6 +42,29 @@ function countingSource(data: Buffer): Readable & { pulled: number } {
   return source;
 }
 
+/** A memory store whose writes take `limit` bytes of a streamed body, then fail as a broken connection would. */
+class BreakingStore extends MemoryStore {
+  constructor(private readonly limit: number) {
+    super();
+  }
+  override async write(key: string, body: Readable | Buffer, opts?: StoreWriteOptions): Promise<ObjectInfo> {
+    if (Buffer.isBuffer(body)) return super.write(key, body, opts);
+    let taken = 0;
+    for await (const chunk of body) {
+      taken += (chunk as Buffer).length;
+      if (taken >= this.limit) throw Object.assign(new Error('connection reset'), { code: 'ECONNRESET' });
+    }
+    throw new Error('the body ended before the limit');
+  }
+}
+
+/** Writes `count` chunks of `size` bytes without waiting, recording what each write's callback got ('ok' or the error's code). */
+function writeWithoutWaiting(stream: NodeJS.WritableStream, count: number, size: number): string[] {
+  const outcomes: string[] = [];
+  for (let i = 0; i < count; i++) stream.write(Buffer.alloc(size, i), (error?: Error | null) => outcomes.push(error ? ((error as { code?: string }).code ?? error.message) : 'ok'));
+  return outcomes;
+}
+
 describe('createWriteStream', () => {
   let fs: StrataFS;
   afterEach(() => fs?.close());
@@ -104,6 +127,38 @@ describe('createWriteStream', () => {
     await once(fresh, 'close');
     await sleep(20);
     expect(await fs.exists('/m/new.txt')).toBe(false);
+  });
+
+  it('an upload that fails calls back every write it had not taken with the error (a writer awaiting them does not hang)', async () => {
+    fs = new StrataFS({ retry: { attempts: 1 } });
+    await fs.mount('/m', new BreakingStore(4 * CHUNK));
+    const writer = fs.createWriteStream('/m/broken.bin', { writeType: 'THROUGH' });
+    let errors = 0;
+    writer.on('error', () => errors++);
+    const outcomes = writeWithoutWaiting(writer, 32, CHUNK);
+    await new Promise((resolve) => writer.once('close', resolve));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(outcomes).toHaveLength(32);
+    expect(outcomes.at(-1)).toBe('EIO');
+    expect(outcomes.filter((o) => o !== 'ok').every((o) => o === 'EIO')).toBe(true);
+    expect(errors).toBe(1);
+    expect(await fs.exists('/m/broken.bin')).toBe(false);
+  });
+
+  it('destroy() calls back the writes the upload had not taken: with its error, or ERR_STREAM_DESTROYED', async () => {
+    fs = new StrataFS();
+    await fs.mount('/m', new SlowStore());
+    for (const [error, code] of [[Object.assign(new Error('given up'), { code: 'EMINE' }), 'EMINE'], [undefined, 'ERR_STREAM_DESTROYED']] as const) {
+      const writer = fs.createWriteStream('/m/given-up.bin');
+      writer.on('error', () => undefined);
+      const outcomes = writeWithoutWaiting(writer, 32, CHUNK);
+      writer.destroy(error);
+      await new Promise((resolve) => writer.once('close', resolve));
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(outcomes).toHaveLength(32);
+      expect(outcomes.at(-1)).toBe(code);
+    }
+    expect(await fs.exists('/m/given-up.bin')).toBe(false);
   });
 
   it('a writer may reuse its buffer once a write was called back: the file holds what was written', async () => {
