@@ -122,6 +122,11 @@ export class StrataFileHandle {
     this.#closed = true;
   }
 
+  /** Closes the handle, as `fs` FileHandles do: `await using handle = await fs.open(path)` closes it at the end of the block. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
   #check(): void {
     if (this.#closed) throw new StrataError('EINVAL', 'file handle is closed', { path: this.path, op: 'read' });
     try {

@@ -242,6 +242,11 @@ describe('StrataFileHandle', () => {
         await expectReadError(read(), 'EINVAL', '/m/f.txt');
       }
     });
+
+    it('Symbol.asyncDispose closes it, as on an fs FileHandle (await using)', async () => {
+      await handle[Symbol.asyncDispose]();
+      await expectReadError(handle.read(Buffer.alloc(4), 0, 4, 0), 'EINVAL', '/m/f.txt');
+    });
   });
 
   for (const kind of ['memory', 'local'] as const) {
