@@ -28,6 +28,8 @@ const DRAIN_WAIT_MS = 10_000;
  * do not meet a closed journal (one whose store call ignores the abort is left behind).
  */
 const STOP_WAIT_MS = 2_000;
+/** How many uploads {@link WriteBack.uploadedAs} remembers (the oldest are forgotten first). */
+const UPLOADED_AS_KEPT = 4096;
 
 /** The uploader (see the module comment). */
 export class WriteBack {
@@ -45,6 +47,8 @@ export class WriteBack {
   readonly #givenUpIds = new Set<string>();
   /** The upload attempts on their way (background and `persist`): {@link stop} waits for them. */
   readonly #attempts = new Set<Promise<unknown>>();
+  /** The stored object each recent pending write became, by pending write id (see {@link uploadedAs}). */
+  readonly #uploadedAs = new Map<string, ObjectInfo>();
 
   constructor(
     private readonly journal: WriteJournal,
@@ -57,6 +61,14 @@ export class WriteBack {
     /** Most bytes of a streamed upload kept for `onUploaded` (the memory tier's capacity): larger data is not kept. */
     private readonly keepLimit = 0,
   ) {}
+
+  /**
+   * The object the pending write `id` became in its store, when this process uploaded it
+   * (recent uploads only): a reader that opened the pending version (a handle) reads on there.
+   */
+  uploadedAs(id: string): ObjectInfo | undefined {
+    return this.#uploadedAs.get(id);
+  }
 
   /** Starts uploading a pending write in the background (once). */
   schedule(pending: PendingWrite): Promise<void> {
@@ -216,6 +228,8 @@ export class WriteBack {
       const kept = Buffer.isBuffer(data) ? undefined : keepWhileFits(data, this.keepLimit);
       // The turn is held until the store write has settled: one that goes on after the abort must not land after the next change.
       const info = await mount.store.write(pending.key, kept ? kept.stream : data, { size: pending.size, signal: stop.signal });
+      this.#uploadedAs.set(pending.id, info);
+      if (this.#uploadedAs.size > UPLOADED_AS_KEPT) this.#uploadedAs.delete(this.#uploadedAs.keys().next().value!);
       // Older writes of the key still waiting for a retry are superseded by what the store now
       // holds (the journal lists oldest first; a newer one staged meanwhile stays). They go
       // first: until this one goes too, it is the newest pending write a stat or read finds.

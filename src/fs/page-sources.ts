@@ -12,7 +12,7 @@ import { SingleFlight } from '../cache/single-flight.js';
 import { readPending } from '../cache/pending-index.js';
 import { sliceStream } from '../io/slice-stream.js';
 import type { ByteRange, ObjectInfo, StoreReadResult } from '../store/under-store.js';
-import type { FsContext } from './context.js';
+import type { FsContext, MountState } from './context.js';
 import type { Namespace } from './namespace.js';
 
 /** A file opened for reading: its page source, and `release()` to call once the read is done. */
@@ -115,7 +115,6 @@ export class PageSources {
   source(mount: Mount, key: string, info: ObjectInfo, ahead?: { offset: number; length: number; take: () => Readable | undefined }): PageSource {
     const state = this.ctx.stateOf(mount);
     const version = versionOf(info);
-    const store = mount.store;
     const pending = info.etag?.startsWith('pending-') ? info.etag.slice('pending-'.length) : undefined;
     return {
       object: objectId(state.cacheId, key),
@@ -131,34 +130,44 @@ export class PageSources {
         if (pending !== undefined) {
           const journal = this.ctx.disk?.journal;
           // The upload may complete (and the journal drop the data) at any moment: then the
-          // object is read again at its stored version.
+          // object is read again at its stored version (the bytes the upload stored).
           const data = journal?.find(state.cacheId, key)?.id === pending ? await readPending(journal, pending, offset, length) : undefined;
           if (data) return { body: Readable.from([data]) };
           this.ctx.stateOf(mount).meta.forget(key);
+          // Uploaded by this process: the same bytes are read from the store, as long as it holds that object.
+          const stored = this.ctx.writeBack?.uploadedAs(pending);
+          if (stored?.size === info.size) return this.#fromStore(mount, state, key, stored, offset, length, signal);
           throw new StrataError('ESTALE', 'the pending write this read started on has been uploaded or replaced');
         }
-        const range = { offset, length };
-        const ifMatch = store.capabilities.conditionalRead ? info.etag : undefined;
-        let body: Readable;
-        try {
-          body = store.capabilities.rangeRead ? await store.read(key, range, { signal, ifMatch }) : sliceStream(await store.read(key, undefined, { signal, ifMatch }), range);
-        } catch (error) {
-          // The store refused this version: what the metadata cache holds of it is out of date.
-          if (ifMatch !== undefined && (error as StrataError).code === 'ESTALE') state.meta.changedOutside(key);
-          throw error;
-        }
-        if (store.capabilities.conditionalRead) return { body };
-        // The store cannot check the version itself: check it once the bytes are in, so pages of
-        // two versions never meet (the page cache admits nothing of a fetch that fails its check).
-        const verify = async (): Promise<void> => {
-          const now = await store.stat(key, { signal });
-          if (!now || versionOf(now) !== version) {
-            state.meta.changedOutside(key);
-            throw new StrataError('ESTALE', 'the object changed while it was read');
-          }
-        };
-        return { body, verify };
+        return this.#fromStore(mount, state, key, info, offset, length, signal);
       },
     };
+  }
+
+  /** Reads `length` bytes at `offset` of `key` at the version `info` names (`ESTALE` when the store holds another). */
+  async #fromStore(mount: Mount, state: MountState, key: string, info: ObjectInfo, offset: number, length: number, signal?: AbortSignal): Promise<FetchedBody> {
+    const store = mount.store;
+    const version = versionOf(info);
+    const range = { offset, length };
+    const ifMatch = store.capabilities.conditionalRead ? info.etag : undefined;
+    let body: Readable;
+    try {
+      body = store.capabilities.rangeRead ? await store.read(key, range, { signal, ifMatch }) : sliceStream(await store.read(key, undefined, { signal, ifMatch }), range);
+    } catch (error) {
+      // The store refused this version: what the metadata cache holds of it is out of date.
+      if (ifMatch !== undefined && (error as StrataError).code === 'ESTALE') state.meta.changedOutside(key);
+      throw error;
+    }
+    if (store.capabilities.conditionalRead) return { body };
+    // The store cannot check the version itself: check it once the bytes are in, so pages of
+    // two versions never meet (the page cache admits nothing of a fetch that fails its check).
+    const verify = async (): Promise<void> => {
+      const now = await store.stat(key, { signal });
+      if (!now || versionOf(now) !== version) {
+        state.meta.changedOutside(key);
+        throw new StrataError('ESTALE', 'the object changed while it was read');
+      }
+    };
+    return { body, verify };
   }
 }

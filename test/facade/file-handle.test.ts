@@ -321,3 +321,33 @@ describe('StrataFileHandle', () => {
     });
   }
 });
+
+describe('a handle opened on a pending write (ASYNC_THROUGH, MUST_CACHE)', () => {
+  const cleanups: Array<() => Promise<void>> = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+
+  for (const [writeType, upload] of [
+    ['ASYNC_THROUGH', (fs: StrataFS) => fs.flush()],
+    ['MUST_CACHE', (fs: StrataFS) => fs.persist('/m/p.bin')],
+  ] as const) {
+    it(`${writeType}: reads the same bytes once the write is uploaded and its pages are gone; ESTALE once the file is replaced`, async () => {
+      const { dir, cleanup } = await tempDir();
+      cleanups.push(cleanup);
+      const fs = new StrataFS({ cache: { pageSize: PAGE, memory: { capacity: '16MiB' }, disk: { dir, capacity: '64MiB' } } });
+      cleanups.push(() => fs.close());
+      await fs.mount('/m', new MemoryStore());
+      const data = randomBytes(4 * PAGE);
+      await fs.writeFile('/m/p.bin', data, { writeType });
+      const handle = await fs.open('/m/p.bin');
+      expect((await handle.readRange(0, 10)).equals(data.subarray(0, 10))).toBe(true);
+      await upload(fs);
+      await fs.free('/m/p.bin');
+      expect((await handle.readRange(3 * PAGE, 100)).equals(data.subarray(3 * PAGE, 3 * PAGE + 100))).toBe(true);
+      await fs.writeFile('/m/p.bin', randomBytes(4 * PAGE), { writeType: 'THROUGH' });
+      await fs.free('/m/p.bin');
+      await expectReadError(handle.readRange(2 * PAGE, 10), 'ESTALE', '/m/p.bin');
+    });
+  }
+});
