@@ -310,8 +310,8 @@ export class StrataFS {
    * stream's `'error'`, naming the path. As with `fs` streams, `signal` (even one that already
    * fired) destroys it with an `AbortError`, and `destroy()` ends it at once, giving up the page
    * fetches it started (a fetch another reader shares goes on for that reader). A stream still
-   * reading when its StrataFS is closed or its mount unmounted fails with `EINVAL` (before its
-   * next page). `end: Infinity` reads to the end of the file, as in `fs`.
+   * reading once its StrataFS is closed (`close()` resolved) or its mount unmounted fails with
+   * `EINVAL` (before its next page). `end: Infinity` reads to the end of the file, as in `fs`.
    */
   createReadStream(path: string, options?: { start?: number; end?: number; readType?: ReadType; highWaterMark?: number; signal?: AbortSignal }): Readable {
     const target = normalizePath(path, 'createReadStream');
@@ -325,7 +325,8 @@ export class StrataFS {
     let release: (() => void) | undefined;
     let mount: Mount | undefined;
     const context = { path: target, op: 'read', mount: this.#ctx.table.resolve(target)?.mount.path };
-    const live = (): void => (mount ? this.#ctx.checkMounted(mount) : this.#checkOpen());
+    // (Reads on while close() lets the changes on their way finish: this stream may feed one.)
+    const live = (): void => (mount ? this.#ctx.checkMounted(mount, true) : undefined);
     const stream = pageReadStream(
       this.#ctx.pages,
       async (first, signal) => {

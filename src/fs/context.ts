@@ -139,12 +139,13 @@ export class FsContext {
 
   /**
    * Throws what a read through `mount` opened earlier (a handle, a read stream) fails with once
-   * it may no longer read: `EINVAL` once this StrataFS is closing or closed, or once the mount
-   * was unmounted (its cached data was dropped and a store stratafs opened for it is closed).
+   * it may no longer read: `EINVAL` once this StrataFS is closing (`whileClosing`: once it is
+   * closed, so that a stream feeding a write that `close()` lets finish reads on), or once the
+   * mount was unmounted (its cached data was dropped and a store stratafs opened for it is closed).
    */
-  checkMounted(mount: Mount): void {
-    if (this.closed) throw closedError();
-    if (!this.state.has(mount)) throw new StrataError('EINVAL', 'the mount this was opened on has been unmounted', { mount: mount.path });
+  checkMounted(mount: Mount, whileClosing = false): void {
+    if (this.closed && !whileClosing) throw closedError();
+    if (!this.state.has(mount)) throw this.closed ? closedError() : new StrataError('EINVAL', 'the mount this was opened on has been unmounted', { mount: mount.path });
   }
 
   /** Mounted resolution; `ENOENT` when no mount holds the path. */
