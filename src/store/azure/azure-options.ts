@@ -205,13 +205,28 @@ export function accountLocation(auth: AzureAuth): string | undefined {
     const url = new URL(auth.client.url);
     const container = `/${encodeURIComponent(auth.client.containerName)}`;
     const path = url.pathname.endsWith(container) ? url.pathname.slice(0, -container.length) : url.pathname;
-    return `${url.origin}${path}`.replace(/\/+$/, '');
+    return endpointLocation(`${url.origin}${path}`);
   }
-  if (auth.kind !== 'connectionString') return auth.url;
+  if (auth.kind !== 'connectionString') return endpointLocation(auth.url);
   const fields = new Map(auth.connectionString.split(';').map((part) => [part.slice(0, part.indexOf('=')).trim().toLowerCase(), part.slice(part.indexOf('=') + 1).trim()]));
   const endpoint = fields.get('blobendpoint');
-  if (endpoint) return endpoint.replace(/\?.*$/, '').replace(/\/+$/, '');
+  if (endpoint) return endpointLocation(endpoint);
+  // The SDK's shorthand for the local emulator's well-known account.
+  if (fields.get('usedevelopmentstorage')?.toLowerCase() === 'true') return endpointLocation('http://127.0.0.1:10000/devstoreaccount1');
   const account = fields.get('accountname');
   if (!account) return undefined;
-  return `${fields.get('defaultendpointsprotocol') ?? 'https'}://${account}.blob.${fields.get('endpointsuffix') ?? 'core.windows.net'}`;
+  return endpointLocation(`${fields.get('defaultendpointsprotocol') ?? 'https'}://${account}.blob.${fields.get('endpointsuffix') ?? 'core.windows.net'}`);
+}
+
+/**
+ * One spelling of an endpoint for every way of writing it (host in lower case, no default port,
+ * no query, no trailing `/`): one account is one location whichever setting names it.
+ */
+function endpointLocation(endpoint: string): string {
+  try {
+    const url = new URL(endpoint);
+    return `${url.origin}${url.pathname}`.replace(/\/+$/, '');
+  } catch {
+    return endpoint.replace(/\?.*$/, '').replace(/\/+$/, '');
+  }
 }
