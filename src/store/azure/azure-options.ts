@@ -9,6 +9,7 @@ import { invalid } from '../../errors.js';
 import { describe, normalizePrefix } from '../../path.js';
 import { parseSize, type Bytes, type SizeLike } from '../../size.js';
 import { checkSettingNames, optionalEndpoint, optionalString } from '../bucket-uri.js';
+import { endpointLocation } from '../endpoint-location.js';
 
 /** Options of `new AzureBlobStore(...)`. Secrets in them never reach a message, `uri` or `util.inspect`. */
 export interface AzureBlobStoreOptions {
@@ -218,15 +219,3 @@ export function accountLocation(auth: AzureAuth): string | undefined {
   return endpointLocation(`${fields.get('defaultendpointsprotocol') ?? 'https'}://${account}.blob.${fields.get('endpointsuffix') ?? 'core.windows.net'}`);
 }
 
-/**
- * One spelling of an endpoint for every way of writing it (host in lower case, no default port,
- * no query, no trailing `/`): one account is one location whichever setting names it.
- */
-function endpointLocation(endpoint: string): string {
-  try {
-    const url = new URL(endpoint);
-    return `${url.origin}${url.pathname}`.replace(/\/+$/, '');
-  } catch {
-    return endpoint.replace(/\?.*$/, '').replace(/\/+$/, '');
-  }
-}

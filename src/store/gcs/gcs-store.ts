@@ -17,6 +17,7 @@ import type { ByteRange, StoreCallOptions, StoreReadOptions, StoreSettings } fro
 import { mapGcsError } from './gcs-errors.js';
 import { GCS_SETTING_NAMES, resolveGcsOptions, type GcsStoreOptions, type ResolvedGcsOptions } from './gcs-options.js';
 import { openGcsRead } from './gcs-read.js';
+import { endpointLocation } from '../endpoint-location.js';
 
 /** `@google-cloud/storage`, imported on first use; `ENOTSUP` naming the package when it is missing. */
 const loadGcsSdk = lazySdk('@google-cloud/storage', 'GCS', () => import('@google-cloud/storage'));
@@ -68,7 +69,8 @@ export class GcsStore extends ObjectStoreBase {
 
   /** The `apiEndpoint` setting, when one is given (an emulator or another server: its buckets are other buckets). */
   get location(): string | undefined {
-    return this.#options.storageOptions.apiEndpoint;
+    const endpoint = this.#options.storageOptions.apiEndpoint;
+    return endpoint === undefined ? undefined : endpointLocation(endpoint);
   }
 
   /**

@@ -15,6 +15,7 @@ import { mapS3Error } from './errors.js';
 import { parseS3Uri, resolveS3Options, type ResolvedS3Options, type S3StoreOptions } from './options.js';
 import { loadS3Sdk } from './sdk.js';
 import { uploadObject } from './upload.js';
+import { endpointLocation } from '../endpoint-location.js';
 
 /**
  * An S3 bucket (or a key prefix in it) as a store: `new S3Store({ bucket, prefix, region, … })`
@@ -73,7 +74,7 @@ export class S3Store extends ObjectStoreBase {
 
   /** The `endpoint` setting, when one is given (another server than AWS S3: its buckets are other buckets). */
   get location(): string | undefined {
-    return this.#options.endpoint;
+    return this.#options.endpoint === undefined ? undefined : endpointLocation(this.#options.endpoint);
   }
 
   /** The `S3Client` in use (the injected one, or one made from the settings on first use). */
