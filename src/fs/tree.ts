@@ -135,16 +135,25 @@ export class TreeOps {
     const below = (key: string): boolean => key === src.key || src.key === '' || key.startsWith(src.key + '/');
     // The newest write of each key: the move drops the older ones of its name.
     const moving = new Map(journal.list(state.cacheId).filter((p) => p.mode === 'MUST_CACHE' && below(p.key)).map((p) => [p.key, p]));
+    let moved = 0;
     for (const pending of moving.values()) {
       const to = moveKey(pending.key, src.key, dst.key);
-      await journal.move(pending.id, dstState.cacheId, to);
-      await src.mount.store.delete(pending.key, { signal });
+      // In the turn of its old name: a persist of it on its way ends first (it is then in the
+      // store, and moves with it), never after the move with the moved write taken for its own.
+      const stillPending = await this.ctx.inOrder(src.mount, pending.key, async () => {
+        if (journal.find(state.cacheId, pending.key)?.id !== pending.id) return false;
+        await journal.move(pending.id, dstState.cacheId, to);
+        await src.mount.store.delete(pending.key, { signal });
+        return true;
+      }, signal);
+      if (!stillPending) continue;
+      moved++;
       await this.ctx.pages.drop(objectId(state.cacheId, pending.key), { force: true });
       await this.ctx.pages.drop(objectId(dstState.cacheId, to), { force: true });
       state.meta.removed(pending.key);
       dstState.meta.written(to, null);
     }
-    return moving.size;
+    return moved;
   }
 
   /**
