@@ -116,6 +116,32 @@ describe('write journal: in one process', () => {
     expect(await journal.stage('c', 'more', Buffer.alloc(9 * KiB), 'MUST_CACHE')).toMatchObject({ size: 9 * KiB });
   });
 
+  it('streams staged at once are refused only for the bytes they hold, not for those they may still send', async () => {
+    const dir = await newDir();
+    const { journal } = await openCache(dir, 16 * 1024 * KiB);
+    // Six small streams, each held open after its first chunk: together they hold 6 KiB of 16 MiB.
+    const gates = Array.from({ length: 6 }, () => {
+      let open!: () => void;
+      return { opened: new Promise<void>((resolve) => (open = resolve)), open: () => open() };
+    });
+    const stages = gates.map((gate, i) =>
+      journal.stage('c', `s${i}`, (async function* () {
+        yield Buffer.alloc(KiB, i);
+        await gate.opened;
+      })(), 'MUST_CACHE'),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    for (const gate of gates) gate.open();
+    expect((await Promise.allSettled(stages)).map((s) => s.status)).toEqual(Array(6).fill('fulfilled'));
+    // What cannot fit beside what they hold is still refused, as soon as it came.
+    const pending = 6 * KiB;
+    await expectCode(journal.stage('c', 'too-big', (async function* () {
+      for (let sent = 0; sent <= 16 * 1024 * KiB - pending; sent += 256 * KiB) yield Buffer.alloc(256 * KiB);
+    })(), 'MUST_CACHE'), 'ENOSPC');
+    expect(readdirSync(join(dir, 'tmp'))).toEqual([]);
+    expect(await journal.stage('c', 'fits', Buffer.alloc(16 * 1024 * KiB - pending), 'MUST_CACHE')).toMatchObject({ size: 16 * 1024 * KiB - pending });
+  });
+
   it('a lost or garbage index is rebuilt from the journal files without losing a pending write', async () => {
     const dir = await newDir();
     const first = await openCache(dir, 1024 * KiB);

@@ -75,8 +75,10 @@ export class SqliteWriteJournal implements WriteJournal {
   private readonly byKeyStmt: Database.Statement<[string, string], { id: string; file: string }>;
   private readonly rowStmt: Database.Statement<[string], Row & { file: string; crc: number }>;
   private readonly moveStmt: Database.Statement<[string, string, string]>;
-  /** Bytes of the stages of this journal that are writing their data (not in the index yet). */
+  /** Bytes the stages of this journal that are writing their data hold (not in the index yet). */
   private staging = 0;
+  /** Bytes those stages expect next (a step ahead of what they hold): room is made for them, they are not counted. */
+  private stagingAhead = 0;
 
   /** Wraps an open index; `openDiskCache` is the usual way to get one. */
   constructor(index: SqliteIndex, capacity: number, options: WriteJournalOptions = {}) {
@@ -142,25 +144,32 @@ export class SqliteWriteJournal implements WriteJournal {
 
   /**
    * Counts `bytes` more of a stage on its way against the capacity (`ENOSPC` when they do not fit
-   * beside the pending writes and the other stages), and evicts unpinned pages to make room for
-   * all the stages on their way (best effort: the stage's own transaction makes room again).
+   * beside the pending writes and the bytes the other stages hold so far); `ahead` changes the
+   * bytes the stage expects next. With `evict`, evicts unpinned pages to make room for all that
+   * the stages on their way hold and expect (best effort: the stage's own transaction makes room
+   * again). What a stage expects is never counted against another one: only what it holds is.
    * Used by {@link StageRoom}.
    */
-  async reserve(bytes: number, stageTotal: number): Promise<void> {
-    if (stageTotal > this.capacity || this.index.counters().locked + this.staging + bytes > this.capacity) throw noSpace(stageTotal, this.capacity);
+  async reserve(bytes: number, ahead: number, stageTotal: number, evict: boolean): Promise<void> {
+    const { locked } = this.index.counters();
+    if (stageTotal > this.capacity || locked + this.staging + bytes > this.capacity) throw noSpace(stageTotal, this.capacity);
     this.staging += bytes;
+    this.stagingAhead += ahead;
+    if (!evict) return;
     let victims;
     try {
-      victims = this.index.transaction(() => this.index.makeRoom(this.staging, this.capacity) ?? []);
+      const room = Math.min(this.staging + this.stagingAhead, this.capacity - locked);
+      victims = this.index.transaction(() => this.index.makeRoom(room, this.capacity) ?? []);
     } catch {
       return;
     }
     await unlinkQuietly(victims.map((v) => this.index.pagePath(v.file)));
   }
 
-  /** Gives back bytes counted by {@link reserve} once their stage has ended. */
-  unreserve(bytes: number): void {
+  /** Gives back what {@link reserve} counted once its stage has ended. */
+  unreserve(bytes: number, ahead: number): void {
     this.staging -= bytes;
+    this.stagingAhead -= ahead;
   }
 
   /** Renames the written data file into `journal/` and records it, in one durable transaction. */
@@ -447,31 +456,36 @@ function indexError(error: unknown, op: string): StrataError {
   return new StrataError('EIO', `disk cache index failed: ${(error as Error)?.message ?? String(error)}`, { op, temporary: isBusy(error) });
 }
 
-/** Bytes a stage of a stream counts against the capacity at a time (fewer at the end of the room). */
+/** Bytes a stage of a stream makes room for at a time (evicting pages once a step, not once a chunk). */
 const RESERVE_STEP = 4 * 1024 * 1024;
 
 /** The bytes one stage has counted against its journal's capacity (see {@link SqliteWriteJournal.reserve}). */
 class StageRoom {
-  #reserved = 0;
+  /** Bytes counted: what the stage holds so far. */
+  #counted = 0;
+  /** Bytes expected beyond {@link #counted} that room was made for (the rest of a step, for a stream). */
+  #ahead = 0;
 
   constructor(
     private readonly journal: SqliteWriteJournal,
     private readonly signal: AbortSignal | undefined,
   ) {}
 
-  /** Counts the stage up to `total` bytes: with `ahead` (a stream) a step ahead when it fits, else just what it needs. */
+  /**
+   * Counts the stage up to `total` bytes; with `ahead` (a stream) room is made a step ahead, once
+   * a step (only the bytes that came are counted, so other stages are not refused for bytes that
+   * may never come).
+   */
   async reserveUpTo(total: number, ahead = true): Promise<void> {
-    if (total <= this.#reserved) return;
-    const need = total - this.#reserved;
-    const step = ahead ? Math.max(need, Math.min(RESERVE_STEP, this.journal.capacity - this.#reserved)) : need;
-    try {
-      await this.journal.reserve(step, this.#reserved + step);
-      this.#reserved += step;
-    } catch (error) {
-      if (step === need) throw error;
-      await this.journal.reserve(need, total);
-      this.#reserved += need;
-    }
+    if (total <= this.#counted) return;
+    const need = total - this.#counted;
+    const newStep = total > this.#counted + this.#ahead;
+    const roomTo = !newStep ? this.#counted + this.#ahead : ahead ? Math.max(total, Math.min(this.journal.capacity, this.#counted + RESERVE_STEP)) : total;
+    // What came is counted and no longer expected; past the room made, a new step is expected.
+    const aheadNow = roomTo - total;
+    await this.journal.reserve(need, aheadNow - this.#ahead, total, newStep);
+    this.#counted = total;
+    this.#ahead = aheadNow;
   }
 
   /**
@@ -508,7 +522,8 @@ class StageRoom {
 
   /** Gives back everything counted (the stage ended: recorded, or failed). */
   release(): void {
-    this.journal.unreserve(this.#reserved);
-    this.#reserved = 0;
+    this.journal.unreserve(this.#counted, this.#ahead);
+    this.#counted = 0;
+    this.#ahead = 0;
   }
 }
