@@ -7,6 +7,7 @@
  * is not slowed down); `load` waits for room instead, so it still warms the disk.
  * @module
  */
+import { untilAborted } from '../errors.js';
 
 /** Most bytes of page writes on their way to the disk tier: a quarter of its capacity, at most 64 MiB, at least one page. */
 export function diskWriteBytesFor(capacity: number, pageSize: number): number {
@@ -45,9 +46,9 @@ export class DiskWriteBudget {
     for (const wake of this.#waiters.splice(0)) wake();
   }
 
-  /** Resolves once `bytes` more fit (or nothing is on its way). */
-  async room(bytes: number): Promise<void> {
-    while (!this.#fits(bytes)) await new Promise<void>((resolve) => this.#waiters.push(resolve));
+  /** Resolves once `bytes` more fit (or nothing is on its way); rejects with an `AbortError` when `signal` aborts first. */
+  async room(bytes: number, signal?: AbortSignal): Promise<void> {
+    while (!this.#fits(bytes)) await untilAborted(new Promise<void>((resolve) => this.#waiters.push(resolve)), signal);
   }
 
   #fits(bytes: number): boolean {

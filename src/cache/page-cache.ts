@@ -286,7 +286,7 @@ export class PageCache {
       }
       if (missing.length === 0) return bytes;
       // Room for this batch among the disk writes on their way first: its pages then all go to disk.
-      if (this.disk && opts.readType !== 'NO_CACHE') await this.#diskWriting.room(missing.length * this.pageSize);
+      if (this.disk && opts.readType !== 'NO_CACHE') await this.#diskWriting.room(missing.length * this.pageSize, opts.signal);
       for (const page of await this.#load(src, missing, { ...opts, warming: true })) bytes += page.length;
       return bytes;
     } finally {

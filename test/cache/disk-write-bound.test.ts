@@ -119,4 +119,20 @@ describe('page writes on their way to the disk tier', () => {
     expect(cache.cachedBytes(src.object, src.version)).toBe(src.size);
     expect(disk.tier.cachedBytes(src.object, src.version)).toBe(src.size);
   });
+
+  it('a load that waits for room gives up at once when its signal aborts', async () => {
+    const { cache, disk } = await setup();
+    // The disk takes nothing: reads fill the writes on their way up to the bound.
+    const busy = sourceOf('busy', randomBytes(32 * PAGE));
+    await cache.readInto(busy, 0, busy.size, Buffer.alloc(busy.size), 0, { readType: 'CACHE' });
+    const controller = new AbortController();
+    const src = sourceOf('waits', randomBytes(8 * PAGE));
+    const warming = cache.warm(src, 0, 8, { readType: 'CACHE', signal: controller.signal });
+    await new Promise((resolve) => setImmediate(resolve));
+    controller.abort();
+    await expect(warming).rejects.toMatchObject({ name: 'AbortError' });
+    expect(cache.cachedBytes(src.object, src.version)).toBe(0);
+    disk.open();
+    await cache.settle();
+  });
 });
