@@ -287,23 +287,8 @@ describe('the changes of one file, in order', () => {
     expect(await store.text('k')).toBe('version 3');
     expect((await fs.readFile('/s/k')).toString()).toBe('version 3');
   });
-});
 
-describe('a rename of a MUST_CACHE file beside its persist', () => {
-  let cache: Awaited<ReturnType<typeof tempDir>>;
-  let fs: StrataFS;
-  let store: GatedStore;
-  beforeEach(async () => {
-    cache = await tempDir('stratafs-order-');
-    fs = new StrataFS({ cache: { disk: { dir: cache.dir, capacity: '16MiB' } }, retry: { attempts: 1, minDelay: 1, maxDelay: 2 }, metadata: { syncInterval: -1 } });
-    store = new GatedStore();
-    await fs.mount('/s', store);
-  });
-  afterEach(async () => {
-    await fs.close();
-    await cache.cleanup();
-  });
-
+  // A rename of a MUST_CACHE file beside its persist.
   for (const when of ['beforeStore', 'beforeAnswer'] as const) {
     it(`waits for the upload on its way (held ${when}): the file is at its new name only, with its bytes`, async () => {
       await fs.writeFile('/s/a', 'the data', { writeType: 'MUST_CACHE' });
