@@ -160,3 +160,8 @@ export function isChildKey(key: string, dir: string): boolean {
   if (name === '' || name.includes('/')) return false;
   return isSafeKey(key);
 }
+
+/** Whether store key `key` is `dir` or below it (every key is below the root, `''`). */
+export function isKeyAtOrBelow(key: string, dir: string): boolean {
+  return dir === '' || key === dir || key.startsWith(dir + '/');
+}

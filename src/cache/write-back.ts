@@ -18,7 +18,7 @@ import { keepWhileFits } from '../io/body.js';
 import { objectId } from './page-id.js';
 import { settlesWithin } from '../deadline.js';
 import { whenAborted } from '../abort-listeners.js';
-import { joinPath } from '../path.js';
+import { isKeyAtOrBelow, joinPath } from '../path.js';
 
 /** How long `close()` waits for the uploads it starts before it gives up those still on their way. */
 const DRAIN_WAIT_MS = 10_000;
@@ -94,8 +94,7 @@ export class WriteBack {
    * pending in the journal.
    */
   async persistKey(cacheId: string, key: string, all = false): Promise<void> {
-    const below = (p: PendingWrite): boolean => key === '' || p.key === key || p.key.startsWith(key + '/');
-    const selected = this.journal.list(cacheId).filter((p) => below(p) && (all || p.mode === 'ASYNC_THROUGH'));
+    const selected = this.journal.list(cacheId).filter((p) => isKeyAtOrBelow(p.key, key) && (all || p.mode === 'ASYNC_THROUGH'));
     const outcomes = await Promise.allSettled(selected.map((p) => this.#persist(p)));
     const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
     if (failed) throw failed.reason;

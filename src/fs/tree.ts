@@ -4,7 +4,7 @@
  * @module
  */
 import { StrataError, isAbortError, toStrataError } from '../errors.js';
-import { dirname, joinPath } from '../path.js';
+import { dirname, isKeyAtOrBelow, joinPath } from '../path.js';
 import type { FileInfo } from '../options.js';
 import type { Resolved } from '../mount/mount-table.js';
 import { objectId } from '../cache/page-id.js';
@@ -132,9 +132,8 @@ export class TreeOps {
     if (!journal) return 0;
     const state = this.ctx.stateOf(src.mount);
     const dstState = this.ctx.stateOf(dst.mount);
-    const below = (key: string): boolean => key === src.key || src.key === '' || key.startsWith(src.key + '/');
     // The newest write of each key: the move drops the older ones of its name.
-    const moving = new Map(journal.list(state.cacheId).filter((p) => p.mode === 'MUST_CACHE' && below(p.key)).map((p) => [p.key, p]));
+    const moving = new Map(journal.list(state.cacheId).filter((p) => p.mode === 'MUST_CACHE' && isKeyAtOrBelow(p.key, src.key)).map((p) => [p.key, p]));
     let moved = 0;
     for (const pending of moving.values()) {
       const to = moveKey(pending.key, src.key, dst.key);

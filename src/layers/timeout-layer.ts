@@ -5,13 +5,14 @@
  *
  * The connector's signal follows the caller's while the request runs (and, for a read, until
  * its body is closed; for a listing, until the listing ends), and no longer: nothing of the
- * request stays on a long-lived caller signal.
+ * request stays on a long-lived caller signal (a listing runs with a signal of its own, given by
+ * the signal layer, which always stands above this one).
  * @module
  */
 import { StrataError } from '../errors.js';
 import { linkSignals } from '../abort-listeners.js';
-import type { ObjectInfo, StoreCallOptions, StoreListOptions, UnderStore } from '../store/under-store.js';
-import { StoreLayer, listWithOwnSignal, untilBodyClosed, type CallInfo } from './store-layer.js';
+import type { StoreCallOptions, UnderStore } from '../store/under-store.js';
+import { StoreLayer, untilBodyClosed, type CallInfo } from './store-layer.js';
 
 /** The timeout layer (see the module comment). */
 export class TimeoutLayer extends StoreLayer {
@@ -20,11 +21,6 @@ export class TimeoutLayer extends StoreLayer {
     private readonly timeout: number,
   ) {
     super(inner);
-  }
-
-  /** A listing runs with a signal of its own (see `listWithOwnSignal`). */
-  override list(prefix: string, opts?: StoreListOptions): AsyncIterable<ObjectInfo> {
-    return listWithOwnSignal(opts, (o) => super.list(prefix, o));
   }
 
   protected override async around<T, O extends StoreCallOptions>(call: CallInfo, fn: (opts: O | undefined) => Promise<T>, opts: O | undefined): Promise<T> {
@@ -47,7 +43,7 @@ export class TimeoutLayer extends StoreLayer {
     } finally {
       clearTimeout(handle);
     }
-    // A listing's signal is its own (see list) and goes with it.
+    // A listing's signal is the listing's own, given by the signal layer above, and goes with it.
     if (call.op !== 'list') untilBodyClosed(result, linked.dispose);
     return result;
   }
