@@ -180,10 +180,14 @@ export class StrataFS {
       };
       this.#ctx.table.add(mount);
       const cacheId = cacheIdOf(opened.uri, opened.location);
-      const meta: MetadataCache = new MetadataCache(mountOptions.syncInterval ?? this.#ctx.options.syncInterval, (key, recursive) => {
-        this.#ctx.shareChange(cacheId, key, recursive);
-        this.#ctx.changedElsewhere(cacheId, key, recursive, meta);
-      });
+      const meta: MetadataCache = new MetadataCache(
+        mountOptions.syncInterval ?? this.#ctx.options.syncInterval,
+        (key, recursive) => {
+          this.#ctx.shareChange(cacheId, key, recursive);
+          this.#ctx.changedElsewhere(cacheId, key, recursive, meta);
+        },
+        this.#ctx.options.metadataMaxEntries,
+      );
       this.#ctx.state.set(mount, {
         meta,
         counters: newCounters(),

@@ -74,6 +74,12 @@ export interface StrataOptions {
      * through stratafs update it at once; changes made by others are seen only after it.
      */
     syncInterval?: Milliseconds;
+    /**
+     * Answers (`stat`s, listings) each mount keeps at most. Default `1_000_000`. Past it, the
+     * oldest are dropped first; the next lookup of a dropped path asks the store. It bounds the
+     * cache with `syncInterval: -1`, whose answers never expire.
+     */
+    maxEntries?: number;
   };
   /** Default read type. Default `'CACHE'`. */
   readType?: ReadType;
@@ -236,6 +242,7 @@ export interface ResolvedOptions {
   disk: { dir: string; capacity: Bytes } | undefined;
   shared: SharedTierOptions | undefined;
   syncInterval: Milliseconds;
+  metadataMaxEntries: number;
   readType: ReadType;
   writeType: WriteType;
   retry: { attempts: number; minDelay: Milliseconds; maxDelay: Milliseconds };
@@ -315,8 +322,12 @@ export function resolveOptions(options: unknown): ResolvedOptions {
   }
   const metadata = options.metadata ?? {};
   checkObject(metadata, 'options.metadata');
-  checkKeys(metadata, ['syncInterval'], 'metadata');
+  checkKeys(metadata, ['syncInterval', 'maxEntries'], 'metadata');
   const syncInterval = checkMillis(metadata.syncInterval, 'metadata.syncInterval', -1) ?? 60_000;
+  const metadataMaxEntries = metadata.maxEntries ?? 1_000_000;
+  if (typeof metadataMaxEntries !== 'number' || !Number.isSafeInteger(metadataMaxEntries) || metadataMaxEntries < 1) {
+    throw invalid(`metadata.maxEntries must be a positive integer, got ${describe(metadataMaxEntries)}`);
+  }
   const retryIn = options.retry ?? {};
   checkObject(retryIn, 'options.retry');
   checkKeys(retryIn, ['attempts', 'minDelay', 'maxDelay'], 'retry');
@@ -335,6 +346,7 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     disk,
     shared,
     syncInterval,
+    metadataMaxEntries,
     readType: checkReadType(options.readType) ?? 'CACHE',
     writeType: checkWriteType(options.writeType) ?? 'CACHE_THROUGH',
     retry,

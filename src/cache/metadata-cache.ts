@@ -7,7 +7,8 @@
  * Answers older than `syncInterval` are dropped as the cache grows (each time it has doubled
  * since the last sweep), so a service that looks up ever new paths — most of them once, many
  * of them missing — holds about what it looked up within one `syncInterval`, not every path
- * it ever asked about.
+ * it ever asked about. Past `maxEntries` answers, the oldest go first, whatever the
+ * `syncInterval` (with `-1`, answers never expire): a dropped path is asked of the store again.
  * @module
  */
 import { parentKey } from '../path.js';
@@ -36,10 +37,12 @@ export class MetadataCache {
   /**
    * @param syncInterval ms an answer is reused (`0` never, `-1` until invalidated).
    * @param onChange told of every change made through this process (to share invalidations).
+   * @param maxEntries answers held at most; past it the oldest are dropped (a quarter at a time).
    */
   constructor(
     readonly syncInterval: number,
     private readonly onChange?: (key: string, recursive: boolean) => void,
+    readonly maxEntries = 1_000_000,
   ) {}
 
   #fresh(entry: Entry<unknown> | undefined): boolean {
@@ -77,6 +80,7 @@ export class MetadataCache {
    */
   setStat(key: string, info: ObjectInfo | null, ageMs = 0, epoch = this.#epoch): void {
     if (this.syncInterval !== 0 && epoch === this.#epoch) {
+      this.#stats.delete(key); // a new answer is the newest: dropped last
       this.#stats.set(key, { value: info, at: Date.now() - ageMs });
       this.#sweepIfGrown();
     }
@@ -97,6 +101,7 @@ export class MetadataCache {
   setList(key: string, children: ObjectInfo[], ageMs = 0, epoch = this.#epoch): void {
     if (this.syncInterval === 0 || epoch !== this.#epoch) return;
     const at = Date.now() - ageMs;
+    this.#lists.delete(key);
     this.#lists.set(key, { value: children, at });
     for (const child of children) if (!this.#stats.has(child.key)) this.#stats.set(child.key, { value: child, at });
     this.#sweepIfGrown();
@@ -191,6 +196,7 @@ export class MetadataCache {
    * the store goes too: a shared answer older than `syncInterval` is not taken anyway.
    */
   #sweepIfGrown(): void {
+    if (this.size > this.maxEntries) this.#dropOldest(this.maxEntries - (this.maxEntries >> 2));
     if (this.size < this.#sweepAt || this.syncInterval < 0) return;
     const expired = Date.now() - this.syncInterval;
     for (const map of [this.#stats, this.#lists] as Map<string, Entry<unknown>>[]) {
@@ -198,5 +204,28 @@ export class MetadataCache {
     }
     for (const [key, at] of this.#askStore) if (at <= expired) this.#askStore.delete(key);
     this.#sweepAt = Math.max(FIRST_SWEEP, 2 * this.size);
+  }
+
+  /**
+   * Drops the oldest answers, stats and listings alike, until `target` entries are left. The
+   * maps hold their entries in the order they were set, oldest first. Marks that a key must ask
+   * the store stay: dropping one could let an old shared answer through.
+   */
+  #dropOldest(target: number): void {
+    const stats = this.#stats.entries();
+    const lists = this.#lists.entries();
+    let stat = stats.next();
+    let list = lists.next();
+    while (this.size > target) {
+      const oldestStat = stat.done ? undefined : stat.value;
+      const oldestList = list.done ? undefined : list.value;
+      if (oldestStat && (!oldestList || oldestStat[1].at <= oldestList[1].at)) {
+        this.#stats.delete(oldestStat[0]);
+        stat = stats.next();
+      } else if (oldestList) {
+        this.#lists.delete(oldestList[0]);
+        list = lists.next();
+      } else return;
+    }
   }
 }

@@ -53,3 +53,36 @@ it('with syncInterval -1 keeps every answer until invalidated, as documented', a
   expect(await fs.exists('/s/jobs/0.done')).toBe(false);
   expect(store.count('stat')).toBe(0);
 });
+
+it('with syncInterval -1 holds at most metadata.maxEntries answers, the oldest dropped first and asked of the store again', async () => {
+  await fs.close();
+  fs = new StrataFS({ metadata: { syncInterval: -1, maxEntries: 1000 } });
+  await fs.mount('/s', store);
+  for (let i = 0; i < 5000; i++) expect(await fs.exists(`/s/jobs/${i}.done`)).toBe(false);
+  expect(fs.stats().metadata.entries).toBeLessThanOrEqual(1000);
+  // The newest answers are still served without the store.
+  store.reset();
+  for (let i = 4900; i < 5000; i++) expect(await fs.exists(`/s/jobs/${i}.done`)).toBe(false);
+  expect(store.count('stat')).toBe(0);
+  // The oldest were dropped: the store is asked again, and its answer is today's.
+  await store.inner.write('jobs/0.done', Buffer.from('ok'));
+  expect(await fs.exists('/s/jobs/0.done')).toBe(true);
+  expect(store.count('stat')).toBeGreaterThan(0);
+});
+
+it('a listing larger than metadata.maxEntries still lists every child, and its file reads are right', async () => {
+  await fs.close();
+  fs = new StrataFS({ metadata: { syncInterval: -1, maxEntries: 10 } });
+  await fs.mount('/s', store);
+  for (let i = 0; i < 40; i++) await store.inner.write(`big/f${String(i).padStart(2, '0')}`, Buffer.from(`file ${i}`));
+  const names = await fs.readdir('/s/big');
+  expect(names).toEqual(Array.from({ length: 40 }, (_, i) => `f${String(i).padStart(2, '0')}`));
+  expect(fs.stats().metadata.entries).toBeLessThanOrEqual(10);
+  for (let i = 0; i < 40; i += 7) expect((await fs.readFile(`/s/big/f${String(i).padStart(2, '0')}`)).toString()).toBe(`file ${i}`);
+});
+
+it('metadata.maxEntries must be a positive integer', () => {
+  for (const maxEntries of [0, -1, 1.5, '100', Number.NaN]) {
+    expect(() => new StrataFS({ metadata: { maxEntries: maxEntries as number } })).toThrow(expect.objectContaining({ code: 'EINVAL', message: expect.stringContaining('metadata.maxEntries') }));
+  }
+});
