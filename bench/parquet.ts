@@ -143,7 +143,7 @@ export const parquetGroup: CaseGroup = {
       {
         id: 'parquet-cold',
         title: 'columnar query on S3, cold: the reads (footer + column chunks by range, hyparquet over open())',
-        runs: 5,
+        runs: 15, // each run takes a fraction of a second: the median of 5 moved by 10% from run to run
         baseline: sdkReads,
         candidate: { name: 'stratafs open() + readRange per slice, empty cache', beforeEach: free, run: async () => expectRead(await withHandle(queryReads)) },
         target: { ratio: 0.9, text: '>= 0.9x' },
@@ -152,7 +152,7 @@ export const parquetGroup: CaseGroup = {
       {
         id: 'parquet-warm',
         title: 'columnar query on S3, warm: the reads',
-        runs: 5,
+        runs: 15, // each run takes a fraction of a second: the median of 5 moved by 10% from run to run
         baseline: sdkReads,
         candidate: { name: 'stratafs open() + readRange per slice, memory tier', before: warm, run: async () => expectRead(await withHandle(queryReads)) },
         peers: [readsFloor],
