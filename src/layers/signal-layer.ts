@@ -11,13 +11,22 @@
  */
 import { linkSignals } from '../abort-listeners.js';
 import type { ObjectInfo, StoreCallOptions, StoreListOptions } from '../store/under-store.js';
-import { StoreLayer, listWithOwnSignal, untilBodyClosed, type CallInfo } from './store-layer.js';
+import { StoreLayer, untilBodyClosed, type CallInfo } from './store-layer.js';
 
 /** The signal layer (see the module comment). */
 export class SignalLayer extends StoreLayer {
-  /** A listing runs with a signal of its own (see `listWithOwnSignal`). */
-  override list(prefix: string, opts?: StoreListOptions): AsyncIterable<ObjectInfo> {
-    return listWithOwnSignal(opts, (o) => super.list(prefix, o));
+  /**
+   * A listing runs with a signal of its own that follows the caller's until the listing ends
+   * (a listing fetches its later pages with the signal its first page was given).
+   */
+  override async *list(prefix: string, opts?: StoreListOptions): AsyncIterable<ObjectInfo> {
+    if (!opts?.signal) return yield* super.list(prefix, opts);
+    const listing = linkSignals([opts.signal]);
+    try {
+      yield* super.list(prefix, { ...opts, signal: listing.signal });
+    } finally {
+      listing.dispose();
+    }
   }
 
   protected override async around<T, O extends StoreCallOptions>(call: CallInfo, fn: (opts: O | undefined) => Promise<T>, opts: O | undefined): Promise<T> {

@@ -7,7 +7,6 @@
  * @module
  */
 import { Readable } from 'node:stream';
-import { linkSignals } from '../abort-listeners.js';
 import type {
   ByteRange,
   ObjectInfo,
@@ -115,19 +114,4 @@ export function untilBodyClosed(result: unknown, done: () => void): void {
   const body = result instanceof Readable ? result : (result as { body?: unknown } | undefined)?.body;
   if (body instanceof Readable && !body.closed) body.once('close', done);
   else done();
-}
-
-/**
- * A listing with a signal of its own that follows `opts.signal` until the listing ends (a
- * listing fetches its later pages with the signal its first page was given): nothing of it
- * stays on the caller's signal afterwards.
- */
-export async function* listWithOwnSignal(opts: StoreListOptions | undefined, list: (opts: StoreListOptions | undefined) => AsyncIterable<ObjectInfo>): AsyncIterable<ObjectInfo> {
-  if (!opts?.signal) return yield* list(opts);
-  const listing = linkSignals([opts.signal]);
-  try {
-    yield* list({ ...opts, signal: listing.signal });
-  } finally {
-    listing.dispose();
-  }
 }
