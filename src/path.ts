@@ -129,10 +129,14 @@ export function assertSafeKey(key: string): void {
   }
 }
 
-/** True when {@link assertSafeKey} accepts `key` and it has no control characters. */
+/**
+ * True when a logical path can name `key`, as a listing reports it: {@link assertSafeKey} accepts
+ * it, it has no control characters, and it does not end in `/` (a listed key never does: the
+ * `t/` left of a key `t//` made outside stratafs has an empty last segment).
+ */
 export function isSafeKey(key: string): boolean {
   // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f]/.test(key)) return false;
+  if (/[\u0000-\u001f\u007f]/.test(key) || key.endsWith('/')) return false;
   try {
     assertSafeKey(key);
     return true;

@@ -23,7 +23,7 @@
  *   range past end is empty / range zero length / range offset without length / with info names
  *   what stat sees / with info of a range tells the whole size / with info of a missing key is ENOENT
  * - list: direct children once / nested prefix / marker-only directory / missing directory /
- *   partial name / recursive / 2000 keys complete
+ *   partial name / recursive / 2000 keys complete / keys made outside that no path can name are skipped
  * - delete: file / missing key resolves / marker / last file of implicit directory / marker outlives files
  * - copy: identical bytes, source kept / into a new directory
  * - rename: file / directory
@@ -36,6 +36,7 @@
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ObjectStoreBase } from '../../src/store/object-store-base.js';
 import type { ObjectInfo, StoreCapabilities, UnderStore } from '../../src/store/under-store.js';
 
 /** Options of {@link describeStoreConformance}. */
@@ -99,6 +100,7 @@ export const STORE_CONFORMANCE_TITLES = [
   'list: partial name',
   'list: recursive',
   'list: 2000 keys complete',
+  'list: keys made outside that no path can name are skipped',
   'delete: file',
   'delete: missing key resolves',
   'delete: marker',
@@ -119,6 +121,22 @@ export const STORE_CONFORMANCE_TITLES = [
 
 /** One title of {@link STORE_CONFORMANCE_TITLES}. */
 export type StoreConformanceTitle = (typeof STORE_CONFORMANCE_TITLES)[number];
+
+/**
+ * Stores `data` under `key` (relative to the store's root) as a tool other than stratafs would:
+ * through the object store's own PUT, with no check of the key. `false` when the service refuses
+ * the key (some emulators refuse `a//b`). Object stores only (see {@link ObjectStoreBase}).
+ */
+export async function putOutside(store: ObjectStoreBase, key: string, data: string): Promise<boolean> {
+  const raw = store as unknown as { prefix: string; putObject(fullKey: string, body: Buffer, size: number, opts: object): Promise<unknown> };
+  const body = Buffer.from(data);
+  try {
+    await raw.putObject(raw.prefix === '' ? key : `${raw.prefix}/${key}`, body, body.length, {});
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** Reads a whole stream into one Buffer. */
 export async function readAll(stream: Readable | Promise<Readable>): Promise<Buffer> {
@@ -581,6 +599,32 @@ export function describeStoreConformance(name: string, makeStore: () => Promise<
       },
       ['list'],
       180_000,
+    );
+
+    test(
+      'list: keys made outside that no path can name are skipped',
+      async () => {
+        if (!(store instanceof ObjectStoreBase)) return; // only object stores hold such keys
+        await put('odd/ok', 'ok');
+        // Empty segments: at the end (a marker of `t/`), inside, and right below the directory.
+        for (const key of ['odd/t//', 'odd/a//b', 'odd//x', 'odd/e//f/']) await putOutside(store, key, 'outside');
+        const wellFormed = (infos: ObjectInfo[]): void => {
+          expectNoDuplicates(infos);
+          for (const info of infos) expect(info.key, JSON.stringify(info.key)).toMatch(/^[^/]+(\/[^/]+)*$/);
+        };
+        const children = await listAll(store, 'odd');
+        wellFormed(children);
+        expect(children.filter((i) => !i.isDirectory).map((i) => i.key)).toEqual(['odd/ok']);
+        for (const dir of ['odd/t', 'odd/a', 'odd/e']) {
+          const below = await listAll(store, dir);
+          wellFormed(below);
+          expect(below.filter((i) => !i.isDirectory)).toEqual([]);
+        }
+        const all = await listAll(store, '', true);
+        wellFormed(all);
+        expect(all.filter((i) => !i.isDirectory).map((i) => i.key)).toEqual(['odd/ok']);
+      },
+      ['list'],
     );
 
     // ---- delete -----------------------------------------------------------------------------
