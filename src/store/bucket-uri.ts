@@ -53,6 +53,15 @@ export function parseBucketUri(uri: URL, rules: BucketUriRules): BucketUri {
 }
 
 /**
+ * The path part of a store URI for a key prefix: `''` for none, else `/` and each segment
+ * `%`-encoded (`a b/100%` -> `/a%20b/100%25`), so that {@link parseBucketUri} (or any URI parser
+ * that decodes the path) reads back the same prefix, whatever characters its names hold.
+ */
+export function prefixPath(prefix: string): string {
+  return prefix === '' ? '' : '/' + prefix.split('/').map(encodeURIComponent).join('/');
+}
+
+/**
  * Checks that `settings` is a plain object whose defined keys are all in `known`. Throws
  * `EINVAL` naming the unknown ones (never their values, which may be secrets).
  */

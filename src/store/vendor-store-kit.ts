@@ -10,7 +10,7 @@
 import { Readable } from 'node:stream';
 import { StrataError, invalid, throwIfAborted, type StrataErrorCode } from '../errors.js';
 import { normalizePrefix } from '../path.js';
-import { checkSettingNames, parseBucketUri } from './bucket-uri.js';
+import { checkSettingNames, parseBucketUri, prefixPath } from './bucket-uri.js';
 import { ObjectStoreBase, objectSizeOf, quoteEtag, rangeHeader, unquoteEtag, type RawObject, type RawRead, type RawWriteResult } from './object-store-base.js';
 import { httpStatusOf, mapStoreError } from './store-errors.js';
 import { guardStream } from './stream-utils.js';
@@ -412,7 +412,7 @@ export abstract class VendorObjectStore<C, S> extends ObjectStoreBase {
 
   /** `scheme://bucket/prefix` (key segments URL-encoded); no endpoint, no credentials. */
   get uri(): string {
-    return `${this.#scheme}://${this.bucket}${this.prefix === '' ? '' : '/' + this.prefix.split('/').map(encodeURIComponent).join('/')}`;
+    return `${this.#scheme}://${this.bucket}${prefixPath(this.prefix)}`;
   }
 
   /** Forgets the client this store made (an injected one is left to its owner). */

@@ -57,7 +57,7 @@ describe('AzureBlobStore: URI and settings', () => {
     expect(a.uri).toBe('azure://my-container/data/2024');
     const b = AzureBlobStore.fromUri(new URL('az://other'), { connectionString });
     expect(b.uri).toBe('azure://other');
-    expect(AzureBlobStore.fromUri(new URL('azure://c1c/a%20b'), { connectionString }).uri).toBe('azure://c1c/a b');
+    expect(AzureBlobStore.fromUri(new URL('azure://c1c/a%20b'), { connectionString }).uri).toBe('azure://c1c/a%20b');
   });
 
   it('rejects bad URIs with EINVAL', () => {

@@ -73,7 +73,7 @@ describe('GcsStore: URI and settings', () => {
     expect(a.bucket).toBe('my-bucket');
     expect(a.uri).toBe('gs://my-bucket/data/2024');
     expect(GcsStore.fromUri(new URL('gcs://other.example.com'), {}).uri).toBe('gs://other.example.com');
-    expect(GcsStore.fromUri(new URL('gs://b_1/a%20b'), {}).uri).toBe('gs://b_1/a b');
+    expect(GcsStore.fromUri(new URL('gs://b_1/a%20b'), {}).uri).toBe('gs://b_1/a%20b');
   });
 
   it('rejects bad URIs with EINVAL', () => {

@@ -8,7 +8,7 @@ import type { BlobClient, ContainerClient } from '@azure/storage-blob';
 import { StrataError, throwIfAborted } from '../../errors.js';
 import { eachLimit } from '../each-limit.js';
 import { ObjectStoreBase, objectSizeOf, unquoteEtag, type RawListOptions, type RawListPage, type RawObject, type RawRead, type RawWriteResult } from '../object-store-base.js';
-import { checkSettingNames, parseBucketUri } from '../bucket-uri.js';
+import { checkSettingNames, parseBucketUri, prefixPath } from '../bucket-uri.js';
 import { httpStatusOf } from '../store-errors.js';
 import { guardStream, readHead } from '../stream-utils.js';
 import type { ByteRange, StoreCallOptions, StoreCapabilities, StoreReadOptions, StoreSettings } from '../under-store.js';
@@ -48,7 +48,7 @@ function tokenCredentialOf(client: BlobClient): { getToken(scopes: string): Prom
  * `util.inspect(store)`.
  */
 export class AzureBlobStore extends ObjectStoreBase {
-  /** `azure://container/prefix`; never contains a secret. */
+  /** `azure://container/prefix` (key segments URL-encoded); never contains a secret. */
   readonly uri: string;
   /** The container. */
   readonly container: string;
@@ -68,7 +68,7 @@ export class AzureBlobStore extends ObjectStoreBase {
     super(resolved.prefix);
     this.#options = resolved;
     this.container = resolved.container;
-    this.uri = `azure://${resolved.container}${resolved.prefix === '' ? '' : '/' + resolved.prefix}`;
+    this.uri = `azure://${resolved.container}${prefixPath(resolved.prefix)}`;
     this.location = accountLocation(resolved.auth);
   }
 

@@ -10,7 +10,7 @@ import { throwIfAborted } from '../../errors.js';
 import { eachLimit } from '../each-limit.js';
 import { lazySdk } from '../load-sdk.js';
 import { ObjectStoreBase, type RawListOptions, type RawListPage, type RawObject, type RawRead, type RawWriteResult } from '../object-store-base.js';
-import { checkSettingNames, parseBucketUri } from '../bucket-uri.js';
+import { checkSettingNames, parseBucketUri, prefixPath } from '../bucket-uri.js';
 import { httpStatusOf } from '../store-errors.js';
 import { guardStream, readHead } from '../stream-utils.js';
 import type { ByteRange, StoreCallOptions, StoreReadOptions, StoreSettings } from '../under-store.js';
@@ -49,7 +49,7 @@ function toRaw(name: string, metadata: FileMetadata | undefined): RawObject {
  * `uri`, messages or `util.inspect(store)`.
  */
 export class GcsStore extends ObjectStoreBase {
-  /** `gs://bucket/prefix`; never contains a secret. */
+  /** `gs://bucket/prefix` (key segments URL-encoded); never contains a secret. */
   readonly uri: string;
   /** The bucket. */
   readonly bucket: string;
@@ -64,7 +64,7 @@ export class GcsStore extends ObjectStoreBase {
     super(resolved.prefix);
     this.#options = resolved;
     this.bucket = resolved.bucket;
-    this.uri = `gs://${resolved.bucket}${resolved.prefix === '' ? '' : '/' + resolved.prefix}`;
+    this.uri = `gs://${resolved.bucket}${prefixPath(resolved.prefix)}`;
   }
 
   /** The `apiEndpoint` setting, when one is given (an emulator or another server: its buckets are other buckets). */

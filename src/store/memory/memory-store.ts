@@ -7,6 +7,7 @@
 import { Readable } from 'node:stream';
 import { StrataError, abortError, invalid, throwIfAborted } from '../../errors.js';
 import { assertSafeKey, joinKey, normalizePrefix } from '../../path.js';
+import { prefixPath } from '../bucket-uri.js';
 import type {
   ByteRange,
   ObjectInfo,
@@ -55,7 +56,7 @@ export interface MemoryStoreOptions {
  * copies, so nothing a caller does with its buffers reaches the stored bytes.
  */
 export class MemoryStore implements UnderStore {
-  /** `memory://`, `memory://name` or `memory://name/prefix`. */
+  /** `memory://`, `memory://name` or `memory://name/prefix` (prefix segments URL-encoded, as `fromUri` reads them). */
   readonly uri: string;
   /** Ranged reads, listing, copy and rename; directories are markers and prefixes, as on object stores. */
   readonly capabilities: StoreCapabilities = { rangeRead: true, list: true, copy: true, rename: true, directories: false, conditionalRead: true, readInfo: true };
@@ -77,7 +78,7 @@ export class MemoryStore implements UnderStore {
       }
       this.data = data;
     }
-    this.uri = `memory://${name ?? ''}${this.prefix === '' ? '' : '/' + this.prefix}`;
+    this.uri = `memory://${name ?? ''}${prefixPath(this.prefix)}`;
   }
 
   /**

@@ -16,6 +16,7 @@ import { parseS3Uri, resolveS3Options, type ResolvedS3Options, type S3StoreOptio
 import { loadS3Sdk } from './sdk.js';
 import { uploadObject } from './upload.js';
 import { endpointLocation } from '../endpoint-location.js';
+import { prefixPath } from '../bucket-uri.js';
 
 /**
  * An S3 bucket (or a key prefix in it) as a store: `new S3Store({ bucket, prefix, region, … })`
@@ -68,8 +69,7 @@ export class S3Store extends ObjectStoreBase {
 
   /** `s3://bucket/prefix` (key segments URL-encoded); no endpoint, no credentials. */
   get uri(): string {
-    const path = this.prefix === '' ? '' : '/' + this.prefix.split('/').map(encodeURIComponent).join('/');
-    return `s3://${this.bucket}${path}`;
+    return `s3://${this.bucket}${prefixPath(this.prefix)}`;
   }
 
   /** The `endpoint` setting, when one is given (another server than AWS S3: its buckets are other buckets). */
