@@ -1,3 +1,5 @@
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StrataFS, registerStore, MemoryStore, type UnderStore } from '../../src/index.js';
 import { CountingStore } from '../support/counting-store.js';
@@ -97,6 +99,31 @@ describe('mount table and namespace', () => {
         expect(await fs2.exists('/all/sub/f.txt')).toBe(false);
         await fs2.rm('/all/sub', { recursive: true });
         expect(await fs2.readdir('/sub')).toEqual([]);
+        expect(await fs2.exists('/sub/g.txt')).toBe(false);
+        await fs2.unmount('/sub');
+        await fs2.unmount('/all');
+      }
+    } finally {
+      await fs2.close();
+      await root.cleanup();
+    }
+  });
+
+  it('mounts of overlapping parts of one store see each other\'s changes when the inner prefix holds spaces, % or non-ASCII', async () => {
+    const fs2 = new StrataFS({ metadata: { syncInterval: -1 } });
+    const root = await tempDir('stratafs-overlap-');
+    const sub = 'caf\u00e9 100% #1';
+    try {
+      for (const [outer, inner] of [['memory://overlap-names', `memory://overlap-names/${encodeURIComponent(sub)}`], [`file://${root.dir}`, pathToFileURL(join(root.dir, sub)).href]]) {
+        await fs2.mount('/all', outer!);
+        await fs2.writeFile(`/all/${sub}/f.txt`, 'v1');
+        await fs2.mount('/sub', inner!);
+        expect((await fs2.readFile('/sub/f.txt')).toString()).toBe('v1');
+        await fs2.writeFile(`/all/${sub}/f.txt`, 'v2');
+        expect((await fs2.readFile('/sub/f.txt')).toString()).toBe('v2');
+        await fs2.writeFile('/sub/g.txt', 'g');
+        expect(await fs2.readdir(`/all/${sub}`)).toEqual(['f.txt', 'g.txt']);
+        await fs2.rm(`/all/${sub}`, { recursive: true });
         expect(await fs2.exists('/sub/g.txt')).toBe(false);
         await fs2.unmount('/sub');
         await fs2.unmount('/all');
