@@ -145,6 +145,21 @@ export function isSafeKey(key: string): boolean {
   }
 }
 
+/**
+ * The directory of a key no logical path can name (`a/b//c`, `t//`, `d/../x`) that one can:
+ * its leading segments up to the first one {@link isSafeKey} refuses, the key's own last
+ * segment excluded (`a/b`, `t`, `d`). `''` when the first segment is already refused.
+ */
+export function nameableDirOf(key: string): string {
+  const segments = key.split('/');
+  const kept: string[] = [];
+  for (const segment of segments.slice(0, -1)) {
+    if (!isSafeKey(segment)) break;
+    kept.push(segment);
+  }
+  return kept.join('/');
+}
+
 /** A short description of a value's type for error messages. */
 export function describe(value: unknown): string {
   if (value === null) return 'null';

@@ -3,7 +3,7 @@
  * directories of object stores included, each once.
  * @module
  */
-import { isSafeKey, joinKey, parentKey } from '../path.js';
+import { isSafeKey, joinKey, nameableDirOf, parentKey } from '../path.js';
 import type { ObjectInfo, StoreCallOptions, UnderStore } from '../store/under-store.js';
 
 /** One descendant found by {@link walkTree}; `implicit`: a directory only known from the keys below it (no marker was listed). */
@@ -19,7 +19,16 @@ export async function walkTree(store: UnderStore, key: string, opts: StoreCallOp
     }
   };
   const visit = (info: ObjectInfo): void => {
-    if (info.key === key || !(key === '' || info.key.startsWith(key + '/')) || !isSafeKey(info.key)) return;
+    if (info.key === key || !(key === '' || info.key.startsWith(key + '/'))) return;
+    if (!isSafeKey(info.key)) {
+      // A key no path can name (`a//b`) is skipped; the directory it makes (`a`) is one.
+      const dir = nameableDirOf(info.key);
+      if (dir !== key && (key === '' || dir.startsWith(key + '/')) && !out.has(dir)) {
+        out.set(dir, { key: dir, size: 0, isDirectory: true, implicit: true });
+        addImplicitParents(dir);
+      }
+      return;
+    }
     const known = out.get(info.key);
     if (!known || !info.isDirectory || known.implicit) out.set(info.key, info);
     addImplicitParents(info.key);

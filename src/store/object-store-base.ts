@@ -8,7 +8,7 @@
  */
 import { Readable } from 'node:stream';
 import { StrataError, isAbortError, throwIfAborted } from '../errors.js';
-import { assertSafeKey, isSafeKey, joinKey } from '../path.js';
+import { assertSafeKey, isSafeKey, joinKey, nameableDirOf } from '../path.js';
 import { httpStatusOf } from './store-errors.js';
 import type {
   ByteRange,
@@ -175,6 +175,16 @@ export abstract class ObjectStoreBase implements UnderStore {
     return isSafeKey(key) ? key : undefined;
   }
 
+  /**
+   * The nearest directory a path can name that holds the listed full key `fullKey` (one no path
+   * can name), when it lies below the listing prefix `listPrefix`; `undefined` otherwise.
+   */
+  #nameableDir(fullKey: string, listPrefix: string): string | undefined {
+    if (!fullKey.startsWith(listPrefix)) return undefined;
+    const dir = nameableDirOf(fullKey.slice(listPrefix.length));
+    return dir === '' ? undefined : this.relativeKey(listPrefix + dir);
+  }
+
   /** The listing prefix of the directory `key` (`d` or `d/`): `prefix/key/`, or `prefix/` / `''` at the root. */
   protected dirPrefix(key: string): string {
     const full = this.fullKey(key.endsWith('/') ? key.slice(0, -1) : key);
@@ -227,7 +237,16 @@ export abstract class ObjectStoreBase implements UnderStore {
       for (const object of page.objects) {
         if (object.key === listPrefix) continue; // the directory's own marker
         const key = this.relativeKey(object.key);
-        if (key === undefined) continue;
+        if (key === undefined) {
+          // A key no path can name (`d/a//b`) is skipped, but the directory it makes (`d/a`) is
+          // one, as stat and a listing of its parent (a common prefix) say.
+          const dir = opts.recursive ? this.#nameableDir(object.key, listPrefix) : undefined;
+          if (dir !== undefined && !seenDirs.has(dir)) {
+            seenDirs.add(dir);
+            yield { key: dir, size: 0, isDirectory: true };
+          }
+          continue;
+        }
         if (object.key.endsWith('/')) {
           if (!seenDirs.has(key)) {
             seenDirs.add(key);

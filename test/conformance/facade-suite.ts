@@ -12,6 +12,8 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StrataFS, type StrataFileHandle, type UnderStore } from '../../src/index.js';
+import { ObjectStoreBase } from '../../src/store/object-store-base.js';
+import { putOutside } from './store-suite.js';
 import { expectCode, randomBytes, readAll } from '../support/helpers.js';
 
 /** Options of {@link describeFacadeConformance}. */
@@ -162,6 +164,25 @@ export function describeFacadeConformance(name: string, makeStore: () => Promise
         await fs.mkdir(p('dir'));
         await expectCode(fs.writeFile(p('dir'), '3'), 'EISDIR');
         await expectCode(fs.readFile(p('dir')), 'EISDIR');
+      });
+
+      test('readdir and recursive readdir show the same directories when keys made outside hold empty segments', async () => {
+        if (!(store instanceof ObjectStoreBase)) return; // only object stores hold such keys
+        await fs.writeFile(p('odd/ok'), 'ok');
+        // Keys no path can name (empty segments): their nameable directories are still directories.
+        const made = await Promise.all(['odd/a//b', 'odd/t//', 'odd/e/f//g'].map((key) => putOutside(store as ObjectStoreBase, key, 'outside')));
+        if (!made.every(Boolean)) return; // the server refuses such keys: nothing to show
+        const fresh = new StrataFS({ cache: { memory: false }, metadata: { syncInterval: 0 } });
+        try {
+          if (layout === 'nested') await fresh.mount('/', 'memory://');
+          await fresh.mount(base || '/', store);
+          expect(await fresh.readdir(p('odd'))).toEqual(['a', 'e', 'ok', 't']);
+          expect(await fresh.readdir(p('odd/e'))).toEqual(['f']);
+          expect(await fresh.readdir(p('odd'), { recursive: true })).toEqual(['a', 'e', 'e/f', 'ok', 't']);
+          for (const dir of ['odd/a', 'odd/t', 'odd/e/f']) expect((await fresh.stat(p(dir))).type).toBe('directory');
+        } finally {
+          await fresh.close();
+        }
       });
 
       test('rm: files, empty and full directories, force', async () => {
