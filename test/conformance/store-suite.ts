@@ -25,7 +25,7 @@
  * - list: direct children once / nested prefix / marker-only directory / missing directory /
  *   partial name / recursive / 2000 keys complete / keys made outside that no path can name are skipped
  * - delete: file / missing key resolves / marker / last file of implicit directory / marker outlives files
- * - copy: identical bytes, source kept / into a new directory
+ * - copy: identical bytes, source kept / into a new directory / keys with special characters
  * - rename: file / directory
  * - concurrency: 20 writers and readers on distinct keys / 20 writers and readers on one key
  * - atomicity: failed write keeps previous object / failed write of a new key leaves nothing /
@@ -108,6 +108,7 @@ export const STORE_CONFORMANCE_TITLES = [
   'delete: marker outlives files',
   'copy: identical bytes, source kept',
   'copy: into a new directory',
+  'copy: keys with special characters',
   'rename: file',
   'rename: directory',
   'concurrency: 20 writers and readers on distinct keys',
@@ -680,6 +681,20 @@ export function describeStoreConformance(name: string, makeStore: () => Promise<
         expect((await get('dst.bin')).equals(data)).toBe(true);
         expect((await get('src.bin')).equals(data)).toBe(true);
         expect(await store.stat('dst.bin')).toMatchObject({ size: data.length });
+      },
+      ['copy'],
+    );
+
+    test(
+      'copy: keys with special characters',
+      async () => {
+        await mapLimit(SPECIAL_KEYS, 4, async ([, key]) => {
+          const copy = `${key.slice(0, key.lastIndexOf('/'))}/copy of ${key.slice(key.lastIndexOf('/') + 1)}`;
+          await put(key, key);
+          expect(await store.copy!(key, copy)).toMatchObject({ key: copy, size: Buffer.byteLength(key), isDirectory: false });
+          expect((await get(copy)).toString()).toBe(key);
+          expect((await get(key)).toString()).toBe(key);
+        });
       },
       ['copy'],
     );

@@ -22,7 +22,9 @@ import { unknownSizeStream, everythingShown, catchError } from '../support/helpe
 
 const MiB = 1024 * 1024;
 
-describeStoreConformance('s3', () => makeS3Store());
+// s3rver 3.7.1 decodes x-amz-copy-source with decodeURI, so a key with '+', '#', '?', '&' or '='
+// (which S3 wants %-encoded there) is not found; on S3 this passes.
+describeStoreConformance('s3', () => makeS3Store(), { skip: { 'copy: keys with special characters': 's3rver decodes CopySource with decodeURI' } });
 
 describeFacadeConformance('s3', () => makeS3Store());
 
