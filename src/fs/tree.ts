@@ -36,14 +36,23 @@ export class TreeOps {
       res.mount,
       res.key,
       async () => {
-        await this.ctx.disk?.journal.discard(state.cacheId, res.key);
-        await this.ctx.changingStore(res.mount, res.key, () => res.mount.store.delete(res.key, { signal }));
+        await this.#removeObject(res, signal);
         await this.ctx.pages.drop(objectId(state.cacheId, res.key), { force: true });
         state.meta.removed(res.key);
       },
       signal,
       true,
     );
+  }
+
+  /**
+   * Deletes the object of one file in the store, then drops its pending writes: a delete that
+   * fails (or a crash in between) leaves the file as it was last written, never the older
+   * version the store held under its pending writes.
+   */
+  async #removeObject(res: Resolved, signal?: AbortSignal): Promise<void> {
+    await this.ctx.changingStore(res.mount, res.key, () => res.mount.store.delete(res.key, { signal }));
+    await this.ctx.disk?.journal.discard(this.ctx.stateOf(res.mount).cacheId, res.key);
   }
 
   /**
@@ -54,9 +63,9 @@ export class TreeOps {
     const { mount, key } = res;
     const state = this.ctx.stateOf(mount);
     const store = mount.store;
-    // Pending writes below are dropped once an upload of theirs already running has ended (it must not land after the delete).
+    // Files with pending writes go first, each once an upload of it already running has ended (it must not land after the delete).
     for (const p of this.ctx.disk?.journal.list(state.cacheId) ?? []) {
-      if (key === '' || p.key.startsWith(key + '/')) await this.ctx.inOrder(mount, p.key, () => this.ctx.disk!.journal.discard(state.cacheId, p.key), signal, true);
+      if (key === '' || p.key.startsWith(key + '/')) await this.ctx.inOrder(mount, p.key, () => this.#removeObject({ mount, key: p.key }, signal), signal, true);
     }
     try {
       const all = await walkTree(store, key, { signal });
@@ -141,8 +150,9 @@ export class TreeOps {
       // store, and moves with it), never after the move with the moved write taken for its own.
       const stillPending = await this.ctx.inOrder(src.mount, pending.key, async () => {
         if (journal.find(state.cacheId, pending.key)?.id !== pending.id) return false;
-        await journal.move(pending.id, dstState.cacheId, to);
+        // The older version goes first: a delete that fails (or a crash before the move) leaves the write where it was.
         await src.mount.store.delete(pending.key, { signal });
+        await journal.move(pending.id, dstState.cacheId, to);
         return true;
       }, signal);
       if (!stillPending) continue;

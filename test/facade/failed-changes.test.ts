@@ -3,7 +3,7 @@
  * with the store afterwards, and the same call succeeds once the store is back.
  */
 import { Readable } from 'node:stream';
-import { afterEach, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { StrataFS } from '../../src/index.js';
 import { CountingStore } from '../support/counting-store.js';
 import { tempDir } from '../support/helpers.js';
@@ -162,4 +162,53 @@ it('a rename that fails keeps the pin on its source', async () => {
   await fs.readFile('/m/a.txt');
   await fs.free('/m/a.txt');
   expect((await fs.stat('/m/a.txt')).cached).toBe(10_000);
+});
+
+describe('a change that fails at the store after a write the store has not got yet', () => {
+  let cache: { dir: string; cleanup: () => Promise<void> };
+  beforeEach(async () => {
+    cache = await tempDir('stratafs-failed-pending-');
+  });
+  afterEach(async () => {
+    await cache.cleanup();
+  });
+  const withCache = (): StrataFS => {
+    const fs = new StrataFS({ cache: { disk: { dir: cache.dir, capacity: '64MiB' } }, retry: { attempts: 1, minDelay: 1, maxDelay: 2 } });
+    open.push(fs);
+    return fs;
+  };
+
+  it('an rm that fails leaves the file with what was last written, never the older version the store still holds', async () => {
+    const { store, fail } = failing();
+    const fs = withCache();
+    await fs.mount('/m', store);
+    await fs.writeFile('/m/a.txt', 'old, in store');
+    await fs.writeFile('/m/a.txt', 'new, in cache only', { writeType: 'MUST_CACHE' });
+    fail('delete');
+    await expect(fs.rm('/m/a.txt')).rejects.toMatchObject({ code: 'EIO' });
+    expect((await fs.readFile('/m/a.txt')).toString()).toBe('new, in cache only');
+  });
+
+  it('an rm -r that fails leaves each file with what was last written, never the older version the store still holds', async () => {
+    const { store, fail } = failing();
+    const fs = withCache();
+    await fs.mount('/m', store);
+    await fs.writeFile('/m/d/a.txt', 'old, in store');
+    await fs.writeFile('/m/d/a.txt', 'new, in cache only', { writeType: 'MUST_CACHE' });
+    fail('delete');
+    await expect(fs.rm('/m/d', { recursive: true })).rejects.toMatchObject({ code: 'EIO' });
+    expect((await fs.readFile('/m/d/a.txt')).toString()).toBe('new, in cache only');
+  });
+
+  it('a rename of a MUST_CACHE file that fails leaves it where it was, never its older version in the store at its old path', async () => {
+    const { store, fail } = failing();
+    const fs = withCache();
+    await fs.mount('/m', store);
+    await fs.writeFile('/m/a.txt', 'old, in store');
+    await fs.writeFile('/m/a.txt', 'new, in cache only', { writeType: 'MUST_CACHE' });
+    fail('delete');
+    await expect(fs.rename('/m/a.txt', '/m/b.txt')).rejects.toMatchObject({ code: 'EIO' });
+    expect((await fs.readFile('/m/a.txt')).toString()).toBe('new, in cache only');
+    expect(await fs.exists('/m/b.txt')).toBe(false);
+  });
 });
