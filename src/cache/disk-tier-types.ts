@@ -55,6 +55,15 @@ export interface PendingWrite {
 }
 
 /**
+ * What a {@link WriteJournal.claim} found: `'claimed'` (this journal uploads it now), `'gone'`
+ * (uploaded or dropped meanwhile), `'held'` (another owner uploads it), `'superseded'` (a newer
+ * write of its key is pending and no other owner holds it: it is to be dropped, not uploaded),
+ * `'waiting'` (another owner uploads an older write of its key: that one must land first, so
+ * the store never ends with the older one).
+ */
+export type ClaimOutcome = 'claimed' | 'gone' | 'held' | 'superseded' | 'waiting';
+
+/**
  * The durable write-back journal in the disk cache dir: data files + records, fsynced before a
  * write is acknowledged, so a crash loses nothing acknowledged. Shared by processes on the dir.
  */
@@ -73,8 +82,8 @@ export interface WriteJournal {
   read(id: string, offset: number, length: number): Promise<Buffer>;
   /** A pending write's whole data as a stream that fails with `EIO`, before its end, when the data is damaged. */
   readStream(id: string): Promise<Readable>;
-  /** Claims a pending write for upload by this process (false when another process holds a live claim). */
-  claim(id: string): boolean;
+  /** Claims a pending write for upload by this journal (see {@link ClaimOutcome}). */
+  claim(id: string): ClaimOutcome;
   /** Releases a claim without completing (upload failed; another try later). */
   release(id: string): void;
   /** Removes the record and its data once the store has it. Newer writes of the same key stay. */

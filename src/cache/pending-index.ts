@@ -5,7 +5,7 @@
  * @module
  */
 import type { Readable } from 'node:stream';
-import type { PendingWrite, WriteJournal } from './disk-tier-types.js';
+import type { ClaimOutcome, PendingWrite, WriteJournal } from './disk-tier-types.js';
 
 /** The journal with cached look-ups (see the module comment). */
 export class PendingIndex implements WriteJournal {
@@ -79,7 +79,7 @@ export class PendingIndex implements WriteJournal {
     }
   }
 
-  claim(id: string): boolean {
+  claim(id: string): ClaimOutcome {
     return this.journal.claim(id);
   }
 

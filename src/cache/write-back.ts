@@ -100,12 +100,19 @@ export class WriteBack {
     if (failed) throw failed.reason;
   }
 
-  /** One upload of a pending write, now; its store's retry layer retries what it can. */
+  /**
+   * One upload of a pending write, now; its store's retry layer retries what it can. It waits
+   * while another process uploads an older write of the file (that one lands first).
+   */
   async #persist(pending: PendingWrite): Promise<void> {
     const mount = this.mountOf(pending.cacheId);
     if (!mount) throw new StrataError('EROFS', 'the store is mounted read-only');
-    const outcome = await this.locks.run(objectId(pending.cacheId, pending.key), () => this.#tracked(this.#attempt(mount, pending)));
-    if (outcome !== true) throw toStrataError(outcome.error);
+    for (let attempt = 1; ; attempt++) {
+      const outcome = await this.locks.run(objectId(pending.cacheId, pending.key), () => this.#tracked(this.#attempt(mount, pending)));
+      if (outcome === true) return;
+      if (!isWaiting(outcome.error) || this.#stopped) throw toStrataError(outcome.error);
+      await sleep(backoffDelay(this.retry, Math.min(attempt, 10)));
+    }
   }
 
   /** Waits until no `ASYNC_THROUGH` write of a mounted store is pending. */
@@ -205,12 +212,12 @@ export class WriteBack {
    * what the file is now, and an older upload landing after it would bring back old data.
    */
   async #attempt(mount: Mount, pending: PendingWrite, stop = new AbortController()): Promise<true | { error: unknown }> {
-    const newest = this.journal.find(pending.cacheId, pending.key);
-    if (newest?.id !== pending.id) {
-      if (newest !== undefined) await this.journal.complete(pending.id); // superseded
-      return true; // or done elsewhere, or discarded by a write or removal through the store
-    }
-    if (!this.journal.claim(pending.id)) return true; // another process uploads it
+    const claim = this.journal.claim(pending.id);
+    // Another process uploads an older write of the file: this one goes once that one has landed.
+    if (claim === 'waiting') return { error: new StrataError('EBUSY', 'another process is uploading an older write of the file', { op: 'upload', temporary: true }) };
+    if (claim === 'superseded') await this.journal.complete(pending.id);
+    // Superseded, done elsewhere, discarded by a write or removal through the store, or uploaded by another process.
+    if (claim !== 'claimed') return true;
     // Given up at close, or when it gives way: the store write is aborted (the claim is
     // released; the write stays pending).
     // (Handlers rather than `AbortSignal.any`: the cancel signals live as long as the file system,
@@ -245,4 +252,9 @@ export class WriteBack {
       if (data !== undefined && !Buffer.isBuffer(data)) data.destroy(); // a stream the store did not read to its end closes its file
     }
   }
+}
+
+/** True for the error of an attempt that waits for another process's upload of an older write of its file. */
+function isWaiting(error: unknown): boolean {
+  return error instanceof StrataError && error.code === 'EBUSY' && error.op === 'upload';
 }

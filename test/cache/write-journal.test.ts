@@ -188,13 +188,27 @@ describe('write journal: in one process', () => {
     const a = await openCache(dir, 1024 * KiB);
     const b = await openCache(dir, 1024 * KiB);
     const p = await a.journal.stage('c', 'k', Buffer.from('x'), 'ASYNC_THROUGH');
-    expect(a.journal.claim(p.id)).toBe(true);
-    expect(a.journal.claim(p.id)).toBe(true);
-    expect(b.journal.claim(p.id)).toBe(false);
+    expect(a.journal.claim(p.id)).toBe('claimed');
+    expect(a.journal.claim(p.id)).toBe('claimed');
+    expect(b.journal.claim(p.id)).toBe('held');
     a.journal.release(p.id);
-    expect(b.journal.claim(p.id)).toBe(true);
-    expect(a.journal.claim(p.id)).toBe(false);
-    expect(b.journal.claim('no-such-id')).toBe(false);
+    expect(b.journal.claim(p.id)).toBe('claimed');
+    expect(a.journal.claim(p.id)).toBe('held');
+    expect(b.journal.claim('no-such-id')).toBe('gone');
+  });
+
+  it('a newer write of a key waits while another owner uploads an older one; the older one is then superseded', async () => {
+    const dir = await newDir();
+    const a = await openCache(dir, 1024 * KiB);
+    const b = await openCache(dir, 1024 * KiB);
+    const older = await a.journal.stage('c', 'k', Buffer.from('v1'), 'ASYNC_THROUGH');
+    expect(a.journal.claim(older.id)).toBe('claimed');
+    const newer = await b.journal.stage('c', 'k', Buffer.from('v2'), 'ASYNC_THROUGH');
+    expect(b.journal.claim(newer.id)).toBe('waiting');
+    expect(b.journal.claim(older.id)).toBe('held');
+    a.journal.release(older.id);
+    expect(a.journal.claim(older.id)).toBe('superseded');
+    expect(b.journal.claim(newer.id)).toBe('claimed');
   });
 
   it('an expired lease can be taken over', async () => {
@@ -202,10 +216,10 @@ describe('write journal: in one process', () => {
     const a = await openCache(dir, 1024 * KiB, { leaseMs: 30 });
     const b = await openCache(dir, 1024 * KiB);
     const p = await a.journal.stage('c', 'k', Buffer.from('x'), 'ASYNC_THROUGH');
-    expect(a.journal.claim(p.id)).toBe(true);
-    expect(b.journal.claim(p.id)).toBe(false);
+    expect(a.journal.claim(p.id)).toBe('claimed');
+    expect(b.journal.claim(p.id)).toBe('held');
     await new Promise((r) => setTimeout(r, 60));
-    expect(b.journal.claim(p.id)).toBe(true);
+    expect(b.journal.claim(p.id)).toBe('claimed');
     expect((b.journal as SqliteWriteJournal).owner).not.toBe((a.journal as SqliteWriteJournal).owner);
   });
 });
@@ -237,13 +251,13 @@ describe('write journal: across processes', () => {
     const p = await journal.stage('c', 'k', Buffer.from('payload'), 'ASYNC_THROUGH');
     const owner = startChild('journal-child.ts', [dir, String(1024 * KiB), 'claim', p.id]);
     children.push(owner);
-    expect(await owner.line('claimed ')).toBe('claimed true');
-    expect(journal.claim(p.id)).toBe(false);
+    expect(await owner.line('claimed ')).toBe('claimed claimed');
+    expect(journal.claim(p.id)).toBe('held');
     const rival = startChild('journal-child.ts', [dir, String(1024 * KiB), 'claim', p.id]);
     children.push(rival);
-    expect(await rival.line('claimed ')).toBe('claimed false');
+    expect(await rival.line('claimed ')).toBe('claimed held');
     await owner.kill();
-    expect(journal.claim(p.id)).toBe(true);
+    expect(journal.claim(p.id)).toBe('claimed');
     await journal.complete(p.id);
     expect(journal.list()).toEqual([]);
   });

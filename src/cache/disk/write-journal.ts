@@ -20,7 +20,7 @@ import { open, stat, type FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import type Database from 'better-sqlite3';
 import { StrataError, isAbortError, throwIfAborted, toStrataError } from '../../errors.js';
-import type { PendingWrite, WriteJournal } from '../disk-tier-types.js';
+import type { ClaimOutcome, PendingWrite, WriteJournal } from '../disk-tier-types.js';
 import { checksum, encodeTrailer, JOURNAL_MAGIC, rewriteTrailer, streamCacheFile, writeCacheFile, type JournalFileMeta } from './cache-file.js';
 import { cacheDirFailure, fsyncDir, isProcessAlive, tempFile, unlinkQuietly } from './disk-cache-dir.js';
 import { isBusy, NoRoom, type SqliteIndex } from './sqlite-index.js';
@@ -42,6 +42,14 @@ interface Row {
   size: number;
   mtime: number;
   mode: PendingWrite['mode'];
+}
+
+/** Who holds a pending write's claim, and until when. */
+interface Lease {
+  seq: number;
+  owner: string | null;
+  owner_pid: number | null;
+  lease_until: number | null;
 }
 
 const COLUMNS = 'id, cache_id, key, size, mtime, mode';
@@ -68,7 +76,8 @@ export class SqliteWriteJournal implements WriteJournal {
   private readonly listAllStmt: Database.Statement<[], Row>;
   private readonly listStmt: Database.Statement<[string], Row>;
   private readonly fileStmt: Database.Statement<[string], { file: string; size: number; crc: number }>;
-  private readonly leaseStmt: Database.Statement<[string], { owner: string | null; owner_pid: number | null; lease_until: number | null }>;
+  private readonly leaseStmt: Database.Statement<[string], Lease & { cache_id: string; key: string }>;
+  private readonly keyLeasesStmt: Database.Statement<[string, string], Lease>;
   private readonly claimStmt: Database.Statement<[string, number, number, string]>;
   private readonly releaseStmt: Database.Statement<[string, string]>;
   private readonly deleteStmt: Database.Statement<[string]>;
@@ -92,7 +101,8 @@ export class SqliteWriteJournal implements WriteJournal {
     this.listAllStmt = db.prepare(`SELECT ${COLUMNS} FROM journal ORDER BY seq`);
     this.listStmt = db.prepare(`SELECT ${COLUMNS} FROM journal WHERE cache_id = ? ORDER BY seq`);
     this.fileStmt = db.prepare('SELECT file, size, crc FROM journal WHERE id = ?');
-    this.leaseStmt = db.prepare('SELECT owner, owner_pid, lease_until FROM journal WHERE id = ?');
+    this.leaseStmt = db.prepare('SELECT seq, cache_id, key, owner, owner_pid, lease_until FROM journal WHERE id = ?');
+    this.keyLeasesStmt = db.prepare('SELECT seq, owner, owner_pid, lease_until FROM journal WHERE cache_id = ? AND key = ?');
     this.claimStmt = db.prepare('UPDATE journal SET owner = ?, owner_pid = ?, lease_until = ? WHERE id = ?');
     this.releaseStmt = db.prepare('UPDATE journal SET owner = NULL, owner_pid = NULL, lease_until = NULL WHERE id = ? AND owner = ?');
     this.deleteStmt = db.prepare('DELETE FROM journal WHERE id = ?');
@@ -269,25 +279,28 @@ export class SqliteWriteJournal implements WriteJournal {
   }
 
   /**
-   * Claims a pending write for upload by this journal: `false` when it is gone or another
-   * owner holds a live claim (its process exists and its lease has not expired). Claiming
-   * again renews the lease.
+   * Claims a pending write for upload by this journal, in one transaction with the other writes
+   * of its key, so that two owners never upload two versions of one file at once (the older one
+   * could land last): see {@link ClaimOutcome}. A claim is live while its owner process exists
+   * and its lease has not expired; claiming again renews it. `'held'` when the index is busy or closed.
    */
-  claim(id: string): boolean {
-    if (this.index.isClosed) return false;
+  claim(id: string): ClaimOutcome {
+    if (this.index.isClosed) return 'held';
     try {
       return this.index.transaction(() => {
-        const lease = this.leaseStmt.get(id);
-        if (lease === undefined) return false;
+        const row = this.leaseStmt.get(id);
+        if (row === undefined) return 'gone';
         const now = Date.now();
-        const heldByOther =
-          lease.owner !== null && lease.owner !== this.owner && (lease.lease_until ?? 0) > now && isProcessAlive(lease.owner_pid ?? 0);
-        if (heldByOther) return false;
+        const heldByOther = (r: Lease): boolean => r.owner !== null && r.owner !== this.owner && (r.lease_until ?? 0) > now && isProcessAlive(r.owner_pid ?? 0);
+        if (heldByOther(row)) return 'held';
+        const others = this.keyLeasesStmt.all(row.cache_id, row.key).filter((r) => r.seq !== row.seq);
+        if (others.some((r) => r.seq > row.seq)) return 'superseded';
+        if (others.some(heldByOther)) return 'waiting';
         this.claimStmt.run(this.owner, process.pid, now + this.leaseMs, id);
-        return true;
+        return 'claimed';
       });
     } catch {
-      return false;
+      return 'held';
     }
   }
 
