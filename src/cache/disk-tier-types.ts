@@ -84,6 +84,11 @@ export interface WriteJournal {
   readStream(id: string): Promise<Readable>;
   /** Claims a pending write for upload by this journal (see {@link ClaimOutcome}). */
   claim(id: string): ClaimOutcome;
+  /**
+   * Claims every pending write of a key at once, for a change of the file made in the store
+   * itself: their ids, or `undefined` while another process holds one (its upload lands first).
+   */
+  claimKey(cacheId: string, key: string): string[] | undefined;
   /** Releases a claim without completing (upload failed; another try later). */
   release(id: string): void;
   /** Removes the record and its data once the store has it. Newer writes of the same key stay. */

@@ -83,6 +83,10 @@ export class PendingIndex implements WriteJournal {
     return this.journal.claim(id);
   }
 
+  claimKey(cacheId: string, key: string): string[] | undefined {
+    return this.journal.claimKey(cacheId, key);
+  }
+
   release(id: string): void {
     this.journal.release(id);
   }

@@ -11,7 +11,7 @@ import type { Mount } from '../mount/mount-table.js';
 import type { ObjectInfo } from '../store/under-store.js';
 import type { PendingWrite, WriteJournal } from './disk-tier-types.js';
 import { backoffDelay, type RetryPolicy } from '../layers/retry-layer.js';
-import { abortError, isAbortError, StrataError, isTemporary, toStrataError } from '../errors.js';
+import { abortError, isAbortError, StrataError, isTemporary, throwIfAborted, toStrataError } from '../errors.js';
 import type { KeyLock } from './key-lock.js';
 import { READ_WHOLE_BYTES, readPending, streamPending } from './pending-index.js';
 import { keepWhileFits } from '../io/body.js';
@@ -113,6 +113,27 @@ export class WriteBack {
       if (!isWaiting(outcome.error) || this.#stopped) throw toStrataError(outcome.error);
       await sleep(backoffDelay(this.retry, Math.min(attempt, 10)));
     }
+  }
+
+  /**
+   * Before a change of a file made in the store itself (a write through it, a removal): claims
+   * all its pending writes, waiting while another process uploads one of them, so that no upload
+   * of an older version lands after the change (newer pending writes of the file wait for these
+   * claims). Resolves with their ids: the change drops them once made, or gives them back
+   * ({@link releaseAll}) when it failed.
+   */
+  async holdUploads(cacheId: string, key: string, signal?: AbortSignal): Promise<string[]> {
+    for (let attempt = 1; ; attempt++) {
+      const held = this.journal.claimKey(cacheId, key);
+      if (held !== undefined) return held;
+      throwIfAborted(signal);
+      await sleep(backoffDelay(this.retry, Math.min(attempt, 10)), undefined, { signal });
+    }
+  }
+
+  /** Gives back the claims {@link holdUploads} took, for a change that failed. */
+  releaseAll(ids: readonly string[]): void {
+    for (const id of ids) this.journal.release(id);
   }
 
   /** Waits until no `ASYNC_THROUGH` write of a mounted store is pending. */

@@ -48,11 +48,20 @@ export class TreeOps {
   /**
    * Deletes the object of one file in the store, then drops its pending writes: a delete that
    * fails (or a crash in between) leaves the file as it was last written, never the older
-   * version the store held under its pending writes.
+   * version the store held under its pending writes. Another process's upload of one of them
+   * lands before the delete, never after it.
    */
   async #removeObject(res: Resolved, signal?: AbortSignal): Promise<void> {
-    await this.ctx.changingStore(res.mount, res.key, () => res.mount.store.delete(res.key, { signal }));
-    await this.ctx.disk?.journal.discard(this.ctx.stateOf(res.mount).cacheId, res.key);
+    const { cacheId } = this.ctx.stateOf(res.mount);
+    const held = (await this.ctx.writeBack?.holdUploads(cacheId, res.key, signal)) ?? [];
+    try {
+      await this.ctx.changingStore(res.mount, res.key, () => res.mount.store.delete(res.key, { signal }));
+    } catch (error) {
+      this.ctx.writeBack?.releaseAll(held);
+      throw error;
+    }
+    for (const id of held) await this.ctx.disk?.journal.complete(id);
+    await this.ctx.disk?.journal.discard(cacheId, res.key);
   }
 
   /**

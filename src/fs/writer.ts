@@ -61,15 +61,26 @@ export class Writer {
       if (mode === 'ASYNC_THROUGH') this.ctx.writeBack!.schedule(pending);
       return info;
     }
-    if (!Buffer.isBuffer(body) && mode === 'CACHE_THROUGH') {
-      // Keep the pages of a streamed write while they fit the memory tier; drop them past that.
-      const kept = keepWhileFits(body, this.ctx.pages.memory.capacity);
-      const info = await this.ctx.changingStore(mount, key, () => mount.store.write(key, kept.stream, { signal }));
-      return this.afterWrite(mount, key, info, kept.bytes(info.size), replaces);
+    // Another process's upload of an older pending write of the file lands before this write, never after it.
+    const held = (await this.ctx.writeBack?.holdUploads(state.cacheId, key, signal)) ?? [];
+    let info: ObjectInfo;
+    let kept: ReturnType<typeof keepWhileFits> | undefined;
+    try {
+      if (!Buffer.isBuffer(body) && mode === 'CACHE_THROUGH') {
+        // Keep the pages of a streamed write while they fit the memory tier; drop them past that.
+        kept = keepWhileFits(body, this.ctx.pages.memory.capacity);
+        const stream = kept.stream;
+        info = await this.ctx.changingStore(mount, key, () => mount.store.write(key, stream, { signal }));
+      } else {
+        const size = Buffer.isBuffer(body) ? body.length : undefined;
+        info = await this.ctx.changingStore(mount, key, () => mount.store.write(key, body, { signal, size }));
+      }
+    } catch (error) {
+      this.ctx.writeBack?.releaseAll(held);
+      throw error;
     }
-    const data = Buffer.isBuffer(body) ? body : undefined;
-    const info = await this.ctx.changingStore(mount, key, () => mount.store.write(key, body, { signal, size: data?.length }));
-    return this.afterWrite(mount, key, info, mode === 'CACHE_THROUGH' ? data : undefined, replaces);
+    const data = kept ? kept.bytes(info.size) : mode === 'CACHE_THROUGH' && Buffer.isBuffer(body) ? body : undefined;
+    return this.afterWrite(mount, key, info, data, [...new Set([...replaces, ...held])]);
   }
 
   /** After a write to the store: drops the pending writes it `replaces`, updates the caches. */

@@ -211,6 +211,20 @@ describe('write journal: in one process', () => {
     expect(b.journal.claim(newer.id)).toBe('claimed');
   });
 
+  it('claiming a whole key waits while another owner uploads one of its writes, then holds them all', async () => {
+    const dir = await newDir();
+    const a = await openCache(dir, 1024 * KiB);
+    const b = await openCache(dir, 1024 * KiB);
+    const older = await a.journal.stage('c', 'k', Buffer.from('v1'), 'ASYNC_THROUGH');
+    const newer = await a.journal.stage('c', 'k', Buffer.from('v2'), 'ASYNC_THROUGH');
+    expect(a.journal.claim(newer.id)).toBe('claimed');
+    expect(b.journal.claimKey('c', 'k')).toBeUndefined();
+    a.journal.release(newer.id);
+    expect(b.journal.claimKey('c', 'k')).toEqual([older.id, newer.id]);
+    expect(a.journal.claim(newer.id)).toBe('held');
+    expect(b.journal.claimKey('c', 'other')).toEqual([]);
+  });
+
   it('an expired lease can be taken over', async () => {
     const dir = await newDir();
     const a = await openCache(dir, 1024 * KiB, { leaseMs: 30 });

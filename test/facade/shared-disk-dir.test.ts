@@ -56,46 +56,58 @@ describe('one disk cache dir shared by four processes', () => {
   });
 });
 
-describe('ASYNC_THROUGH writes of one file from two instances on one disk cache dir', () => {
-  it('the store ends with the later write, even when the upload of the earlier one is still on its way', async () => {
-    const cache = await tempDir('stratafs-shared-cache-');
-    const store = new CountingStore('shared-dir-order');
-    // The first upload of v1 hangs until let go, after the second instance has staged v2.
-    let letGo!: () => void;
-    const gate = new Promise<void>((resolve) => (letGo = resolve));
-    let reached!: () => void;
-    const v1Reached = new Promise<void>((resolve) => (reached = resolve));
-    const write = store.write.bind(store);
-    store.write = async (key, body, opts) => {
-      const data = Buffer.isBuffer(body) ? body : Buffer.concat(await body.toArray());
-      if (data.toString() === 'v1') {
-        reached();
-        await gate;
+describe('writes of one file from two instances on one disk cache dir, the first one ASYNC_THROUGH', () => {
+  const later = {
+    'an ASYNC_THROUGH write': (fs: StrataFS) => fs.writeFile('/s/f.txt', 'v2', { writeType: 'ASYNC_THROUGH' }).then(() => fs.flush()),
+    'a CACHE_THROUGH write': (fs: StrataFS) => fs.writeFile('/s/f.txt', 'v2', { writeType: 'CACHE_THROUGH' }),
+    'an rm': (fs: StrataFS) => fs.rm('/s/f.txt'),
+  };
+  for (const [change, run] of Object.entries(later)) {
+    it(`the store ends with ${change} made by the other one, even when the upload of the earlier write is still on its way`, async () => {
+      const cache = await tempDir('stratafs-shared-cache-');
+      const store = new CountingStore('shared-dir-order');
+      // The upload of v1 hangs until let go, once the second instance had every chance to write v2.
+      let letGo!: () => void;
+      const gate = new Promise<void>((resolve) => (letGo = resolve));
+      let reached!: () => void;
+      const v1Reached = new Promise<void>((resolve) => (reached = resolve));
+      const write = store.write.bind(store);
+      store.write = async (key, body, opts) => {
+        const data = Buffer.isBuffer(body) ? body : Buffer.concat(await body.toArray());
+        if (data.toString() === 'v1') {
+          reached();
+          await gate;
+        }
+        return write(key, data, opts);
+      };
+      const options = { cache: { disk: { dir: cache.dir, capacity: '8MiB' } }, retry: { attempts: 3, minDelay: 1, maxDelay: 20 } };
+      const a = new StrataFS(options);
+      const b = new StrataFS(options);
+      try {
+        await store.inner.write('f.txt', Buffer.from('v0'));
+        await a.mount('/s', store);
+        await b.mount('/s', store);
+        await a.writeFile('/s/f.txt', 'v1', { writeType: 'ASYNC_THROUGH' });
+        await v1Reached; // the upload of v1 is on its way
+        // Give b every chance to make its change in the store before v1 lands (it must wait for it instead).
+        const bDone = run(b);
+        await Promise.race([bDone, new Promise((r) => setTimeout(r, 300))]);
+        letGo();
+        await bDone;
+        await a.flush();
+        if (change === 'an rm') {
+          expect(await store.inner.stat('f.txt')).toBeUndefined();
+          expect(await b.exists('/s/f.txt')).toBe(false);
+        } else {
+          expect((await store.inner.read('f.txt').then((s) => s.toArray())).join('')).toBe('v2');
+          expect((await b.readFile('/s/f.txt')).toString()).toBe('v2');
+        }
+      } finally {
+        letGo();
+        await a.close();
+        await b.close();
+        await cache.cleanup();
       }
-      return write(key, data, opts);
-    };
-    const options = { cache: { disk: { dir: cache.dir, capacity: '8MiB' } }, retry: { attempts: 3, minDelay: 1, maxDelay: 20 } };
-    const a = new StrataFS(options);
-    const b = new StrataFS(options);
-    try {
-      await a.mount('/s', store);
-      await b.mount('/s', store);
-      await a.writeFile('/s/f.txt', 'v1', { writeType: 'ASYNC_THROUGH' });
-      await v1Reached; // the upload of v1 is on its way
-      await b.writeFile('/s/f.txt', 'v2', { writeType: 'ASYNC_THROUGH' });
-      // Give b every chance to upload v2 before v1 lands (it must wait for it instead).
-      const bFlushed = b.flush();
-      await Promise.race([bFlushed, new Promise((r) => setTimeout(r, 300))]);
-      letGo();
-      await bFlushed;
-      await a.flush();
-      expect((await store.inner.read('f.txt').then((s) => s.toArray())).join('')).toBe('v2');
-      expect((await a.readFile('/s/f.txt')).toString()).toBe('v2');
-    } finally {
-      letGo();
-      await a.close();
-      await b.close();
-      await cache.cleanup();
-    }
-  });
+    });
+  }
 });

@@ -77,7 +77,7 @@ export class SqliteWriteJournal implements WriteJournal {
   private readonly listStmt: Database.Statement<[string], Row>;
   private readonly fileStmt: Database.Statement<[string], { file: string; size: number; crc: number }>;
   private readonly leaseStmt: Database.Statement<[string], Lease & { cache_id: string; key: string }>;
-  private readonly keyLeasesStmt: Database.Statement<[string, string], Lease>;
+  private readonly keyLeasesStmt: Database.Statement<[string, string], Lease & { id: string }>;
   private readonly claimStmt: Database.Statement<[string, number, number, string]>;
   private readonly releaseStmt: Database.Statement<[string, string]>;
   private readonly deleteStmt: Database.Statement<[string]>;
@@ -102,7 +102,7 @@ export class SqliteWriteJournal implements WriteJournal {
     this.listStmt = db.prepare(`SELECT ${COLUMNS} FROM journal WHERE cache_id = ? ORDER BY seq`);
     this.fileStmt = db.prepare('SELECT file, size, crc FROM journal WHERE id = ?');
     this.leaseStmt = db.prepare('SELECT seq, cache_id, key, owner, owner_pid, lease_until FROM journal WHERE id = ?');
-    this.keyLeasesStmt = db.prepare('SELECT seq, owner, owner_pid, lease_until FROM journal WHERE cache_id = ? AND key = ?');
+    this.keyLeasesStmt = db.prepare('SELECT id, seq, owner, owner_pid, lease_until FROM journal WHERE cache_id = ? AND key = ?');
     this.claimStmt = db.prepare('UPDATE journal SET owner = ?, owner_pid = ?, lease_until = ? WHERE id = ?');
     this.releaseStmt = db.prepare('UPDATE journal SET owner = NULL, owner_pid = NULL, lease_until = NULL WHERE id = ? AND owner = ?');
     this.deleteStmt = db.prepare('DELETE FROM journal WHERE id = ?');
@@ -291,17 +291,41 @@ export class SqliteWriteJournal implements WriteJournal {
         const row = this.leaseStmt.get(id);
         if (row === undefined) return 'gone';
         const now = Date.now();
-        const heldByOther = (r: Lease): boolean => r.owner !== null && r.owner !== this.owner && (r.lease_until ?? 0) > now && isProcessAlive(r.owner_pid ?? 0);
-        if (heldByOther(row)) return 'held';
+        if (this.heldByOther(row, now)) return 'held';
         const others = this.keyLeasesStmt.all(row.cache_id, row.key).filter((r) => r.seq !== row.seq);
         if (others.some((r) => r.seq > row.seq)) return 'superseded';
-        if (others.some(heldByOther)) return 'waiting';
+        if (others.some((r) => this.heldByOther(r, now))) return 'waiting';
         this.claimStmt.run(this.owner, process.pid, now + this.leaseMs, id);
         return 'claimed';
       });
     } catch {
       return 'held';
     }
+  }
+
+  /**
+   * Claims every pending write of a key at once, for a change of the file made in the store
+   * itself (which drops them): their ids, or `undefined` while another owner holds one (its
+   * upload must land before the change). `[]` when the index is closed or fails (nothing is held).
+   */
+  claimKey(cacheId: string, key: string): string[] | undefined {
+    if (this.index.isClosed) return [];
+    try {
+      return this.index.transaction(() => {
+        const rows = this.keyLeasesStmt.all(cacheId, key);
+        const now = Date.now();
+        if (rows.some((r) => this.heldByOther(r, now))) return undefined;
+        for (const r of rows) this.claimStmt.run(this.owner, process.pid, now + this.leaseMs, r.id);
+        return rows.map((r) => r.id);
+      });
+    } catch {
+      return [];
+    }
+  }
+
+  /** True when another owner holds a live claim on the write (its process exists and its lease has not expired). */
+  private heldByOther(lease: Lease, now: number): boolean {
+    return lease.owner !== null && lease.owner !== this.owner && (lease.lease_until ?? 0) > now && isProcessAlive(lease.owner_pid ?? 0);
   }
 
   /** Releases this journal's claim without completing (the upload failed; another try later). */
