@@ -311,6 +311,8 @@ export class SqliteWriteJournal implements WriteJournal {
   claimKey(cacheId: string, key: string): string[] | undefined {
     if (this.index.isClosed) return [];
     try {
+      // Most files have no pending write: no write transaction for them.
+      if (this.keyLeasesStmt.all(cacheId, key).length === 0) return [];
       return this.index.transaction(() => {
         const rows = this.keyLeasesStmt.all(cacheId, key);
         const now = Date.now();
