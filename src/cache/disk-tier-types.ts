@@ -91,6 +91,8 @@ export interface WriteJournal {
   claimKey(cacheId: string, key: string): string[] | undefined;
   /** Releases a claim without completing (upload failed; another try later). */
   release(id: string): void;
+  /** Keeps this journal's claim on a pending write live while its upload runs (renews its lease); the returned function stops that. */
+  holdClaim(id: string): () => void;
   /** Removes the record and its data once the store has it. Newer writes of the same key stay. */
   complete(id: string): Promise<void>;
   /**

@@ -87,6 +87,10 @@ export class PendingIndex implements WriteJournal {
     return this.journal.claimKey(cacheId, key);
   }
 
+  holdClaim(id: string): () => void {
+    return this.journal.holdClaim(id);
+  }
+
   release(id: string): void {
     this.journal.release(id);
   }

@@ -245,6 +245,8 @@ export class WriteBack {
     // and on Node.js 20 they would keep a record of each attempt's signal.)
     let data: Buffer | Readable | undefined;
     const stopOn = [this.#cancel.signal, this.#cancelOf(pending.cacheId).signal].map((cancel) => whenAborted(cancel, () => stop.abort(cancel.reason)));
+    // An upload longer than the lease keeps its claim: another process must not take it over (and upload a newer write meanwhile).
+    const stopHolding = this.journal.holdClaim(pending.id);
     try {
       // Small data is read whole (a store write of a Buffer can be retried in place); larger data is streamed, checked on the way.
       const whole = pending.size <= READ_WHOLE_BYTES;
@@ -269,6 +271,7 @@ export class WriteBack {
       this.journal.release(pending.id);
       return { error };
     } finally {
+      stopHolding();
       for (const stopListening of stopOn) stopListening();
       if (data !== undefined && !Buffer.isBuffer(data)) data.destroy(); // a stream the store did not read to its end closes its file
     }

@@ -225,6 +225,20 @@ describe('write journal: in one process', () => {
     expect(b.journal.claimKey('c', 'other')).toEqual([]);
   });
 
+  it('a claim held through a long upload is not taken over when its lease runs out; once let go, it can be', async () => {
+    const dir = await newDir();
+    const a = await openCache(dir, 1024 * KiB, { leaseMs: 60 });
+    const b = await openCache(dir, 1024 * KiB);
+    const p = await a.journal.stage('c', 'k', Buffer.from('x'), 'ASYNC_THROUGH');
+    expect(a.journal.claim(p.id)).toBe('claimed');
+    const stopHolding = a.journal.holdClaim(p.id);
+    await new Promise((r) => setTimeout(r, 300)); // five leases
+    expect(b.journal.claim(p.id)).toBe('held');
+    stopHolding();
+    await new Promise((r) => setTimeout(r, 150));
+    expect(b.journal.claim(p.id)).toBe('claimed');
+  });
+
   it('an expired lease can be taken over', async () => {
     const dir = await newDir();
     const a = await openCache(dir, 1024 * KiB, { leaseMs: 30 });

@@ -80,6 +80,7 @@ export class SqliteWriteJournal implements WriteJournal {
   private readonly keyLeasesStmt: Database.Statement<[string, string], Lease & { id: string }>;
   private readonly claimStmt: Database.Statement<[string, number, number, string]>;
   private readonly releaseStmt: Database.Statement<[string, string]>;
+  private readonly renewStmt: Database.Statement<[number, string, string]>;
   private readonly deleteStmt: Database.Statement<[string]>;
   private readonly byKeyStmt: Database.Statement<[string, string], { id: string; file: string }>;
   private readonly rowStmt: Database.Statement<[string], Row & { file: string; crc: number }>;
@@ -105,6 +106,7 @@ export class SqliteWriteJournal implements WriteJournal {
     this.keyLeasesStmt = db.prepare('SELECT id, seq, owner, owner_pid, lease_until FROM journal WHERE cache_id = ? AND key = ?');
     this.claimStmt = db.prepare('UPDATE journal SET owner = ?, owner_pid = ?, lease_until = ? WHERE id = ?');
     this.releaseStmt = db.prepare('UPDATE journal SET owner = NULL, owner_pid = NULL, lease_until = NULL WHERE id = ? AND owner = ?');
+    this.renewStmt = db.prepare('UPDATE journal SET lease_until = ? WHERE id = ? AND owner = ?');
     this.deleteStmt = db.prepare('DELETE FROM journal WHERE id = ?');
     this.byKeyStmt = db.prepare('SELECT id, file FROM journal WHERE cache_id = ? AND key = ?');
     this.rowStmt = db.prepare(`SELECT ${COLUMNS}, file, crc FROM journal WHERE id = ?`);
@@ -328,6 +330,24 @@ export class SqliteWriteJournal implements WriteJournal {
   /** True when another owner holds a live claim on the write (its process exists and its lease has not expired). */
   private heldByOther(lease: Lease, now: number): boolean {
     return lease.owner !== null && lease.owner !== this.owner && (lease.lease_until ?? 0) > now && isProcessAlive(lease.owner_pid ?? 0);
+  }
+
+  /**
+   * Keeps this journal's claim on a pending write live while its upload runs, however long that
+   * takes: its lease is renewed every third of the lease. Stop it with the returned function.
+   */
+  holdClaim(id: string): () => void {
+    const renew = (): void => {
+      if (this.index.isClosed) return;
+      try {
+        this.renewStmt.run(Date.now() + this.leaseMs, id, this.owner);
+      } catch {
+        // busy: renewed at the next tick, well before the lease runs out
+      }
+    };
+    const timer = setInterval(renew, Math.max(1, Math.floor(this.leaseMs / 3)));
+    timer.unref();
+    return () => clearInterval(timer);
   }
 
   /** Releases this journal's claim without completing (the upload failed; another try later). */
