@@ -105,3 +105,13 @@ export function mapStoreError(
   }
   return new StrataError('EIO', message, { cause, temporary: false });
 }
+
+/**
+ * The `EIO` of a success answer that no real `service` sends: an object without an ETag, a
+ * listing that is not a listing document. The endpoint is then most likely not the store (a
+ * web server's page, a captive portal, a proxy), and taking the answer as an empty object or an
+ * empty directory would lose data silently; `what` says what was missing.
+ */
+export function notTheStore(service: string, what: string): StrataError {
+  return new StrataError('EIO', `the endpoint did not answer as ${service} does (${what}): is the endpoint right?`, { temporary: false });
+}

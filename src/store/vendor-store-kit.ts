@@ -12,7 +12,7 @@ import { StrataError, invalid, throwIfAborted, type StrataErrorCode } from '../e
 import { normalizePrefix } from '../path.js';
 import { checkSettingNames, parseBucketUri, prefixPath } from './bucket-uri.js';
 import { ObjectStoreBase, objectSizeOf, quoteEtag, rangeHeader, unquoteEtag, type RawObject, type RawRead, type RawWriteResult } from './object-store-base.js';
-import { httpStatusOf, mapStoreError } from './store-errors.js';
+import { httpStatusOf, mapStoreError, notTheStore } from './store-errors.js';
 import { guardStream } from './stream-utils.js';
 import type { ByteRange, StoreCallOptions, StoreCapabilities, StoreReadOptions, StoreSettings } from './under-store.js';
 
@@ -44,6 +44,8 @@ export interface VendorProfile {
   scheme: string;
   /** Class name, for messages (`'OssStore'`). */
   connector: string;
+  /** The service's name, for messages (`'Aliyun OSS'`). */
+  service: string;
   /**
    * The connector's own settings, with their kind; the credential settings (strings),
    * `client`, `partSize` and `multipartThreshold` are added to them.
@@ -475,7 +477,9 @@ export abstract class VendorObjectStore<C, S> extends ObjectStoreBase {
     const client = await this.client();
     try {
       const headers = await this.headHeaders(client, fullKey);
-      return { key: fullKey, size: Number(header(headers, 'content-length') ?? 0), etag: unquoteEtag(header(headers, 'etag')), mtime: dateOf(header(headers, 'last-modified')) };
+      const etag = unquoteEtag(header(headers, 'etag'));
+      if (etag === undefined) throw notTheStore(this.#profile.service, 'an object without an ETag');
+      return { key: fullKey, size: Number(header(headers, 'content-length') ?? 0), etag, mtime: dateOf(header(headers, 'last-modified')) };
     } catch (error) {
       if (isMissingObject(error)) return undefined;
       throw error;

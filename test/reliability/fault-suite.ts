@@ -77,6 +77,24 @@ export function describeFaults(name: string, target: FaultTarget): void {
       expect(error.path).toBe('/x/p.bin');
     });
 
+    it('an endpoint that answers every request with a web page is EIO, never an empty file or directory', async () => {
+      await put('page.txt', Buffer.from('real'));
+      proxy.add({ webPage: true, times: 1000 });
+      for (const [op, call] of [
+        ['stat', () => fs.stat('/x/page.txt')],
+        ['readFile', () => fs.readFile('/x/page.txt')],
+        ['writeFile', () => fs.writeFile('/x/new.txt', 'lost')],
+        ['readdir', () => fs.readdir('/x')],
+      ] as const) {
+        const error = await expectCode(call(), 'EIO');
+        expect(error.message, op).toContain('is the endpoint right?');
+        expect((error as { temporary?: boolean }).temporary, op).toBe(false);
+      }
+      proxy.clear();
+      expect((await fs.readFile('/x/page.txt')).toString()).toBe('real');
+      await expectCode(fs.stat('/x/new.txt'), 'ENOENT');
+    });
+
     it('connection resets before and during the body are retried; the bytes are right', async () => {
       const data = randomBytes(4 * PAGE);
       await put('r.bin', data);

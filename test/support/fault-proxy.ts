@@ -9,7 +9,8 @@
  * - `{ truncate: true }` sends the real `Content-Length` but only half the body, then ends;
  * - `{ delayBodyMs: N }` holds the body back for N ms after the headers;
  * - `{ contentRange: 'bytes 0-9/100' }` rewrites the `Content-Range` header;
- * - `{ headers: { 'content-length': '0' } }` replaces those answer headers (a lagging `HEAD`).
+ * - `{ headers: { 'content-length': '0' } }` replaces those answer headers (a lagging `HEAD`);
+ * - `{ webPage: true }` answers 200 with an HTML page, as a web server at the wrong address does.
  *
  * Faults apply to requests that match (`method`, a `path` substring, `header`), `times` times.
  */
@@ -30,6 +31,7 @@ export interface Fault {
   delayBodyMs?: number;
   contentRange?: string;
   headers?: Record<string, string>;
+  webPage?: boolean;
 }
 
 /** A running proxy. */
@@ -75,6 +77,12 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     const fault = take(req);
     if (fault?.reset === 'before') {
       req.socket.destroy();
+      return;
+    }
+    if (fault?.webPage) {
+      req.resume();
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      res.end(req.method === 'HEAD' ? undefined : '<!DOCTYPE html><html><body><h1>Welcome to nginx!</h1></body></html>');
       return;
     }
     if (fault?.status) {

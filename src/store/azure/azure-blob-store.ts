@@ -9,7 +9,7 @@ import { StrataError, throwIfAborted } from '../../errors.js';
 import { eachLimit } from '../each-limit.js';
 import { ObjectStoreBase, objectSizeOf, unquoteEtag, type RawListOptions, type RawListPage, type RawObject, type RawRead, type RawWriteResult } from '../object-store-base.js';
 import { checkSettingNames, parseBucketUri, prefixPath } from '../bucket-uri.js';
-import { httpStatusOf } from '../store-errors.js';
+import { httpStatusOf, notTheStore } from '../store-errors.js';
 import { guardStream, readHead } from '../stream-utils.js';
 import type { ByteRange, StoreCallOptions, StoreCapabilities, StoreReadOptions, StoreSettings } from '../under-store.js';
 import { createContainerClient, loadBlobSdk } from './azure-client.js';
@@ -32,6 +32,20 @@ function hasSharedKey(client: BlobClient): boolean {
 function tokenCredentialOf(client: BlobClient): { getToken(scopes: string): Promise<{ token: string } | null> } | undefined {
   const credential = (client as { credential?: { getToken?: unknown } }).credential;
   return typeof credential?.getToken === 'function' ? (credential as { getToken(scopes: string): Promise<{ token: string } | null> }) : undefined;
+}
+
+/**
+ * The first page of an SDK listing (`byPage` starts at the continuation token). The SDK reads the answer's document without checking it is
+ * one: the `TypeError` it then throws (an HTML page has no blob list) says the endpoint is not
+ * Azure Blob.
+ */
+async function firstPage<T>(pages: AsyncIterator<T>): Promise<IteratorResult<T>> {
+  try {
+    return await pages.next();
+  } catch (error) {
+    if (error instanceof TypeError) throw notTheStore('Azure Blob', 'a listing without blobs');
+    throw error;
+  }
 }
 
 /**
@@ -118,7 +132,9 @@ export class AzureBlobStore extends ObjectStoreBase {
     return await this.#run(opts, async (client) => {
       try {
         const props = await client.getBlobClient(fullKey).getProperties({ abortSignal: opts.signal });
-        return { key: fullKey, size: props.contentLength ?? 0, mtime: props.lastModified, etag: unquoteEtag(props.etag) };
+        const etag = unquoteEtag(props.etag);
+        if (etag === undefined) throw notTheStore('Azure Blob', 'a blob without an ETag');
+        return { key: fullKey, size: props.contentLength ?? 0, mtime: props.lastModified, etag };
       } catch (error) {
         // A HEAD has no body: a missing blob and a missing container are both a bare 404 (the
         // listing that follows for directories names the container).
@@ -139,14 +155,16 @@ export class AzureBlobStore extends ObjectStoreBase {
         etag: unquoteEtag(item.properties.etag),
       });
       if (opts.delimiter) {
-        const page = (await client.listBlobsByHierarchy(opts.delimiter, listOptions).byPage(pageOptions).next()).value;
+        const page = (await firstPage(client.listBlobsByHierarchy(opts.delimiter, listOptions).byPage(pageOptions))).value;
+        if (!page?.segment) throw notTheStore('Azure Blob', 'a listing without blobs');
         return {
           objects: page?.segment.blobItems.map(toRaw) ?? [],
           prefixes: page?.segment.blobPrefixes?.map((p: { name: string }) => p.name) ?? [],
           next: page?.continuationToken || undefined,
         };
       }
-      const page = (await client.listBlobsFlat(listOptions).byPage(pageOptions).next()).value;
+      const page = (await firstPage(client.listBlobsFlat(listOptions).byPage(pageOptions))).value;
+      if (!page?.segment) throw notTheStore('Azure Blob', 'a listing without blobs');
       return { objects: page?.segment.blobItems.map(toRaw) ?? [], prefixes: [], next: page?.continuationToken || undefined };
     });
   }
@@ -164,6 +182,8 @@ export class AzureBlobStore extends ObjectStoreBase {
       } catch (error) {
         // 416: the range starts at or past the end (an empty blob has no byte 0 either).
         if (httpStatusOf(error) === 416) return { body: Readable.from([]) };
+        // The SDK's own check of the answer: every download from Azure Blob has a Content-Length.
+        if (error instanceof RangeError && /content length/i.test(error.message)) throw notTheStore('Azure Blob', 'a download without Content-Length');
         throw error;
       }
     });

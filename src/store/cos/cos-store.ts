@@ -8,6 +8,7 @@ import type { Readable } from 'node:stream';
 import type COS from 'cos-nodejs-sdk-v5';
 import { abortError, invalid } from '../../errors.js';
 import { lazySdk } from '../load-sdk.js';
+import { notTheStore } from '../store-errors.js';
 import type { RawListOptions, RawListPage } from '../object-store-base.js';
 import type { StoreSettings } from '../under-store.js';
 import { VendorObjectStore, listedObject, parseVendorUri, type CopyTarget, type Credentials, type MultipartTarget, type ResponseHeaders, type UploadSession, type VendorOptions, type VendorProfile } from '../vendor-store-kit.js';
@@ -48,6 +49,7 @@ export interface CosStoreOptions extends VendorOptions<COS> {
 const PROFILE: VendorProfile = {
   scheme: 'cos',
   connector: 'CosStore',
+  service: 'Tencent COS',
   settings: { region: 'string', domain: 'string', protocol: 'string' },
   credentials: {
     id: { setting: 'secretId', env: ['TENCENTCLOUD_SECRET_ID', 'COS_SECRET_ID'] },
@@ -189,6 +191,7 @@ export class CosStore extends VendorObjectStore<COS, typeof COS> {
       ...(opts.delimiter ? { Delimiter: opts.delimiter } : {}),
       ...(opts.token ? { Marker: opts.token } : {}),
     });
+    if (page.IsTruncated === undefined) throw notTheStore(PROFILE.service, 'a listing without IsTruncated');
     const objects = page.Contents.map((o) => listedObject(o.Key, o.Size, o.LastModified, o.ETag));
     const prefixes = page.CommonPrefixes.map((p) => p.Prefix);
     // NextMarker is only promised with a delimiter; else the last key is the next marker.

@@ -11,7 +11,7 @@ import { eachLimit } from '../each-limit.js';
 import { lazySdk } from '../load-sdk.js';
 import { ObjectStoreBase, type RawListOptions, type RawListPage, type RawObject, type RawRead, type RawWriteResult } from '../object-store-base.js';
 import { checkSettingNames, parseBucketUri, prefixPath } from '../bucket-uri.js';
-import { httpStatusOf } from '../store-errors.js';
+import { httpStatusOf, notTheStore } from '../store-errors.js';
 import { guardStream, readHead } from '../stream-utils.js';
 import type { ByteRange, StoreCallOptions, StoreReadOptions, StoreSettings } from '../under-store.js';
 import { mapGcsError } from './gcs-errors.js';
@@ -124,7 +124,9 @@ export class GcsStore extends ObjectStoreBase {
     return await this.#run(opts, async (bucket) => {
       try {
         const [metadata] = await bucket.file(fullKey).getMetadata();
-        return toRaw(fullKey, metadata);
+        const raw = toRaw(fullKey, metadata);
+        if (raw.etag === undefined) throw notTheStore('Google Cloud Storage', 'an object without an etag');
+        return raw;
       } catch (error) {
         if (httpStatusOf(error) === 404) return undefined; // the listing that follows for directories names a missing bucket
         throw error;
@@ -145,6 +147,7 @@ export class GcsStore extends ObjectStoreBase {
         });
         // With a delimiter the emulator repeats `prefixes` on every page: ObjectStoreBase.list
         // yields each directory once across the pages of one listing.
+        if (typeof response !== 'object' || response === null) throw notTheStore('Google Cloud Storage', 'a listing that is not a JSON object');
         const prefixes = (response as { prefixes?: unknown } | undefined)?.prefixes;
         return {
           objects: files.map((file) => toRaw(file.name, file.metadata)),

@@ -30,6 +30,8 @@ export interface AliOssListV2Result {
   objects?: AliOssListedObject[];
   prefixes?: string[] | null;
   isTruncated: boolean;
+  /** The document's `KeyCount` as a number: `NaN` when the answer had none (it is not a listing). */
+  keyCount: number;
   nextContinuationToken?: string | null;
 }
 

@@ -6,6 +6,7 @@
 import type { Readable } from 'node:stream';
 import { StrataError } from '../../errors.js';
 import { optionalEndpoint } from '../bucket-uri.js';
+import { notTheStore } from '../store-errors.js';
 import { lazySdk } from '../load-sdk.js';
 import type { RawListOptions, RawListPage } from '../object-store-base.js';
 import type { StoreSettings } from '../under-store.js';
@@ -43,6 +44,7 @@ export interface OssStoreOptions extends VendorOptions<AliOssClient> {
 const PROFILE: VendorProfile = {
   scheme: 'oss',
   connector: 'OssStore',
+  service: 'Aliyun OSS',
   settings: { region: 'string', endpoint: 'string', secure: 'boolean', pathStyle: 'boolean' },
   credentials: {
     id: { setting: 'accessKeyId', env: ['OSS_ACCESS_KEY_ID', 'ALIBABA_CLOUD_ACCESS_KEY_ID'] },
@@ -153,6 +155,7 @@ export class OssStore extends VendorObjectStore<AliOssClient, AliOssConstructor>
     if (opts.delimiter) query.delimiter = opts.delimiter;
     if (opts.token) query['continuation-token'] = opts.token;
     const page = await client.listV2(query);
+    if (Number.isNaN(page.keyCount)) throw notTheStore(PROFILE.service, 'a listing without KeyCount');
     return {
       objects: (page.objects ?? []).map((o) => listedObject(o.name, o.size, o.lastModified, o.etag)),
       prefixes: page.prefixes ?? [],

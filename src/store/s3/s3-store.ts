@@ -8,7 +8,7 @@ import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import type { ByteRange, StoreCallOptions, StoreReadOptions, StoreCapabilities } from '../under-store.js';
 import { ObjectStoreBase, objectSizeOf, quoteEtag, rangeHeader, unquoteEtag, type RawListOptions, type RawListPage, type RawObject, type RawRead, type RawWriteResult } from '../object-store-base.js';
 import { sliceStream } from '../../io/slice-stream.js';
-import { httpStatusOf } from '../store-errors.js';
+import { httpStatusOf, notTheStore } from '../store-errors.js';
 import { guardStream } from '../stream-utils.js';
 import { copyObject } from './copy.js';
 import { mapS3Error } from './errors.js';
@@ -111,7 +111,9 @@ export class S3Store extends ObjectStoreBase {
     const [{ HeadObjectCommand }, client] = await Promise.all([loadS3Sdk(), this.client()]);
     try {
       const head = await client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: fullKey }), { abortSignal: opts.signal });
-      return { key: fullKey, size: head.ContentLength ?? 0, mtime: head.LastModified, etag: unquoteEtag(head.ETag) };
+      const etag = unquoteEtag(head.ETag);
+      if (etag === undefined) throw notTheStore('S3', 'an object without an ETag');
+      return { key: fullKey, size: head.ContentLength ?? 0, mtime: head.LastModified, etag };
     } catch (error) {
       if (httpStatusOf(error) === 404 && (error as { name?: unknown }).name !== 'NoSuchBucket') return undefined;
       throw error;
@@ -130,6 +132,7 @@ export class S3Store extends ObjectStoreBase {
       }),
       { abortSignal: opts.signal },
     );
+    if (page.IsTruncated === undefined) throw notTheStore('S3', 'a listing without IsTruncated');
     return {
       objects: (page.Contents ?? [])
         .filter((o) => typeof o.Key === 'string')
