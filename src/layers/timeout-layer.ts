@@ -29,7 +29,9 @@ export class TimeoutLayer extends StoreLayer {
     let handle: NodeJS.Timeout | undefined;
     const expired = new Promise<never>((_, reject) => {
       handle = setTimeout(() => {
-        const error = new StrataError('ETIMEDOUT', `store request took longer than ${this.timeout} ms`, { op: call.op, temporary: true });
+        // The store request is named in the detail; `op` is left to the facade, which names the
+        // caller's operation (`write`, `readdir`), as it does for every other store failure.
+        const error = new StrataError('ETIMEDOUT', `store ${call.op} request took longer than ${this.timeout} ms`, { temporary: true });
         timer.abort(error);
         reject(error);
       }, this.timeout);

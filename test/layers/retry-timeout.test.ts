@@ -42,6 +42,16 @@ describe('retry and timeout layers', () => {
     expect(store.attempts).toBe(2);
   });
 
+  it('a timed-out store request names the operation called, as every other store failure does', async () => {
+    fs = new StrataFS({ timeout: 50, retry: { attempts: 1 }, metadata: { syncInterval: 0 } });
+    await fs.mount('/f', flakyStore(0, () => new Error('unused'), 10_000)); // its stats hang
+    const write = await expectCode(fs.writeFile('/f/new.txt', 'x'), 'ETIMEDOUT');
+    expect(write).toMatchObject({ op: 'write', path: '/f/new.txt', mount: '/f' });
+    expect(write.message).toBe("ETIMEDOUT: store stat request took longer than 50 ms, write '/f/new.txt'");
+    const read = await expectCode(fs.readFile('/f/f.txt'), 'ETIMEDOUT');
+    expect(read).toMatchObject({ op: 'read', path: '/f/f.txt' });
+  });
+
   it('a listing that failed is listed again from the start: never an empty directory, never rm of a full one', async () => {
     fs = new StrataFS({ retry: { attempts: 3, minDelay: 1, maxDelay: 2 } });
     const inner = new MemoryStore();
