@@ -71,12 +71,18 @@ export class StoreLayer implements UnderStore {
     // The first page is fetched under the layer (retry/timeout); the rest streams through. A
     // listing that threw is finished, so each attempt starts a new one.
     let iterator: AsyncIterator<ObjectInfo> | undefined;
+    // A first page the layer gave up on (a timeout, an abort) may still be pending in a store
+    // that ignores its signal: the listing is then closed once that page settles, not waited for.
+    let pending: Promise<unknown> | undefined;
     try {
       const first = await this.around(
         { op: 'list', signal: opts?.signal, replayable: true },
-        (o) => {
+        async (o) => {
           iterator = this.inner.list(prefix, o)[Symbol.asyncIterator]();
-          return iterator.next();
+          pending = iterator.next();
+          const page = await pending;
+          pending = undefined;
+          return page as IteratorResult<ObjectInfo>;
         },
         opts,
       );
@@ -88,7 +94,9 @@ export class StoreLayer implements UnderStore {
         yield next.value;
       }
     } finally {
-      await iterator?.return?.();
+      const open = iterator;
+      if (pending === undefined) await open?.return?.();
+      else void pending.then(() => open?.return?.()).catch(() => undefined);
     }
   }
 

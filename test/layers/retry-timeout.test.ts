@@ -52,6 +52,21 @@ describe('retry and timeout layers', () => {
     expect(read).toMatchObject({ op: 'read', path: '/f/f.txt' });
   });
 
+  it('a listing whose store ignores the signal and never answers fails with ETIMEDOUT in time', { timeout: 10_000 }, async () => {
+    fs = new StrataFS({ timeout: 50, retry: { attempts: 2, minDelay: 1, maxDelay: 2 } });
+    const silent: UnderStore = {
+      ...flakyStore(0, () => new Error('unused')),
+      async *list() {
+        await new Promise(() => undefined); // an SDK call without a signal, on an endpoint that never answers
+      },
+    };
+    await fs.mount('/f', silent);
+    const started = Date.now();
+    const error = await expectCode(fs.readdir('/f'), 'ETIMEDOUT');
+    expect(error).toMatchObject({ op: 'readdir', path: '/f' });
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+
   it('a listing that failed is listed again from the start: never an empty directory, never rm of a full one', async () => {
     fs = new StrataFS({ retry: { attempts: 3, minDelay: 1, maxDelay: 2 } });
     const inner = new MemoryStore();
