@@ -258,5 +258,7 @@ export function machine(): Record<string, unknown> {
     cpu: cpus()[0]?.model,
     memoryGiB: Math.round(totalmem() / 1024 ** 3),
     loadAverage: loadavg().map((n) => Math.round(n * 100) / 100),
+    // glibc's allocator settings change what a new large Buffer costs (see docs/performance.md).
+    glibcTunables: process.env.GLIBC_TUNABLES ?? 'default',
   };
 }

@@ -38,6 +38,7 @@ export async function runGroups(groups: CaseGroup[], argv = process.argv, extra:
   const m = machine();
   const v = await versions();
   console.log(`# stratafs benchmarks: Node ${m.node}, ${m.cores} cores (${m.cpu}), ${m.memoryGiB} GiB; load average ${loadavg().map((n) => n.toFixed(2)).join(' ')}`);
+  console.log(`# glibc allocator: ${String(m.glibcTunables)}`);
   console.log(`# ${Object.entries(v).map(([k, value]) => `${k} ${value}`).join(', ')}`);
   try {
     for (const group of groups) {
