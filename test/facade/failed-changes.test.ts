@@ -178,35 +178,31 @@ describe('a change that fails at the store after a write the store has not got y
     return fs;
   };
 
-  it('an rm that fails leaves the file with what was last written, never the older version the store still holds', async () => {
+  /** `path` written to the store, then again with MUST_CACHE (in the cache only), on a store whose deletes now fail. */
+  const writtenTwiceThenDeletesFail = async (path: string): Promise<StrataFS> => {
     const { store, fail } = failing();
     const fs = withCache();
     await fs.mount('/m', store);
-    await fs.writeFile('/m/a.txt', 'old, in store');
-    await fs.writeFile('/m/a.txt', 'new, in cache only', { writeType: 'MUST_CACHE' });
+    await fs.writeFile(path, 'old, in store');
+    await fs.writeFile(path, 'new, in cache only', { writeType: 'MUST_CACHE' });
     fail('delete');
+    return fs;
+  };
+
+  it('an rm that fails leaves the file with what was last written, never the older version the store still holds', async () => {
+    const fs = await writtenTwiceThenDeletesFail('/m/a.txt');
     await expect(fs.rm('/m/a.txt')).rejects.toMatchObject({ code: 'EIO' });
     expect((await fs.readFile('/m/a.txt')).toString()).toBe('new, in cache only');
   });
 
   it('an rm -r that fails leaves each file with what was last written, never the older version the store still holds', async () => {
-    const { store, fail } = failing();
-    const fs = withCache();
-    await fs.mount('/m', store);
-    await fs.writeFile('/m/d/a.txt', 'old, in store');
-    await fs.writeFile('/m/d/a.txt', 'new, in cache only', { writeType: 'MUST_CACHE' });
-    fail('delete');
+    const fs = await writtenTwiceThenDeletesFail('/m/d/a.txt');
     await expect(fs.rm('/m/d', { recursive: true })).rejects.toMatchObject({ code: 'EIO' });
     expect((await fs.readFile('/m/d/a.txt')).toString()).toBe('new, in cache only');
   });
 
   it('a rename of a MUST_CACHE file that fails leaves it where it was, never its older version in the store at its old path', async () => {
-    const { store, fail } = failing();
-    const fs = withCache();
-    await fs.mount('/m', store);
-    await fs.writeFile('/m/a.txt', 'old, in store');
-    await fs.writeFile('/m/a.txt', 'new, in cache only', { writeType: 'MUST_CACHE' });
-    fail('delete');
+    const fs = await writtenTwiceThenDeletesFail('/m/a.txt');
     await expect(fs.rename('/m/a.txt', '/m/b.txt')).rejects.toMatchObject({ code: 'EIO' });
     expect((await fs.readFile('/m/a.txt')).toString()).toBe('new, in cache only');
     expect(await fs.exists('/m/b.txt')).toBe(false);
