@@ -116,6 +116,27 @@ export class FsContext {
     }
   }
 
+  /**
+   * Runs a store call (see {@link changingStore}) that replaces the file `key` of `mount` there
+   * (a removal, a rename or copy onto it), then drops the file's pending writes. Another
+   * process's upload of one of them lands before the call, never after it; a call that fails
+   * leaves them pending.
+   */
+  async replacingInStore<T>(mount: Mount, key: string, call: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    const { cacheId } = this.stateOf(mount);
+    const held = (await this.writeBack?.holdUploads(cacheId, key, signal)) ?? [];
+    let result: T;
+    try {
+      result = await this.changingStore(mount, key, call);
+    } catch (error) {
+      this.writeBack?.releaseAll(held);
+      throw error;
+    }
+    for (const id of held) await this.disk?.journal.complete(id);
+    await this.disk?.journal.discard(cacheId, key);
+    return result;
+  }
+
   /** The shared tier for a mount's metadata, unless its store lives in this process only or it asks the store every time. */
   sharedFor(state: MountState): SharedTier | undefined {
     return this.shared && !isProcessLocal(state.cacheId) && state.meta.syncInterval !== 0 ? this.shared : undefined;

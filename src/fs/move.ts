@@ -35,11 +35,8 @@ export class Mover {
     const state = this.ctx.stateOf(src.mount);
     if (movedInCache) return this.#movePins(src, dst, false);
     if (store.capabilities.rename && store.rename) {
-      // In the destination's turn: an upload of it on its way lands before, a pending one is replaced.
-      await this.ctx.inOrder(dst.mount, dst.key, async () => {
-        await this.ctx.changingStore(src.mount, src.key, () => this.ctx.changingStore(dst.mount, dst.key, () => store.rename!(src.key, dst.key, { signal })));
-        await this.ctx.disk?.journal.discard(state.cacheId, dst.key);
-      }, signal, true);
+      // In the destination's turn: an upload of it on its way (here or in another process) lands before, a pending one is replaced.
+      await this.ctx.inOrder(dst.mount, dst.key, () => this.ctx.replacingInStore(dst.mount, dst.key, () => this.ctx.changingStore(src.mount, src.key, () => store.rename!(src.key, dst.key, { signal })), signal), signal, true);
     } else {
       await this.tree.copyFile(src, dst, signal);
       await store.delete(src.key, { signal });

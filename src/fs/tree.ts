@@ -51,17 +51,8 @@ export class TreeOps {
    * version the store held under its pending writes. Another process's upload of one of them
    * lands before the delete, never after it.
    */
-  async #removeObject(res: Resolved, signal?: AbortSignal): Promise<void> {
-    const { cacheId } = this.ctx.stateOf(res.mount);
-    const held = (await this.ctx.writeBack?.holdUploads(cacheId, res.key, signal)) ?? [];
-    try {
-      await this.ctx.changingStore(res.mount, res.key, () => res.mount.store.delete(res.key, { signal }));
-    } catch (error) {
-      this.ctx.writeBack?.releaseAll(held);
-      throw error;
-    }
-    for (const id of held) await this.ctx.disk?.journal.complete(id);
-    await this.ctx.disk?.journal.discard(cacheId, res.key);
+  #removeObject(res: Resolved, signal?: AbortSignal): Promise<void> {
+    return this.ctx.replacingInStore(res.mount, res.key, () => res.mount.store.delete(res.key, { signal }), signal);
   }
 
   /**
@@ -116,8 +107,8 @@ export class TreeOps {
     const srcState = this.ctx.stateOf(src.mount);
     const pendingSource = this.ctx.disk?.journal.find(srcState.cacheId, src.key);
     if (src.mount.store === dst.mount.store && !pendingSource && src.mount.store.capabilities.copy && src.mount.store.copy) {
-      const info = await this.ctx.changingStore(dst.mount, dst.key, () => src.mount.store.copy!(src.key, dst.key, { signal }));
-      await this.ctx.disk?.journal.discard(dstState.cacheId, dst.key);
+      // Another process's upload of a pending write of the destination lands before the copy, never after it.
+      const info = await this.ctx.replacingInStore(dst.mount, dst.key, () => src.mount.store.copy!(src.key, dst.key, { signal }), signal);
       await this.ctx.pages.drop(objectId(dstState.cacheId, dst.key), { force: true });
       dstState.meta.written(dst.key, info);
       return;

@@ -61,6 +61,8 @@ describe('writes of one file from two instances on one disk cache dir, the first
     'an ASYNC_THROUGH write': (fs: StrataFS) => fs.writeFile('/s/f.txt', 'v2', { writeType: 'ASYNC_THROUGH' }).then(() => fs.flush()),
     'a CACHE_THROUGH write': (fs: StrataFS) => fs.writeFile('/s/f.txt', 'v2', { writeType: 'CACHE_THROUGH' }),
     'an rm': (fs: StrataFS) => fs.rm('/s/f.txt'),
+    'a rename of another file onto it': (fs: StrataFS) => fs.rename('/s/g.txt', '/s/f.txt'),
+    'a copy of another file onto it': (fs: StrataFS) => fs.copy('/s/g.txt', '/s/f.txt'),
   };
   for (const [change, run] of Object.entries(later)) {
     it(`the store ends with ${change} made by the other one, even when the upload of the earlier write is still on its way`, async () => {
@@ -85,6 +87,7 @@ describe('writes of one file from two instances on one disk cache dir, the first
       const b = new StrataFS(options);
       try {
         await store.inner.write('f.txt', Buffer.from('v0'));
+        await store.inner.write('g.txt', Buffer.from('v2'));
         await a.mount('/s', store);
         await b.mount('/s', store);
         await a.writeFile('/s/f.txt', 'v1', { writeType: 'ASYNC_THROUGH' });
