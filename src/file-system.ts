@@ -519,7 +519,15 @@ export class StrataFS {
         const dst = await this.#atDestination(target, () => this.#ctx.writable(target));
         if (src.mount !== dst.mount) throw new StrataError('EXDEV', `cannot rename across mounts (${src.mount.path} -> ${dst.mount.path}); use copy + rm`);
         await this.#ready();
-        await this.#ctx.writeBack?.persistKey(this.#ctx.state.get(src.mount)!.cacheId, src.key);
+        const { cacheId } = this.#ctx.stateOf(src.mount);
+        // Another process's upload of a pending write of the source (or below it) lands first, then
+        // the others go to the store: none lands after the move, under the old name.
+        const held = (await this.#ctx.writeBack?.holdUploads(cacheId, src.key, options?.signal, info.type === 'directory')) ?? [];
+        try {
+          await this.#ctx.writeBack?.persistKey(cacheId, src.key);
+        } finally {
+          this.#ctx.writeBack?.releaseAll(held);
+        }
         const existing = await this.#atDestination(target, async () => {
           const found = await this.#ns.statInfo(target, options?.signal);
           await this.#tree.checkMoveTarget(info, found, target, options?.signal);

@@ -87,8 +87,9 @@ export interface WriteJournal {
   /**
    * Claims every pending write of a key at once, for a change of the file made in the store
    * itself: their ids, or `undefined` while another process holds one (its upload lands first).
+   * With `below`, the pending writes of the keys below `key` (a directory) too.
    */
-  claimKey(cacheId: string, key: string): string[] | undefined;
+  claimKey(cacheId: string, key: string, below?: boolean): string[] | undefined;
   /** Releases a claim without completing (upload failed; another try later). */
   release(id: string): void;
   /** Keeps this journal's claim on a pending write live while its upload runs (renews its lease); the returned function stops that. */

@@ -83,8 +83,8 @@ export class PendingIndex implements WriteJournal {
     return this.journal.claim(id);
   }
 
-  claimKey(cacheId: string, key: string): string[] | undefined {
-    return this.journal.claimKey(cacheId, key);
+  claimKey(cacheId: string, key: string, below?: boolean): string[] | undefined {
+    return this.journal.claimKey(cacheId, key, below);
   }
 
   holdClaim(id: string): () => void {

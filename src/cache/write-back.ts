@@ -120,11 +120,12 @@ export class WriteBack {
    * all its pending writes, waiting while another process uploads one of them, so that no upload
    * of an older version lands after the change (newer pending writes of the file wait for these
    * claims). Resolves with their ids: the change drops them once made, or gives them back
-   * ({@link releaseAll}) when it failed.
+   * ({@link releaseAll}) when it failed. With `below`, the pending writes of the files below
+   * `key` (a directory) too.
    */
-  async holdUploads(cacheId: string, key: string, signal?: AbortSignal): Promise<string[]> {
+  async holdUploads(cacheId: string, key: string, signal?: AbortSignal, below = false): Promise<string[]> {
     for (let attempt = 1; ; attempt++) {
-      const held = this.journal.claimKey(cacheId, key);
+      const held = this.journal.claimKey(cacheId, key, below);
       if (held !== undefined) return held;
       throwIfAborted(signal);
       await sleep(backoffDelay(this.retry, Math.min(attempt, 10)), undefined, { signal });

@@ -225,6 +225,21 @@ describe('write journal: in one process', () => {
     expect(b.journal.claimKey('c', 'other')).toEqual([]);
   });
 
+  it('claiming a directory holds the writes of the keys below it, and of no key that only starts like it', async () => {
+    const dir = await newDir();
+    const a = await openCache(dir, 1024 * KiB);
+    const b = await openCache(dir, 1024 * KiB);
+    const inside = await a.journal.stage('c', 'd/x', Buffer.from('v1'), 'ASYNC_THROUGH');
+    const deeper = await a.journal.stage('c', 'd/e/y', Buffer.from('v1'), 'ASYNC_THROUGH');
+    await a.journal.stage('c', 'd0', Buffer.from('v1'), 'ASYNC_THROUGH');
+    await a.journal.stage('c', 'd.txt', Buffer.from('v1'), 'ASYNC_THROUGH');
+    expect(a.journal.claim(deeper.id)).toBe('claimed');
+    expect(b.journal.claimKey('c', 'd', true)).toBeUndefined();
+    expect(b.journal.claimKey('c', 'd')).toEqual([]);
+    a.journal.release(deeper.id);
+    expect(b.journal.claimKey('c', 'd', true)?.sort()).toEqual([inside.id, deeper.id].sort());
+  });
+
   it('a claim held through a long upload is not taken over when its lease runs out; once let go, it can be', async () => {
     const dir = await newDir();
     const a = await openCache(dir, 1024 * KiB, { leaseMs: 60 });

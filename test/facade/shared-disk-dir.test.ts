@@ -114,3 +114,71 @@ describe('writes of one file from two instances on one disk cache dir, the first
     });
   }
 });
+
+describe('a rename in one instance of a file (or directory) whose ASYNC_THROUGH write another instance on the disk cache dir uploads', () => {
+  const cases = [
+    { what: 'a file, by the store\'s rename', rename: true, from: 'g.txt', to: 'h.txt', written: 'g.txt', moved: 'h.txt' },
+    { what: 'a file, by copy and delete', rename: false, from: 'g.txt', to: 'h.txt', written: 'g.txt', moved: 'h.txt' },
+    { what: 'a directory, by the store\'s rename', rename: true, from: 'd', to: 'e', written: 'd/x.txt', moved: 'e/x.txt' },
+    { what: 'a directory, by copy and delete', rename: false, from: 'd', to: 'e', written: 'd/x.txt', moved: 'e/x.txt' },
+  ];
+  for (const { what, rename, from, to, written, moved } of cases) {
+    it(`moves ${what} with that write, and the upload on its way does not bring the source back`, async () => {
+      const store = new CountingStore('shared-dir-move', { rangeRead: true, list: true, copy: true, rename, directories: false });
+      await store.inner.write(written, Buffer.from('v0'));
+      await whileUploading(
+        store,
+        written,
+        (b) => b.rename(`/s/${from}`, `/s/${to}`),
+        async (b) => {
+          expect(await store.inner.stat(written)).toBeUndefined();
+          expect(await b.exists(`/s/${written}`)).toBe(false);
+          expect((await store.inner.read(moved).then((s) => s.toArray())).join('')).toBe('v1');
+          expect((await b.readFile(`/s/${moved}`)).toString()).toBe('v1');
+        },
+      );
+    });
+  }
+});
+
+/**
+ * Two instances on one new disk cache dir over `store`: `a` writes 'v1' to `written`
+ * (ASYNC_THROUGH), and while its upload is held back `change` runs on `b`, given every chance to
+ * reach the store first; then the upload goes on, and `check` runs once both have ended.
+ */
+async function whileUploading(store: CountingStore, written: string, change: (b: StrataFS) => Promise<unknown>, check: (b: StrataFS) => Promise<void>): Promise<void> {
+  const cache = await tempDir('stratafs-shared-cache-');
+  let letGo!: () => void;
+  const gate = new Promise<void>((resolve) => (letGo = resolve));
+  let reached!: () => void;
+  const v1Reached = new Promise<void>((resolve) => (reached = resolve));
+  const write = store.write.bind(store);
+  store.write = async (key, body, opts) => {
+    const data = Buffer.isBuffer(body) ? body : Buffer.concat(await body.toArray());
+    if (key === written && data.toString() === 'v1') {
+      reached();
+      await gate;
+    }
+    return write(key, data, opts);
+  };
+  const options = { cache: { disk: { dir: cache.dir, capacity: '8MiB' } }, retry: { attempts: 3, minDelay: 1, maxDelay: 20 } };
+  const a = new StrataFS(options);
+  const b = new StrataFS(options);
+  try {
+    await a.mount('/s', store);
+    await b.mount('/s', store);
+    await a.writeFile(`/s/${written}`, 'v1', { writeType: 'ASYNC_THROUGH' });
+    await v1Reached; // the upload of v1 is on its way
+    const bDone = change(b);
+    await Promise.race([bDone.catch(() => undefined), new Promise((r) => setTimeout(r, 300))]);
+    letGo();
+    await bDone;
+    await a.flush();
+    await check(b);
+  } finally {
+    letGo();
+    await a.close();
+    await b.close();
+    await cache.cleanup();
+  }
+}

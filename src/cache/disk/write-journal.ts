@@ -78,6 +78,7 @@ export class SqliteWriteJournal implements WriteJournal {
   private readonly fileStmt: Database.Statement<[string], { file: string; size: number; crc: number }>;
   private readonly leaseStmt: Database.Statement<[string], Lease & { cache_id: string; key: string }>;
   private readonly keyLeasesStmt: Database.Statement<[string, string], Lease & { id: string }>;
+  private readonly belowLeasesStmt: Database.Statement<[{ cacheId: string; key: string }], Lease & { id: string }>;
   private readonly claimStmt: Database.Statement<[string, number, number, string]>;
   private readonly releaseStmt: Database.Statement<[string, string]>;
   private readonly renewStmt: Database.Statement<[number, string, string]>;
@@ -104,6 +105,10 @@ export class SqliteWriteJournal implements WriteJournal {
     this.fileStmt = db.prepare('SELECT file, size, crc FROM journal WHERE id = ?');
     this.leaseStmt = db.prepare('SELECT seq, cache_id, key, owner, owner_pid, lease_until FROM journal WHERE id = ?');
     this.keyLeasesStmt = db.prepare('SELECT id, seq, owner, owner_pid, lease_until FROM journal WHERE cache_id = ? AND key = ?');
+    // The key and the keys below it ('/' sorts just before '0').
+    this.belowLeasesStmt = db.prepare(
+      "SELECT id, seq, owner, owner_pid, lease_until FROM journal WHERE cache_id = @cacheId AND (key = @key OR (key >= @key || '/' AND key < @key || '0'))",
+    );
     this.claimStmt = db.prepare('UPDATE journal SET owner = ?, owner_pid = ?, lease_until = ? WHERE id = ?');
     this.releaseStmt = db.prepare('UPDATE journal SET owner = NULL, owner_pid = NULL, lease_until = NULL WHERE id = ? AND owner = ?');
     this.renewStmt = db.prepare('UPDATE journal SET lease_until = ? WHERE id = ? AND owner = ?');
@@ -309,14 +314,16 @@ export class SqliteWriteJournal implements WriteJournal {
    * Claims every pending write of a key at once, for a change of the file made in the store
    * itself (which drops them): their ids, or `undefined` while another owner holds one (its
    * upload must land before the change). `[]` when the index is closed or fails (nothing is held).
+   * With `below`, the pending writes of the keys below `key` (a directory) too.
    */
-  claimKey(cacheId: string, key: string): string[] | undefined {
+  claimKey(cacheId: string, key: string, below = false): string[] | undefined {
     if (this.index.isClosed) return [];
+    const leases = (): (Lease & { id: string })[] => (below ? this.belowLeasesStmt.all({ cacheId, key }) : this.keyLeasesStmt.all(cacheId, key));
     try {
       // Most files have no pending write: no write transaction for them.
-      if (this.keyLeasesStmt.all(cacheId, key).length === 0) return [];
+      if (leases().length === 0) return [];
       return this.index.transaction(() => {
-        const rows = this.keyLeasesStmt.all(cacheId, key);
+        const rows = leases();
         const now = Date.now();
         if (rows.some((r) => this.heldByOther(r, now))) return undefined;
         for (const r of rows) this.claimStmt.run(this.owner, process.pid, now + this.leaseMs, r.id);
