@@ -63,11 +63,13 @@ export class TreeOps {
     const { mount, key } = res;
     const state = this.ctx.stateOf(mount);
     const store = mount.store;
-    // Files with pending writes go first, each once an upload of it already running has ended (it must not land after the delete).
-    for (const p of this.ctx.disk?.journal.list(state.cacheId) ?? []) {
-      if (key === '' || p.key.startsWith(key + '/')) await this.ctx.inOrder(mount, p.key, () => this.#removeObject({ mount, key: p.key }, signal), signal, true);
-    }
+    // Another process's upload of a pending write below lands before the removal, never after it; the removal drops them.
+    const held = (await this.ctx.writeBack?.holdUploads(state.cacheId, key, signal, true)) ?? [];
     try {
+      // Files with pending writes go first, each once an upload of it already running has ended (it must not land after the delete).
+      for (const p of this.ctx.disk?.journal.list(state.cacheId) ?? []) {
+        if (key === '' || p.key.startsWith(key + '/')) await this.ctx.inOrder(mount, p.key, () => this.#removeObject({ mount, key: p.key }, signal), signal, true);
+      }
       const all = await walkTree(store, key, { signal });
       const files = all.filter((e) => !e.isDirectory).map((e) => e.key);
       if (store.deleteMany && files.length > 1) await store.deleteMany(files, { signal });
@@ -80,12 +82,16 @@ export class TreeOps {
       if (key !== '' && !keepSelf && (await store.stat(key, { signal }))?.isDirectory) {
         throw new StrataError('ENOTEMPTY', "the directory still holds entries no path can name (keys with '//', a backslash or control characters); remove them with the store's own tools");
       }
+    } catch (error) {
+      this.ctx.writeBack?.releaseAll(held);
+      throw error;
     } finally {
       // What was deleted before a failure is gone from the caches too.
       await this.ctx.pages.drop(objectId(state.cacheId, key === '' ? '' : key + '/'), { prefix: true, force: true });
       if (key !== '') await this.ctx.pages.drop(objectId(state.cacheId, key), { force: true });
       state.meta.removed(key, true);
     }
+    for (const id of held) await this.ctx.disk?.journal.complete(id);
   }
 
   async checkMoveTarget(info: FileInfo, existing: FileInfo | undefined, target: string, signal?: AbortSignal): Promise<void> {

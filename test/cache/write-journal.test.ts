@@ -238,6 +238,7 @@ describe('write journal: in one process', () => {
     expect(b.journal.claimKey('c', 'd')).toEqual([]);
     a.journal.release(deeper.id);
     expect(b.journal.claimKey('c', 'd', true)?.sort()).toEqual([inside.id, deeper.id].sort());
+    expect(b.journal.claimKey('c', '', true)).toHaveLength(4);
   });
 
   it('a claim held through a long upload is not taken over when its lease runs out; once let go, it can be', async () => {

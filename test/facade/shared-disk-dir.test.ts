@@ -141,6 +141,22 @@ describe('a rename in one instance of a file (or directory) whose ASYNC_THROUGH 
   }
 });
 
+describe('an rm -r in one instance of a directory with a file whose ASYNC_THROUGH write another instance on the disk cache dir uploads', () => {
+  it('removes the file, and the upload on its way does not bring it back', async () => {
+    const store = new CountingStore('shared-dir-rm-r');
+    await store.inner.write('d/x.txt', Buffer.from('v0'));
+    await whileUploading(
+      store,
+      'd/x.txt',
+      (b) => b.rm('/s/d', { recursive: true }),
+      async (b) => {
+        expect(await store.inner.stat('d/x.txt')).toBeUndefined();
+        expect(await b.exists('/s/d/x.txt')).toBe(false);
+      },
+    );
+  });
+});
+
 /**
  * Two instances on one new disk cache dir over `store`: `a` writes 'v1' to `written`
  * (ASYNC_THROUGH), and while its upload is held back `change` runs on `b`, given every chance to

@@ -105,9 +105,9 @@ export class SqliteWriteJournal implements WriteJournal {
     this.fileStmt = db.prepare('SELECT file, size, crc FROM journal WHERE id = ?');
     this.leaseStmt = db.prepare('SELECT seq, cache_id, key, owner, owner_pid, lease_until FROM journal WHERE id = ?');
     this.keyLeasesStmt = db.prepare('SELECT id, seq, owner, owner_pid, lease_until FROM journal WHERE cache_id = ? AND key = ?');
-    // The key and the keys below it ('/' sorts just before '0').
+    // The key and the keys below it ('/' sorts just before '0'); every key below the root ('').
     this.belowLeasesStmt = db.prepare(
-      "SELECT id, seq, owner, owner_pid, lease_until FROM journal WHERE cache_id = @cacheId AND (key = @key OR (key >= @key || '/' AND key < @key || '0'))",
+      "SELECT id, seq, owner, owner_pid, lease_until FROM journal WHERE cache_id = @cacheId AND (@key = '' OR key = @key OR (key >= @key || '/' AND key < @key || '0'))",
     );
     this.claimStmt = db.prepare('UPDATE journal SET owner = ?, owner_pid = ?, lease_until = ? WHERE id = ?');
     this.releaseStmt = db.prepare('UPDATE journal SET owner = NULL, owner_pid = NULL, lease_until = NULL WHERE id = ? AND owner = ?');
