@@ -1,6 +1,6 @@
 /**
  * What every `stratafs` command shares: the global options, the file system opened from the
- * config (once, on first use, closed by the runner), output helpers and the Ctrl-C signal.
+ * config (once, on first use, closed by the runner), output helpers and the abort signal.
  * @module
  */
 import { join } from 'node:path';
@@ -32,7 +32,7 @@ export interface CliStreams {
 export class CliContext {
   /** Set from the parsed command line before the command runs. */
   globals: GlobalOptions = {};
-  /** Aborted on Ctrl-C; commands pass it to every operation. */
+  /** Aborted on Ctrl-C or SIGTERM; commands pass it to every operation. */
   readonly controller = new AbortController();
   #fs: Promise<StrataFS> | undefined;
 

@@ -16,6 +16,7 @@ import { StrataError, isAbortError, toStrataError } from '../errors.js';
  * | 5 | `EEXIST`, `ENOTEMPTY`, `EISDIR`, `ENOTDIR`, `EBUSY`, `EXDEV` |
  * | 6 | `ETIMEDOUT`, `EIO`, `ESTALE` |
  * | 130 | interrupted (Ctrl-C) |
+ * | 143 | stopped by SIGTERM |
  */
 export const EXIT = {
   ok: 0,
@@ -26,6 +27,7 @@ export const EXIT = {
   conflict: 5,
   io: 6,
   interrupted: 130,
+  terminated: 143,
 } as const;
 
 const BY_CODE: Record<string, number> = {
@@ -57,7 +59,8 @@ export interface Failure {
 
 /**
  * The failure report of `error`: `stratafs: CODE: message (path)` (the path part only when
- * there is one) and its exit code. An abort (Ctrl-C) is `stratafs: interrupted`, 130.
+ * there is one) and its exit code. An abort (Ctrl-C) is `stratafs: interrupted`, 130
+ * (the runner reports 143 when SIGTERM stopped the command).
  */
 export function describeFailure(error: unknown): Failure {
   if (isAbortError(error)) return { exitCode: EXIT.interrupted, line: 'stratafs: interrupted' };

@@ -17,7 +17,8 @@ Paths are logical paths of the namespace (/data/x). cp also takes local files as
 The config is --config FILE, else ./stratafs.config.json.
 
 Exit codes: 0 ok, 1 other error, 2 usage or EINVAL, 3 ENOENT, 4 EACCES/EROFS,
-5 EEXIST/ENOTEMPTY/EISDIR/ENOTDIR/EBUSY/EXDEV, 6 ETIMEDOUT/EIO/ESTALE, 130 interrupted.`;
+5 EEXIST/ENOTEMPTY/EISDIR/ENOTDIR/EBUSY/EXDEV, 6 ETIMEDOUT/EIO/ESTALE, 130 interrupted,
+143 SIGTERM.`;
 
 /** The commander program of one invocation, writing through `ctx`. */
 export function buildProgram(ctx: CliContext): Command {

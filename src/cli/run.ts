@@ -13,7 +13,10 @@ import { buildProgram } from './program.js';
 export interface RunOptions {
   /** Where output goes; default the process's stdout and stderr. */
   streams?: CliStreams;
-  /** Abort the running command on the first Ctrl-C (the second exits at once); default false. */
+  /**
+   * Abort the running command on the first Ctrl-C or SIGTERM (a second one exits at once), so that
+   * it cleans up (no temp files, no half-written objects); default false.
+   */
   handleSignals?: boolean;
 }
 
@@ -22,11 +25,13 @@ export async function run(argv: string[], options: RunOptions = {}): Promise<num
   const streams = options.streams ?? { stdout: process.stdout, stderr: process.stderr };
   const ctx = new CliContext(streams);
   const program = buildProgram(ctx);
-  const onSignal = (): void => {
-    if (ctx.signal.aborted) process.exit(EXIT.interrupted);
+  let stoppedBy: NodeJS.Signals | undefined;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (ctx.signal.aborted) process.exit(exitCodeOfSignal(stoppedBy ?? signal));
+    stoppedBy = signal;
     ctx.controller.abort();
   };
-  if (options.handleSignals) process.on('SIGINT', onSignal);
+  if (options.handleSignals) for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
   let failure: (Failure & { error: unknown }) | undefined;
   try {
     await program.parseAsync(argv, { from: 'user' });
@@ -38,13 +43,22 @@ export async function run(argv: string[], options: RunOptions = {}): Promise<num
     } catch (error) {
       failure ??= { ...describeFailure(error), error };
     }
-    if (options.handleSignals) process.off('SIGINT', onSignal);
+    if (options.handleSignals) for (const signal of STOP_SIGNALS) process.off(signal, onSignal);
   }
   if (!failure) return EXIT.ok;
   if (failure.exitCode === EXIT.ok) return EXIT.ok; // --help, --version
+  if (failure.exitCode === EXIT.interrupted && stoppedBy !== undefined) failure.exitCode = exitCodeOfSignal(stoppedBy);
   streams.stderr.write(failure.line + '\n');
   if (ctx.globals.debug === true || argv.includes('--debug')) streams.stderr.write(stackOf(failure.error) + '\n');
   return failure.exitCode;
+}
+
+/** The signals that stop a command cleanly. */
+const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
+
+/** 130 after Ctrl-C, 143 after SIGTERM (128 + the signal number, as shells report). */
+function exitCodeOfSignal(signal: NodeJS.Signals): number {
+  return signal === 'SIGTERM' ? EXIT.terminated : EXIT.interrupted;
 }
 
 /** A commander error is a usage error (exit 2), help and version are not errors. */

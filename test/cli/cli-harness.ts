@@ -3,10 +3,10 @@
  * temp workspace whose `stratafs.config.json` mounts two temp directories: `/a` and `/b`, with
  * a disk cache in the workspace.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, realpath, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
+import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -25,20 +25,34 @@ export interface CliResult {
 
 /** Runs `stratafs ...args` in `cwd`; `env` is added to the parent's environment (undefined removes a variable). */
 export function runCli(args: string[], cwd: string, env: Record<string, string | undefined> = {}): Promise<CliResult> {
+  return startCli(args, cwd, env, 'ignore').result;
+}
+
+/** A running `stratafs` child process and how it ends. */
+export interface RunningCli {
+  child: ChildProcess;
+  /** Settles when the process has exited; `code` is 128 + the signal number when a signal ended it. */
+  result: Promise<CliResult>;
+}
+
+/** Starts `stratafs ...args` in `cwd` with a writable stdin (`child.stdin`) unless `stdin` is 'ignore'. */
+export function startCli(args: string[], cwd: string, env: Record<string, string | undefined> = {}, stdin: 'pipe' | 'ignore' = 'pipe'): RunningCli {
   const merged: Record<string, string | undefined> = { ...process.env, ...env };
   for (const [k, v] of Object.entries(merged)) if (v === undefined) delete merged[k];
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', TSX, MAIN, ...args], { cwd, env: merged as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', TSX, MAIN, ...args], { cwd, env: merged as NodeJS.ProcessEnv, stdio: [stdin, 'pipe', 'pipe'] });
+  const result = new Promise<CliResult>((resolve, reject) => {
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    child.stdout.on('data', (c: Buffer) => out.push(c));
-    child.stderr.on('data', (c: Buffer) => err.push(c));
+    child.stdout!.on('data', (c: Buffer) => out.push(c));
+    child.stderr!.on('data', (c: Buffer) => err.push(c));
     child.on('error', reject);
-    child.on('close', (code) => {
+    child.on('close', (code, signal) => {
       const bytes = Buffer.concat(out);
-      resolve({ code: code ?? -1, stdout: bytes.toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), bytes });
+      const exit = code ?? (signal ? 128 + constants.signals[signal] : -1);
+      resolve({ code: exit, stdout: bytes.toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), bytes });
     });
   });
+  return { child, result };
 }
 
 /** A temp workspace: `a/` and `b/` mounted at `/a` and `/b`, a disk cache in `cache/`. */
