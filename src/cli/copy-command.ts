@@ -4,7 +4,7 @@
  * @module
  */
 import { createWriteStream } from 'node:fs';
-import { lstat, mkdir, open, readdir, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { lstat, mkdir, open, readdir, realpath, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { basename as localBasename, dirname as localDirname, join as localJoin } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
@@ -107,11 +107,20 @@ class Copier {
       return;
     }
     if (src.kind === 'logical' && dst.kind === 'local') {
+      const target = await localTarget(dst.path);
+      if (target.inPlace) {
+        try {
+          return await pipeline(this.fs.createReadStream(src.path, { signal }), createWriteStream(target.path), { signal });
+        } catch (error) {
+          if (error instanceof StrataError || (error as { name?: string }).name === 'AbortError') throw error;
+          throw localError(error, dst.path, 'write');
+        }
+      }
       // Written to a temporary file beside the target and renamed into place: never a partial file.
-      const temp = localJoin(localDirname(dst.path), `.${localBasename(dst.path)}.stratafs-${process.pid}-${Math.random().toString(36).slice(2)}`);
+      const temp = localJoin(localDirname(target.path), `.${localBasename(target.path)}.stratafs-${process.pid}-${Math.random().toString(36).slice(2)}`);
       try {
         await pipeline(this.fs.createReadStream(src.path, { signal }), createWriteStream(temp, { flags: 'wx' }), { signal });
-        await rename(temp, dst.path);
+        await rename(temp, target.path);
       } catch (error) {
         await unlink(temp).catch(() => undefined);
         if (error instanceof StrataError || (error as { name?: string }).name === 'AbortError') throw error;
@@ -204,6 +213,21 @@ class Copier {
 /** The location of `rel` below a directory location. */
 function child(location: Location, rel: string): Location {
   return location.kind === 'logical' ? { kind: 'logical', path: joinPath(location.path, rel) } : { kind: 'local', path: localJoin(location.path, ...rel.split('/')) };
+}
+
+/**
+ * Where a copy to the local `path` writes: through a symbolic link, the file it points to (as
+ * cp(1) does); `inPlace` when that is not a regular file — a device such as `/dev/null` or
+ * `/dev/stdout`, a named pipe — which is written as it is instead of being replaced.
+ */
+async function localTarget(path: string): Promise<{ path: string; inPlace: boolean }> {
+  try {
+    if (!(await stat(path)).isFile()) return { path, inPlace: true };
+    return { path: await realpath(path), inPlace: false };
+  } catch (error) {
+    if ((error as { code?: string }).code === 'ENOENT') return { path, inPlace: false };
+    throw localError(error, path, 'stat');
+  }
 }
 
 /** A local file system error as a StrataError about `file:<path>`. */

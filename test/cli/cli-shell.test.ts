@@ -1,10 +1,11 @@
 import { execFileSync } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { lstat, mkdir, readFile, readdir, readlink, symlink, writeFile } from 'node:fs/promises';
+import { text } from 'node:stream/consumers';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCli, workspace, type Workspace } from './cli-harness.js';
+import { runCli, startCli, workspace, type Workspace } from './cli-harness.js';
 
 describe.skipIf(process.platform === 'win32')('stratafs in scripts: signals', () => {
   let ws: Workspace;
@@ -31,11 +32,49 @@ describe.skipIf(process.platform === 'win32')('stratafs in scripts: signals', ()
     source.write(Buffer.alloc(256 * 1024, 7));
     await untilWriting(ws.a);
     run.child.kill(signal);
+    // More data (never the end) so that a read blocked on the pipe returns and the copy sees the signal.
+    let settled = false;
+    void run.result.finally(() => (settled = true));
+    while (!settled) {
+      source.write(Buffer.alloc(1024, 7));
+      await sleep(50);
+    }
     const result = await run.result;
     source.destroy();
     expect(result.code).toBe(code);
     expect(result.stdout).toBe('');
     expect(result.stderr).toBe('stratafs: interrupted\n');
     expect(await readdir(ws.a)).toEqual([]);
+  });
+});
+
+describe.skipIf(process.platform === 'win32')('stratafs cp to local files that are not plain files', () => {
+  let ws: Workspace;
+
+  beforeAll(async () => {
+    ws = await workspace();
+    await writeFile(join(ws.a, 'f.txt'), 'from the namespace\n');
+  });
+  afterAll(() => ws.cleanup());
+
+  it('a named pipe (like /dev/stdout) is written to, not replaced by a file', async () => {
+    const fifo = join(ws.dir, 'out.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const reader = text(createReadStream(fifo));
+    const result = await runCli(['cp', '/a/f.txt', `file:${fifo}`], ws.dir);
+    expect(result).toMatchObject({ code: 0, stdout: '', stderr: '' });
+    expect((await lstat(fifo)).isFIFO()).toBe(true);
+    expect(await reader).toBe('from the namespace\n');
+  });
+
+  it('a symbolic link is written through, as cp(1) does: the link stays, the file it names gets the data', async () => {
+    await mkdir(join(ws.dir, 'real'));
+    await writeFile(join(ws.dir, 'real', 'target.txt'), 'old');
+    await symlink(join(ws.dir, 'real', 'target.txt'), join(ws.dir, 'link.txt'));
+    const result = await runCli(['cp', '/a/f.txt', 'file:link.txt'], ws.dir);
+    expect(result).toMatchObject({ code: 0, stderr: '' });
+    expect(await readlink(join(ws.dir, 'link.txt'))).toBe(join(ws.dir, 'real', 'target.txt'));
+    expect(await readFile(join(ws.dir, 'real', 'target.txt'), 'utf8')).toBe('from the namespace\n');
+    expect(await readdir(join(ws.dir, 'real'))).toEqual(['target.txt']);
   });
 });
