@@ -3,7 +3,7 @@
  * config (once, on first use, closed by the runner), output helpers and the abort signal.
  * @module
  */
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import { StrataError } from '../errors.js';
@@ -89,16 +89,19 @@ export class CliContext {
   }
 }
 
-/** Opens the namespace of `--config FILE`, else of `./stratafs.config.json`. */
+/**
+ * Opens the namespace of `--config FILE`, else of `./stratafs.config.json`. A bad option that
+ * names no path (`unknown StrataFS option 'x'`) is reported with the config file's path.
+ */
 async function openFromConfig(config: string | undefined): Promise<StrataFS> {
-  if (config !== undefined) return StrataFS.fromConfig(config);
-  const path = join(process.cwd(), DEFAULT_CONFIG);
+  const path = config ?? join(process.cwd(), DEFAULT_CONFIG);
   try {
     return await StrataFS.fromConfig(path);
   } catch (error) {
-    if (error instanceof StrataError && error.code === 'ENOENT' && error.path === path && error.op === 'loadConfig') {
+    if (config === undefined && error instanceof StrataError && error.code === 'ENOENT' && error.path === path && error.op === 'loadConfig') {
       throw new StrataError('ENOENT', `no ${DEFAULT_CONFIG} in this directory; pass --config FILE`, { path, op: 'loadConfig' });
     }
+    if (error instanceof StrataError && error.code === 'EINVAL' && error.path === undefined && path !== '') error.path = resolve(path);
     throw error;
   }
 }

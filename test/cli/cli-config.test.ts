@@ -83,7 +83,16 @@ describe('stratafs config: --config, ./stratafs.config.json, ${ENV}', () => {
     expect(b!.stderr).toContain('line 3, column 23');
     expect(b!.stderr).not.toContain('secret-looking-text');
     expect(c!.code).toBe(2);
-    expect(c!.stderr).toMatch(/^stratafs: EINVAL: cache\.pageSize .*\n$/);
+    expect(c!.stderr).toMatch(errorLine('EINVAL', badOption));
+    expect(c!.stderr).toMatch(/^stratafs: EINVAL: cache\.pageSize /);
+  });
+
+  it('an unknown top-level key names the config file, also a relative --config', async () => {
+    const file = await config('unknown-top-key.json', { mounts: {}, extra: true });
+    const result = await runCli(['--config', '../unknown-top-key.json', 'ls'], elsewhere);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(errorLine('EINVAL', file));
+    expect(result.stderr).toContain("'extra'");
   });
 
   it('a default ./stratafs.config.json in the working directory is read', async () => {
