@@ -24,6 +24,8 @@ export interface GlobalOptions {
 
 /** The streams a command writes to (the process's own, or a test's). */
 export interface CliStreams {
+  /** What `cp - DST` reads; default `process.stdin`. */
+  stdin?: NodeJS.ReadableStream;
   stdout: NodeJS.WritableStream;
   stderr: NodeJS.WriteStream;
 }

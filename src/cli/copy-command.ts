@@ -6,6 +6,7 @@
 import { createWriteStream } from 'node:fs';
 import { lstat, mkdir, open, readdir, realpath, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { basename as localBasename, dirname as localDirname, join as localJoin } from 'node:path';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
 import { StrataError, invalid, toStrataError } from '../errors.js';
@@ -30,11 +31,12 @@ const PARALLEL = 4;
 export function registerCopyCommand(program: Command, ctx: CliContext): void {
   program
     .command('cp')
-    .description('copy files; SRC and DST are logical paths (/x) or local files (file:/abs/path)')
-    .argument('<src>', 'logical path or file:/local/path')
-    .argument('<dst>', 'logical path or file:/local/path (into it when it is a directory)')
+    .description("copy files; SRC and DST are logical paths (/x) or local files (file:/abs/path); '-' is stdin or stdout")
+    .argument('<src>', "logical path, file:/local/path, or '-' (stdin)")
+    .argument('<dst>', "logical path or file:/local/path (into it when it is a directory), or '-' (stdout)")
     .option('-r, --recursive', 'copy directories and everything below them')
     .action(async (srcSpec: string, dstSpec: string, opts: { recursive?: boolean }) => {
+      if (srcSpec === STDIO || dstSpec === STDIO) return copyStdio(ctx, srcSpec, dstSpec, opts.recursive === true);
       const src = parseLocation(srcSpec);
       const dst = parseLocation(dstSpec);
       if (src.kind === 'local' && dst.kind === 'local') throw invalid('both paths are local files: at least one must be a logical path (starting with /)');
@@ -49,6 +51,26 @@ export function registerCopyCommand(program: Command, ctx: CliContext): void {
       if (ctx.json) ctx.printJson({ from: showLocation(src), to: showLocation(target), ...copied });
       else ctx.print(`copied ${copied.files} file${copied.files === 1 ? '' : 's'}, ${formatBytes(copied.bytes)}`);
     });
+}
+
+/** The `cp` argument that means stdin (as SRC) or stdout (as DST), as with `aws s3 cp`. */
+const STDIO = '-';
+
+/** `cp - DST` (stdin to a logical file) and `cp SRC -` (a logical file to stdout). */
+async function copyStdio(ctx: CliContext, srcSpec: string, dstSpec: string, recursive: boolean): Promise<void> {
+  if (srcSpec === STDIO && dstSpec === STDIO) throw invalid("'-' may be SRC (stdin) or DST (stdout), not both");
+  if (recursive) throw invalid("cp -r does not take '-' (stdin or stdout)");
+  const other = parseLocation(srcSpec === STDIO ? dstSpec : srcSpec);
+  if (other.kind === 'local') throw invalid(`with '-' the other path is a logical path (starting with /): ${JSON.stringify(showLocation(other))}`);
+  if (srcSpec === STDIO && other.asDirectory) throw new StrataError('EISDIR', "cp - writes one file: give its path, not a directory's", { path: other.path, op: 'copy' });
+  const fs = await ctx.fs();
+  if (srcSpec === STDIO) {
+    await fs.writeFile(other.path, Readable.from(ctx.streams.stdin ?? process.stdin), { signal: ctx.signal });
+    return;
+  }
+  const info = await fs.stat(other.path, { signal: ctx.signal });
+  if (info.type === 'directory') throw new StrataError('EISDIR', 'is a directory', { path: info.path, op: 'copy' });
+  await ctx.pipeToStdout(fs.createReadStream(info.path, { signal: ctx.signal }));
 }
 
 /** Copy operations between the namespace and the local file system. */

@@ -13,7 +13,8 @@ import { registerReadCommands } from './read-commands.js';
 import { registerWriteCommands } from './write-commands.js';
 
 const EXIT_HELP = `
-Paths are logical paths of the namespace (/data/x). cp also takes local files as file:/abs/path.
+Paths are logical paths of the namespace (/data/x). cp also takes local files as file:/abs/path,
+and - for stdin (as SRC) or stdout (as DST).
 The config is --config FILE, else ./stratafs.config.json.
 
 Exit codes: 0 ok, 1 other error, 2 usage or EINVAL, 3 ENOENT, 4 EACCES/EROFS,

@@ -1,11 +1,12 @@
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { lstat, mkdir, readFile, readdir, readlink, symlink, writeFile } from 'node:fs/promises';
 import { text } from 'node:stream/consumers';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli, startCli, workspace, type Workspace } from './cli-harness.js';
+import { errorLine, runCli, startCli, workspace, type Workspace } from './cli-harness.js';
 
 describe.skipIf(process.platform === 'win32')('stratafs in scripts: signals', () => {
   let ws: Workspace;
@@ -76,5 +77,40 @@ describe.skipIf(process.platform === 'win32')('stratafs cp to local files that a
     expect(await readlink(join(ws.dir, 'link.txt'))).toBe(join(ws.dir, 'real', 'target.txt'));
     expect(await readFile(join(ws.dir, 'real', 'target.txt'), 'utf8')).toBe('from the namespace\n');
     expect(await readdir(join(ws.dir, 'real'))).toEqual(['target.txt']);
+  });
+});
+
+describe("stratafs cp with '-': stdin and stdout", () => {
+  let ws: Workspace;
+  const data = randomBytes(300_000);
+
+  beforeAll(async () => {
+    ws = await workspace();
+  });
+  afterAll(() => ws.cleanup());
+
+  it('cp - DST writes stdin to a file, byte for byte; cp SRC - writes a file to stdout', async () => {
+    const up = startCli(['cp', '-', '/a/from-stdin.bin'], ws.dir);
+    up.child.stdin!.end(data);
+    expect(await up.result).toMatchObject({ code: 0, stdout: '', stderr: '' });
+    expect((await readFile(join(ws.a, 'from-stdin.bin'))).equals(data)).toBe(true);
+    const down = await runCli(['cp', '/a/from-stdin.bin', '-'], ws.dir);
+    expect(down).toMatchObject({ code: 0, stderr: '' });
+    expect(down.bytes.equals(data)).toBe(true);
+  });
+
+  it("'-' with a directory, with -r, or on both sides is refused", async () => {
+    const [intoDir, recursive, both, local] = await Promise.all([
+      runCli(['cp', '-', '/a/'], ws.dir),
+      runCli(['cp', '-r', '/a', '-'], ws.dir),
+      runCli(['cp', '-', '-'], ws.dir),
+      runCli(['cp', '-', 'file:/tmp/x'], ws.dir),
+    ]);
+    expect(intoDir.code).toBe(5);
+    expect(intoDir.stderr).toMatch(errorLine('EISDIR', '/a'));
+    for (const result of [recursive, both, local]) {
+      expect(result.code).toBe(2);
+      expect(result.stderr).toMatch(errorLine('EINVAL'));
+    }
   });
 });
