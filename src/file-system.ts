@@ -524,7 +524,7 @@ export class StrataFS {
         // the others go to the store: none lands after the move, under the old name.
         const held = (await this.#ctx.writeBack?.holdUploads(cacheId, src.key, options?.signal, info.type === 'directory')) ?? [];
         try {
-          await this.#ctx.writeBack?.persistKey(cacheId, src.key);
+          await this.#ctx.writeBack?.persistKey(cacheId, src.key, false, options?.signal);
         } finally {
           this.#ctx.writeBack?.releaseAll(held);
         }
@@ -677,7 +677,7 @@ export class StrataFS {
         checkOperationOptions(options, []);
         await this.#ready();
         if (!(await this.#ns.statInfo(target, options?.signal))) throw await this.#ns.missing(target, options?.signal);
-        for (const { mount, key } of this.#ctx.mountsUnder(target)) await this.#ctx.writeBack?.persistKey(this.#ctx.state.get(mount)!.cacheId, key, true);
+        for (const { mount, key } of this.#ctx.mountsUnder(target)) await this.#ctx.writeBack?.persistKey(this.#ctx.state.get(mount)!.cacheId, key, true, options?.signal);
       });
     });
   }

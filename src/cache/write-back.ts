@@ -91,27 +91,29 @@ export class WriteBack {
    * Uploads now, and waits for, the pending writes at or below `key` of one store (`MUST_CACHE`
    * too when `all`). Each gets the retry policy's attempts (one when the store refuses it for
    * good, e.g. `EACCES`); then the call fails with the store's error, and the write stays
-   * pending in the journal.
+   * pending in the journal. One that another process is uploading is waited for until that
+   * upload has ended (then it is in the store, or this call uploads it), or until `signal` aborts.
    */
-  async persistKey(cacheId: string, key: string, all = false): Promise<void> {
+  async persistKey(cacheId: string, key: string, all = false, signal?: AbortSignal): Promise<void> {
     const selected = this.journal.list(cacheId).filter((p) => isKeyAtOrBelow(p.key, key) && (all || p.mode === 'ASYNC_THROUGH'));
-    const outcomes = await Promise.allSettled(selected.map((p) => this.#persist(p)));
+    const outcomes = await Promise.allSettled(selected.map((p) => this.#persist(p, signal)));
     const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
     if (failed) throw failed.reason;
   }
 
   /**
    * One upload of a pending write, now; its store's retry layer retries what it can. It waits
-   * while another process uploads an older write of the file (that one lands first).
+   * while another process uploads it, or an older write of the file (that one lands first).
    */
-  async #persist(pending: PendingWrite): Promise<void> {
+  async #persist(pending: PendingWrite, signal?: AbortSignal): Promise<void> {
     const mount = this.mountOf(pending.cacheId);
     if (!mount) throw new StrataError('EROFS', 'the store is mounted read-only');
     for (let attempt = 1; ; attempt++) {
-      const outcome = await this.locks.run(objectId(pending.cacheId, pending.key), () => this.#tracked(this.#attempt(mount, pending)));
+      throwIfAborted(signal);
+      const outcome = await this.locks.run(objectId(pending.cacheId, pending.key), () => this.#tracked(this.#attempt(mount, pending, undefined, true)));
       if (outcome === true) return;
       if (!isWaiting(outcome.error) || this.#stopped) throw toStrataError(outcome.error);
-      await sleep(backoffDelay(this.retry, Math.min(attempt, 10)));
+      await sleep(backoffDelay(this.retry, Math.min(attempt, 10)), undefined, { signal });
     }
   }
 
@@ -232,11 +234,13 @@ export class WriteBack {
    * One upload attempt: `true` when done (or nothing is left to do), else the error it failed with. A write that is no
    * longer the newest pending write of its key is dropped, not uploaded: the newer one holds
    * what the file is now, and an older upload landing after it would bring back old data.
+   * With `waitHeld` (a persist), a write another process is uploading is waited for too.
    */
-  async #attempt(mount: Mount, pending: PendingWrite, stop = new AbortController()): Promise<true | { error: unknown }> {
+  async #attempt(mount: Mount, pending: PendingWrite, stop = new AbortController(), waitHeld = false): Promise<true | { error: unknown }> {
     const claim = this.journal.claim(pending.id);
     // Another process uploads an older write of the file: this one goes once that one has landed.
     if (claim === 'waiting') return { error: new StrataError('EBUSY', 'another process is uploading an older write of the file', { op: 'upload', temporary: true }) };
+    if (claim === 'held' && waitHeld) return { error: new StrataError('EBUSY', 'another process is uploading the write of the file', { op: 'upload', temporary: true }) };
     if (claim === 'superseded') await this.journal.complete(pending.id);
     // Superseded, done elsewhere, discarded by a write or removal through the store, or uploaded by another process.
     if (claim !== 'claimed') return true;

@@ -128,8 +128,15 @@ describe('an rm -r in one instance of a directory with a file whose ASYNC_THROUG
  * Two instances on one new disk cache dir over `store`: `a` writes 'v1' to `written`
  * (ASYNC_THROUGH), and while its upload is held back `change` runs on `b`, given every chance to
  * reach the store first; then the upload goes on, and `check` runs once both have ended.
+ * `ready` runs on `b` before `change`, while the upload is held back.
  */
-async function whileUploading(store: CountingStore, written: string, change: (b: StrataFS) => Promise<unknown>, check: (b: StrataFS) => Promise<void>): Promise<void> {
+async function whileUploading(
+  store: CountingStore,
+  written: string,
+  change: (b: StrataFS) => Promise<unknown>,
+  check: (b: StrataFS) => Promise<void>,
+  ready?: (b: StrataFS) => Promise<void>,
+): Promise<void> {
   const cache = await tempDir('stratafs-shared-cache-');
   let letGo!: () => void;
   const gate = new Promise<void>((resolve) => (letGo = resolve));
@@ -152,6 +159,7 @@ async function whileUploading(store: CountingStore, written: string, change: (b:
     await b.mount('/s', store);
     await a.writeFile(`/s/${written}`, 'v1', { writeType: 'ASYNC_THROUGH' });
     await v1Reached; // the upload of v1 is on its way
+    await ready?.(b);
     const bDone = change(b);
     await Promise.race([bDone.catch(() => undefined), new Promise((r) => setTimeout(r, 300))]);
     letGo();
@@ -165,3 +173,29 @@ async function whileUploading(store: CountingStore, written: string, change: (b:
     await cache.cleanup();
   }
 }
+
+describe('a persist in one instance of a file whose ASYNC_THROUGH write another instance on the disk cache dir uploads', () => {
+  it('resolves only once that upload has landed', async () => {
+    const store = new CountingStore('shared-dir-persist');
+    await store.inner.write('f.txt', Buffer.from('v00'));
+    let persisted: string | undefined;
+    await whileUploading(
+      store,
+      'f.txt',
+      async (b) => {
+        // It gives up at its signal while it waits.
+        const abort = new AbortController();
+        const given = b.persist('/s/f.txt', { signal: abort.signal });
+        abort.abort();
+        await expect(given).rejects.toMatchObject({ name: 'AbortError' });
+        await b.persist('/s/f.txt');
+        persisted = (await store.inner.read('f.txt').then((s) => s.toArray())).join('');
+      },
+      async () => expect(persisted).toBe('v1'),
+      // Once b sees the pending write (its view of the journal is re-read at most once a second).
+      async (b) => {
+        while ((await b.stat('/s/f.txt')).size !== 2) await new Promise((r) => setTimeout(r, 20));
+      },
+    );
+  });
+});
