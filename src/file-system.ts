@@ -509,6 +509,7 @@ export class StrataFS {
       const target = normalizePath(to, 'rename');
       await this.#run('rename', source, async () => {
         checkOperationOptions(options, []);
+        this.#seePendingWrites();
         const info = await this.#ns.statInfo(source, options?.signal);
         if (!info) throw await this.#ns.missing(source, options?.signal);
         if (fileNamedAsDirectory(info, from, to)) throw notADirectory();
@@ -676,10 +677,20 @@ export class StrataFS {
       await this.#run('persist', target, async () => {
         checkOperationOptions(options, []);
         await this.#ready();
+        this.#seePendingWrites();
         if (!(await this.#ns.statInfo(target, options?.signal))) throw await this.#ns.missing(target, options?.signal);
         for (const { mount, key } of this.#ctx.mountsUnder(target)) await this.#ctx.writeBack?.persistKey(this.#ctx.state.get(mount)!.cacheId, key, true, options?.signal);
       });
     });
+  }
+
+  /**
+   * Reads the pending writes from the journal itself, not from this process's view of it (re-read
+   * at most once a second): a change that must not miss one another process made a moment ago
+   * (a persist, a rename's source) then finds it.
+   */
+  #seePendingWrites(): void {
+    this.#ctx.disk?.journal.list(undefined, true);
   }
 
   /** Resolves once every `ASYNC_THROUGH` write of the mounted stores is in its store. */

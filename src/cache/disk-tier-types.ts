@@ -76,8 +76,12 @@ export interface WriteJournal {
   stage(cacheId: string, key: string, data: Buffer | AsyncIterable<Uint8Array>, mode: PendingWrite['mode'], signal?: AbortSignal): Promise<PendingWrite>;
   /** The newest pending write of that key, if any. */
   find(cacheId: string, key: string): PendingWrite | undefined;
-  /** Every pending write (of one cache id when given), oldest first. */
-  list(cacheId?: string): PendingWrite[];
+  /**
+   * Every pending write (of one cache id when given), oldest first. `fresh`: read from the
+   * journal itself where a view of it is cached, for a change that must not miss a pending
+   * write another process made a moment ago.
+   */
+  list(cacheId?: string, fresh?: boolean): PendingWrite[];
   /** Reads `length` bytes at `offset` of a pending write's data. */
   read(id: string, offset: number, length: number): Promise<Buffer>;
   /** A pending write's whole data as a stream that fails with `EIO`, before its end, when the data is damaged. */

@@ -1,7 +1,8 @@
 /**
  * An in-process mirror of the write-back journal's records, so that `stat`/`readdir` can check
  * for pending writes without an index query. It reloads after every change made through it and
- * at most `refreshMs` after a change made by another process on the same cache dir.
+ * at most `refreshMs` after a change made by another process on the same cache dir (at once for
+ * a `list` asked for `fresh`).
  * @module
  */
 import type { Readable } from 'node:stream';
@@ -22,9 +23,9 @@ export class PendingIndex implements WriteJournal {
     private readonly onGoneElsewhere: (pending: PendingWrite) => void = () => undefined,
   ) {}
 
-  #fresh(): void {
+  #fresh(force = false): void {
     const now = performance.now();
-    if (now - this.#loadedAt < this.refreshMs) return;
+    if (!force && now - this.#loadedAt < this.refreshMs) return;
     this.#loadedAt = now;
     const before = this.#all;
     this.#all = this.journal.list();
@@ -56,8 +57,8 @@ export class PendingIndex implements WriteJournal {
     return this.#byKey.get(`${cacheId}\n${key}`);
   }
 
-  list(cacheId?: string): PendingWrite[] {
-    this.#fresh();
+  list(cacheId?: string, fresh = false): PendingWrite[] {
+    this.#fresh(fresh);
     return cacheId === undefined ? [...this.#all] : this.#all.filter((p) => p.cacheId === cacheId);
   }
 

@@ -93,9 +93,10 @@ export class WriteBack {
    * good, e.g. `EACCES`); then the call fails with the store's error, and the write stays
    * pending in the journal. One that another process is uploading is waited for until that
    * upload has ended (then it is in the store, or this call uploads it), or until `signal` aborts.
+   * The journal itself is read: a write another process made a moment ago is not missed.
    */
   async persistKey(cacheId: string, key: string, all = false, signal?: AbortSignal): Promise<void> {
-    const selected = this.journal.list(cacheId).filter((p) => isKeyAtOrBelow(p.key, key) && (all || p.mode === 'ASYNC_THROUGH'));
+    const selected = this.journal.list(cacheId, true).filter((p) => isKeyAtOrBelow(p.key, key) && (all || p.mode === 'ASYNC_THROUGH'));
     const outcomes = await Promise.allSettled(selected.map((p) => this.#persist(p, signal)));
     const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
     if (failed) throw failed.reason;

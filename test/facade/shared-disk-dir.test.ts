@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { StrataFS } from '../../src/index.js';
+import { StrataError, StrataFS } from '../../src/index.js';
 import { CountingStore } from '../support/counting-store.js';
 import { expectedContent } from './fixtures/shared-dir-content.js';
 import { tempDir } from '../support/helpers.js';
@@ -122,6 +122,45 @@ describe('an rm -r in one instance of a directory with a file whose ASYNC_THROUG
       },
     );
   });
+});
+
+describe('a change in one instance right after another instance on the disk cache dir wrote ASYNC_THROUGH a file, whose upload has not landed', () => {
+  const cases = {
+    'a persist uploads that write': async (b: StrataFS, store: CountingStore) => {
+      await b.persist('/s/g.txt');
+      expect((await store.inner.read('g.txt').then((s) => s.toArray())).join('')).toBe('v1');
+    },
+    'a rename moves that write': async (b: StrataFS, store: CountingStore) => {
+      await b.rename('/s/g.txt', '/s/h.txt');
+      expect(await store.inner.stat('g.txt')).toBeUndefined();
+      expect((await store.inner.read('h.txt').then((s) => s.toArray())).join('')).toBe('v1');
+    },
+  };
+  for (const [what, change] of Object.entries(cases)) for (const existing of [true, false]) {
+    it(`${what} (of ${existing ? 'a file in the store' : 'a new file'})`, async () => {
+      const cache = await tempDir('stratafs-shared-cache-');
+      const store = new CountingStore('shared-dir-new-write');
+      if (existing) await store.inner.write('g.txt', Buffer.from('v0'));
+      // The same store, whose writes refuse a's upload: the write stays pending, for b to find.
+      const refusing = Object.assign(Object.create(store) as CountingStore, {
+        write: () => Promise.reject(new StrataError('EACCES', 'refused')),
+      });
+      const options = { cache: { disk: { dir: cache.dir, capacity: '8MiB' } }, retry: { attempts: 3, minDelay: 1, maxDelay: 20 } };
+      const a = new StrataFS(options);
+      const b = new StrataFS(options);
+      try {
+        await a.mount('/s', refusing);
+        await b.mount('/s', store);
+        await b.exists('/s/g.txt'); // b has just looked at the pending writes
+        await a.writeFile('/s/g.txt', 'v1', { writeType: 'ASYNC_THROUGH' });
+        await change(b, store);
+      } finally {
+        await a.close();
+        await b.close();
+        await cache.cleanup();
+      }
+    });
+  }
 });
 
 /**
