@@ -124,20 +124,25 @@ describe('an rm -r in one instance of a directory with a file whose ASYNC_THROUG
   });
 });
 
-describe('a change in one instance right after another instance on the disk cache dir wrote ASYNC_THROUGH a file, whose upload has not landed', () => {
+describe('a change in one instance right after another instance on the disk cache dir wrote a file that is not in the store yet', () => {
   const cases = {
     'a persist uploads that write': async (b: StrataFS, store: CountingStore) => {
       await b.persist('/s/g.txt');
       expect((await store.inner.read('g.txt').then((s) => s.toArray())).join('')).toBe('v1');
     },
-    'a rename moves that write': async (b: StrataFS, store: CountingStore) => {
+    'a rename moves that write': async (b: StrataFS, store: CountingStore, writeType: string) => {
       await b.rename('/s/g.txt', '/s/h.txt');
-      expect(await store.inner.stat('g.txt')).toBeUndefined();
-      expect((await store.inner.read('h.txt').then((s) => s.toArray())).join('')).toBe('v1');
+      expect(await b.exists('/s/g.txt')).toBe(false);
+      expect((await b.readFile('/s/h.txt')).toString()).toBe('v1');
+      // MUST_CACHE data moves in the disk cache; ASYNC_THROUGH data was uploaded first.
+      if (writeType === 'ASYNC_THROUGH') {
+        expect(await store.inner.stat('g.txt')).toBeUndefined();
+        expect((await store.inner.read('h.txt').then((s) => s.toArray())).join('')).toBe('v1');
+      }
     },
   };
-  for (const [what, change] of Object.entries(cases)) for (const existing of [true, false]) {
-    it(`${what} (of ${existing ? 'a file in the store' : 'a new file'})`, async () => {
+  for (const [what, change] of Object.entries(cases)) for (const existing of [true, false]) for (const writeType of ['ASYNC_THROUGH', 'MUST_CACHE'] as const) {
+    it(`${what} (${writeType}, of ${existing ? 'a file in the store' : 'a new file'})`, async () => {
       const cache = await tempDir('stratafs-shared-cache-');
       const store = new CountingStore('shared-dir-new-write');
       if (existing) await store.inner.write('g.txt', Buffer.from('v0'));
@@ -152,8 +157,8 @@ describe('a change in one instance right after another instance on the disk cach
         await a.mount('/s', refusing);
         await b.mount('/s', store);
         await b.exists('/s/g.txt'); // b has just looked at the pending writes
-        await a.writeFile('/s/g.txt', 'v1', { writeType: 'ASYNC_THROUGH' });
-        await change(b, store);
+        await a.writeFile('/s/g.txt', 'v1', { writeType });
+        await change(b, store, writeType);
       } finally {
         await a.close();
         await b.close();
