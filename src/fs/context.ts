@@ -123,18 +123,28 @@ export class FsContext {
    * leaves them pending.
    */
   async replacingInStore<T>(mount: Mount, key: string, call: () => Promise<T>, signal?: AbortSignal): Promise<T> {
-    const { cacheId } = this.stateOf(mount);
-    const held = (await this.writeBack?.holdUploads(cacheId, key, signal)) ?? [];
-    let result: T;
+    return this.holdingUploads(mount, key, async (held) => {
+      const result = await this.changingStore(mount, key, call);
+      for (const id of held) await this.disk?.journal.complete(id);
+      await this.disk?.journal.discard(this.stateOf(mount).cacheId, key);
+      return result;
+    }, signal);
+  }
+
+  /**
+   * Runs `change`, a change of the file `key` of `mount` (of everything below it too, with
+   * `below`) made in the store itself, holding the file's pending writes (their ids are passed
+   * to it): another process's upload of one of them lands before it, never after it. When the
+   * change fails they are given back, still pending; else the change drops them.
+   */
+  async holdingUploads<T>(mount: Mount, key: string, change: (held: string[]) => Promise<T>, signal?: AbortSignal, below = false): Promise<T> {
+    const held = (await this.writeBack?.holdUploads(this.stateOf(mount).cacheId, key, signal, below)) ?? [];
     try {
-      result = await this.changingStore(mount, key, call);
+      return await change(held);
     } catch (error) {
       this.writeBack?.releaseAll(held);
       throw error;
     }
-    for (const id of held) await this.disk?.journal.complete(id);
-    await this.disk?.journal.discard(cacheId, key);
-    return result;
   }
 
   /** The shared tier for a mount's metadata, unless its store lives in this process only or it asks the store every time. */

@@ -62,25 +62,18 @@ export class Writer {
       return info;
     }
     // Another process's upload of an older pending write of the file lands before this write, never after it.
-    const held = (await this.ctx.writeBack?.holdUploads(state.cacheId, key, signal)) ?? [];
-    let info: ObjectInfo;
-    let kept: ReturnType<typeof keepWhileFits> | undefined;
-    try {
+    return this.ctx.holdingUploads(mount, key, async (held) => {
+      const dropped = [...new Set([...replaces, ...held])];
       if (!Buffer.isBuffer(body) && mode === 'CACHE_THROUGH') {
         // Keep the pages of a streamed write while they fit the memory tier; drop them past that.
-        kept = keepWhileFits(body, this.ctx.pages.memory.capacity);
-        const stream = kept.stream;
-        info = await this.ctx.changingStore(mount, key, () => mount.store.write(key, stream, { signal }));
-      } else {
-        const size = Buffer.isBuffer(body) ? body.length : undefined;
-        info = await this.ctx.changingStore(mount, key, () => mount.store.write(key, body, { signal, size }));
+        const kept = keepWhileFits(body, this.ctx.pages.memory.capacity);
+        const info = await this.ctx.changingStore(mount, key, () => mount.store.write(key, kept.stream, { signal }));
+        return this.afterWrite(mount, key, info, kept.bytes(info.size), dropped);
       }
-    } catch (error) {
-      this.ctx.writeBack?.releaseAll(held);
-      throw error;
-    }
-    const data = kept ? kept.bytes(info.size) : mode === 'CACHE_THROUGH' && Buffer.isBuffer(body) ? body : undefined;
-    return this.afterWrite(mount, key, info, data, [...new Set([...replaces, ...held])]);
+      const data = Buffer.isBuffer(body) ? body : undefined;
+      const info = await this.ctx.changingStore(mount, key, () => mount.store.write(key, body, { signal, size: data?.length }));
+      return this.afterWrite(mount, key, info, mode === 'CACHE_THROUGH' ? data : undefined, dropped);
+    }, signal);
   }
 
   /** After a write to the store: drops the pending writes it `replaces`, updates the caches. */
