@@ -29,8 +29,9 @@ const UNITS: Record<string, number> = {
 };
 
 /**
- * Parses a size into whole bytes. Throws `EINVAL` naming `what` for negative, NaN, infinite,
- * non-integral or unparsable input.
+ * Parses a size into whole bytes (a fraction of a unit rounds down: `'1.1k'` is 1126). Throws
+ * `EINVAL` naming `what` for negative, NaN, infinite, non-integral or unparsable input, a
+ * fraction of a byte (`'1.5'`) included.
  */
 export function parseSize(value: unknown, what = 'size'): Bytes {
   if (typeof value === 'number') {
@@ -43,6 +44,8 @@ export function parseSize(value: unknown, what = 'size'): Bytes {
   // The text is quoted only when it looks like a size (a mistyped unit): it may be a secret otherwise.
   const shown = /^\s*[\d.]+\s*[a-zA-Z]{0,3}\s*$/.test(value) ? `: ${JSON.stringify(value)}` : '';
   if (!match || factor === undefined) throw invalid(`${what} is not a size${shown} (try '64MiB' or 1048576)`);
+  // A fraction of a unit is fine ('1.5GiB'); a fraction of a byte is not.
+  if (factor === 1 && match[1]!.includes('.')) throw invalid(`${what} must be a whole number of bytes${shown}`);
   const bytes = Math.floor(Number(match[1]) * factor);
   if (!Number.isSafeInteger(bytes)) throw invalid(`${what} is too large${shown}`);
   return bytes;

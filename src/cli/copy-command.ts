@@ -134,6 +134,8 @@ class Copier {
         try {
           return await pipeline(this.fs.createReadStream(src.path, { signal }), createWriteStream(target.path), { signal });
         } catch (error) {
+          // A pipe whose reader has gone (`cp SRC file:/dev/stdout | head`) ends the copy quietly, as `cp SRC -` does.
+          if ((error as { code?: string }).code === 'EPIPE') return;
           if (error instanceof StrataError || (error as { name?: string }).name === 'AbortError') throw error;
           throw localError(error, dst.path, 'write');
         }

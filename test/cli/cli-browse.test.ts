@@ -113,13 +113,14 @@ describe('stratafs ls / stat / cat / head / tail', () => {
   });
 
   it('exit codes by error class: EISDIR 5, EROFS 4, usage 2', async () => {
-    const [isDir, readOnly, badOption, unknownCommand, noCommand, badCount, relative, helpOfNone] = await Promise.all([
+    const [isDir, readOnly, badOption, unknownCommand, noCommand, badCount, fractionalCount, relative, helpOfNone] = await Promise.all([
       ws.run('cat', '/a/sub'),
       ws.run('mkdir', '/top-level'),
       ws.run('ls', '--bogus'),
       ws.run('frobnicate'),
       ws.run(),
       ws.run('head', '-c', 'lots', '/a/hello.txt'),
+      ws.run('head', '-c', '1.5', '/a/hello.txt'),
       ws.run('cat', 'a/hello.txt'),
       ws.run('help', 'bogus'),
     ]);
@@ -127,7 +128,7 @@ describe('stratafs ls / stat / cat / head / tail', () => {
     expect(isDir.stderr).toMatch(errorLine('EISDIR', '/a/sub'));
     expect(readOnly.code).toBe(4);
     expect(readOnly.stderr).toMatch(errorLine('EROFS', '/top-level'));
-    for (const result of [badOption, unknownCommand, noCommand, badCount, relative, helpOfNone]) {
+    for (const result of [badOption, unknownCommand, noCommand, badCount, fractionalCount, relative, helpOfNone]) {
       expect(result.code).toBe(2);
       expect(result.stderr).toMatch(errorLine('EINVAL'));
     }
@@ -135,6 +136,8 @@ describe('stratafs ls / stat / cat / head / tail', () => {
     expect(unknownCommand.stderr).toContain("unknown command 'frobnicate'");
     expect(helpOfNone.stderr).toContain("unknown command 'bogus'");
     expect(noCommand.stderr).toContain('missing command');
+    expect(fractionalCount.stderr).toContain('-c must be a whole number of bytes');
+    expect(fractionalCount.stdout).toBe('');
   });
 
   it('--help prints the usage and the exit code table, exit 0', async () => {

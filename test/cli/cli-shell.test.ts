@@ -68,6 +68,18 @@ describe.skipIf(process.platform === 'win32')('stratafs cp to local files that a
     expect(await reader).toBe('from the namespace\n');
   });
 
+  it('a named pipe whose reader stops early (like | head) ends the copy quietly, as cp SRC - does', async () => {
+    await writeFile(join(ws.a, 'big.bin'), Buffer.alloc(4 * 1024 * 1024, 1));
+    const fifo = join(ws.dir, 'early.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const reader = createReadStream(fifo);
+    const first = new Promise<Buffer>((resolve) => reader.once('data', (chunk) => resolve(chunk as Buffer)));
+    const run = runCli(['cp', '/a/big.bin', `file:${fifo}`], ws.dir);
+    expect((await first).length).toBeGreaterThan(0);
+    reader.destroy();
+    expect(await run).toMatchObject({ code: 0, stdout: '', stderr: '' });
+  });
+
   it('a symbolic link is written through, as cp(1) does: the link stays, the file it names gets the data', async () => {
     await mkdir(join(ws.dir, 'real'));
     await writeFile(join(ws.dir, 'real', 'target.txt'), 'old');

@@ -155,6 +155,7 @@ describe('bad input is refused with EINVAL before any I/O', () => {
       ['NaN capacity', () => new StrataFS({ cache: { memory: { capacity: NaN } } })],
       ['huge capacity string', () => new StrataFS({ cache: { memory: { capacity: '99999999999999999999TiB' } } })],
       ['bad size string', () => new StrataFS({ cache: { pageSize: '1 megabyte' } })],
+      ['a fraction of a byte', () => new StrataFS({ cache: { pageSize: '4096.5' } })],
       ['bad readType', () => new StrataFS({ readType: 'SOMETIMES' as never })],
       ['bad writeType', () => new StrataFS({ writeType: 'LATER' as never })],
       ['syncInterval below -1', () => new StrataFS({ metadata: { syncInterval: -5 } })],
