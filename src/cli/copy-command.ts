@@ -4,7 +4,7 @@
  * @module
  */
 import { createWriteStream } from 'node:fs';
-import { lstat, mkdir, open, readdir, realpath, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { lstat, mkdir, readdir, realpath, rename, stat, unlink } from 'node:fs/promises';
 import { basename as localBasename, dirname as localDirname, join as localJoin } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -15,6 +15,7 @@ import { basename, isSameOrBelow, joinPath, relativeTo } from '../path.js';
 import type { CliContext } from './context.js';
 import { formatBytes } from './format.js';
 import { parseLocation, showLocation, type Location } from './local-path.js';
+import { openLocalInPlace, openLocalSource } from './local-streams.js';
 import { createProgress } from './progress.js';
 
 /** A file or directory of a copy's source, relative to the source root. */
@@ -115,16 +116,16 @@ class Copier {
     const signal = this.signal;
     if (src.kind === 'logical' && dst.kind === 'logical') return this.fs.copy(src.path, dst.path, { signal });
     if (src.kind === 'local' && dst.kind === 'logical') {
-      let handle: FileHandle;
+      let source: Readable;
       try {
-        handle = await open(src.path, 'r');
+        source = await openLocalSource(src.path);
       } catch (error) {
         throw localError(error, src.path, 'open');
       }
       try {
-        await this.fs.writeFile(dst.path, handle.createReadStream({ autoClose: false }), { signal });
+        await this.fs.writeFile(dst.path, source, { signal });
       } finally {
-        await handle.close().catch(() => undefined);
+        source.destroy();
       }
       return;
     }
@@ -132,7 +133,7 @@ class Copier {
       const target = await localTarget(dst.path);
       if (target.inPlace) {
         try {
-          return await pipeline(this.fs.createReadStream(src.path, { signal }), createWriteStream(target.path), { signal });
+          return await pipeline(this.fs.createReadStream(src.path, { signal }), await openLocalInPlace(target.path), { signal });
         } catch (error) {
           // A pipe whose reader has gone (`cp SRC file:/dev/stdout | head`) ends the copy quietly, as `cp SRC -` does.
           if ((error as { code?: string }).code === 'EPIPE') return;

@@ -47,6 +47,40 @@ describe.skipIf(process.platform === 'win32')('stratafs in scripts: signals', ()
     expect(result.stderr).toBe('stratafs: interrupted\n');
     expect(await readdir(ws.a)).toEqual([]);
   });
+
+  it('Ctrl-C while the source pipe is silent stops the copy at once: no more data is needed', async () => {
+    const fifo = join(ws.dir, 'silent-source');
+    execFileSync('mkfifo', [fifo]);
+    const run = startCli(['cp', `file:${fifo}`, '/a/copy-silent.bin'], ws.dir, {}, 'ignore');
+    // The writer has opened the pipe but sent nothing: the copy waits in its first read.
+    const source = createWriteStream(fifo).on('error', () => undefined);
+    await new Promise((resolve) => source.once('open', resolve));
+    await sleep(1500);
+    run.child.kill('SIGINT');
+    const result = await run.result;
+    source.destroy();
+    expect(result.code).toBe(130);
+    expect(result.stderr).toBe('stratafs: interrupted\n');
+    expect(await readdir(ws.a)).toEqual([]);
+  });
+
+  it('Ctrl-C while the destination pipe is not read stops the copy at once', async () => {
+    await writeFile(join(ws.a, 'big.bin'), Buffer.alloc(4 * 1024 * 1024, 3));
+    const fifo = join(ws.dir, 'stalled-destination');
+    execFileSync('mkfifo', [fifo]);
+    // The reader takes one chunk and then reads no more: the copy waits in a write.
+    const reader = createReadStream(fifo);
+    const first = new Promise((resolve) => reader.once('data', resolve));
+    const run = startCli(['cp', '/a/big.bin', `file:${fifo}`], ws.dir, {}, 'ignore');
+    await first;
+    reader.pause();
+    await sleep(1000);
+    run.child.kill('SIGINT');
+    const result = await run.result;
+    reader.destroy();
+    expect(result.code).toBe(130);
+    expect(result.stderr).toBe('stratafs: interrupted\n');
+  });
 });
 
 describe.skipIf(process.platform === 'win32')('stratafs cp to local files that are not plain files', () => {
