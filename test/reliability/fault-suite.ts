@@ -95,6 +95,19 @@ export function describeFaults(name: string, target: FaultTarget): void {
       await expectCode(fs.stat('/x/new.txt'), 'ENOENT');
     });
 
+    it('an endpoint that answers 404 with a web page is ENOENT, and no markup reaches the message', async () => {
+      await put('gone.txt', Buffer.from('real'));
+      proxy.add({ webPage: 404, times: 1000 });
+      for (const [op, call] of [
+        ['stat', () => fs.stat('/x/gone.txt')],
+        ['readFile', () => fs.readFile('/x/gone.txt')],
+      ] as const) {
+        const error = await expectCode(call(), 'ENOENT');
+        expect(error.message, op).not.toMatch(/<|html/i);
+        expect(error.path, op).toBe('/x/gone.txt');
+      }
+    });
+
     it('connection resets before and during the body are retried; the bytes are right', async () => {
       const data = randomBytes(4 * PAGE);
       await put('r.bin', data);

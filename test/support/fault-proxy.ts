@@ -10,7 +10,8 @@
  * - `{ delayBodyMs: N }` holds the body back for N ms after the headers;
  * - `{ contentRange: 'bytes 0-9/100' }` rewrites the `Content-Range` header;
  * - `{ headers: { 'content-length': '0' } }` replaces those answer headers (a lagging `HEAD`);
- * - `{ webPage: true }` answers 200 with an HTML page, as a web server at the wrong address does.
+ * - `{ webPage: true }` answers 200 with an HTML page, as a web server at the wrong address does
+ *   (`{ webPage: 404 }`: that status with the page).
  *
  * Faults apply to requests that match (`method`, a `path` substring, `header`), `times` times.
  */
@@ -31,7 +32,7 @@ export interface Fault {
   delayBodyMs?: number;
   contentRange?: string;
   headers?: Record<string, string>;
-  webPage?: boolean;
+  webPage?: boolean | number;
 }
 
 /** A running proxy. */
@@ -81,7 +82,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     }
     if (fault?.webPage) {
       req.resume();
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      res.writeHead(fault.webPage === true ? 200 : fault.webPage, { 'content-type': 'text/html; charset=utf-8' });
       res.end(req.method === 'HEAD' ? undefined : '<!DOCTYPE html><html><body><h1>Welcome to nginx!</h1></body></html>');
       return;
     }

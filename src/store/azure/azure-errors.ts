@@ -54,11 +54,15 @@ export interface AzureErrorContext {
   call?: StoreCallOptions;
 }
 
-/** The first line of an Azure message (the service appends `RequestId:…` and `Time:…` lines). */
+/**
+ * The first line of an Azure message (the service appends `RequestId:…` and `Time:…` lines);
+ * none when it is markup: the page of a web server that is not Azure's.
+ */
 function firstLine(error: unknown): string | undefined {
   const message = (error as { message?: unknown } | undefined)?.message;
   if (typeof message !== 'string' || message.trim() === '') return undefined;
-  return message.trim().split('\n')[0]?.trim();
+  const line = message.trim().split('\n')[0]?.trim();
+  return line?.startsWith('<') ? undefined : line;
 }
 
 /**
