@@ -78,7 +78,13 @@ const TIMEOUT_CODES = new Set(['ETIMEDOUT', 'ESOCKETTIMEDOUT', 'TimeoutError', '
  */
 export function mapStoreError(
   error: unknown,
-  options: { byName?: Record<string, StrataErrorCode>; secrets?: readonly string[]; detail?: string } = {},
+  options: {
+    byName?: Record<string, StrataErrorCode>;
+    secrets?: readonly string[];
+    detail?: string;
+    /** The store's name: a broken connection then reads `cannot reach <service>: connect ECONNREFUSED …`. */
+    service?: string;
+  } = {},
 ): StrataError | Error {
   if (error instanceof StrataError) return error;
   if (isAbortError(error)) return error as Error;
@@ -97,13 +103,28 @@ export function mapStoreError(
       return new StrataError(code, message, { cause, temporary: status !== undefined && codeForStatus(status).temporary });
     }
     if (TIMEOUT_CODES.has(name)) return new StrataError('ETIMEDOUT', message, { cause, temporary: true });
-    if (NETWORK_CODES.has(name)) return new StrataError('EIO', message, { cause, temporary: true });
+    if (NETWORK_CODES.has(name)) {
+      const unreachable = options.service === undefined ? message : redact(cannotReach(options.service, error), secrets);
+      return new StrataError('EIO', unreachable, { cause, temporary: true });
+    }
   }
   if (status !== undefined) {
     const { code, temporary } = codeForStatus(status);
     return new StrataError(code, message, { cause, temporary });
   }
   return new StrataError('EIO', message, { cause, temporary: false });
+}
+
+/**
+ * The message of a network `error` (not redacted): `cannot reach <service>: connect ECONNREFUSED
+ * 127.0.0.1:9`, without the request some SDKs wrap around what broke (node-fetch's `request to
+ * URL failed, reason: …`, ali-oss's `…, GET URL (agent status …)`).
+ */
+export function cannotReach(service: string, error: unknown): string {
+  const e = error as { message?: unknown; code?: unknown } | undefined;
+  const message = typeof e?.message === 'string' && e.message.trim() !== '' ? e.message.trim() : String(e?.code ?? 'connection failed');
+  const reason = /reason: (.+)$/.exec(message)?.[1] ?? /^(.+?), (?:GET|HEAD|PUT|POST|DELETE) https?:\/\//.exec(message)?.[1] ?? message.split('\n')[0];
+  return `cannot reach ${service}: ${reason}`;
 }
 
 /**

@@ -12,7 +12,7 @@ import { StrataError, invalid, throwIfAborted, type StrataErrorCode } from '../e
 import { normalizePrefix } from '../path.js';
 import { checkSettingNames, parseBucketUri, prefixPath } from './bucket-uri.js';
 import { ObjectStoreBase, objectSizeOf, quoteEtag, rangeHeader, unquoteEtag, type RawObject, type RawRead, type RawWriteResult } from './object-store-base.js';
-import { httpStatusOf, mapStoreError, notTheStore } from './store-errors.js';
+import { cannotReach, httpStatusOf, mapStoreError, notTheStore } from './store-errors.js';
 import { guardStream } from './stream-utils.js';
 import type { ByteRange, StoreCallOptions, StoreCapabilities, StoreReadOptions, StoreSettings } from './under-store.js';
 
@@ -72,6 +72,8 @@ export interface VendorProfile {
   errorNames?: Readonly<Record<string, StrataErrorCode>>;
   /** The SDK's own names of errors a retry may cure (its names for a broken connection). */
   temporaryNames?: readonly string[];
+  /** The SDK's own names of a connection that failed, reported as `cannot reach <service>`. */
+  unreachableNames?: readonly string[];
 }
 
 /** Every setting of a connector (besides `bucket` and `prefix`) with its kind. */
@@ -143,6 +145,10 @@ const TEMPORARY_NAMES = new Set(['SlowDown', 'Throttling', 'TooManyRequests', 'R
 interface VendorErrorContext {
   /** The bucket, named in `NoSuchBucket` errors. */
   bucket: string;
+  /** The service, named when it cannot be reached. */
+  service: string;
+  /** The SDK's own names of a connection that failed (besides Node's `ECONNREFUSED` and the like). */
+  unreachable?: readonly string[];
   /** Secrets to strip from messages and causes. */
   secrets: readonly string[];
   /** The SDK's own error names (e.g. its timeout errors) on top of the shared table. */
@@ -151,25 +157,24 @@ interface VendorErrorContext {
   temporary?: readonly string[];
 }
 
-/**
- * Maps an OSS/COS SDK error with {@link mapStoreError} and the shared table: missing key or
- * bucket -> `ENOENT` (naming the bucket), refused credentials -> `EACCES`, throttling and 5xx
- * -> temporary, timeouts -> `ETIMEDOUT`. Aborts pass through.
- */
 /** The service's error names an SDK error carries (`code`, `Code`). */
 function namesOf(error: unknown): string[] {
   return [(error as { code?: unknown })?.code, (error as { Code?: unknown })?.Code].filter((v): v is string => typeof v === 'string');
 }
 
+/**
+ * Maps an OSS/COS SDK error with {@link mapStoreError} and the shared table: missing key or
+ * bucket -> `ENOENT` (naming the bucket), refused credentials -> `EACCES`, throttling and 5xx
+ * -> temporary, timeouts -> `ETIMEDOUT`. Aborts pass through.
+ */
 function mapVendorError(error: unknown, context: VendorErrorContext): Error {
   const names = namesOf(error);
   const noBucket = names.includes('NoSuchBucket');
-  // ali-oss appends the request and its agent's state to a network error's message: keep the error itself.
-  const network = /^(.+?), (?:GET|HEAD|PUT|POST|DELETE) https?:\/\//.exec(String((error as { message?: unknown })?.message ?? ''));
   const mapped = mapStoreError(error, {
     byName: { ...SHARED_ERROR_NAMES, ...context.names },
     secrets: context.secrets,
-    detail: noBucket ? `bucket '${context.bucket}' does not exist (NoSuchBucket)` : network ? `cannot reach the store: ${network[1]}` : undefined,
+    detail: noBucket ? `bucket '${context.bucket}' does not exist (NoSuchBucket)` : names.some((n) => context.unreachable?.includes(n)) ? cannotReach(context.service, error) : undefined,
+    service: context.service,
   });
   const temporary = (name: string): boolean => TEMPORARY_NAMES.has(name) || context.temporary?.includes(name) === true;
   if (mapped instanceof StrataError && (mapped.code === 'ETIMEDOUT' || names.some(temporary))) mapped.temporary = true;
@@ -531,6 +536,6 @@ export abstract class VendorObjectStore<C, S> extends ObjectStoreBase {
 
   /** The one error mapping of OSS and COS: the shared table plus the SDK's own names. */
   protected mapError(error: unknown): Error {
-    return mapVendorError(error, { bucket: this.bucket, secrets: this.#secrets, names: this.#profile.errorNames, temporary: this.#profile.temporaryNames });
+    return mapVendorError(error, { bucket: this.bucket, service: this.#profile.service, unreachable: this.#profile.unreachableNames, secrets: this.#secrets, names: this.#profile.errorNames, temporary: this.#profile.temporaryNames });
   }
 }

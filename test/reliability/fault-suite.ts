@@ -3,6 +3,8 @@
  * timeout layers on. Each connector runs the same suite with one call; its SDK's own retries
  * are turned off so that what recovers is stratafs.
  */
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { StrataFS, type UnderStore } from '../../src/index.js';
@@ -93,6 +95,27 @@ export function describeFaults(name: string, target: FaultTarget): void {
       proxy.clear();
       expect((await fs.readFile('/x/page.txt')).toString()).toBe('real');
       await expectCode(fs.stat('/x/new.txt'), 'ENOENT');
+    });
+
+    it('an endpoint nothing listens on is a temporary EIO that says the service cannot be reached, and where', async () => {
+      const closed = createServer();
+      await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+      const port = (closed.address() as AddressInfo).port;
+      await new Promise((resolve) => closed.close(resolve));
+      const f = new StrataFS({ retry: { attempts: 1 }, timeout: 5000 });
+      await f.mount('/down', await target.makeStore(`http://127.0.0.1:${port}`, prefix));
+      try {
+        for (const [op, call] of [
+          ['stat', () => f.stat('/down/a.txt')],
+          ['readdir', () => f.readdir('/down')],
+        ] as const) {
+          const error = await expectCode(call(), 'EIO');
+          expect(error.message, op).toMatch(new RegExp(`^EIO: cannot reach [A-Z][\\w ]+: connect ECONNREFUSED 127\\.0\\.0\\.1:${port}, ${op} '/down`));
+          expect((error as { temporary?: boolean }).temporary, op).toBe(true);
+        }
+      } finally {
+        await f.close();
+      }
     });
 
     it('an endpoint that answers 404 with a web page is ENOENT, and no markup reaches the message', async () => {

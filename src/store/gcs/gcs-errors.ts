@@ -75,7 +75,7 @@ export function mapGcsError(error: unknown, context: GcsErrorContext): Error {
     return make('EACCES', `GCS refused or could not use the credentials: ${message ?? `HTTP ${status ?? '?'}`}`);
   }
   if (reason === 'conditionNotMet') return make('ESTALE', message ?? 'precondition failed');
-  const mapped = mapStoreError(error, { secrets, detail: message ?? (status !== undefined ? `GCS answered HTTP ${status}` : undefined) });
+  const mapped = mapStoreError(error, { secrets, detail: message ?? (status !== undefined ? `GCS answered HTTP ${status}` : undefined), service: 'Google Cloud Storage' });
   const code = (error as { code?: unknown } | undefined)?.code;
   if (mapped instanceof StrataError && ((reason !== undefined && TEMPORARY_REASONS.has(reason)) || code === 'CONTENT_DOWNLOAD_MISMATCH')) mapped.temporary = true;
   return mapped;

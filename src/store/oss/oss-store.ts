@@ -59,6 +59,7 @@ const PROFILE: VendorProfile = {
   sdk: lazySdk('ali-oss', 'OSS', () => import('ali-oss')), // imported on the first request of the first OSS store
   errorNames: { ResponseTimeoutError: 'ETIMEDOUT', ConnectionTimeoutError: 'ETIMEDOUT' },
   temporaryNames: ['RequestError', 'ResponseError'], // ali-oss's names for a refused or broken connection (status -1)
+  unreachableNames: ['RequestError'],
 };
 
 /** Listing page size (OSS's default is only 100). */

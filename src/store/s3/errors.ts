@@ -58,7 +58,7 @@ export function mapS3Error(error: unknown, context: { bucket: string; secrets?: 
   if (names.includes('NoSuchBucket')) {
     return mapStoreError(error, { byName: { NoSuchBucket: 'ENOENT' }, secrets, detail: `S3 bucket '${context.bucket}' does not exist` });
   }
-  const mapped = mapStoreError(error, { byName: BY_NAME, secrets });
+  const mapped = mapStoreError(error, { byName: BY_NAME, secrets, service: 'S3' });
   if (mapped instanceof StrataError && mapped.code === 'EIO' && names.some((n) => TEMPORARY_NAMES.has(n))) mapped.temporary = true;
   return mapped;
 }
