@@ -262,6 +262,7 @@ export class StrataFS {
    */
   async readdir(path: string, options?: { recursive?: boolean; withInfo?: false; signal?: AbortSignal }): Promise<string[]>;
   async readdir(path: string, options: { recursive?: boolean; withInfo: true; signal?: AbortSignal }): Promise<FileInfo[]>;
+  async readdir(path: string, options?: { recursive?: boolean; withInfo?: boolean; signal?: AbortSignal }): Promise<string[] | FileInfo[]>;
   async readdir(path: string, options?: { recursive?: boolean; withInfo?: boolean; signal?: AbortSignal }): Promise<string[] | FileInfo[]> {
     const target = normalizePath(path, 'readdir');
     return this.#run('readdir', target, async () => {

@@ -140,6 +140,9 @@ export function describeFacadeConformance(name: string, makeStore: () => Promise
           ['sub', 'directory'],
         ]);
         expect(infos[0]!.path).toBe(p('d/a.txt'));
+        // A `withInfo` only known at run time types as `string[] | FileInfo[]`, as in API.md.
+        const withInfo: boolean = infos.length > 0;
+        expect(await fs.readdir(p('d'), { withInfo })).toEqual(infos);
         expect(await fs.readdir(p('d'), { recursive: true })).toEqual(['a.txt', 'b.txt', 'empty', 'sub', 'sub/c.txt']);
         await expectCode(fs.readdir(p('d/a.txt')), 'ENOTDIR');
         await expectCode(fs.readdir(p('nope')), 'ENOENT');
