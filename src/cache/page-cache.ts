@@ -77,6 +77,16 @@ export interface PageReadOptions {
   warming?: boolean;
 }
 
+/**
+ * What a failed page fetch throws: our own abort as it is; an SDK's abort that no signal of ours
+ * fired (a dropped connection) as a temporary `EIO`; anything else as a {@link StrataError}.
+ */
+function fetchFailure(error: unknown, signal: AbortSignal | undefined): unknown {
+  if (isAbortError(error) && signal?.aborted) return error;
+  if (isAbortError(error)) return new StrataError('EIO', 'the store connection was aborted mid-body', { temporary: true, cause: sanitizeCause(error) });
+  return toStrataError(error);
+}
+
 /** The page cache (see the module comment). */
 export class PageCache {
   readonly counters = newCounters();
@@ -512,16 +522,18 @@ export class PageCache {
     const pages: Buffer[] = [];
     for (let k = 0; k < count; k++) pages.push(this.memory.pool.take(this.pageLength(src.size, firstIndex + k)));
     // A body that breaks off, stalls or comes up short is fetched again (the pages are refilled
-    // from the start); nothing of a failed attempt is ever cached.
+    // from the start); nothing of a failed attempt is ever cached. A failure to open the body is
+    // not retried here: the store's retry layer already made the policy's attempts at that request.
     for (let attempt = 1; ; attempt++) {
+      const fetched = await src.fetch(offset, length, opts.signal).catch((error: unknown) => {
+        throw fetchFailure(error, opts.signal);
+      });
       try {
-        await this.#fill(src, offset, length, pages, opts.signal, onPage);
+        await this.#fill(fetched, length, pages, onPage);
         break;
       } catch (error) {
-        if (isAbortError(error) && opts.signal?.aborted) throw error;
-        // An SDK that reports a dropped connection as an abort (no signal of ours fired) gets a retry.
-        const mapped = isAbortError(error) ? new StrataError('EIO', 'the store connection was aborted mid-body', { temporary: true, cause: sanitizeCause(error) }) : toStrataError(error);
-        if (attempt >= this.retry.attempts || !isTemporary(mapped)) throw mapped;
+        const mapped = fetchFailure(error, opts.signal);
+        if (!(mapped instanceof StrataError) || attempt >= this.retry.attempts || !isTemporary(mapped)) throw mapped;
         await sleep(backoffDelay(this.retry, attempt), undefined, { signal: opts.signal });
       }
     }
@@ -567,8 +579,8 @@ export class PageCache {
    * One store read of `[offset, offset + length)` into `pages`; throws unless exactly `length`
    * bytes came. `onPage(k, page)` is told of each page once it is full.
    */
-  async #fill(src: PageSource, offset: number, length: number, pages: Buffer[], signal: AbortSignal | undefined, onPage?: (k: number, page: Buffer) => void): Promise<void> {
-    const { body: stream, verify } = await src.fetch(offset, length, signal);
+  async #fill(fetched: FetchedBody, length: number, pages: Buffer[], onPage?: (k: number, page: Buffer) => void): Promise<void> {
+    const { body: stream, verify } = fetched;
     let received = 0;
     let idle: NodeJS.Timeout | undefined;
     let stalled = false;

@@ -25,6 +25,29 @@ describe('retry and timeout layers', () => {
     expect(store.attempts).toBe(2);
   });
 
+  it('a read that keeps failing with a temporary error asks the store `attempts` times, not more', async () => {
+    fs = new StrataFS({ retry: { attempts: 3, minDelay: 1, maxDelay: 2 } });
+    const inner = new MemoryStore();
+    let reads = 0;
+    const store: UnderStore = {
+      uri: 'resetting://x',
+      capabilities: inner.capabilities,
+      stat: (k, o) => inner.stat(k, o),
+      list: (p, o) => inner.list(p, o),
+      read: async () => {
+        reads++;
+        throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+      },
+      write: (k, b, o) => inner.write(k, b, o),
+      delete: (k, o) => inner.delete(k, o),
+    };
+    await fs.mount('/f', store);
+    await fs.writeFile('/f/f.txt', 'payload', { writeType: 'THROUGH' });
+    const error = await expectCode(fs.readFile('/f/f.txt'), 'EIO');
+    expect(error.path).toBe('/f/f.txt');
+    expect(reads).toBe(3);
+  });
+
   it('does not retry permanent errors', async () => {
     fs = new StrataFS({ retry: { attempts: 5, minDelay: 1, maxDelay: 2 } });
     const store = flakyStore(10, () => Object.assign(new Error('denied'), { code: 'EACCES' }));
