@@ -623,6 +623,9 @@ export class StrataFS {
         checkOperationOptions(options, ['recursive']);
         const recursive = checkBoolean(options?.recursive, 'recursive') ?? false;
         await this.#ready();
+        // A cached "not found" is metadata too: dropped, so the store is asked again.
+        const resolved = this.#ctx.table.resolve(target);
+        if (resolved) this.#ctx.stateOf(resolved.mount).meta.forgetMissing(resolved.key);
         const info = await this.#ns.statInfo(target, options?.signal);
         if (!info) throw await this.#ns.missing(target, options?.signal);
         for (const { mount, key } of this.#ctx.mountsUnder(target)) {

@@ -160,6 +160,16 @@ export class MetadataCache {
     }
   }
 
+  /**
+   * Forgets a cached "not found" of `key` (as `free` does): its next `stat` asks the store itself,
+   * not a shared answer as old as this one. A found entry stays.
+   */
+  forgetMissing(key: string): void {
+    if (this.#stats.get(key)?.value !== null) return;
+    this.forget(key);
+    this.#askStore.set(key, Date.now());
+  }
+
   /** Forgets the entry of `key` itself (stat and listing). */
   forget(key: string): void {
     this.#epoch++;

@@ -92,6 +92,19 @@ describe('cache coherence', () => {
     });
   }
 
+  it('with syncInterval -1, free of a path cached as "not found" lets a file created outside be seen', async () => {
+    const fs = make({ metadata: { syncInterval: -1 } });
+    const name = `coherence-${++unique}`;
+    const outside = new MemoryStore({ name });
+    await fs.mount('/m', `memory://${name}`);
+    expect(await fs.exists('/m/later')).toBe(false); // "not found" is kept
+    await outside.write('later', Buffer.from('x'));
+    expect(await fs.exists('/m/later')).toBe(false);
+    await fs.free('/m/later');
+    expect((await fs.readFile('/m/later')).toString()).toBe('x');
+    await expect(fs.free('/m/still-missing')).rejects.toMatchObject({ code: 'ENOENT', path: '/m/still-missing' });
+  });
+
   for (const disk of [false, true]) {
     it(`a renamed pinned file or directory stays pinned under its new name, and its old name is not pinned (${disk ? 'disk' : 'memory'} tier)`, async () => {
       const fs = make({ cache: { pageSize: PAGE, memory: { capacity: 16 * PAGE }, ...(disk ? { disk: { dir: cache.dir, capacity: 16 * PAGE } } : {}) } });
