@@ -1,7 +1,7 @@
 /**
  * A layer is a store wrapped around a store: same interface in and out. Layers stack in this
- * order, outermost first: capability -> counting (stats) -> signal -> retry -> timeout -> the
- * connector. So a call the store cannot make fails before it is counted, a call counts once
+ * order, outermost first: capability -> counting (stats) -> signal -> retry -> timeout -> shape ->
+ * the connector. So a call the store cannot make fails before it is counted, a call counts once
  * however often it is retried, has a signal of its own for all its attempts, and each attempt
  * has its own timeout.
  * @module

@@ -1,0 +1,87 @@
+/**
+ * Brings what a connector answers into the shape the rest of stratafs relies on, so a third
+ * party's connector that bends the contract a little still reads the right bytes:
+ *
+ * - a read's body becomes a byte stream: a `Readable` of `Buffer`s is kept as it is (no copy, no
+ *   pass-through); one in object mode or with an encoding (chunks that are `Uint8Array`s or
+ *   strings, as `Readable.from([...])` makes), a web `ReadableStream`, an (async) iterable of
+ *   chunks or plain bytes are turned into one. Strings count as UTF-8 (or the stream's
+ *   encoding). Anything else fails with `EIO` naming what came.
+ * - the key of a directory a `stat` or a listing names loses its trailing `/` (`dir/` is `dir`),
+ *   and a listed `dir/` marker is that directory, not a file.
+ *
+ * It is the innermost layer: every other one sees the contract's shapes.
+ * @module
+ */
+import { Readable } from 'node:stream';
+import { StrataError } from '../errors.js';
+import type { ObjectInfo, StoreCallOptions, StoreListOptions } from '../store/under-store.js';
+import { StoreLayer, type CallInfo } from './store-layer.js';
+
+/** The shape layer (see the module comment). */
+export class ShapeLayer extends StoreLayer {
+  override async stat(key: string, opts?: StoreCallOptions): Promise<ObjectInfo | undefined> {
+    const info = await super.stat(key, opts);
+    return info && shapeInfo(info);
+  }
+
+  override async *list(prefix: string, opts?: StoreListOptions): AsyncIterable<ObjectInfo> {
+    for await (const info of super.list(prefix, opts)) yield shapeInfo(info);
+  }
+
+  protected override async around<T, O extends StoreCallOptions>(call: CallInfo, fn: (opts: O | undefined) => Promise<T>, opts: O | undefined): Promise<T> {
+    const result = await fn(opts);
+    if (call.op !== 'read') return result;
+    // `read` answers with a body; `readWithInfo` with `{ body, info }`.
+    const answer = result as { body?: unknown; info?: ObjectInfo };
+    if (answer !== null && typeof answer === 'object' && 'info' in answer && 'body' in answer && !isStreamLike(answer)) {
+      return { ...answer, body: toByteStream(answer.body), info: answer.info && shapeInfo(answer.info) } as T;
+    }
+    return toByteStream(result) as T;
+  }
+}
+
+/** `info` with a directory's key without its trailing `/` (a listed `dir/` marker is the directory `dir`). */
+function shapeInfo(info: ObjectInfo): ObjectInfo {
+  if (typeof info.key !== 'string' || !info.key.endsWith('/') || info.key === '/') return info;
+  return { ...info, key: info.key.replace(/\/+$/, ''), size: 0, isDirectory: true };
+}
+
+function isStreamLike(value: unknown): boolean {
+  const v = value as { pipe?: unknown; getReader?: unknown; [Symbol.asyncIterator]?: unknown };
+  return typeof v?.pipe === 'function' || typeof v?.getReader === 'function' || typeof v?.[Symbol.asyncIterator] === 'function';
+}
+
+/** One chunk of a body as bytes; `EIO` for anything that is not bytes or text. */
+function chunkBytes(chunk: unknown, encoding: BufferEncoding): Buffer {
+  if (Buffer.isBuffer(chunk)) return chunk;
+  if (ArrayBuffer.isView(chunk)) return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  if (chunk instanceof ArrayBuffer) return Buffer.from(chunk);
+  if (typeof chunk === 'string') return Buffer.from(chunk, encoding);
+  throw new StrataError('EIO', `the store's read body gave a chunk that is not bytes (${chunk === null ? 'null' : typeof chunk})`);
+}
+
+/** A byte-mode `Readable` of `body` (see the module comment). */
+function toByteStream(body: unknown): Readable {
+  if (body instanceof Readable) {
+    if (!body.readableObjectMode && !body.readableEncoding) return body;
+    const encoding = body.readableEncoding ?? 'utf8';
+    return Readable.from(bytesOf(body, encoding), { objectMode: false });
+  }
+  if (Buffer.isBuffer(body) || ArrayBuffer.isView(body) || body instanceof ArrayBuffer) return Readable.from([chunkBytes(body, 'utf8')], { objectMode: false });
+  if (typeof (body as { getReader?: unknown } | null)?.getReader === 'function') {
+    return Readable.from(bytesOf(body as AsyncIterable<unknown>, 'utf8'), { objectMode: false });
+  }
+  if (body !== null && typeof body === 'object' && (Symbol.asyncIterator in body || Symbol.iterator in body)) {
+    return Readable.from(bytesOf(body as AsyncIterable<unknown>, 'utf8'), { objectMode: false });
+  }
+  throw new StrataError('EIO', `the store's read answered with ${body === null ? 'null' : typeof body}, not a Readable`);
+}
+
+/** The chunks of `source` as `Buffer`s; closing the result closes `source`. */
+async function* bytesOf(source: AsyncIterable<unknown> | Iterable<unknown>, encoding: BufferEncoding): AsyncGenerator<Buffer> {
+  for await (const chunk of source) {
+    const bytes = chunkBytes(chunk, encoding);
+    if (bytes.length > 0) yield bytes;
+  }
+}

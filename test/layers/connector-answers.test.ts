@@ -1,0 +1,97 @@
+import { randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { afterEach, describe, expect, it } from 'vitest';
+import { StrataFS, type ObjectInfo, type UnderStore } from '../../src/index.js';
+
+/** A third party's connector as a plain object on a Map, whose `read` answers with `body(bytes)`. */
+function plainStore(body: (data: Buffer) => unknown, opts: { rangeRead?: boolean; listKey?: (key: string) => string } = {}): UnderStore & { objects: Map<string, Buffer> } {
+  const objects = new Map<string, Buffer>();
+  let version = 0;
+  const etags = new Map<string, string>();
+  const infoOf = (key: string): ObjectInfo => ({ key, size: objects.get(key)!.length, etag: etags.get(key), isDirectory: false });
+  return {
+    uri: 'plain://test',
+    objects,
+    capabilities: { rangeRead: opts.rangeRead ?? true, list: true } as UnderStore['capabilities'],
+    async stat(key) {
+      if (objects.has(key)) return infoOf(key);
+      const dir = key.replace(/\/$/, '');
+      return dir === '' || [...objects.keys()].some((k) => k.startsWith(dir + '/')) ? { key: dir, size: 0, isDirectory: true } : undefined;
+    },
+    async *list(prefix, listOpts) {
+      const base = prefix === '' ? '' : prefix.replace(/\/$/, '') + '/';
+      const dirs = new Set<string>();
+      for (const key of objects.keys()) {
+        if (!key.startsWith(base)) continue;
+        const rest = key.slice(base.length);
+        if (!rest.includes('/') || listOpts?.recursive) yield infoOf(key);
+        if (rest.includes('/')) dirs.add(base + rest.slice(0, rest.indexOf('/')));
+      }
+      for (const dir of dirs) yield { key: opts.listKey ? opts.listKey(dir) : dir, size: 0, isDirectory: true };
+    },
+    async read(key, range) {
+      const data = objects.get(key);
+      if (!data) throw Object.assign(new Error('missing'), { code: 'ENOENT' });
+      const start = range?.offset ?? 0;
+      return body(data.subarray(start, range?.length === undefined ? undefined : start + range.length)) as Readable;
+    },
+    async write(key, body) {
+      objects.set(key, Buffer.isBuffer(body) ? body : Buffer.concat(await body.toArray()));
+      etags.set(key, `v${++version}`);
+      return infoOf(key);
+    },
+    async delete(key) {
+      objects.delete(key);
+    },
+  };
+}
+
+describe("a connector's read answers", () => {
+  let fs: StrataFS | undefined;
+  afterEach(() => fs?.close());
+
+  const bodies: Array<[string, (data: Buffer) => unknown]> = [
+    ['a Readable of Uint8Arrays (object mode, as Readable.from makes)', (data) => Readable.from([new Uint8Array(data.subarray(0, 1000)), new Uint8Array(data.subarray(1000))])],
+    ['a Readable from a web stream', (data) => Readable.fromWeb(new Blob([data]).stream() as never)],
+    ['a web ReadableStream', (data) => new Blob([data]).stream()],
+    ['an async iterable of Uint8Arrays', (data) => (async function* () { yield new Uint8Array(data.subarray(0, 7)); yield new Uint8Array(data.subarray(7)); })()],
+    ['a Buffer', (data) => Buffer.from(data)],
+  ];
+  for (const [what, body] of bodies) {
+    for (const rangeRead of [true, false]) {
+      it(`${what}${rangeRead ? '' : ' (no rangeRead)'} reads the right bytes, whole and by range`, async () => {
+        const store = plainStore(body, { rangeRead });
+        const data = randomBytes(20_000);
+        store.objects.set('d/a.bin', data);
+        fs = new StrataFS({ cache: { pageSize: 4096 } });
+        await fs.mount('/m', store);
+        expect((await fs.readFile('/m/d/a.bin', { offset: 5000, length: 9000 })).equals(data.subarray(5000, 14_000))).toBe(true);
+        expect((await fs.readFile('/m/d/a.bin')).equals(data)).toBe(true);
+        await fs.copy('/m/d/a.bin', '/m/d/b.bin');
+        expect(store.objects.get('d/b.bin')!.equals(data)).toBe(true);
+      });
+    }
+  }
+
+  it('an answer that is not bytes fails with EIO naming it', async () => {
+    const store = plainStore(() => 42);
+    store.objects.set('a.bin', Buffer.from('abc'));
+    fs = new StrataFS();
+    await fs.mount('/m', store);
+    await expect(fs.readFile('/m/a.bin')).rejects.toMatchObject({ code: 'EIO', message: expect.stringContaining('not a Readable') });
+  });
+
+  it('directories listed with a trailing slash are listed, moved and removed', async () => {
+    const store = plainStore((data) => Readable.from([data]), { listKey: (dir) => dir + '/' });
+    store.objects.set('d/a.txt', Buffer.from('A'));
+    store.objects.set('d/e/b.txt', Buffer.from('B'));
+    fs = new StrataFS();
+    await fs.mount('/m', store);
+    expect(await fs.readdir('/m')).toEqual(['d']);
+    expect(await fs.readdir('/m/d')).toEqual(['a.txt', 'e']);
+    await fs.rename('/m/d', '/m/d2');
+    expect(await fs.readdir('/m', { recursive: true })).toEqual(['d2', 'd2/a.txt', 'd2/e', 'd2/e/b.txt']);
+    await fs.rm('/m/d2', { recursive: true });
+    expect([...store.objects.keys()]).toEqual([]);
+  });
+});
