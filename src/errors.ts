@@ -237,8 +237,20 @@ export function toStrataError(error: unknown, context: StrataErrorContext = {}, 
     return new StrataError(code, undefined, { ...context, cause, temporary: code === 'ETIMEDOUT' });
   }
   const temporary = nodeCode !== undefined && TEMPORARY_NODE_CODES.has(nodeCode);
-  const message = typeof e?.message === 'string' ? redact(e.message, secrets) : String(error);
-  return new StrataError('EIO', message, { ...context, cause, temporary });
+  return new StrataError('EIO', redact(describeThrown(error), secrets), { ...context, cause, temporary });
+}
+
+/**
+ * What a thrown value says, for a message: an error's `message`, a thrown string itself, else
+ * what the value is (`{ code: 403 }` is "the store failed (code 403)", not "[object Object]").
+ */
+function describeThrown(error: unknown): string {
+  const e = error as { message?: unknown; code?: unknown; status?: unknown; statusCode?: unknown } | null | undefined;
+  if (typeof e?.message === 'string') return e.message;
+  if (typeof error === 'string') return error;
+  if (error === null || typeof error !== 'object') return `the store failed with ${String(error)}`;
+  const code = [e!.code, e!.status, e!.statusCode].find((c) => typeof c === 'string' || typeof c === 'number');
+  return code === undefined ? 'the store failed with a value that is not an Error' : `the store failed (code ${String(code)})`;
 }
 
 /**
@@ -268,8 +280,7 @@ export function redact(text: string, secrets: readonly string[] = []): string {
 export function sanitizeCause(error: unknown, secrets: readonly string[] = []): Error | undefined {
   if (error === undefined || error === null) return undefined;
   const e = error as { name?: unknown; message?: unknown; code?: unknown; statusCode?: unknown; status?: unknown; $metadata?: { httpStatusCode?: unknown } };
-  const message = typeof e.message === 'string' ? e.message : String(error);
-  const safe = new Error(redact(message, secrets)) as Error & { code?: unknown; statusCode?: unknown };
+  const safe = new Error(redact(describeThrown(error), secrets)) as Error & { code?: unknown; statusCode?: unknown };
   if (typeof e.name === 'string') safe.name = e.name;
   if (e.code !== undefined && (typeof e.code === 'string' || typeof e.code === 'number')) safe.code = e.code;
   const status = e.$metadata?.httpStatusCode ?? e.statusCode ?? e.status;

@@ -34,4 +34,24 @@ describe('errors a connector throws', () => {
     expect(new Foreign('ENOENT')).toBeInstanceOf(StrataError);
     expect(new Error('plain')).not.toBeInstanceOf(StrataError);
   });
+
+  it('a thrown string, object or null becomes an EIO that says what came, with no signature in the message or cause', async () => {
+    const thrown: Array<[unknown, string]> = [
+      ['GET https://acct.blob.core.windows.net/c/f.txt?sv=2024&sig=S3CR3TSIG refused', 'sig=***'],
+      [{ code: 403 }, 'the store failed (code 403)'],
+      [{ status: 500, body: 'x' }, 'the store failed (code 500)'],
+      [{}, 'the store failed with a value that is not an Error'],
+      [null, 'the store failed with null'],
+    ];
+    for (const [value, said] of thrown) {
+      fs = new StrataFS({ retry: { attempts: 1 } });
+      await fs.mount('/f', flakyStore(1, () => value));
+      const error = await expectCode(fs.stat('/f/f.txt'), 'EIO');
+      expect(error.message).toContain(said);
+      expect(error.message).not.toContain('S3CR3TSIG');
+      expect(error.message).not.toContain('[object Object]');
+      expect(String((error.cause as Error | undefined)?.message ?? '')).not.toContain('S3CR3TSIG');
+      await fs.close();
+    }
+  });
 });
