@@ -162,6 +162,8 @@ export class PageSources {
     // The store cannot check the version itself: check it once the bytes are in, so pages of
     // two versions never meet (the page cache admits nothing of a fetch that fails its check).
     const verify = async (): Promise<void> => {
+      // Nothing more is asked of a store unmounted meanwhile (stratafs may have closed it).
+      this.ctx.checkMounted(mount, true);
       const now = await store.stat(key, { signal });
       if (!now || versionOf(now) !== version) {
         state.meta.changedOutside(key);

@@ -6,8 +6,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { StrataFS, MemoryStore, type UnderStore } from '../../src/index.js';
 import { expectCode, tempDir } from '../support/helpers.js';
 
-/** A store whose calls of the held operations wait until `release()`; `arrived(op)` resolves once one waits. */
-function gatedStore(inner: UnderStore, held: Set<string>) {
+/** A store whose calls of the held operations wait until `release()`; `arrived(op)` resolves once one waits; `stats` counts its stat calls. */
+function gatedStore(inner: UnderStore, held: Set<string>, capabilities = inner.capabilities) {
   const waiting: Array<() => void> = [];
   const arrivals: Array<{ op: string; resolve: () => void }> = [];
   const gate = async (op: string): Promise<void> => {
@@ -17,10 +17,11 @@ function gatedStore(inner: UnderStore, held: Set<string>) {
       for (const a of arrivals.filter((a) => a.op === op)) a.resolve();
     });
   };
-  const store: UnderStore = {
+  const store: UnderStore & { stats: number } = {
+    stats: 0,
     uri: inner.uri,
-    capabilities: inner.capabilities,
-    stat: async (k, o) => (await gate('stat'), inner.stat(k, o)),
+    capabilities,
+    stat: async (k, o) => (store.stats++, await gate('stat'), inner.stat(k, o)),
     list: async function* (k, o) {
       await gate('list');
       yield* inner.list(k, o);
@@ -78,6 +79,27 @@ describe('unmount with changes on their way', () => {
       await check(fs);
     });
   }
+});
+
+describe('unmount with reads on their way', () => {
+  it('a read whose bytes come after the unmount asks nothing more of the store (no version check) and fails with EINVAL', async () => {
+    fs = new StrataFS();
+    const held = new Set<string>();
+    // A store that cannot check versions itself: a read is followed by a stat.
+    const inner = new MemoryStore();
+    const gated = gatedStore(inner, held, { ...inner.capabilities, conditionalRead: false });
+    await fs.mount('/m', gated.store);
+    await fs.writeFile('/m/f', 'data', { writeType: 'THROUGH' });
+    held.add('read');
+    const arrived = gated.arrived('read');
+    const reading = fs.readFile('/m/f');
+    await arrived;
+    await fs.unmount('/m');
+    const stats = gated.store.stats;
+    gated.release();
+    await expectCode(reading, 'EINVAL');
+    expect(gated.store.stats).toBe(stats);
+  });
 });
 
 describe('close with calls on their way', () => {
