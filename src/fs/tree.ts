@@ -211,14 +211,14 @@ export class TreeOps {
    * Copies a directory tree within one mount (rename without store rename). On an object store,
    * a directory known only from the keys below it stays so (no marker is made for it), the
    * copied directory itself included: it gets a marker when the source has one (its `stat`
-   * reports the marker's `mtime`) or nothing below it.
+   * reports the marker's `mtime`, as a recursive listing does) or nothing below it.
    */
   async copyTree(src: Resolved, dst: Resolved, signal?: AbortSignal): Promise<void> {
     const store = src.mount.store;
     const all = await walkTree(store, src.key, { signal });
     const marked = store.capabilities.directories || all.length === 0 || src.key === '' || (await store.stat(src.key + '/', { signal }))?.mtime !== undefined;
     if (marked) await this.writer.makeDirectory(dst, signal);
-    const markers = all.filter((e) => e.isDirectory && !(e.implicit && !dst.mount.store.capabilities.directories));
+    const markers = all.filter((e) => e.isDirectory && (dst.mount.store.capabilities.directories || !(e.implicit || e.unmarked)));
     for (const dir of markers.sort((a, b) => depth(a.key) - depth(b.key))) {
       await this.writer.makeDirectory({ mount: dst.mount, key: moveKey(dir.key, src.key, dst.key) }, signal);
     }

@@ -94,4 +94,15 @@ describe("a connector's read answers", () => {
     await fs.rm('/m/d2', { recursive: true });
     expect([...store.objects.keys()]).toEqual([]);
   });
+
+  it('a directory a recursive listing names with no mtime (no marker) gets none when its tree is renamed', async () => {
+    const store = plainStore((data) => Readable.from([data]));
+    store.objects.set('tree/x/1', Buffer.from('one'));
+    fs = new StrataFS();
+    await fs.mount('/m', store);
+    await fs.rename('/m/tree', '/m/tree2');
+    expect([...store.objects.keys()]).toEqual(['tree2/x/1']);
+    await fs.rm('/m/tree2/x/1');
+    expect(await fs.exists('/m/tree2')).toBe(false);
+  });
 });
