@@ -9,13 +9,16 @@
  *   encoding). Anything else fails with `EIO` naming what came.
  * - the key of a directory a `stat` or a listing names loses its trailing `/` (`dir/` is `dir`),
  *   and a listed `dir/` marker is that directory, not a file.
+ * - a `write` or `copy` that resolves with no info, or with one without a `size` (a connector
+ *   returning `void`), is followed by a `stat` of what it made, so the caches never hold an
+ *   object of unknown size; `EIO` when that `stat` finds nothing.
  *
  * It is the innermost layer: every other one sees the contract's shapes.
  * @module
  */
 import { Readable } from 'node:stream';
 import { StrataError } from '../errors.js';
-import type { ObjectInfo, StoreCallOptions, StoreListOptions } from '../store/under-store.js';
+import type { ObjectInfo, StoreCallOptions, StoreListOptions, StoreWriteOptions } from '../store/under-store.js';
 import { StoreLayer, type CallInfo } from './store-layer.js';
 
 /** The shape layer (see the module comment). */
@@ -27,6 +30,18 @@ export class ShapeLayer extends StoreLayer {
 
   override async *list(prefix: string, opts?: StoreListOptions): AsyncIterable<ObjectInfo> {
     for await (const info of super.list(prefix, opts)) yield shapeInfo(info);
+  }
+
+  override async write(key: string, body: Readable | Buffer, opts?: StoreWriteOptions): Promise<ObjectInfo> {
+    return this.#made(key, await super.write(key, body, opts), opts);
+  }
+
+  /** What a `write` or `copy` of `key` answered, or what a `stat` finds when that says too little. */
+  async #made(key: string, info: ObjectInfo | undefined, opts?: StoreCallOptions): Promise<ObjectInfo> {
+    if (info !== null && typeof info === 'object' && Number.isFinite(info.size)) return shapeInfo({ ...info, key: typeof info.key === 'string' ? info.key : key });
+    const found = await this.stat(key, { signal: opts?.signal });
+    if (!found) throw new StrataError('EIO', `the store answered a write of ${key} with no size, and a stat of it finds nothing`);
+    return found;
   }
 
   protected override async around<T, O extends StoreCallOptions>(call: CallInfo, fn: (opts: O | undefined) => Promise<T>, opts: O | undefined): Promise<T> {

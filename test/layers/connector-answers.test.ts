@@ -105,4 +105,19 @@ describe("a connector's read answers", () => {
     await fs.rm('/m/tree2/x/1');
     expect(await fs.exists('/m/tree2')).toBe(false);
   });
+
+  it('a write that resolves with nothing, or with no size, is seen by its stat: the file reads back whole', async () => {
+    for (const answer of [undefined, {}, { key: 'a.txt', isDirectory: false }]) {
+      const store = plainStore((data) => Readable.from([data]));
+      const write = store.write.bind(store);
+      store.write = async (key, body, opts) => (await write(key, body, opts), answer as unknown as ObjectInfo);
+      fs = new StrataFS();
+      await fs.mount('/m', store);
+      expect(await fs.writeFile('/m/a.txt', 'hello')).toMatchObject({ size: 5, etag: 'v1' });
+      expect((await fs.readFile('/m/a.txt')).toString()).toBe('hello');
+      await fs.mkdir('/m/d');
+      expect((await fs.stat('/m/d')).type).toBe('directory');
+      await fs.close();
+    }
+  });
 });
