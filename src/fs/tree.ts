@@ -4,7 +4,7 @@
  * @module
  */
 import { StrataError, isAbortError, toStrataError } from '../errors.js';
-import { dirname, isKeyAtOrBelow, joinPath } from '../path.js';
+import { dirname, isKeyAtOrBelow, joinPath, parentKey } from '../path.js';
 import type { FileInfo } from '../options.js';
 import type { Resolved } from '../mount/mount-table.js';
 import { objectId } from '../cache/page-id.js';
@@ -218,7 +218,9 @@ export class TreeOps {
     const all = await walkTree(store, src.key, { signal });
     const marked = store.capabilities.directories || all.length === 0 || src.key === '' || (await store.stat(src.key + '/', { signal }))?.mtime !== undefined;
     if (marked) await this.writer.makeDirectory(dst, signal);
-    const markers = all.filter((e) => e.isDirectory && (dst.mount.store.capabilities.directories || !(e.implicit || e.unmarked)));
+    // A directory with nothing below it exists by its marker, whatever the listing said of it.
+    const parents = new Set(all.map((e) => parentKey(e.key)));
+    const markers = all.filter((e) => e.isDirectory && (dst.mount.store.capabilities.directories || !(e.implicit || e.unmarked) || !parents.has(e.key)));
     for (const dir of markers.sort((a, b) => depth(a.key) - depth(b.key))) {
       await this.writer.makeDirectory({ mount: dst.mount, key: moveKey(dir.key, src.key, dst.key) }, signal);
     }

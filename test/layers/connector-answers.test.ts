@@ -104,6 +104,11 @@ describe("a connector's read answers", () => {
     expect([...store.objects.keys()]).toEqual(['tree2/x/1']);
     await fs.rm('/m/tree2/x/1');
     expect(await fs.exists('/m/tree2')).toBe(false);
+    // An empty directory exists by its marker, even when the listing gives it no mtime.
+    await fs.mkdir('/m/t/empty', { recursive: true });
+    await fs.writeFile('/m/t/f', 'f');
+    await fs.rename('/m/t', '/m/t2');
+    expect(await fs.readdir('/m/t2')).toEqual(['empty', 'f']);
   });
 
   it('a write that resolves with nothing, or with no size, is seen by its stat: the file reads back whole', async () => {
