@@ -24,7 +24,8 @@ class KeyValueStore implements UnderStore {
     if (object) return { key, size: object.data.length, mtime: object.mtime, etag: object.etag, isDirectory: false };
     const dir = key.replace(/\/$/, '');
     const isDir = dir === '' || [...this.#objects.keys()].some((k) => k.startsWith(dir + '/')); // a marker or a key below
-    return isDir ? { key: dir, size: 0, isDirectory: true } : undefined;
+    const marker = this.#objects.get(dir + '/'); // a marker lends its mtime: the directory has one
+    return isDir ? { key: dir, size: 0, isDirectory: true, ...(marker && { mtime: marker.mtime }) } : undefined;
   }
   async *list(prefix: string, opts?: StoreListOptions): AsyncIterable<ObjectInfo> {
     checkAbort(opts?.signal);
