@@ -9,7 +9,9 @@
  *   encoding). Anything else fails with `EIO` naming what came.
  * - the key of a directory a `stat` or a listing names loses its trailing `/` (`dir/` is `dir`),
  *   and a listed `dir/` marker is that directory, not a file.
- * - a `write` or `copy` that resolves with no info, or with one without a `size` (a connector
+ * - a listing may be an array, a (sync or async) iterable or a promise of one; a `delete` that
+ *   fails with `ENOENT` resolves (a missing key is not an error).
+ * - a `write` that resolves with no info, or with one without a `size` (a connector
  *   returning `void`), is followed by a `stat` of what it made, so the caches never hold an
  *   object of unknown size; `EIO` when that `stat` finds nothing.
  *
@@ -29,7 +31,19 @@ export class ShapeLayer extends StoreLayer {
   }
 
   override async *list(prefix: string, opts?: StoreListOptions): AsyncIterable<ObjectInfo> {
-    for await (const info of super.list(prefix, opts)) yield shapeInfo(info);
+    const answer: unknown = this.inner.list(prefix, opts);
+    const entries: unknown = typeof (answer as PromiseLike<unknown> | null)?.then === 'function' ? await answer : answer;
+    if (!isIterable(entries)) throw new StrataError('EIO', `the store's list answered with ${describe(entries)}, not an async iterable`);
+    for await (const info of entries as AsyncIterable<ObjectInfo> | Iterable<ObjectInfo>) yield shapeInfo(info);
+  }
+
+  /** A missing key is not an error: an `ENOENT` of the store's `delete` (as `fs.unlink` throws) resolves. */
+  override async delete(key: string, opts?: StoreCallOptions): Promise<void> {
+    try {
+      await super.delete(key, opts);
+    } catch (error) {
+      if ((error as { code?: unknown } | null)?.code !== 'ENOENT') throw error;
+    }
   }
 
   override async write(key: string, body: Readable | Buffer, opts?: StoreWriteOptions): Promise<ObjectInfo> {
@@ -62,6 +76,14 @@ function shapeInfo(info: ObjectInfo): ObjectInfo {
   return { ...info, key: info.key.replace(/\/+$/, ''), size: 0, isDirectory: true };
 }
 
+function isIterable(value: unknown): boolean {
+  return value !== null && typeof value === 'object' && (Symbol.asyncIterator in value || Symbol.iterator in value);
+}
+
+function describe(value: unknown): string {
+  return value === null ? 'null' : typeof value;
+}
+
 function isStreamLike(value: unknown): boolean {
   const v = value as { pipe?: unknown; getReader?: unknown; [Symbol.asyncIterator]?: unknown };
   return typeof v?.pipe === 'function' || typeof v?.getReader === 'function' || typeof v?.[Symbol.asyncIterator] === 'function';
@@ -73,7 +95,7 @@ function chunkBytes(chunk: unknown, encoding: BufferEncoding): Buffer {
   if (ArrayBuffer.isView(chunk)) return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
   if (chunk instanceof ArrayBuffer) return Buffer.from(chunk);
   if (typeof chunk === 'string') return Buffer.from(chunk, encoding);
-  throw new StrataError('EIO', `the store's read body gave a chunk that is not bytes (${chunk === null ? 'null' : typeof chunk})`);
+  throw new StrataError('EIO', `the store's read body gave a chunk that is not bytes (${describe(chunk)})`);
 }
 
 /** A byte-mode `Readable` of `body` (see the module comment). */
@@ -87,10 +109,8 @@ function toByteStream(body: unknown): Readable {
   if (typeof (body as { getReader?: unknown } | null)?.getReader === 'function') {
     return Readable.from(bytesOf(body as AsyncIterable<unknown>, 'utf8'), { objectMode: false });
   }
-  if (body !== null && typeof body === 'object' && (Symbol.asyncIterator in body || Symbol.iterator in body)) {
-    return Readable.from(bytesOf(body as AsyncIterable<unknown>, 'utf8'), { objectMode: false });
-  }
-  throw new StrataError('EIO', `the store's read answered with ${body === null ? 'null' : typeof body}, not a Readable`);
+  if (isIterable(body)) return Readable.from(bytesOf(body as AsyncIterable<unknown>, 'utf8'), { objectMode: false });
+  throw new StrataError('EIO', `the store's read answered with ${describe(body)}, not a Readable`);
 }
 
 /** The chunks of `source` as `Buffer`s; closing the result closes `source`. */

@@ -4,7 +4,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { StrataFS, type ObjectInfo, type UnderStore } from '../../src/index.js';
 
 /** A third party's connector as a plain object on a Map, whose `read` answers with `body(bytes)`. */
-function plainStore(body: (data: Buffer) => unknown, opts: { rangeRead?: boolean; listKey?: (key: string) => string } = {}): UnderStore & { objects: Map<string, Buffer> } {
+function plainStore(
+  body: (data: Buffer) => unknown,
+  opts: { rangeRead?: boolean; listKey?: (key: string) => string } = {},
+): UnderStore & { objects: Map<string, Buffer>; entries(prefix: string, recursive?: boolean): ObjectInfo[] } {
   const objects = new Map<string, Buffer>();
   let version = 0;
   const etags = new Map<string, string>();
@@ -18,16 +21,21 @@ function plainStore(body: (data: Buffer) => unknown, opts: { rangeRead?: boolean
       const dir = key.replace(/\/$/, '');
       return dir === '' || [...objects.keys()].some((k) => k.startsWith(dir + '/')) ? { key: dir, size: 0, isDirectory: true } : undefined;
     },
-    async *list(prefix, listOpts) {
+    entries(prefix, recursive) {
       const base = prefix === '' ? '' : prefix.replace(/\/$/, '') + '/';
       const dirs = new Set<string>();
+      const out: ObjectInfo[] = [];
       for (const key of objects.keys()) {
         if (!key.startsWith(base)) continue;
         const rest = key.slice(base.length);
-        if (!rest.includes('/') || listOpts?.recursive) yield infoOf(key);
+        if (!rest.includes('/') || recursive) out.push(infoOf(key));
         if (rest.includes('/')) dirs.add(base + rest.slice(0, rest.indexOf('/')));
       }
-      for (const dir of dirs) yield { key: opts.listKey ? opts.listKey(dir) : dir, size: 0, isDirectory: true };
+      for (const dir of dirs) out.push({ key: opts.listKey ? opts.listKey(dir) : dir, size: 0, isDirectory: true });
+      return out;
+    },
+    async *list(prefix, listOpts) {
+      yield* this.entries(prefix, listOpts?.recursive);
     },
     async read(key, range) {
       const data = objects.get(key);
@@ -125,4 +133,38 @@ describe("a connector's read answers", () => {
       await fs.close();
     }
   });
+
+  it('a listing given as an array, a sync generator or a promise of an array lists', async () => {
+    const answers: Array<(entries: ObjectInfo[]) => unknown> = [(e) => e, (e) => (function* () { yield* e; })(), async (e) => e];
+    for (const answer of answers) {
+      const store = plainStore((data) => Readable.from([data]));
+      store.list = ((prefix: string, opts?: { recursive?: boolean }) => answer(store.entries(prefix, opts?.recursive))) as unknown as UnderStore['list'];
+      store.objects.set('d/a.txt', Buffer.from('A'));
+      store.objects.set('d/e/b.txt', Buffer.from('B'));
+      fs = new StrataFS();
+      await fs.mount('/m', store);
+      expect(await fs.readdir('/m/d')).toEqual(['a.txt', 'e']);
+      expect(await fs.readdir('/m', { recursive: true })).toEqual(['d', 'd/a.txt', 'd/e', 'd/e/b.txt']);
+      await fs.close();
+    }
+  });
+
+  it('a delete that fails with ENOENT for a missing key (as fs.unlink does) does not fail a rename or an rm -r', async () => {
+    const store = plainStore((data) => Readable.from([data]));
+    const remove = store.delete.bind(store);
+    store.delete = async (key, opts) => {
+      if (!store.objects.has(key)) throw Object.assign(new Error(`unlink ${key}`), { code: 'ENOENT' });
+      await remove(key, opts);
+    };
+    store.objects.set('t/x/1', Buffer.from('one'));
+    store.objects.set('t/2', Buffer.from('two'));
+    fs = new StrataFS();
+    await fs.mount('/m', store);
+    await fs.mkdir('/m/t/empty');
+    await fs.rename('/m/t', '/m/t2');
+    expect(await fs.readdir('/m', { recursive: true })).toEqual(['t2', 't2/2', 't2/empty', 't2/x', 't2/x/1']);
+    await fs.rm('/m/t2', { recursive: true });
+    expect(await fs.readdir('/m')).toEqual([]);
+  });
 });
+
