@@ -5,14 +5,15 @@
  */
 import { randomBytes } from 'node:crypto';
 import { invalid } from '../errors.js';
-import { createStore, isUnderStore } from '../store/registry.js';
+import { createStore, isUnderStore, underStoreGaps } from '../store/registry.js';
 import type { UnderStore } from '../store/under-store.js';
 
 /** The store to mount, and whether stratafs made it (and so closes it on unmount). */
 export async function openStore(store: unknown, settings: Record<string, unknown>): Promise<{ store: UnderStore; owned: boolean }> {
   if (typeof store === 'string') return { store: await createStore(store, settings), owned: true };
   if (isUnderStore(store)) return { store, owned: false };
-  throw invalid('store must be a URI string or an object implementing UnderStore (uri, capabilities, stat, list, read, write, delete)');
+  const lacks = typeof store === 'object' && store !== null ? ` (it lacks ${underStoreGaps(store).join(', ')})` : '';
+  throw invalid(`store must be a URI string or an object implementing UnderStore: uri, capabilities (an object; {} when the store does nothing more), stat, list, read, write, delete${lacks}`);
 }
 
 /**

@@ -37,23 +37,25 @@ export async function createStore(uri: string, options: StoreSettings = {}): Pro
   // A scheme is quoted only when short: `KEY:SECRET@bucket` parses with the key id as its scheme.
   if (!factory) throw invalid(`unknown store scheme${scheme.length <= 12 ? ` '${scheme}:'` : ''} (known: ${known})`);
   const store = await factory(parsed, options);
-  if (!isUnderStore(store)) throw invalid(`the factory for '${scheme}:' did not return an UnderStore`);
+  const gaps = underStoreGaps(store);
+  if (gaps.length > 0) throw invalid(`the factory for '${scheme}:' did not return an UnderStore (it lacks ${gaps.join(', ')})`);
   return store;
 }
 
 /** True when `value` has the shape of an {@link UnderStore}. */
 export function isUnderStore(value: unknown): value is UnderStore {
-  const s = value as UnderStore | undefined;
-  return (
-    typeof s === 'object' &&
-    s !== null &&
-    typeof s.uri === 'string' &&
-    typeof s.capabilities === 'object' &&
-    s.capabilities !== null &&
-    typeof s.stat === 'function' &&
-    typeof s.list === 'function' &&
-    typeof s.read === 'function' &&
-    typeof s.write === 'function' &&
-    typeof s.delete === 'function'
-  );
+  return underStoreGaps(value).length === 0;
+}
+
+const METHODS = ['stat', 'list', 'read', 'write', 'delete'] as const;
+
+/** What `value` lacks to be an {@link UnderStore} (`['uri', 'list']`), for a message; `[]` when nothing. */
+export function underStoreGaps(value: unknown): string[] {
+  if (typeof value !== 'object' || value === null) return ['uri', 'capabilities', ...METHODS];
+  const s = value as Partial<Record<string, unknown>>;
+  const gaps: string[] = [];
+  if (typeof s.uri !== 'string') gaps.push('uri');
+  if (typeof s.capabilities !== 'object' || s.capabilities === null) gaps.push('capabilities');
+  for (const method of METHODS) if (typeof s[method] !== 'function') gaps.push(method);
+  return gaps;
 }

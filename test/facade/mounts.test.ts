@@ -28,6 +28,14 @@ describe('mount table and namespace', () => {
     await expectCode(fs.readFile('/data'), 'EISDIR');
   });
 
+  it('a store object or a factory answer that is not an UnderStore is refused with EINVAL naming what it lacks', async () => {
+    const partial = { uri: 'mine://x', stat: async () => undefined, read: async () => undefined, write: async () => undefined, delete: async () => undefined };
+    const error = await expectCode(fs.mount('/p', partial as unknown as UnderStore), 'EINVAL');
+    expect(error.message).toContain('lacks capabilities, list');
+    registerStore('partial', () => partial as unknown as UnderStore);
+    expect((await expectCode(fs.mount('/p', 'partial://x'), 'EINVAL')).message).toContain('lacks capabilities, list');
+  });
+
   it('resolves the longest mount point', async () => {
     await fs.mount('/', 'memory://');
     await fs.mount('/a', 'memory://');
