@@ -11,6 +11,8 @@
  *   and a listed `dir/` marker is that directory, not a file.
  * - a listing may be an array, a (sync or async) iterable or a promise of one; a `delete` that
  *   fails with `ENOENT` resolves (a missing key is not an error).
+ * - an `mtime` given as an ISO string or epoch milliseconds becomes a `Date`, a `size` given as
+ *   a numeric string a number, an `etag` that is not a string a string.
  * - a `write` that resolves with no info, or with one without a `size` (a connector
  *   returning `void`), is followed by a `stat` of what it made, so the caches never hold an
  *   object of unknown size; `EIO` when that `stat` finds nothing.
@@ -60,6 +62,7 @@ export class ShapeLayer extends StoreLayer {
 
   protected override async around<T, O extends StoreCallOptions>(call: CallInfo, fn: (opts: O | undefined) => Promise<T>, opts: O | undefined): Promise<T> {
     const result = await fn(opts);
+    if (call.op === 'copy') return (result !== null && typeof result === 'object' ? shapeInfo(result as unknown as ObjectInfo) : result) as T;
     if (call.op !== 'read') return result;
     // `read` answers with a body; `readWithInfo` with `{ body, info }`.
     const answer = result as { body?: unknown; info?: ObjectInfo };
@@ -70,10 +73,37 @@ export class ShapeLayer extends StoreLayer {
   }
 }
 
-/** `info` with a directory's key without its trailing `/` (a listed `dir/` marker is the directory `dir`). */
+/**
+ * `info` in the contract's types: a directory's key without its trailing `/` (a listed `dir/`
+ * marker is the directory `dir`), an `mtime` given as an ISO string or epoch milliseconds as a
+ * `Date` (dropped when it names no time), a numeric `size` given as a string as a number, an
+ * `etag` that is not a string as one. `info` itself when it needs nothing.
+ */
 function shapeInfo(info: ObjectInfo): ObjectInfo {
-  if (typeof info.key !== 'string' || !info.key.endsWith('/') || info.key === '/') return info;
-  return { ...info, key: info.key.replace(/\/+$/, ''), size: 0, isDirectory: true };
+  const raw = info as unknown as { key: unknown; size: unknown; mtime?: unknown; etag?: unknown };
+  const patch: Partial<ObjectInfo> & { mtime?: Date | undefined; etag?: string | undefined } = {};
+  let changed = false;
+  if (typeof raw.key === 'string' && raw.key.endsWith('/') && raw.key !== '/') {
+    Object.assign(patch, { key: raw.key.replace(/\/+$/, ''), size: 0, isDirectory: true });
+    changed = true;
+  } else if (typeof raw.size === 'string' && raw.size.trim() !== '' && Number.isFinite(Number(raw.size))) {
+    patch.size = Number(raw.size);
+    changed = true;
+  }
+  if (raw.mtime !== undefined && !(raw.mtime instanceof Date && !Number.isNaN(raw.mtime.getTime()))) {
+    const date = typeof raw.mtime === 'string' || typeof raw.mtime === 'number' ? new Date(raw.mtime) : undefined;
+    patch.mtime = date && !Number.isNaN(date.getTime()) ? date : undefined;
+    changed = true;
+  }
+  if (raw.etag !== undefined && typeof raw.etag !== 'string') {
+    patch.etag = raw.etag === null ? undefined : String(raw.etag);
+    changed = true;
+  }
+  if (!changed) return info;
+  const out = { ...info, ...patch };
+  if (out.mtime === undefined) delete out.mtime;
+  if (out.etag === undefined) delete out.etag;
+  return out;
 }
 
 function isIterable(value: unknown): boolean {

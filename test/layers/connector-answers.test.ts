@@ -166,5 +166,26 @@ describe("a connector's read answers", () => {
     await fs.rm('/m/t2', { recursive: true });
     expect(await fs.readdir('/m')).toEqual([]);
   });
-});
 
+  it('an mtime given as an ISO string or epoch milliseconds, and a size given as a string, are taken', async () => {
+    for (const mtimeOf of [(d: Date): unknown => d.toISOString(), (d: Date): unknown => d.getTime()]) {
+      const store = plainStore((data) => Readable.from([data]));
+      const when = new Date('2024-05-06T07:08:09.010Z');
+      const raw = (info: ObjectInfo | undefined): ObjectInfo | undefined =>
+        info && !info.isDirectory ? ({ key: info.key, size: String(info.size), mtime: mtimeOf(when), isDirectory: false } as unknown as ObjectInfo) : info;
+      const stat = store.stat.bind(store);
+      const write = store.write.bind(store);
+      store.stat = async (key, opts) => raw(await stat(key, opts));
+      store.write = async (key, body, opts) => raw(await write(key, body, opts))!;
+      store.list = async function* (prefix) {
+        for (const info of store.entries(prefix)) yield raw(info)!;
+      };
+      fs = new StrataFS({ metadata: { syncInterval: 0 } });
+      await fs.mount('/m', store);
+      expect(await fs.writeFile('/m/a.txt', 'hello')).toMatchObject({ size: 5, mtime: when });
+      expect((await fs.readFile('/m/a.txt')).toString()).toBe('hello');
+      expect(await fs.readdir('/m', { withInfo: true })).toMatchObject([{ name: 'a.txt', size: 5, mtime: when }]);
+      await fs.close();
+    }
+  });
+});
