@@ -223,10 +223,10 @@ export class WriteBack {
    * tries it again, and `flush` fails with the error.
    */
   #givenUp(mount: Mount, pending: PendingWrite, error: unknown): Error {
-    const failure = toStrataError(error, { op: 'upload' });
+    const path = joinPath(mount.path, pending.key);
+    const failure = toStrataError(error, { op: 'upload', path, mount: mount.path }); // flush names the file it could not upload
     if (this.#givenUpIds.has(pending.id)) return failure;
     this.#givenUpIds.add(pending.id);
-    const path = joinPath(mount.path, pending.key);
     process.emitWarning(`stratafs: the upload of ${path} failed (${failure.message}); it stays in the disk cache until persist() succeeds`, { code: 'STRATAFS_UPLOAD' });
     return failure;
   }

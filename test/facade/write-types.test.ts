@@ -232,6 +232,19 @@ describe('disk tier and write types through the facade', () => {
     expect(await fs.exists('/s/b')).toBe(false);
   });
 
+  it('flush fails with the code of an upload the store refuses for good, naming the file', async () => {
+    const fs = make();
+    const store = new CountingStore('refusing');
+    store.write = async () => {
+      throw Object.assign(new Error('denied'), { code: 'EACCES' });
+    };
+    await fs.mount('/s', store);
+    await fs.writeFile('/s/dir/a.bin', 'data', { writeType: 'ASYNC_THROUGH' });
+    const error = await expectCode(fs.flush(), 'EACCES');
+    expect(error).toMatchObject({ path: '/s/dir/a.bin', mount: '/s' });
+    expect(fs.stats().pendingWrites).toBe(1);
+  });
+
   it('ASYNC_THROUGH returns before the upload, reads see it at once, flush uploads it', async () => {
     const fs = make();
     const store = new CountingStore('async');
