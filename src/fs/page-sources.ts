@@ -158,9 +158,10 @@ export class PageSources {
       if (ifMatch !== undefined && (error as StrataError).code === 'ESTALE') state.meta.changedOutside(key);
       throw error;
     }
-    if (store.capabilities.conditionalRead) return { body };
-    // The store cannot check the version itself: check it once the bytes are in, so pages of
-    // two versions never meet (the page cache admits nothing of a fetch that fails its check).
+    if (ifMatch !== undefined) return { body };
+    // The store cannot check the version itself (or this object has no etag to check it by):
+    // check it once the bytes are in, so pages of two versions never meet (the page cache admits
+    // nothing of a fetch that fails its check).
     const verify = async (): Promise<void> => {
       // Nothing more is asked of a store unmounted meanwhile (stratafs may have closed it).
       this.ctx.checkMounted(mount, true);

@@ -3,7 +3,7 @@
  * stratafs, pinned files rewritten or renamed, pending writes uploaded by another StrataFS.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { MemoryStore, StrataFS } from '../../src/index.js';
+import { MemoryStore, StrataFS, type UnderStore } from '../../src/index.js';
 import { CountingStore } from '../support/counting-store.js';
 import { readAll, tempDir } from '../support/helpers.js';
 
@@ -152,6 +152,32 @@ describe('cache coherence', () => {
     await new Promise((r) => setTimeout(r, 1100));
     expect((await reader.readFile('/s/x')).equals(fill(2, 3))).toBe(true);
     expect((await reader.stat('/s/x')).size).toBe(3 * PAGE);
+  });
+
+  it('a store with conditionalRead whose objects have no etag: an open handle fails with ESTALE once the object changed, never mixes versions', async () => {
+    const inner = new MemoryStore();
+    // Versions by size and mtime only: the store has nothing to compare an ifMatch with.
+    const store: UnderStore = {
+      uri: 'noetag://x',
+      capabilities: { ...inner.capabilities, readInfo: false },
+      stat: async (key, opts) => {
+        const info = await inner.stat(key, opts);
+        return info && { ...info, etag: undefined };
+      },
+      list: (key, opts) => inner.list(key, opts),
+      read: (key, range, opts) => inner.read(key, range, { signal: opts?.signal }),
+      write: async (key, body, opts) => ({ ...(await inner.write(key, body, opts)), etag: undefined }),
+      delete: (key, opts) => inner.delete(key, opts),
+    };
+    const fs = make({ cache: { pageSize: 4096 }, metadata: { syncInterval: 0 } });
+    await fs.mount('/m', store);
+    await fs.writeFile('/m/f', Buffer.alloc(10_000, 'A'), { writeType: 'THROUGH' });
+    const handle = await fs.open('/m/f');
+    expect((await handle.readRange(0, 4096)).toString()).toBe('A'.repeat(4096));
+    await new Promise((resolve) => setTimeout(resolve, 5)); // a later mtime
+    await inner.write('f', Buffer.alloc(10_000, 'B'));
+    await expect(handle.readRange(4096, 5000)).rejects.toMatchObject({ code: 'ESTALE' });
+    await handle.close();
   });
 
   it('metadata misses count the lookups that ask the store, once each', async () => {
