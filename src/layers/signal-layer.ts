@@ -6,14 +6,12 @@
  *
  * The call's signal follows the caller's while the call runs (for a read, until its body is
  * closed; for a listing, until the listing ends) and no longer: nothing of the call stays on the
- * caller's signal. An abort of the caller's signal aborts the call's at once, with its reason,
- * and the call fails at once with an `AbortError`, even when the connector ignores its signal.
+ * caller's signal. An abort of the caller's signal aborts the call's at once, with its reason.
  * @module
  */
 import { linkSignals } from '../abort-listeners.js';
 import type { ObjectInfo, StoreCallOptions, StoreListOptions } from '../store/under-store.js';
-import { untilAborted } from '../errors.js';
-import { StoreLayer, closeBody, untilBodyClosed, type CallInfo } from './store-layer.js';
+import { StoreLayer, untilBodyClosed, type CallInfo } from './store-layer.js';
 
 /** The signal layer (see the module comment). */
 export class SignalLayer extends StoreLayer {
@@ -24,22 +22,10 @@ export class SignalLayer extends StoreLayer {
   override async *list(prefix: string, opts?: StoreListOptions): AsyncIterable<ObjectInfo> {
     if (!opts?.signal) return yield* super.list(prefix, opts);
     const listing = linkSignals([opts.signal]);
-    const iterator = super.list(prefix, { ...opts, signal: listing.signal })[Symbol.asyncIterator]();
-    let waiting = false;
     try {
-      for (;;) {
-        // A page the connector keeps fetching after the abort is not waited for.
-        waiting = true;
-        const next = await untilAborted(iterator.next(), listing.signal);
-        waiting = false;
-        if (next.done) return;
-        yield next.value;
-      }
+      yield* super.list(prefix, { ...opts, signal: listing.signal });
     } finally {
       listing.dispose();
-      // Closed now, or once the page it is still fetching settles.
-      const closing = Promise.resolve(iterator.return?.()).catch(() => undefined);
-      if (!waiting) await closing;
     }
   }
 
@@ -48,14 +34,10 @@ export class SignalLayer extends StoreLayer {
     if (!call.signal || call.op === 'list') return fn(opts);
     const linked = linkSignals([call.signal]);
     let result: T;
-    const running = fn({ ...(opts ?? {}), signal: linked.signal } as O);
     try {
-      // A connector that ignores its signal does not hold the caller up: the call fails with an
-      // AbortError at once (as the timeout layer gives up on it), and a body it answers with later is closed.
-      result = await untilAborted(running, linked.signal);
+      result = await fn({ ...(opts ?? {}), signal: linked.signal } as O);
     } catch (error) {
       linked.dispose();
-      if (linked.signal.aborted) void running.then(closeBody, () => undefined);
       throw error;
     }
     untilBodyClosed(result, linked.dispose);

@@ -123,9 +123,3 @@ export function untilBodyClosed(result: unknown, done: () => void): void {
   if (body instanceof Readable && !body.closed) body.once('close', done);
   else done();
 }
-
-/** Closes the body of a read's answer nobody will consume (a read given up on); other answers are left alone. */
-export function closeBody(result: unknown): void {
-  const body = result instanceof Readable ? result : (result as { body?: unknown } | undefined)?.body;
-  if (body instanceof Readable) body.destroy();
-}

@@ -90,32 +90,6 @@ describe('retry and timeout layers', () => {
     expect(Date.now() - started).toBeLessThan(2000);
   });
 
-  it('a caller that aborts a write, a listing or a removal stops waiting for a store that ignores the signal and never answers', async () => {
-    fs = new StrataFS({ retry: { attempts: 1 } });
-    const never = (): Promise<never> => new Promise(() => undefined); // an SDK call without a signal
-    const silent: UnderStore = {
-      ...flakyStore(0, () => new Error('unused')),
-      write: never,
-      delete: never,
-      async *list() {
-        await never();
-      },
-    };
-    await fs.mount('/f', silent);
-    const calls: Array<(signal: AbortSignal) => Promise<unknown>> = [
-      (signal) => fs!.writeFile('/f/new.txt', 'x', { signal }),
-      (signal) => fs!.readdir('/f', { signal }),
-      (signal) => fs!.rm('/f/f.txt', { signal }),
-    ];
-    for (const call of calls) {
-      const controller = new AbortController();
-      const running = call(controller.signal);
-      await sleep(20);
-      controller.abort();
-      await expect(running).rejects.toMatchObject({ name: 'AbortError' });
-    }
-  });
-
   it('a listing that failed is listed again from the start: never an empty directory, never rm of a full one', async () => {
     fs = new StrataFS({ retry: { attempts: 3, minDelay: 1, maxDelay: 2 } });
     const inner = new MemoryStore();
