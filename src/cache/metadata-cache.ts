@@ -142,10 +142,13 @@ export class MetadataCache {
     return this.#askStore.delete(key);
   }
 
-  /** A change another process made (an invalidation it shared): forgets without telling anyone. */
+  /**
+   * A change another process made (an invalidation it shared): forgets without telling anyone.
+   * Ancestors known as directories are forgotten too: one only implied by `key` is gone with it.
+   */
   changedElsewhere(key: string, recursive: boolean): void {
     this.#epoch++;
-    this.#forgetAncestors(key);
+    this.#forgetAncestors(key, true);
     this.#stats.delete(key);
     this.#lists.delete(key);
     if (recursive) this.forgetBelow(key);
@@ -177,13 +180,14 @@ export class MetadataCache {
     this.#lists.delete(key);
   }
 
-  #forgetAncestors(key: string): void {
+  /** Forgets the listings of `key`'s ancestors and their stats that are not directories (`directoriesToo`: every stat). */
+  #forgetAncestors(key: string, directoriesToo = false): void {
     let k = key;
     while (k !== '') {
       k = parentKey(k);
       this.#lists.delete(k);
       const stat = this.#stats.get(k);
-      if (stat && (stat.value === null || !stat.value.isDirectory)) this.#stats.delete(k);
+      if (stat && (directoriesToo || stat.value === null || !stat.value.isDirectory)) this.#stats.delete(k);
     }
   }
 

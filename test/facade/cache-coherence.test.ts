@@ -180,6 +180,23 @@ describe('cache coherence', () => {
     await handle.close();
   });
 
+  it('a directory looked at before its last file is removed is gone with it, unless made with mkdir', async () => {
+    const fs = make({ cache: { pageSize: PAGE } });
+    await fs.mount('/m', 'memory://');
+    await fs.writeFile('/m/implicit/deep/a', '1');
+    await fs.mkdir('/m/marked');
+    await fs.writeFile('/m/marked/a', '1');
+    expect((await fs.stat('/m/implicit')).type).toBe('directory');
+    expect((await fs.stat('/m/implicit/deep')).type).toBe('directory');
+    expect((await fs.stat('/m/marked')).type).toBe('directory');
+    await fs.rm('/m/implicit/deep/a');
+    await fs.rm('/m/marked/a');
+    expect(await fs.exists('/m/implicit/deep')).toBe(false);
+    expect(await fs.exists('/m/implicit')).toBe(false);
+    expect(await fs.readdir('/m')).toEqual(['marked']);
+    expect(await fs.readdir('/m/marked')).toEqual([]);
+  });
+
   it('metadata misses count the lookups that ask the store, once each', async () => {
     const fs = make({ cache: { pageSize: PAGE }, metadata: { syncInterval: 0 } });
     await fs.mount('/m', `memory://coherence-${++unique}`);
