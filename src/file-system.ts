@@ -129,7 +129,7 @@ export class StrataFS {
     }
     if (shared) {
       const { openSharedTier } = await import('./cache/shared/index.js');
-      const tier = await openSharedTier({ pageSize, ...shared });
+      const tier = await openSharedTier({ ...shared, pageSize });
       ctx.shared = tier;
       ctx.pages.shared = tier;
       ctx.pages.shareable = (object) => !isProcessLocal(object.slice(0, object.indexOf('\n')));

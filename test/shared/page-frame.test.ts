@@ -166,3 +166,32 @@ describe('values that are not intact pages', () => {
     expect(t.stats().hits).toBe(1);
   });
 });
+
+describe('page sizes', () => {
+  it('processes with different cache.pageSize never read each other’s pages, whatever cache.shared says', async () => {
+    const dir = await tempDir('stratafs-frame-');
+    const keyPrefix = prefix();
+    try {
+      const data = randomBytes(3 * PAGE); // page 1 is PAGE bytes long at either page size
+      await writeFile(join(dir.dir, 'x.bin'), data);
+      // A `pageSize` given in cache.shared does not make processes of other page sizes share pages.
+      const shared = { url, keyPrefix, pageSize: PAGE } as const;
+      const a = new StrataFS({ cache: { pageSize: PAGE, shared }, metadata: { syncInterval: 60_000 } });
+      try {
+        await a.mount('/data', `file://${dir.dir}`);
+        expect((await a.readFile('/data/x.bin')).equals(data)).toBe(true);
+      } finally {
+        await a.close();
+      }
+      const b = new StrataFS({ cache: { pageSize: 2 * PAGE, shared }, metadata: { syncInterval: 60_000 } });
+      try {
+        await b.mount('/data', `file://${dir.dir}`);
+        expect((await b.readFile('/data/x.bin')).equals(data)).toBe(true);
+      } finally {
+        await b.close();
+      }
+    } finally {
+      await dir.cleanup();
+    }
+  });
+});

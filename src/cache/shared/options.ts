@@ -32,8 +32,9 @@ export interface SharedTierOptions {
   keyPrefix?: string;
   /**
    * Page size of the processes sharing the tier. Part of every page key, so that processes with
-   * different page sizes never read each other's pages. Pass the page cache's `pageSize`.
-   * Default `0` (no separation: then every process of the fleet must use one page size).
+   * different page sizes never read each other's pages. Under `StrataOptions.cache.shared` it is
+   * always `cache.pageSize` (a value given there is ignored). Default `0` (no separation: then
+   * every process of the fleet must use one page size).
    */
   pageSize?: SizeLike;
   /** Seconds a page lives in Redis (`SET … EX`). Default `3600`. Redis' own `maxmemory-policy` evicts earlier. */
