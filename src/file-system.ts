@@ -816,6 +816,8 @@ export class StrataFS {
     const { mount, key } = this.#ctx.resolveMounted(target);
     const cacheId = this.#ctx.state.get(mount)!.cacheId;
     const prefix = info.type !== 'file';
+    // A directory that cannot be listed (ENOTSUP) fails the pin before anything is pinned.
+    if (pinned && prefix) await this.#ns.listDir(target, true, signal);
     const object = prefix ? objectId(cacheId, key === '' ? '' : key + '/') : objectId(cacheId, key);
     await this.#ctx.pages.setPinned(object, pinned, { prefix });
     return { object, prefix };

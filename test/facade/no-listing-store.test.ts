@@ -69,4 +69,21 @@ describe('a store with capabilities.list: false', () => {
     expect(await fs.exists('/u/d')).toBe(false);
     expect(calls.filter((c) => c.startsWith('list'))).toEqual([]);
   });
+
+  it('a pin of a directory fails with ENOTSUP and pins nothing: files written there later stay evictable', async () => {
+    const small = new StrataFS({ cache: { pageSize: 4096, memory: { capacity: 4 * 4096 } } });
+    try {
+      const { store } = unlistable();
+      await small.mount('/u', store);
+      await small.mount('/other', 'memory://');
+      await small.mkdir('/u/d');
+      const refused = await expectCode(small.pin('/u/d'), 'ENOTSUP');
+      expect(refused).toMatchObject({ op: 'pin', path: '/u/d' });
+      await small.writeFile('/u/d/later', Buffer.alloc(2 * 4096, 1));
+      for (let i = 0; i < 4; i++) await small.writeFile(`/other/f${i}`, Buffer.alloc(2 * 4096, 2)); // pushes the rest out of memory
+      expect((await small.stat('/u/d/later')).cached).toBe(0);
+    } finally {
+      await small.close();
+    }
+  });
 });
