@@ -582,7 +582,10 @@ export class StrataFS {
 
   // ---------------------------------------------------------------- cache control
 
-  /** Warms the cache with a file, or a directory's files with `recursive`; reports progress. */
+  /**
+   * Warms the cache with a file, or a directory's files with `recursive`; reports progress. It
+   * resolves once the pages are cached: with a disk tier, once they are written to it.
+   */
   async load(
     path: string,
     options?: { recursive?: boolean; onProgress?: (p: { bytes: number; totalBytes: number; files: number; totalFiles: number }) => void; signal?: AbortSignal },
@@ -608,6 +611,8 @@ export class StrataFS {
             progress.bytes += bytes; // after the await: files load side by side
             options?.onProgress?.({ ...progress });
           }
+          // Loaded means kept: the pages are on disk, not only in memory they may leave at once.
+          await pages.onDisk(src.object);
           progress.files++;
           options?.onProgress?.({ ...progress });
         });

@@ -334,6 +334,11 @@ export class PageCache {
     await this.disk?.drop(object, opts).catch((error: unknown) => this.#diskFailed(error));
   }
 
+  /** Resolves once the pages of `object` on their way to the disk tier are written (or have failed). */
+  async onDisk(object: string): Promise<void> {
+    await this.#diskWritesSettled(object);
+  }
+
   /** Resolves once the background disk writes of `object` (with `prefix`, of every object whose id starts with it) on their way have landed. */
   async #diskWritesSettled(object: string, prefix = false): Promise<void> {
     if (this.#diskWritesOf.size === 0) return;

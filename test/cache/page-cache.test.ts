@@ -351,6 +351,27 @@ describe('page cache through a counting store', () => {
     expect(fs.stats().memory.used).toBeLessThanOrEqual(8 * PAGE);
   });
 
+  it('load resolves once the pages it fetched are on the disk tier: reads that evict them from memory right after cost no store read', async () => {
+    const dir = await tempDir();
+    try {
+      fs = new StrataFS({ cache: { pageSize: PAGE, memory: { capacity: 4 * PAGE }, disk: { dir: dir.dir, capacity: 64 * PAGE } } });
+      store = new CountingStore();
+      await fs.mount('/s', store);
+      const data = randomBytes(2 * PAGE);
+      await seed('p.bin', data);
+      for (let i = 0; i < 3; i++) await seed(`other${i}`, randomBytes(2 * PAGE));
+      await fs.load('/s/p.bin');
+      expect(fs.stats().disk?.pages).toBe(2);
+      await Promise.all([0, 1, 2].map((i) => fs.readFile(`/s/other${i}`)));
+      store.reset();
+      expect((await fs.readFile('/s/p.bin')).equals(data)).toBe(true);
+      expect(store.bytesRead).toBe(0);
+    } finally {
+      await fs.close();
+      await dir.cleanup();
+    }
+  });
+
   it('pinning a file cached in memory but gone from the disk tier writes it to disk, pinned', async () => {
     const dir = await tempDir();
     try {
