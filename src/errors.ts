@@ -219,8 +219,11 @@ const NODE_CODE_MAP: Record<string, StrataErrorCode> = {
   ENAMETOOLONG: 'EINVAL',
 };
 
-/** Network failures that a retry may cure. */
-const TEMPORARY_NODE_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND', 'UND_ERR_SOCKET', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE', 'UND_ERR_BODY_TIMEOUT', 'ESOCKETTIMEDOUT']);
+/**
+ * Failures that a retry may cure: network failures, and the process (`EMFILE`) or the system
+ * (`ENFILE`) out of file descriptors for a moment, which ends as other reads close theirs.
+ */
+const TEMPORARY_NODE_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND', 'UND_ERR_SOCKET', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE', 'UND_ERR_BODY_TIMEOUT', 'ESOCKETTIMEDOUT', 'EMFILE', 'ENFILE']);
 
 /**
  * Turns anything a store threw into a {@link StrataError}: a `StrataError` stays as it is, an

@@ -48,6 +48,17 @@ describe('retry and timeout layers', () => {
     expect(reads).toBe(3);
   });
 
+  it('retries a store that ran out of file descriptors for a moment (EMFILE, ENFILE)', async () => {
+    for (const code of ['EMFILE', 'ENFILE']) {
+      fs = new StrataFS({ retry: { attempts: 3, minDelay: 1, maxDelay: 2 } });
+      const store = flakyStore(2, () => Object.assign(new Error(`${code}: too many open files, open '/x/f.txt'`), { code }));
+      await fs.mount('/f', store);
+      expect((await fs.stat('/f/f.txt')).size).toBe(7);
+      expect(store.attempts).toBe(3);
+      await fs.close();
+    }
+  });
+
   it('does not retry permanent errors', async () => {
     fs = new StrataFS({ retry: { attempts: 5, minDelay: 1, maxDelay: 2 } });
     const store = flakyStore(10, () => Object.assign(new Error('denied'), { code: 'EACCES' }));
