@@ -54,7 +54,7 @@ export function unusableDir(code: StrataErrorCode, dir: string, why: string, cau
 /**
  * The error for a disk cache dir that fails under a write, or under a read of pending data: it
  * was deleted (`EIO`), cannot be written (`EIO`, the cause named: `EROFS`, `EACCES`), or its
- * disk is full (`ENOSPC`). It names the dir and the cause, never a bare code of a cache file
+ * disk is full (`ENOSPC`, also when the index could not grow: `SQLITE_FULL`). It names the dir and the cause, never a bare code of a cache file
  * (which would read as if the user's own file were missing or refused). A `StrataError` stays as it is.
  */
 export function cacheDirFailure(error: unknown, layout: CacheDirLayout, op: string): StrataError {
@@ -64,7 +64,8 @@ export function cacheDirFailure(error: unknown, layout: CacheDirLayout, op: stri
   const fail = (strataCode: StrataErrorCode, why: string): StrataError => new StrataError(strataCode, `the disk cache dir ${layout.root} ${why}`, { op, cause });
   if (code === 'ENOENT' || code === 'ENOTDIR') return fail('EIO', `is missing (${code})`);
   if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') return fail('EIO', `cannot be written (${code})`);
-  if (code === 'ENOSPC' || code === 'EDQUOT') return fail('ENOSPC', `is on a full disk (${code})`);
+  // SQLITE_FULL: the index could not grow (its database or write-ahead log) on a full disk.
+  if (code === 'ENOSPC' || code === 'EDQUOT' || code === 'SQLITE_FULL') return fail('ENOSPC', `is on a full disk (${code})`);
   return fail('EIO', `failed: ${cause.message}`);
 }
 

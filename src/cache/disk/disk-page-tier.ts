@@ -202,7 +202,7 @@ export class DiskPageTier implements DiskTier {
     const where = `${opts.prefix === true ? 'substr(object, 1, length(:p)) = :p' : 'object = :p'}${opts.force === true ? '' : ' AND pinned = 0'}`;
     const select = this.statement(`SELECT key, file FROM pages WHERE ${where}`) as Database.Statement<[{ p: string }], Victim>;
     const remove = this.statement(`DELETE FROM pages WHERE ${where}`);
-    const victims = this.index.transaction(() => {
+    const victims = this.change(() => {
       const rows = select.all({ p: object });
       remove.run({ p: object });
       return rows;
@@ -221,7 +221,7 @@ export class DiskPageTier implements DiskTier {
     if (this.index.isClosed) return;
     const prefix = opts.prefix === true;
     const match = prefix ? 'substr(object, 1, length(:p)) = :p' : 'object = :p';
-    this.index.transaction(() => {
+    this.change(() => {
       if (pinned) {
         this.statement('INSERT OR IGNORE INTO pins (object, prefix) VALUES (?, ?)').run(object, prefix ? 1 : 0);
         this.statement(`UPDATE pages SET pinned = 1 WHERE ${match} AND pinned = 0`).run({ p: object });
@@ -239,7 +239,7 @@ export class DiskPageTier implements DiskTier {
   async movePins(from: string, to: string, opts: { prefix?: boolean } = {}): Promise<void> {
     if (this.index.isClosed) return;
     const match = opts.prefix === true ? 'substr(object, 1, length(:p)) = :p' : 'object = :p AND prefix = 0';
-    this.index.transaction(() => {
+    this.change(() => {
       const rules = this.statement(`SELECT object, prefix FROM pins WHERE ${match}`).all({ p: from }) as { object: string; prefix: number }[];
       this.statement(`DELETE FROM pins WHERE ${match}`).run({ p: from });
       const insert = this.statement('INSERT OR IGNORE INTO pins (object, prefix) VALUES (?, ?)');
@@ -257,6 +257,15 @@ export class DiskPageTier implements DiskTier {
       // keep the last figures
     }
     return this.lastStats;
+  }
+
+  /** Runs `fn` in an index transaction; a failure is the dir's, named (`ENOSPC` when the index could not grow on a full disk). */
+  private change<T>(fn: () => T): T {
+    try {
+      return this.index.transaction(fn);
+    } catch (error) {
+      throw cacheDirFailure(error, this.index.layout, 'cache.disk');
+    }
   }
 
   /** Writes pending access times, closes open page files and the index (the journal too). */

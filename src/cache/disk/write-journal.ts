@@ -22,7 +22,7 @@ import type Database from 'better-sqlite3';
 import { StrataError, isAbortError, throwIfAborted, toStrataError } from '../../errors.js';
 import type { ClaimOutcome, PendingWrite, WriteJournal } from '../disk-tier-types.js';
 import { checksum, encodeTrailer, JOURNAL_MAGIC, rewriteTrailer, streamCacheFile, writeCacheFile, type JournalFileMeta } from './cache-file.js';
-import { cacheDirFailure, fsyncDir, isProcessAlive, tempFile, unlinkQuietly } from './disk-cache-dir.js';
+import { cacheDirFailure, fsyncDir, isProcessAlive, tempFile, unlinkQuietly, type CacheDirLayout } from './disk-cache-dir.js';
 import { isBusy, NoRoom, type SqliteIndex } from './sqlite-index.js';
 import { signatureOf, VerifiedFiles } from './verified-files.js';
 
@@ -211,7 +211,7 @@ export class SqliteWriteJournal implements WriteJournal {
     } catch (error) {
       await unlinkQuietly([tmp]);
       if (error instanceof NoRoom) throw noSpace(size, this.capacity);
-      throw isSqliteError(error) ? indexError(error, 'write') : cacheDirFailure(error, this.index.layout, 'write'); // the rename failed
+      throw isSqliteError(error) ? indexError(error, 'write', this.index.layout) : cacheDirFailure(error, this.index.layout, 'write'); // the rename failed
     }
     await fsyncDir(this.index.layout.journalDir).catch((error: unknown) => {
       throw cacheDirFailure(error, this.index.layout, 'write');
@@ -410,7 +410,7 @@ export class SqliteWriteJournal implements WriteJournal {
         moved = row;
       });
     } catch (error) {
-      throw indexError(error, 'write');
+      throw indexError(error, 'write', this.index.layout);
     }
     await unlinkQuietly(dropped.map((r) => this.index.journalPath(r.file)));
     for (const r of dropped) this.verified.forget(r.file);
@@ -451,7 +451,7 @@ export class SqliteWriteJournal implements WriteJournal {
     try {
       fn();
     } catch (error) {
-      throw indexError(error, op);
+      throw indexError(error, op, this.index.layout);
     }
   }
 
@@ -517,8 +517,10 @@ function isSqliteError(error: unknown): boolean {
   return typeof code === 'string' && code.startsWith('SQLITE');
 }
 
-function indexError(error: unknown, op: string): StrataError {
+/** The error of a failed index update: `ENOSPC` naming the dir when the index could not grow on a full disk, else `EIO`. */
+function indexError(error: unknown, op: string, layout: CacheDirLayout): StrataError {
   if (error instanceof StrataError) return error;
+  if ((error as { code?: unknown } | undefined)?.code === 'SQLITE_FULL') return cacheDirFailure(error, layout, op);
   return new StrataError('EIO', `disk cache index failed: ${(error as Error)?.message ?? String(error)}`, { op, temporary: isBusy(error) });
 }
 
