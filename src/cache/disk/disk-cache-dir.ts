@@ -178,6 +178,28 @@ export async function unlinkQuietly(paths: readonly string[]): Promise<void> {
   await Promise.all(paths.map((p) => unlink(p).catch(() => undefined)));
 }
 
+/** Bytes of pages evicted beyond a refused file's own size when the disk is full: room for the index to grow too. */
+const FULL_DISK_MARGIN = 1024 * 1024;
+
+/**
+ * Writes a cache file of about `bytes` with `write`. When the disk under the dir is full below the
+ * capacity (other files fill it, or the capacity is larger than the disk), removes what the write
+ * left at `tmp`, lets `evict` drop unpinned pages of at least `bytes` and a margin, and writes
+ * once more: pages the cache may drop never keep out a write it may not drop. `evict` resolves
+ * `false` when it freed nothing; the disk's error stands then.
+ */
+export async function writeMakingRoom(tmp: string, bytes: number, write: () => Promise<void>, evict: (bytes: number) => Promise<boolean>): Promise<void> {
+  try {
+    await write();
+  } catch (error) {
+    const code = (error as { code?: unknown } | undefined)?.code;
+    if (code !== 'ENOSPC' && code !== 'EDQUOT') throw error;
+    await unlinkQuietly([tmp]);
+    if (!(await evict(bytes + FULL_DISK_MARGIN))) throw error;
+    await write();
+  }
+}
+
 /**
  * Runs `fn` while holding the dir's lock file (an exclusively created file naming the holder's
  * pid). A lock whose holder is dead, or that is older than `staleMs`, is taken over.

@@ -21,7 +21,7 @@ import type { DiskTier, TierStats } from '../disk-tier-types.js';
 import { signatureOf, VerifiedFiles } from './verified-files.js';
 import { pageKey, type PageId } from '../page-id.js';
 import { checksum, encodeTrailer, PAGE_MAGIC, writeCacheFile, type PageFileMeta } from './cache-file.js';
-import { cacheDirFailure, tempFile, unlinkQuietly } from './disk-cache-dir.js';
+import { cacheDirFailure, tempFile, unlinkQuietly, writeMakingRoom } from './disk-cache-dir.js';
 import { OpenFiles, type OpenFile } from './open-files.js';
 import { isBusy, NoRoom, type SqliteIndex, type Victim } from './sqlite-index.js';
 
@@ -149,7 +149,7 @@ export class DiskPageTier implements DiskTier {
     const tmp = tempFile(this.index.layout);
     try {
       await this.ensureSubdir(dirname(this.index.pagePath(file)));
-      await writeCacheFile(tmp, data, encodeTrailer(meta, PAGE_MAGIC), false);
+      await writeMakingRoom(tmp, data.length, () => writeCacheFile(tmp, data, encodeTrailer(meta, PAGE_MAGIC), false), (bytes) => this.evictNow(bytes));
     } catch (error) {
       // The disk refused the write (full, read-only, vanished dir): the caller decides whether
       // to turn the tier off, so this is an error, not a plain "not stored".
@@ -417,6 +417,14 @@ export class DiskPageTier implements DiskTier {
       // busy or closed: the next open reconciles it
     }
     if (removed) void unlinkQuietly([path]);
+  }
+
+  /** Evicts unpinned pages of at least `bytes` now and removes their files (a full disk); false when none was evicted. */
+  private async evictNow(bytes: number): Promise<boolean> {
+    const victims = this.index.evictNow(bytes);
+    for (const victim of victims) this.touches.delete(victim.key);
+    await this.removeFiles(victims);
+    return victims.length > 0;
   }
 
   private async removeFiles(victims: readonly Victim[]): Promise<void> {

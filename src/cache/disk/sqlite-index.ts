@@ -239,19 +239,60 @@ export class SqliteIndex {
   makeRoom(need: number, capacity: number): Victim[] | undefined {
     const { used, locked } = this.counters();
     if (need > capacity || locked + need > capacity) return undefined;
-    let excess = used + need - capacity;
+    const excess = used + need - capacity;
+    if (excess <= 0) return [];
+    const { victims, freed } = this.evict(excess);
+    return freed >= excess ? victims : undefined;
+  }
+
+  /**
+   * Evicts least recently used unpinned pages holding at least `bytes` in a transaction of its
+   * own, for a disk that filled up below the capacity. Returns the victims (their files are to be
+   * removed), none when the index could not record it (busy, or full itself).
+   */
+  evictNow(bytes: number): Victim[] {
+    try {
+      return this.transaction(() => this.evict(bytes).victims);
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== 'SQLITE_FULL') return [];
+    }
+    // The index cannot grow to record it on the full disk: remove the files first (a page whose
+    // file is gone is dropped when read, and read again from the store), then their rows.
     const victims: Victim[] = [];
-    while (excess > 0) {
+    let freed = 0;
+    for (const row of this.victimsStmt.iterate(Number.MAX_SAFE_INTEGER)) {
+      if (freed >= bytes) break;
+      victims.push({ key: row.key, file: row.file });
+      freed += row.size;
+    }
+    for (const victim of victims) rmSync(this.pagePath(victim.file), { force: true });
+    try {
+      this.transaction(() => victims.forEach((v) => this.deletePageStmt.run(v.key)));
+    } catch {
+      // still refused: each row is dropped when its page is read and found missing
+    }
+    return victims;
+  }
+
+  /**
+   * Inside a transaction: evicts least recently used unpinned pages holding at least `bytes` in
+   * all (every one when they hold less). Returns the victims (their files are to be removed after
+   * the commit) and the bytes they held.
+   */
+  evict(bytes: number): { victims: Victim[]; freed: number } {
+    const victims: Victim[] = [];
+    let freed = 0;
+    while (freed < bytes) {
       const rows = this.victimsStmt.all(VICTIM_BATCH);
-      if (rows.length === 0) return undefined;
+      if (rows.length === 0) break;
       for (const row of rows) {
         this.deletePageStmt.run(row.key);
         victims.push({ key: row.key, file: row.file });
-        excess -= row.size;
-        if (excess <= 0) break;
+        freed += row.size;
+        if (freed >= bytes) break;
       }
     }
-    return victims;
+    return { victims, freed };
   }
 
   /** Absolute path of a page file. */

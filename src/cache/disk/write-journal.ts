@@ -22,7 +22,7 @@ import type Database from 'better-sqlite3';
 import { StrataError, isAbortError, throwIfAborted, toStrataError } from '../../errors.js';
 import type { ClaimOutcome, PendingWrite, WriteJournal } from '../disk-tier-types.js';
 import { checksum, encodeTrailer, JOURNAL_MAGIC, rewriteTrailer, streamCacheFile, writeCacheFile, type JournalFileMeta } from './cache-file.js';
-import { cacheDirFailure, fsyncDir, isProcessAlive, tempFile, unlinkQuietly, type CacheDirLayout } from './disk-cache-dir.js';
+import { cacheDirFailure, fsyncDir, isProcessAlive, tempFile, unlinkQuietly, writeMakingRoom, type CacheDirLayout } from './disk-cache-dir.js';
 import { isBusy, NoRoom, type SqliteIndex } from './sqlite-index.js';
 import { signatureOf, VerifiedFiles } from './verified-files.js';
 
@@ -143,7 +143,11 @@ export class SqliteWriteJournal implements WriteJournal {
         if (Buffer.isBuffer(data)) {
           await room.reserveUpTo(data.length, false);
           const crc = checksum(data);
-          await writeCacheFile(tmp, data, trailerOf(data.length, crc), true);
+          await writeMakingRoom(tmp, data.length, () => writeCacheFile(tmp, data, trailerOf(data.length, crc), true), async (bytes) => {
+            const victims = this.index.evictNow(bytes);
+            await unlinkQuietly(victims.map((v) => this.index.pagePath(v.file)));
+            return victims.length > 0;
+          });
           written = { size: data.length, crc };
         } else {
           written = await streamCacheFile(tmp, room.counting(data), trailerOf, true);
