@@ -9,7 +9,7 @@ import { closeSync, openSync, statfsSync, unlinkSync, writeSync } from 'node:fs'
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { MemoryStore, StrataFS } from '../../src/index.js';
+import { MemoryStore, StrataFS, type UnderStore } from '../../src/index.js';
 import { tempDir } from '../support/helpers.js';
 
 /** Mounts a tmpfs of `size` on `dir`; false when this process may not (not root, not Linux). */
@@ -110,4 +110,39 @@ describe('a disk cache dir on a full file system', () => {
     await fs.close();
     await rm(dir, { recursive: true, force: true });
   });
+
+  it('flush fails with ENOSPC, not waiting forever, when the index cannot record an upload on the full disk', async ({ skip }) => {
+    if (!mounted) skip();
+    const dir = join(root.dir, 'cache3');
+    await mkdir(dir);
+    const inner = new MemoryStore();
+    let down = true; // the store refuses writes (a reset connection, retried) until the disk is full
+    const store: UnderStore = {
+      uri: 'down://x',
+      capabilities: inner.capabilities,
+      stat: (key) => inner.stat(key),
+      list: (prefix, opts) => inner.list(prefix, opts),
+      read: (key, range) => inner.read(key, range),
+      delete: (key) => inner.delete(key),
+      write: async (key, body, opts) => {
+        if (down) throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+        return inner.write(key, body, opts);
+      },
+    };
+    const fs = new StrataFS({ cache: { pageSize: 4096, memory: false, disk: { dir, capacity: '100MiB' } }, retry: { attempts: 1, minDelay: 1, maxDelay: 1 } });
+    await fs.mount('/m', store);
+    await fs.writeFile('/m/p', Buffer.alloc(3000, 4), { writeType: 'ASYNC_THROUGH' });
+    const filler = fillUp(root.dir, 0);
+    down = false;
+    const failed = await fs.flush().then(
+      () => undefined,
+      (error: { code?: string; message: string }) => error,
+    );
+    // The upload either got its record through, or fails naming the full disk.
+    if (failed !== undefined) expect(failed).toMatchObject({ code: 'ENOSPC', message: expect.stringContaining(`disk cache dir ${dir} is on a full disk`) });
+    unlinkSync(filler);
+    await fs.flush();
+    expect((await inner.stat('p'))?.size).toBe(3000);
+    await fs.close();
+  }, 20_000);
 });

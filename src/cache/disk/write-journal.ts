@@ -71,6 +71,8 @@ export class SqliteWriteJournal implements WriteJournal {
   private readonly leaseMs: number;
   /** Data files whose crc32 this journal has checked, in the state it checked them. */
   private readonly verified = new VerifiedFiles(4096);
+  /** Records of uploaded writes whose data is gone but whose removal the index refused (a full disk). */
+  private readonly leftOver = new Set<string>();
   private readonly insertStmt: Database.Statement;
   private readonly findStmt: Database.Statement<[string, string], Row>;
   private readonly listAllStmt: Database.Statement<[], Row>;
@@ -234,6 +236,7 @@ export class SqliteWriteJournal implements WriteJournal {
   /** Every pending write (of one cache id when given), oldest first. */
   list(cacheId?: string): PendingWrite[] {
     if (this.index.isClosed) return [];
+    this.dropLeftOver();
     return (cacheId === undefined ? this.listAllStmt.all() : this.listStmt.all(cacheId)).map(toPending);
   }
 
@@ -384,7 +387,24 @@ export class SqliteWriteJournal implements WriteJournal {
     await unlinkQuietly([this.index.journalPath(row.file)]);
     this.verified.forget(row.file);
     if (this.index.isClosed) return; // closed meanwhile: the next open drops the record, its data being gone
-    this.run(() => this.deleteStmt.run(id), 'write');
+    try {
+      this.deleteStmt.run(id);
+    } catch (error) {
+      this.leftOver.add(id); // its data is gone: the record goes as soon as the index takes it
+      throw indexError(error, 'write', this.index.layout);
+    }
+  }
+
+  /** Removes the records {@link complete} could not remove (a full disk), once the index takes it. */
+  private dropLeftOver(): void {
+    for (const id of this.leftOver) {
+      try {
+        this.deleteStmt.run(id);
+      } catch {
+        return;
+      }
+      this.leftOver.delete(id);
+    }
   }
 
   /**
