@@ -124,14 +124,19 @@ export class LocalStore implements UnderStore {
         if (MISSING.has(codeOf(error) ?? '')) continue;
         throw mapLocalError(error, 'list');
       }
-      for (const entry of entries) {
+      // The entries are looked at LIST_BATCH at a time: a large directory lists in a fraction of the time.
+      for (let first = 0; first < entries.length; first += LIST_BATCH) {
         throwIfAborted(opts.signal);
-        const info = await visibleEntry(this.paths, dir, entry);
-        if (info === undefined) continue;
-        const key = keyPrefix === '' ? entry.name : `${keyPrefix}/${entry.name}`;
-        yield infoOf(key, info);
-        // Recursion does not follow links (no loops, no file listed twice); listing the link itself does.
-        if (info.isDirectory() && opts.recursive && !entry.isSymbolicLink()) stack.push([join(dir, entry.name), key]);
+        const batch = entries.slice(first, first + LIST_BATCH);
+        const infos = await Promise.all(batch.map((entry) => visibleEntry(this.paths, dir, entry)));
+        for (const [k, entry] of batch.entries()) {
+          const info = infos[k];
+          if (info === undefined) continue;
+          const key = keyPrefix === '' ? entry.name : `${keyPrefix}/${entry.name}`;
+          yield infoOf(key, info);
+          // Recursion does not follow links (no loops, no file listed twice); listing the link itself does.
+          if (info.isDirectory() && opts.recursive && !entry.isSymbolicLink()) stack.push([join(dir, entry.name), key]);
+        }
       }
     }
   }
@@ -283,6 +288,9 @@ export class LocalStore implements UnderStore {
     return target;
   }
 }
+
+/** How many entries of a directory a listing stats at once. */
+const LIST_BATCH = 64;
 
 /** An {@link ObjectInfo} from a `bigint` stat. */
 function infoOf(key: string, info: BigIntStats): ObjectInfo {
