@@ -357,3 +357,21 @@ describe('LocalStore temp files', () => {
     await expect(store.write('a/file/below', Buffer.from('x'))).rejects.toMatchObject({ code: 'ENOTDIR' });
   });
 });
+
+describe('LocalStore under concurrent writes', () => {
+  it('writes and mkdirs racing to create the same new parent directories all succeed', async () => {
+    const root = await tempDir();
+    const store = new LocalStore({ root });
+    const failures: string[] = [];
+    for (let round = 0; round < 60; round++) {
+      const results = await Promise.allSettled([
+        ...Array.from({ length: 12 }, (_, i) => store.write(`r${round}/a/b/f${i}`, Buffer.from('x'))),
+        store.write(`r${round}/a/b/`, Buffer.alloc(0)),
+        store.write(`r${round}/a/`, Buffer.alloc(0)),
+      ]);
+      for (const r of results) if (r.status === 'rejected') failures.push(`${(r.reason as { code?: string }).code}: ${(r.reason as Error).message}`);
+    }
+    expect(failures).toEqual([]);
+    expect((await readdir(join(root, 'r59/a/b'))).length).toBe(12);
+  });
+});

@@ -11,6 +11,9 @@ import { assertSafeKey } from '../../path.js';
 import { codeOf, outsideRoot } from './local-errors.js';
 import { isTempName } from './temp-name.js';
 
+/** How often {@link SafePaths} looks again at parent directories that other calls change meanwhile. */
+const ENSURE_ATTEMPTS = 5;
+
 /** Resolves keys of one store to paths below its real root directory. */
 export class SafePaths {
   private readonly rootWithSep: string;
@@ -82,8 +85,20 @@ export class SafePaths {
     return real;
   }
 
-  /** Like {@link existingDir}, creating what is missing below the deepest existing ancestor. */
+  /**
+   * Like {@link existingDir}, creating what is missing below the deepest existing ancestor. A
+   * directory another call creates or removes meanwhile is looked at again (a few times), so a
+   * concurrent write or `rm` is never taken for a dangling link.
+   */
   private async ensureDir(parts: string[], op: string): Promise<string> {
+    for (let attempt = 1; ; attempt++) {
+      const found = await this.ensureDirOnce(parts, op, attempt < ENSURE_ATTEMPTS);
+      if (found !== undefined) return found;
+    }
+  }
+
+  /** One try of {@link ensureDir}; `undefined` when the tree changed under it and `retry` allows another. */
+  private async ensureDirOnce(parts: string[], op: string, retry: boolean): Promise<string | undefined> {
     let depth = parts.length;
     let ancestor: string | undefined;
     while (ancestor === undefined) {
@@ -92,12 +107,14 @@ export class SafePaths {
         ancestor = await this.realInside(candidate, op);
       } catch (error) {
         if (codeOf(error) !== 'ENOENT' || depth === 0) throw error;
+        const entry = await lstat(candidate).catch(() => undefined);
         // A dangling link is refused rather than created through.
-        const exists = await lstat(candidate).then(
-          () => true,
-          () => false,
-        );
-        if (exists) throw new StrataError('EACCES', 'dangling symbolic link in path', { op });
+        if (entry?.isSymbolicLink()) throw new StrataError('EACCES', 'dangling symbolic link in path', { op });
+        if (entry !== undefined) {
+          // Created by another call since realpath looked: resolve it again.
+          if (!retry) throw error;
+          return undefined;
+        }
         depth -= 1;
       }
     }
@@ -106,7 +123,13 @@ export class SafePaths {
       return ancestor;
     }
     const target = join(ancestor, ...parts.slice(depth));
-    await mkdir(target, { recursive: true });
-    return this.realInside(target, op);
+    try {
+      await mkdir(target, { recursive: true });
+      return await this.realInside(target, op);
+    } catch (error) {
+      // Removed by another call between creating it and resolving it: create it again.
+      if (codeOf(error) !== 'ENOENT' || !retry) throw error;
+      return undefined;
+    }
   }
 }
