@@ -180,6 +180,17 @@ export function isChildKey(key: string, dir: string): boolean {
   return isSafeKey(key);
 }
 
+/**
+ * The direct child of the directory key `dir` that `key` lies in or is
+ * (`childKeyToward('a/b/c', 'a') === 'a/b'`); `undefined` when `key` is not below `dir`.
+ */
+export function childKeyToward(key: string, dir: string): string | undefined {
+  if (key === dir || !isKeyAtOrBelow(key, dir)) return undefined;
+  const start = dir === '' ? 0 : dir.length + 1;
+  const end = key.indexOf('/', start);
+  return end < 0 ? key : key.slice(0, end);
+}
+
 /** Whether store key `key` is `dir` or below it (every key is below the root, `''`). */
 export function isKeyAtOrBelow(key: string, dir: string): boolean {
   return dir === '' || key === dir || key.startsWith(dir + '/');

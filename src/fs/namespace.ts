@@ -4,7 +4,7 @@
  * @module
  */
 import { StrataError } from '../errors.js';
-import { basename, dirname, isChildKey, joinPath, parentKey } from '../path.js';
+import { basename, childKeyToward, dirname, isChildKey, isKeyAtOrBelow, joinPath, parentKey } from '../path.js';
 import type { FileInfo } from '../options.js';
 import type { Mount } from '../mount/mount-table.js';
 import { objectId, versionOf } from '../cache/page-id.js';
@@ -83,11 +83,14 @@ export class Namespace {
     return info ? this.fileInfo(path, res.mount, info) : undefined;
   }
 
-  /** The children of a store directory through the metadata cache (with pending writes). */
+  /**
+   * The children of a store directory through the metadata cache, with pending writes: one
+   * directly in it as a file, one further below as the directory of it that is a child here.
+   */
   async storeList(mount: Mount, key: string, signal?: AbortSignal): Promise<ObjectInfo[]> {
     const state = this.ctx.stateOf(mount);
     // The pending writes first: one whose upload lands while the store lists is then in one of the two.
-    const pending = this.ctx.disk?.journal.list(state.cacheId).filter((p) => parentKey(p.key) === key && p.key !== '');
+    const pending = this.ctx.disk?.journal.list(state.cacheId).filter((p) => p.key !== key && isKeyAtOrBelow(p.key, key));
     let children = state.meta.getList(key);
     if (!children) {
       const epoch = state.meta.epoch; // a listing that crosses a change made here is returned, not kept
@@ -105,7 +108,11 @@ export class Namespace {
     }
     if (!pending || pending.length === 0) return children;
     const merged = new Map(children.map((c) => [c.key, c]));
-    for (const p of pending) merged.set(p.key, { key: p.key, size: p.size, mtime: p.mtime, etag: `pending-${p.id}`, isDirectory: false });
+    for (const p of pending) {
+      const child = childKeyToward(p.key, key) as string;
+      if (child === p.key) merged.set(p.key, { key: p.key, size: p.size, mtime: p.mtime, etag: `pending-${p.id}`, isDirectory: false });
+      else if (!merged.has(child)) merged.set(child, { key: child, size: 0, isDirectory: true });
+    }
     return [...merged.values()];
   }
 

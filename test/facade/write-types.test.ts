@@ -262,6 +262,26 @@ describe('disk tier and write types through the facade', () => {
     expect(fs.stats().bytesToStore).toBeGreaterThanOrEqual(data.length);
   });
 
+  it('a MUST_CACHE or ASYNC_THROUGH write deeper down shows its directories in every readdir above it', async () => {
+    const fs = make();
+    const store = new CountingStore('deep-pending');
+    let land!: () => void;
+    const gate = new Promise<void>((resolve) => (land = resolve));
+    const write = store.write.bind(store);
+    store.write = async (key, body, opts) => {
+      await gate; // the uploads land only at the end: until then the writes are pending
+      return write(key, body, opts);
+    };
+    await fs.mount('/s', store);
+    await fs.writeFile('/s/d/sub/a.bin', 'a', { writeType: 'ASYNC_THROUGH' });
+    await fs.writeFile('/s/e/sub/deeper/b.bin', 'b', { writeType: 'MUST_CACHE' });
+    expect(await fs.readdir('/s')).toEqual(['d', 'e']);
+    expect(await fs.readdir('/s/d')).toEqual(['sub']);
+    expect(await fs.readdir('/s/e/sub')).toEqual(['deeper']);
+    expect((await fs.readdir('/s/e', { withInfo: true })).map((i) => [i.name, i.type])).toEqual([['sub', 'directory']]);
+    land();
+  });
+
   it('ASYNC_THROUGH survives a store outage and finishes when it returns', async () => {
     const fs = make({ retry: { attempts: 1, minDelay: 10, maxDelay: 20 } });
     const { store, outage } = storeWithOutage('outage');
