@@ -82,9 +82,11 @@ export class Writer {
     const object = objectId(state.cacheId, key);
     state.counters.bytesToStore += info.size;
     for (const id of replaces) await this.ctx.disk?.journal.complete(id);
+    // The new version is known as soon as the pending writes it replaces are gone: a stat or
+    // readdir meanwhile must not miss the file or its directories.
+    state.meta.written(key, info);
     await this.ctx.pages.drop(object, { force: true }); // old versions; a pin rule pins the new one's pages
     if (data && data.length === info.size) this.ctx.pages.admitWritten(object, versionOf(info), data);
-    state.meta.written(key, info);
     return info;
   }
 
@@ -95,9 +97,10 @@ export class Writer {
     state.counters.bytesToStore += info.size;
     const object = objectId(state.cacheId, key);
     if (this.ctx.disk?.journal.find(state.cacheId, key)) return; // a newer pending write supersedes it
+    // At once, as the pending write is gone: a stat or readdir meanwhile sees the uploaded file.
+    state.meta.written(key, info);
     await this.ctx.pages.drop(object, { force: true }); // old versions; a pin rule pins the new one's pages
     if (data && data.length === info.size) this.ctx.pages.admitWritten(object, versionOf(info), data);
-    state.meta.written(key, info);
   }
 
   async makeDirectory(res: Resolved, signal?: AbortSignal): Promise<void> {

@@ -282,6 +282,33 @@ describe('disk tier and write types through the facade', () => {
     land();
   });
 
+  it('while an ASYNC_THROUGH upload lands, readdir and readFile keep seeing the file', async () => {
+    const fs = make();
+    const store = new CountingStore('landing');
+    let land!: () => void;
+    const gate = new Promise<void>((resolve) => (land = resolve));
+    const write = store.write.bind(store);
+    store.write = async (key, body, opts) => {
+      await gate;
+      return write(key, body, opts);
+    };
+    await fs.mount('/s', store);
+    const data = randomBytes(PAGE + 7);
+    await fs.writeFile('/s/d/x.bin', data, { writeType: 'ASYNC_THROUGH' });
+    expect((await fs.stat('/s/d')).type).toBe('directory'); // asked while the store has nothing there yet
+    land();
+    let flushed = false;
+    const flushing = fs.flush().then(() => (flushed = true));
+    const seen: string[] = [];
+    while (!flushed) {
+      await new Promise((r) => setImmediate(r));
+      const [names, bytes] = await Promise.all([fs.readdir('/s/d').catch((e) => e.code), fs.readFile('/s/d/x.bin').catch((e) => e.code)]);
+      seen.push(`${JSON.stringify(names)} ${Buffer.isBuffer(bytes) ? bytes.equals(data) : bytes}`);
+    }
+    await flushing;
+    expect(new Set(seen)).toEqual(new Set(['["x.bin"] true']));
+  });
+
   it('ASYNC_THROUGH survives a store outage and finishes when it returns', async () => {
     const fs = make({ retry: { attempts: 1, minDelay: 10, maxDelay: 20 } });
     const { store, outage } = storeWithOutage('outage');
