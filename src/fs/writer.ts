@@ -11,6 +11,7 @@ import type { Mount, Resolved } from '../mount/mount-table.js';
 import { objectId, versionOf } from '../cache/page-id.js';
 import { keepWhileFits } from '../io/body.js';
 import type { ObjectInfo } from '../store/under-store.js';
+import type { PendingWrite } from '../cache/disk-tier-types.js';
 import type { FsContext } from './context.js';
 import type { Namespace } from './namespace.js';
 
@@ -53,6 +54,7 @@ export class Writer {
       const kept = Buffer.isBuffer(body) ? undefined : keepWhileFits(body, this.ctx.pages.memory.capacity);
       throwIfAborted(signal);
       const pending = await this.ctx.disk!.journal.stage(state.cacheId, key, kept ? kept.stream : body, mode, signal);
+      await this.dropOlderMustCache(pending);
       const info: ObjectInfo = { key, size: pending.size, mtime: pending.mtime, etag: `pending-${pending.id}`, isDirectory: false };
       await this.ctx.pages.drop(object, { force: true }); // old versions; a pin rule pins the new one's pages
       const data = kept ? kept.bytes(pending.size) : (body as Buffer);
@@ -74,6 +76,19 @@ export class Writer {
       const info = await this.ctx.changingStore(mount, key, () => mount.store.write(key, body, { signal, size: data?.length }));
       return this.afterWrite(mount, key, info, mode === 'CACHE_THROUGH' ? data : undefined, dropped);
     }, signal);
+  }
+
+  /**
+   * After `staged` (a newer write of its key): drops the `MUST_CACHE` writes of the key older
+   * than its newest one (a write staged beside this one may have finished first),
+   * which nothing would ever upload and which would keep their disk space until `persist`. One
+   * that another process holds stays; older `ASYNC_THROUGH` writes are left to their uploader,
+   * which drops them as superseded.
+   */
+  private async dropOlderMustCache(staged: PendingWrite): Promise<void> {
+    const journal = this.ctx.disk!.journal;
+    const ofKey = journal.list(staged.cacheId).filter((p) => p.key === staged.key); // oldest first
+    for (const p of ofKey.slice(0, -1)) if (p.mode === 'MUST_CACHE' && journal.claim(p.id) === 'superseded') await journal.complete(p.id);
   }
 
   /** After a write to the store: drops the pending writes it `replaces`, updates the caches. */

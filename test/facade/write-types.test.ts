@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LocalStore, StrataFS } from '../../src/index.js';
 import { CountingStore } from '../support/counting-store.js';
-import { expectCode, randomBytes, tempDir } from '../support/helpers.js';
+import { expectCode, randomBytes, readAll, tempDir } from '../support/helpers.js';
 
 const PAGE = 64 * 1024;
 
@@ -307,6 +307,22 @@ describe('disk tier and write types through the facade', () => {
     }
     await flushing;
     expect(new Set(seen)).toEqual(new Set(['["x.bin"] true']));
+  });
+
+  it('overwriting a MUST_CACHE file again and again keeps only its newest data in the disk cache', async () => {
+    const fs = new StrataFS({ cache: { pageSize: PAGE, memory: { capacity: '1MiB' }, disk: { dir: cache.dir, capacity: 4 * PAGE } } });
+    open.push(fs);
+    const store = new CountingStore('must-cache-overwrites');
+    await fs.mount('/s', store);
+    for (let i = 0; i < 10; i++) await fs.writeFile('/s/f.bin', Buffer.alloc(PAGE, i), { writeType: 'MUST_CACHE' });
+    await Promise.all([1, 2, 3].map((i) => fs.writeFile('/s/f.bin', Buffer.alloc(PAGE, 10 + i), { writeType: 'MUST_CACHE' })));
+    expect(fs.stats().pendingWrites).toBe(1);
+    expect(fs.stats().disk!.used).toBeLessThanOrEqual(PAGE);
+    const last = await fs.readFile('/s/f.bin');
+    await fs.persist('/s/f.bin');
+    expect(fs.stats().pendingWrites).toBe(0);
+    expect(store.count('write')).toBe(1);
+    expect((await readAll(await store.inner.read('f.bin'))).equals(last)).toBe(true);
   });
 
   it('ASYNC_THROUGH survives a store outage and finishes when it returns', async () => {
