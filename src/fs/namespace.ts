@@ -36,9 +36,13 @@ export class Namespace {
     const pending = this.ctx.disk?.journal.find(state.cacheId, key);
     if (pending) return { key, size: pending.size, mtime: pending.mtime, etag: `pending-${pending.id}`, isDirectory: false };
     const cached = state.meta.getStat(key);
+    const pendingBelow = (): boolean => this.ctx.disk?.journal.list(state.cacheId).some((p) => p.key.startsWith(key + '/')) ?? false;
     let info: ObjectInfo | undefined;
+    // Asked before the store is: a pending write below whose upload lands while the store answers is then seen in one of the two.
+    let belowBefore = false;
     if (cached !== undefined) info = cached ?? undefined;
     else {
+      belowBefore = pendingBelow();
       // Answers that cross a change made through this process are returned, not kept.
       const epoch = state.meta.epoch;
       // Another process of the fleet may have asked the store already (the shared tier), unless
@@ -69,7 +73,7 @@ export class Namespace {
       }
     }
     // A pending write below a missing key makes it a directory, as the upload will.
-    if (!info && this.ctx.disk?.journal.list(state.cacheId).some((p) => p.key.startsWith(key + '/'))) return { key, size: 0, isDirectory: true };
+    if (!info && (belowBefore || pendingBelow())) return { key, size: 0, isDirectory: true };
     return info;
   }
 

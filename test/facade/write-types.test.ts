@@ -309,6 +309,41 @@ describe('disk tier and write types through the facade', () => {
     expect(new Set(seen)).toEqual(new Set(['["x.bin"] true']));
   });
 
+  it('a readdir whose store stat answered before an ASYNC_THROUGH upload below landed still lists the directory', async () => {
+    const fs = make();
+    const store = new CountingStore('stat-across-landing');
+    let land!: () => void;
+    const landed = new Promise<void>((resolve) => (land = resolve));
+    const write = store.write.bind(store);
+    store.write = async (key, body, opts) => {
+      await landed;
+      return write(key, body, opts);
+    };
+    let answer!: () => void;
+    const answered = new Promise<void>((resolve) => (answer = resolve));
+    let asked!: () => void;
+    const wasAsked = new Promise<void>((resolve) => (asked = resolve));
+    const stat = store.stat.bind(store);
+    let slow = false;
+    store.stat = async (key, opts) => {
+      const found = await stat(key, opts); // what the store held when asked
+      if (slow && key === 'd/sub') {
+        asked();
+        await answered; // the answer arrives late
+      }
+      return found;
+    };
+    await fs.mount('/s', store);
+    await fs.writeFile('/s/d/sub/z.bin', 'z', { writeType: 'ASYNC_THROUGH' });
+    slow = true;
+    const listing = fs.readdir('/s/d/sub');
+    await wasAsked;
+    land();
+    await fs.flush();
+    answer();
+    expect(await listing).toEqual(['z.bin']);
+  });
+
   it('overwriting a MUST_CACHE file again and again keeps only its newest data in the disk cache', async () => {
     const fs = new StrataFS({ cache: { pageSize: PAGE, memory: { capacity: '1MiB' }, disk: { dir: cache.dir, capacity: 4 * PAGE } } });
     open.push(fs);
