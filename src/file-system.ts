@@ -299,8 +299,7 @@ export class StrataFS {
         } catch (error) {
           // The object changed under us: read it again at its new version, never a mix.
           if ((error as StrataError).code !== 'ESTALE' || attempt >= 2) throw error;
-          // (Told to the fleet too: its shared answer is as old as ours.)
-          this.#ctx.state.get(mount)?.meta.changedOutside(this.#ctx.table.resolve(target)!.key);
+          this.#forgetStale(mount, target);
         } finally {
           release();
         }
@@ -601,18 +600,30 @@ export class StrataFS {
         const progress = { bytes: 0, totalBytes: files.reduce((n, f) => n + f.size, 0), files: 0, totalFiles: files.length };
         options?.onProgress?.({ ...progress });
         await eachLimit(files, 4, async (file) => {
-          const { src, mount } = await this.#sources.openSource(file.path, options?.signal);
-          const pages = this.#ctx.pages;
-          // Batches of 4 MiB, as streams read ahead: one ranged read for each run of missing pages.
-          const batch = Math.max(1, Math.floor(LOAD_BATCH_BYTES / pages.pageSize));
-          for (let first = 0; first < pages.pageCount(src.size); first += batch) {
-            const count = Math.min(batch, pages.pageCount(src.size) - first);
-            const bytes = await pages.warm(src, first, count, { readType: mount.readType === 'CACHE_PROMOTE' ? 'CACHE_PROMOTE' : 'CACHE', signal: options?.signal });
-            progress.bytes += bytes; // after the await: files load side by side
-            options?.onProgress?.({ ...progress });
+          // A file that changes while it loads is loaded again at its new version (as readFile reads it again).
+          for (let attempt = 0; ; attempt++) {
+            const { src, mount } = await this.#sources.openSource(file.path, options?.signal);
+            const pages = this.#ctx.pages;
+            let loaded = 0;
+            try {
+              // Batches of 4 MiB, as streams read ahead: one ranged read for each run of missing pages.
+              const batch = Math.max(1, Math.floor(LOAD_BATCH_BYTES / pages.pageSize));
+              for (let first = 0; first < pages.pageCount(src.size); first += batch) {
+                const count = Math.min(batch, pages.pageCount(src.size) - first);
+                const bytes = await pages.warm(src, first, count, { readType: mount.readType === 'CACHE_PROMOTE' ? 'CACHE_PROMOTE' : 'CACHE', signal: options?.signal });
+                loaded += bytes;
+                progress.bytes += bytes; // after the await: files load side by side
+                options?.onProgress?.({ ...progress });
+              }
+              // Loaded means kept: the pages are on disk, not only in memory they may leave at once.
+              await pages.onDisk(src.object);
+              break;
+            } catch (error) {
+              if ((error as StrataError).code !== 'ESTALE' || attempt >= 2) throw error;
+              progress.bytes -= loaded;
+              this.#forgetStale(mount, file.path);
+            }
           }
-          // Loaded means kept: the pages are on disk, not only in memory they may leave at once.
-          await pages.onDisk(src.object);
           progress.files++;
           options?.onProgress?.({ ...progress });
         });
@@ -788,6 +799,11 @@ export class StrataFS {
   }
 
   // ================================================================ internals
+
+  /** Forgets what is known of a file found changed while it was read (told to the fleet too: its shared answer is as old as ours). */
+  #forgetStale(mount: Mount, path: string): void {
+    this.#ctx.state.get(mount)?.meta.changedOutside(this.#ctx.table.resolve(path)!.key);
+  }
 
   /** Runs a call on `path` (and `also`, the destination of a copy or move): its errors get their context, and `close()` and `unmount()` let a change finish. */
   async #run<T>(op: string, path: string | undefined, fn: () => Promise<T>, also?: string): Promise<T> {

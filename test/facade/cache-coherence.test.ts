@@ -197,6 +197,32 @@ describe('cache coherence', () => {
     expect(await fs.readdir('/m/marked')).toEqual([]);
   });
 
+  it('load of a file rewritten while it loads loads the new version instead of failing ESTALE', async () => {
+    const fs = make({ cache: { pageSize: PAGE, memory: { capacity: 64 * PAGE } } });
+    const store = new CountingStore(`load-rewritten-${unique++}`);
+    await store.inner.write('f.bin', fill(1));
+    let reading!: () => void;
+    const isReading = new Promise<void>((resolve) => (reading = resolve));
+    let goOn!: () => void;
+    const mayGoOn = new Promise<void>((resolve) => (goOn = resolve));
+    const readWithInfo = store.readWithInfo.bind(store);
+    store.readWithInfo = async (key, range, opts) => {
+      reading();
+      await mayGoOn; // the first read answers once the file has been rewritten
+      return readWithInfo(key, range, opts);
+    };
+    await fs.mount('/s', store);
+    await fs.stat('/s/f.bin');
+    const loading = fs.load('/s/f.bin');
+    await isReading;
+    await fs.writeFile('/s/f.bin', fill(2), { writeType: 'THROUGH' });
+    goOn();
+    await loading;
+    store.reset();
+    expect((await fs.readFile('/s/f.bin')).equals(fill(2))).toBe(true);
+    expect(store.bytesRead).toBe(0);
+  });
+
   it('metadata misses count the lookups that ask the store, once each', async () => {
     const fs = make({ cache: { pageSize: PAGE }, metadata: { syncInterval: 0 } });
     await fs.mount('/m', `memory://coherence-${++unique}`);
