@@ -245,6 +245,12 @@ export class WriteBack {
     if (claim === 'superseded') await this.journal.complete(pending.id);
     // Superseded, done elsewhere, discarded by a write or removal through the store, or uploaded by another process.
     if (claim !== 'claimed') return true;
+    // Renamed meanwhile (a MUST_CACHE write moves with its file): it is its new name's to upload, never under the old one.
+    const current = this.journal.list(undefined, true).find((p) => p.id === pending.id);
+    if (current?.key !== pending.key || current.cacheId !== pending.cacheId) {
+      this.journal.release(pending.id);
+      return true;
+    }
     // Given up at close, or when it gives way: the store write is aborted (the claim is
     // released; the write stays pending).
     // (Handlers rather than `AbortSignal.any`: the cancel signals live as long as the file system,

@@ -344,6 +344,39 @@ describe('disk tier and write types through the facade', () => {
     expect(await listing).toEqual(['z.bin']);
   });
 
+  it('a persist of a MUST_CACHE file that is renamed meanwhile never uploads it under its old name', async () => {
+    const fs = make();
+    const store = new CountingStore('persist-during-rename');
+    await fs.mount('/s', store);
+    const data = randomBytes(PAGE + 3);
+    await fs.writeFile('/s/d/z.bin', data, { writeType: 'MUST_CACHE' });
+    let deleting!: () => void;
+    const isDeleting = new Promise<void>((resolve) => (deleting = resolve));
+    let goOn!: () => void;
+    const mayGoOn = new Promise<void>((resolve) => (goOn = resolve));
+    const remove = store.delete.bind(store);
+    store.delete = async (key, opts) => {
+      if (key === 'd/z.bin') {
+        deleting();
+        await mayGoOn; // the rename is on its way when the persist is asked for
+      }
+      return remove(key, opts);
+    };
+    const renaming = fs.rename('/s/d/z.bin', '/s/a.bin');
+    await isDeleting;
+    const persisting = fs.persist('/s/d/z.bin');
+    goOn();
+    await renaming;
+    await persisting;
+    expect(await store.inner.stat('d/z.bin')).toBeUndefined();
+    expect(await fs.exists('/s/d/z.bin')).toBe(false);
+    expect((await fs.readFile('/s/a.bin')).equals(data)).toBe(true);
+    expect(fs.stats().pendingWrites).toBe(1);
+    await fs.persist('/s/a.bin');
+    expect((await readAll(await store.inner.read('a.bin'))).equals(data)).toBe(true);
+    expect(fs.stats().pendingWrites).toBe(0);
+  });
+
   it('overwriting a MUST_CACHE file again and again keeps only its newest data in the disk cache', async () => {
     const fs = new StrataFS({ cache: { pageSize: PAGE, memory: { capacity: '1MiB' }, disk: { dir: cache.dir, capacity: 4 * PAGE } } });
     open.push(fs);
