@@ -134,6 +134,21 @@ describe("a connector's read answers", () => {
     }
   });
 
+  it('a store-side copy that resolves with nothing is seen by its stat: the copy reads back whole', async () => {
+    const store = plainStore((data) => Readable.from([data]));
+    store.capabilities.copy = true;
+    store.copy = async (from, to) => {
+      store.objects.set(to, store.objects.get(from)!);
+      return undefined as unknown as ObjectInfo;
+    };
+    fs = new StrataFS();
+    await fs.mount('/m', store);
+    await fs.writeFile('/m/a.txt', 'hello');
+    await fs.copy('/m/a.txt', '/m/b.txt');
+    expect((await fs.stat('/m/b.txt')).size).toBe(5);
+    expect((await fs.readFile('/m/b.txt')).toString()).toBe('hello');
+  });
+
   it('a listing given as an array, a sync generator or a promise of an array lists', async () => {
     const answers: Array<(entries: ObjectInfo[]) => unknown> = [(e) => e, (e) => (function* () { yield* e; })(), async (e) => e];
     for (const answer of answers) {
