@@ -209,6 +209,7 @@ describe('metadata', () => {
     const keys = new SharedKeys(keyPrefix, 0);
     const entryKey = (key: string): string => keys.stat(keys.mountTag('s3://b/p'), key);
     const wire = { k: info.key, s: info.size, m: info.mtime!.getTime(), e: info.etag };
+    await admin.set(keys.epoch(keys.mountTag('s3://b/p')), '0'); // the mount's epoch, as the entries below say
     const json = JSON.stringify({ v: wire, p: 0, t: 60_000, a: Date.now() });
     await admin.set(entryKey('foreign'), json, 'PX', 60_000);
     expect(await reader.getStat('s3://b/p', 'foreign', 60_000)).toBeUndefined();
@@ -224,6 +225,7 @@ describe('metadata', () => {
     const keys = new SharedKeys(keyPrefix, 0);
     const entryKey = (key: string): string => keys.stat(keys.mountTag('s3://b/p'), key);
     const wire = { k: info.key, s: info.size, m: info.mtime!.getTime(), e: info.etag };
+    await admin.set(keys.epoch(keys.mountTag('s3://b/p')), '0'); // the mount's epoch, as the entries below say
     // Stored just now with a full TTL, but answered by the store 10 s ago (a SET that landed late).
     await admin.set(entryKey('late'), framed(JSON.stringify({ v: wire, p: 0, t: 60_000, a: Date.now() - 10_000 })), 'PX', 60_000);
     expect(await reader.getStat('s3://b/p', 'late', 5000)).toBeUndefined();

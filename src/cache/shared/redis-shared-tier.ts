@@ -9,7 +9,7 @@
  * misses and no-ops, never into a failed read.
  * @module
  */
-import { randomUUID } from 'node:crypto';
+import { randomInt, randomUUID } from 'node:crypto';
 import type { ChainableCommander } from 'ioredis';
 import { parentKey } from '../../path.js';
 import type { ObjectInfo } from '../../store/under-store.js';
@@ -29,6 +29,18 @@ type Skip = typeof SKIP;
 
 /** Deletes each key whose value is still `ARGV[1]` (the caller's lease token, or a rejected page value). */
 const RELEASE_SCRIPT = `for i, k in ipairs(KEYS) do if redis.call('get', k) == ARGV[1] then redis.call('del', k) end end return 0`;
+
+/**
+ * The mount's epoch (`KEYS[1]`), set to `ARGV[1]` first when there is none (never set, or evicted
+ * by Redis).
+ */
+const EPOCH_SCRIPT = `local e = redis.call('get', KEYS[1]) if not e then e = ARGV[1] redis.call('set', KEYS[1], e) end return e`;
+
+/**
+ * A new mount epoch: random, so that an epoch Redis evicted and set again never takes back the
+ * value of an earlier one (whose entries a recursive change retired).
+ */
+const newEpoch = (): string => String(randomInt(1, 2 ** 47));
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -351,7 +363,14 @@ export class RedisSharedTier implements SharedTier {
     }
     const now = Date.now();
     const [text, pttl, epochText] = replies as [string | null, number, string | null];
-    const epoch = Number(epochText ?? 0);
+    if (epochText === null) {
+      // A mount without an epoch (evicted, or nothing shared yet) gets a new one: no entry is of it.
+      const epoch = await this.#call(1, () => this.#client.eval(EPOCH_SCRIPT, 1, this.#keys.epoch(tag), newEpoch()));
+      if (epoch !== SKIP) this.#epochs.set(tag, Number(epoch));
+      this.#stats.metaMisses++;
+      return undefined;
+    }
+    const epoch = Number(epochText);
     this.#epochs.set(tag, epoch);
     const entry = text === null ? undefined : decode(text);
     // The older of the two readings (see getStat): an error in either direction costs a store call.
@@ -376,9 +395,9 @@ export class RedisSharedTier implements SharedTier {
     const work = async (): Promise<void> => {
       let epoch = this.#epochs.get(tag);
       if (epoch === undefined) {
-        const read = await this.#call(1, () => this.#client.get(this.#keys.epoch(tag)));
+        const read = await this.#call(1, () => this.#client.eval(EPOCH_SCRIPT, 1, this.#keys.epoch(tag), newEpoch()));
         if (read === SKIP) return;
-        epoch = Number(read ?? 0);
+        epoch = Number(read);
         this.#epochs.set(tag, epoch);
       }
       const ttlMs = this.#opts.metadataTtl * 1000 - Math.max(0, Date.now() - takenAt);
@@ -393,12 +412,13 @@ export class RedisSharedTier implements SharedTier {
 
   /**
    * Tells every instance that `key` changed: deletes the shared metadata it affects (its stat and
-   * listing, those of its ancestors; a recursive one bumps the mount's epoch, which retires every
-   * shared metadata entry of the mount), then publishes the message on the channel.
+   * listing, those of its ancestors; a recursive one gives the mount a new epoch, which retires
+   * every shared metadata entry of the mount), then publishes the message on the channel.
    */
   publish(invalidation: Invalidation): void {
     if (this.#closed) return;
     const tag = this.#keys.mountTag(invalidation.cacheId);
+    const epoch = newEpoch();
     const work = async (): Promise<void> => {
       const done = await this.#call(1, () => {
         const pipe = this.#pipeline();
@@ -408,11 +428,11 @@ export class RedisSharedTier implements SharedTier {
           keys.push(this.#keys.stat(tag, k), this.#keys.list(tag, k));
         }
         pipe.del(...keys);
-        if (invalidation.recursive) pipe.incr(this.#keys.epoch(tag));
+        if (invalidation.recursive) pipe.set(this.#keys.epoch(tag), epoch);
         return this.#exec(pipe);
       });
       if (done === SKIP) return;
-      if (invalidation.recursive) this.#epochs.set(tag, Number(done[1]));
+      if (invalidation.recursive) this.#epochs.set(tag, Number(epoch));
       // Published after the deletions completed: a receiver never re-reads the old entries.
       const sent = await this.#call(1, () => this.#client.publish(this.#keys.channel, encodeInvalidation(this.instanceId, invalidation)));
       if (sent !== SKIP) this.#stats.published++;
