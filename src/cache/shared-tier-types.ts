@@ -92,6 +92,11 @@ export interface SharedTier {
   settle?(): Promise<void>;
   /** Tells every instance that `key` (and below, when recursive) changed. */
   publish(invalidation: Invalidation): void;
+  /**
+   * Retires the shared metadata `invalidation` affects, as `publish` does, without telling the
+   * other instances (for a change seen through another mount of the store). Optional.
+   */
+  forget?(invalidation: Invalidation): void;
   /** Registers the handler for invalidations from other instances. */
   onInvalidation(handler: (invalidation: Invalidation) => void): void;
   /** Figures of the tier. */

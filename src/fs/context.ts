@@ -92,13 +92,22 @@ export class FsContext {
   /**
    * A change of `key` of the store `cacheId` made elsewhere (through another mount of the store
    * in this process, `except` that one's metadata, or in another process): every mount of the
-   * store, or of a part of it that overlaps, forgets what it knew of it.
+   * store, or of a part of it that overlaps, forgets what it knew of it; for a mount of another
+   * part, so does the fleet's shared tier.
    */
   changedElsewhere(cacheId: string, key: string, recursive: boolean, except?: MetadataCache): void {
+    const forgotten = new Set<string>();
     for (const state of this.state.values()) {
       if (state.meta === except) continue;
       const seen = state.cacheId === cacheId ? { key, recursive } : changeSeenFrom(cacheId, { key, recursive }, state.cacheId);
-      if (seen) state.meta.changedElsewhere(seen.key, seen.recursive);
+      if (!seen) continue;
+      state.meta.changedElsewhere(seen.key, seen.recursive);
+      // What the fleet shared for a mount of another part of the store is out of date too (the
+      // change was published for its own part only).
+      if (state.cacheId !== cacheId && !forgotten.has(state.cacheId) && !isProcessLocal(state.cacheId)) {
+        forgotten.add(state.cacheId);
+        this.shared?.forget?.({ cacheId: state.cacheId, ...seen });
+      }
     }
   }
 

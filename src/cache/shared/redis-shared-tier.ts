@@ -411,33 +411,50 @@ export class RedisSharedTier implements SharedTier {
   // ----------------------------------------------------------- invalidation
 
   /**
-   * Tells every instance that `key` changed: deletes the shared metadata it affects (its stat and
-   * listing, those of its ancestors; a recursive one gives the mount a new epoch, which retires
-   * every shared metadata entry of the mount), then publishes the message on the channel.
+   * Tells every instance that `key` changed: retires the shared metadata it affects (see
+   * {@link forget}), then publishes the message on the channel.
    */
   publish(invalidation: Invalidation): void {
     if (this.#closed) return;
-    const tag = this.#keys.mountTag(invalidation.cacheId);
-    const epoch = newEpoch();
+    const retired = this.#retire(invalidation);
     const work = async (): Promise<void> => {
-      const done = await this.#call(1, () => {
-        const pipe = this.#pipeline();
-        const keys = [this.#keys.stat(tag, invalidation.key), this.#keys.list(tag, invalidation.key)];
-        for (let k = invalidation.key; k !== ''; ) {
-          k = parentKey(k);
-          keys.push(this.#keys.stat(tag, k), this.#keys.list(tag, k));
-        }
-        pipe.del(...keys);
-        if (invalidation.recursive) pipe.set(this.#keys.epoch(tag), epoch);
-        return this.#exec(pipe);
-      });
-      if (done === SKIP) return;
-      if (invalidation.recursive) this.#epochs.set(tag, Number(epoch));
+      if (!(await retired)) return;
       // Published after the deletions completed: a receiver never re-reads the old entries.
       const sent = await this.#call(1, () => this.#client.publish(this.#keys.channel, encodeInvalidation(this.instanceId, invalidation)));
       if (sent !== SKIP) this.#stats.published++;
     };
     this.#track(work());
+  }
+
+  /**
+   * Retires the shared metadata a change of `key` affects, without telling the other instances:
+   * deletes its stat and listing and those of its ancestors; a recursive change gives the mount a
+   * new epoch, which retires every shared metadata entry of the mount.
+   */
+  forget(invalidation: Invalidation): void {
+    if (!this.#closed) this.#track(this.#retire(invalidation));
+  }
+
+  /** See {@link forget}; `false` when Redis was skipped. Sent at once, ahead of later calls. */
+  #retire(invalidation: Invalidation): Promise<boolean> {
+    const tag = this.#keys.mountTag(invalidation.cacheId);
+    const epoch = newEpoch();
+    const done = this.#call(1, () => {
+      const pipe = this.#pipeline();
+      const keys = [this.#keys.stat(tag, invalidation.key), this.#keys.list(tag, invalidation.key)];
+      for (let k = invalidation.key; k !== ''; ) {
+        k = parentKey(k);
+        keys.push(this.#keys.stat(tag, k), this.#keys.list(tag, k));
+      }
+      pipe.del(...keys);
+      if (invalidation.recursive) pipe.set(this.#keys.epoch(tag), epoch);
+      return this.#exec(pipe);
+    });
+    return done.then((replies) => {
+      if (replies === SKIP) return false;
+      if (invalidation.recursive) this.#epochs.set(tag, Number(epoch));
+      return true;
+    });
   }
 
   /** Registers a handler for invalidations published by other instances. */
