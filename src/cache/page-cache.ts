@@ -552,28 +552,28 @@ export class PageCache {
   }
 
   /**
-   * A run of pages with fleet-wide single-flight: one process of the fleet reads the store and
-   * shares the pages; the others take them from the shared tier (and admit them locally).
+   * A run of pages with fleet-wide single-flight: each page is read from the store by one process
+   * of the fleet, which shares it; the others take it from the shared tier (and admit it locally).
    */
   async #fetchShared(shared: SharedTier, src: PageSource, firstIndex: number, count: number, opts: PageReadOptions): Promise<Buffer[]> {
-    let fetchedHere = false;
+    const fetchedHere = new Array<boolean>(count).fill(false);
     const ids = Array.from({ length: count }, (_, k) => ({ object: src.object, version: src.version, index: firstIndex + k }));
     const pages = await shared.fetchOnce(
       ids,
-      () => {
-        fetchedHere = true;
-        return this.#fetchRun(src, firstIndex, count, opts);
+      (start, n) => {
+        fetchedHere.fill(true, start, start + n);
+        return this.#fetchRun(src, firstIndex + start, n, opts);
       },
       opts.signal,
     );
     // Published pages are held by the shared tier's client until written: never recycled.
     for (const page of pages) this.memory.pool.lend(page);
-    if (fetchedHere) return pages;
-    if (pages.length !== count || pages.some((page, k) => page.length !== this.pageLength(src.size, firstIndex + k))) {
+    if (pages.length !== count || pages.some((page, k) => !fetchedHere[k] && page.length !== this.pageLength(src.size, firstIndex + k))) {
       return this.#fetchRun(src, firstIndex, count, opts); // never trust a short or odd page
     }
     const pinned = this.isPinned(src.object);
     pages.forEach((page, k) => {
+      if (fetchedHere[k]) return; // admitted by its fetch
       this.#hit(src, page.length);
       this.#admit(ids[k]!, page, opts, pinned);
     });

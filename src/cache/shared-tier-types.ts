@@ -70,12 +70,12 @@ export interface SharedTier {
   /** Stores pages in the background (pipelined, with the configured TTL). */
   putPages(pages: { id: PageId; data: Buffer }[]): void;
   /**
-   * Fleet-wide single-flight for one run of pages: if this process wins the lease it runs
-   * `fetch` (which reads the store) and publishes the pages; otherwise it waits (bounded) for the
-   * winner's pages to appear and returns them, falling back to `fetch` when they do not
-   * (or when `signal` aborts the wait).
+   * Fleet-wide single-flight for one run of pages: for the pages whose lease this process wins
+   * it runs `fetch(start, count)` (which reads pages `[start, start + count)` of `ids` from the
+   * store) and publishes them; for the others it waits (bounded) for the process that fetches
+   * them, falling back to `fetch` when they do not appear (or when `signal` aborts the wait).
    */
-  fetchOnce(ids: PageId[], fetch: () => Promise<Buffer[]>, signal?: AbortSignal): Promise<Buffer[]>;
+  fetchOnce(ids: PageId[], fetch: (start: number, count: number) => Promise<Buffer[]>, signal?: AbortSignal): Promise<Buffer[]>;
   /** A shared stat answer younger than `maxAgeMs` (`null`: known missing), else `undefined`. */
   getStat(cacheId: string, key: string, maxAgeMs: number): Promise<ObjectInfo | null | undefined>;
   /** Shares a stat answer (with its time). */

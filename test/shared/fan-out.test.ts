@@ -1,14 +1,19 @@
 /**
  * Fleet-wide single-flight with real processes: two, then eight child processes, each with its own
  * shared tier on one redis-server, read the same cold object through a counting "store"; the
- * store serves it about once, and every process gets the right bytes.
+ * store serves it about once, and every process gets the right bytes. Eight StrataFS processes
+ * reading overlapping ranges make the store serve each page once.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { objectId, type PageId } from '../../src/cache/page-id.js';
 import { openSharedTier } from '../../src/cache/shared/index.js';
 import { fleetRead, makeObject, PAGE, storeBytes, type FleetObject } from './fixtures/fleet.js';
 import { startChild } from './fixtures/spawn.js';
+import { makeVersion, startMember } from './fixtures/fs-fleet.js';
 
 let object: FleetObject;
 
@@ -61,6 +66,31 @@ describe('a leader that crashes', () => {
       expect((await tier.getPages(ids)).map(String)).toEqual(['a', 'b']);
     } finally {
       await tier.close();
+    }
+  });
+});
+
+describe('a fleet of StrataFS processes reading overlapping ranges of one cold file', () => {
+  it('makes the store serve each page once, not each process its own range', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'stratafs-overlap-'));
+    const page = 64 * 1024;
+    const data = makeVersion(1, 64 * page);
+    await writeFile(join(dir, 'f.bin'), data);
+    const keyPrefix = `ovl${randomUUID().slice(0, 8)}:`;
+    const options = { cache: { pageSize: page, shared: { url: inject('redisUrl'), keyPrefix } }, metadata: { syncInterval: 60_000 } };
+    const members = await Promise.all(Array.from({ length: 8 }, () => startMember({ options, mounts: [{ path: '/d', uri: `file://${dir}` }] })));
+    try {
+      await Promise.all(members.map((m) => m.ask({ op: 'stat', path: '/d/f.bin' })));
+      // Member n reads pages [2n, 2n + 8): neighbours overlap by six pages.
+      const reads = await Promise.all(members.map((m, n) => m.ask<{ sha256: string }>({ op: 'read', path: '/d/f.bin', offset: 2 * n * page, length: 8 * page })));
+      reads.forEach((r, n) => expect(r.sha256).toBe(createHash('sha256').update(data.subarray(2 * n * page, (2 * n + 8) * page)).digest('hex')));
+      const stats = await Promise.all(members.map((m) => m.ask<{ stats: { bytesFromStore: number } }>({ op: 'stats' })));
+      const fromStore = stats.reduce((sum, s) => sum + s.stats.bytesFromStore, 0);
+      console.log(`overlapping ranges, 8 processes: store bytes ${fromStore} for ${22 * page} bytes read`);
+      expect(fromStore).toBeLessThanOrEqual(1.25 * 22 * page); // each process its own range: 64 pages
+    } finally {
+      await Promise.all(members.map((m) => m.kill()));
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });

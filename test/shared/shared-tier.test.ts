@@ -135,6 +135,34 @@ describe('pages', () => {
     expect((await keysOf(keyPrefix)).filter((k) => k.startsWith(`${keyPrefix}l:`))).toEqual([]);
   });
 
+  it('overlapping runs in two instances: each page is fetched once, by the one that leased it', async () => {
+    const keyPrefix = prefix();
+    const a = await tier(keyPrefix);
+    const b = await tier(keyPrefix);
+    const all = ids(objectId('s3://b', 'overlap'), 'v', 12);
+    const bytes = all.map(() => randomBytes(1024));
+    const fetched: number[] = [];
+    const fetcher = (first: number) => async (start: number, count: number): Promise<Buffer[]> => {
+      for (let i = first + start; i < first + start + count; i++) fetched.push(i);
+      await new Promise((r) => setTimeout(r, 100));
+      return bytes.slice(first + start, first + start + count);
+    };
+    // A leases pages 0-7 first; B then asks for 4-11: it fetches 8-11 and takes 4-7 from A.
+    const fromA = a.fetchOnce(all.slice(0, 8), fetcher(0));
+    await expect.poll(async () => (await keysOf(keyPrefix)).filter((k) => k.startsWith(`${keyPrefix}l:`)).length).toBe(8);
+    const fromB = await b.fetchOnce(all.slice(4, 12), fetcher(4));
+    fromB.forEach((p, k) => expect(p.equals(bytes[4 + k]!)).toBe(true));
+    (await fromA).forEach((p, k) => expect(p.equals(bytes[k]!)).toBe(true));
+    expect(fetched.sort((x, y) => x - y)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+    // Pages already in Redis are not fetched again either: only the missing middle is.
+    await Promise.all([a.settle(), b.settle()]);
+    await admin.del(...(await keysOf(keyPrefix)).filter((k) => /:p:\{.*\}:(5|6)$/.test(k)));
+    fetched.length = 0;
+    const again = await b.fetchOnce(all, fetcher(0));
+    again.forEach((p, k) => expect(p.equals(bytes[k]!)).toBe(true));
+    expect(fetched).toEqual([5, 6]);
+  });
+
   it('a failing fetch frees the leases: the waiting instance fetches itself and gets the error of its own fetch only', async () => {
     const keyPrefix = prefix();
     const a = await tier(keyPrefix);

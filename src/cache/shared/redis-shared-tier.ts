@@ -44,6 +44,17 @@ const newEpoch = (): string => String(randomInt(1, 2 ** 47));
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** The contiguous stretches of ascending `positions`, as `[start, count]`. */
+function stretches(positions: number[]): [number, number][] {
+  const out: [number, number][] = [];
+  for (const p of positions) {
+    const last = out.at(-1);
+    if (last && last[0] + last[1] === p) last[1]++;
+    else out.push([p, 1]);
+  }
+  return out;
+}
+
 /** One group of page ids of the same object version (one hash slot). */
 interface Group {
   tag: string;
@@ -169,54 +180,86 @@ export class RedisSharedTier implements SharedTier {
   }
 
   /**
-   * Fleet-wide single-flight for one run of pages (see {@link SharedTier.fetchOnce}). One round
-   * trip reads the pages and tries their leases; pages all there: returned; a lease won: this
-   * process fetches (renewing its leases), returns the pages and publishes them; else it polls
-   * (5 ms growing to 100 ms) until the pages appear, a lease frees up, `waitMs` passes or
-   * `signal` aborts, then fetches itself. Redis failing at any point means fetching directly.
+   * Fleet-wide single-flight for one run of pages (see {@link SharedTier.fetchOnce}). Each round
+   * trip reads the missing pages and tries their leases; the pages whose leases this process wins
+   * it fetches (each contiguous stretch in one `fetch`, renewing its leases), returns and
+   * publishes; for the others it polls (5 ms growing to 100 ms) until they appear or their
+   * leases free up, `waitMs` passes or `signal` aborts, then fetches what is still missing
+   * itself. So a page is fetched once fleet-wide even when processes read overlapping runs.
+   * Redis failing at any point means fetching what is missing directly.
    */
-  async fetchOnce(ids: PageId[], fetch: () => Promise<Buffer[]>, signal?: AbortSignal): Promise<Buffer[]> {
+  async fetchOnce(ids: PageId[], fetch: (start: number, count: number) => Promise<Buffer[]>, signal?: AbortSignal): Promise<Buffer[]> {
     const groups = ids.length > 0 ? this.#group(ids) : [];
     const tooLarge = this.#opts.pageSize > this.#opts.maxPageBytes;
-    if (groups.length !== 1 || tooLarge || this.#closed) return this.#fetchAlone(ids, fetch, false);
+    if (groups.length !== 1 || tooLarge || this.#closed) return this.#fetchAlone(ids, () => fetch(0, ids.length), false);
     const tag = groups[0]!.tag;
     const token = `${this.instanceId}:${++this.#leaseSeq}`;
     const found: (Buffer | undefined)[] = new Array<Buffer | undefined>(ids.length).fill(undefined);
+    /** Stretches this process fetches: their first position and their pages. */
+    const own: { start: number; pages: Promise<Buffer[]> }[] = [];
+    const taken = new Set<number>();
+    let failed = false;
+    const takeStretches = (positions: number[], get: (start: number, stretch: PageId[]) => Promise<Buffer[]>): void => {
+      for (const [start, count] of stretches(positions)) {
+        for (let i = start; i < start + count; i++) taken.add(i);
+        const pages = get(start, ids.slice(start, start + count));
+        pages.catch(() => (failed = true)); // thrown below, once the loop is left
+        own.push({ start, pages });
+      }
+    };
+    const missing = (): number[] => ids.map((_, i) => i).filter((i) => !found[i] && !taken.has(i));
     const deadline = Date.now() + this.#opts.waitMs;
     let delay = 5;
-    for (let round = 0; ; round++) {
-      const missing = ids.map((_, i) => i).filter((i) => !found[i]);
-      const replies = await this.#call(missing.length, () => {
+    let waited = false;
+    for (let round = 0; missing().length > 0 && !failed; round++) {
+      if (round > 0) {
+        const left = deadline - Date.now();
+        if (left <= 0 || signal?.aborted || this.#closed) {
+          this.#stats.fallbacks++; // counted once, however many stretches are missing
+          takeStretches(missing(), (start, stretch) => this.#fetchAlone(stretch, () => fetch(start, stretch.length), true));
+          break;
+        }
+        await sleep(Math.min(delay, left));
+        delay = Math.min(delay * 1.5, 100);
+        waited = true;
+      }
+      const asked = missing();
+      if (asked.length === 0 || failed) break;
+      const replies = await this.#call(asked.length, () => {
         const pipe = this.#pipeline();
-        pipe.mgetBuffer(missing.map((i) => this.#keys.page(tag, ids[i]!.index)));
-        for (const i of missing) pipe.set(this.#keys.lease(tag, ids[i]!.index), token, 'PX', this.#opts.leaseMs, 'NX');
+        pipe.mgetBuffer(asked.map((i) => this.#keys.page(tag, ids[i]!.index)));
+        for (const i of asked) pipe.set(this.#keys.lease(tag, ids[i]!.index), token, 'PX', this.#opts.leaseMs, 'NX');
         return this.#exec(pipe);
       });
-      if (replies === SKIP) return this.#fetchAlone(ids, fetch, true);
+      if (replies === SKIP) {
+        this.#stats.fallbacks++;
+        takeStretches(asked, (start, stretch) => this.#fetchAlone(stretch, () => fetch(start, stretch.length), true));
+        break;
+      }
       const pages = replies[0] as (Buffer | null)[];
-      const won: string[] = [];
-      missing.forEach((i, k) => {
+      const won: number[] = [];
+      const needless: string[] = [];
+      asked.forEach((i, k) => {
         const value = pages[k];
         const page = value ? this.#decode(this.#keys.page(tag, ids[i]!.index), value) : undefined;
         if (value && !page) this.#stats.misses++;
+        const lease = replies[1 + k] === 'OK' ? this.#keys.lease(tag, ids[i]!.index) : undefined;
         if (page) {
           found[i] = page;
           this.#stats.hits++;
           this.#stats.bytesIn += page.length;
-        }
-        if (replies[1 + k] === 'OK') won.push(this.#keys.lease(tag, ids[i]!.index));
+          if (lease) needless.push(lease);
+        } else if (lease) won.push(i);
       });
-      if (found.every((p) => p !== undefined)) {
-        if (won.length > 0) this.#release(won, token);
-        if (round > 0) this.#stats.waitHits++;
-        return found as Buffer[];
-      }
-      if (won.length > 0) return this.#lead(ids, tag, fetch, won, token);
-      const left = deadline - Date.now();
-      if (left <= 0 || signal?.aborted || this.#closed) return this.#fetchAlone(ids, fetch, true);
-      await sleep(Math.min(delay, left));
-      delay = Math.min(delay * 1.5, 100);
+      if (needless.length > 0) this.#release(needless, token);
+      takeStretches(won, (start, stretch) => {
+        const leases = stretch.map((id) => this.#keys.lease(tag, id.index));
+        return this.#lead(stretch, tag, () => fetch(start, stretch.length), leases, token);
+      });
     }
+    for (const stretch of own) (await stretch.pages).forEach((page, k) => (found[stretch.start + k] = page));
+    if (waited && own.length === 0) this.#stats.waitHits++;
+    return found as Buffer[];
   }
 
   /**
@@ -279,7 +322,6 @@ export class RedisSharedTier implements SharedTier {
    * and writing them again would only add load.
    */
   async #fetchAlone(ids: PageId[], fetch: () => Promise<Buffer[]>, fallback: boolean): Promise<Buffer[]> {
-    if (fallback) this.#stats.fallbacks++;
     const pages = await fetch();
     if (!fallback && pages.length === ids.length && !this.#closed) this.putPages(ids.map((id, i) => ({ id, data: pages[i]! })));
     return pages;
