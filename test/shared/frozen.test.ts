@@ -2,8 +2,9 @@
  * A frozen Redis (SIGSTOP, then SIGCONT) under the shared tier, with its own redis-server per
  * test: a read of many pages falls back to the store after about `max(2 s, 10 × timeoutMs)`
  * whatever its size (while a large lookup over a slow link that keeps sending is not cut short),
- * and a metadata write that waited in the socket during the freeze and lands late is as old as
- * the store's answer, not as old as its arrival in Redis.
+ * a metadata write that waited in the socket during the freeze and lands late is as old as
+ * the store's answer, not as old as its arrival in Redis, and single-flight leases taken by a
+ * round trip given up during the freeze are freed when it lands.
  */
 import { stat, writeFile } from 'node:fs/promises';
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
@@ -193,5 +194,29 @@ describe('a metadata write that lands late', () => {
     await c.mount('/data', `file://${dir.dir}`);
     expect(Date.now() - changedAt).toBeLessThan(3000);
     expect((await c.stat('/data/x')).size).toBe(9);
+  });
+});
+
+describe('a single-flight round trip given up during a freeze', () => {
+  it('does not leave its leases behind: once Redis thaws, another process leads the fetch instead of waiting them out', async () => {
+    const first = await tier({ timeoutMs: 100, leaseMs: 60_000 });
+    const second = await tier({ timeoutMs: 100, leaseMs: 60_000, waitMs: 1000 });
+    const run: PageId[] = [0, 1].map((index) => ({ object: objectId('s3://b/p', 'thaw'), version: 'v', index }));
+    const pages = [Buffer.from('a'), Buffer.from('b')];
+    expect(await first.getPages(run)).toEqual([undefined, undefined]); // Redis answered just now: a short freeze is no outage
+    server.pause();
+    // The round trip that reads the pages and takes their leases is given up: the first process
+    // fetches by itself, while its lease requests wait in the socket.
+    expect((await first.fetchOnce(run, async () => pages)).map(String)).toEqual(['a', 'b']);
+    await first.settle();
+    server.resume();
+    let fetches = 0;
+    const got = await second.fetchOnce(run, async () => {
+      fetches++;
+      return pages;
+    });
+    expect(got.map(String)).toEqual(['a', 'b']);
+    expect(fetches).toBe(1);
+    expect(second.stats()).toMatchObject({ leadFetches: 1, fallbacks: 0 });
   });
 });

@@ -232,6 +232,9 @@ export class RedisSharedTier implements SharedTier {
         return this.#exec(pipe);
       });
       if (replies === SKIP) {
+        // A round trip given up may still reach Redis (held in the socket while Redis is frozen):
+        // free the leases it would take, behind it, so that nobody waits for pages never published.
+        this.#release(asked.map((i) => this.#keys.lease(tag, ids[i]!.index)), token);
         this.#stats.fallbacks++;
         takeStretches(asked, (start, stretch) => this.#fetchAlone(stretch, () => fetch(start, stretch.length), true));
         break;
