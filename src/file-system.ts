@@ -501,7 +501,9 @@ export class StrataFS {
   /**
    * Moves a file or directory (directories recursively) within one mount; `EXDEV` across
    * mounts. Uses the store's own rename where it has one, else copy + delete (not atomic for
-   * directories on object stores). An existing file at `to` is replaced.
+   * directories on object stores). An existing file at `to` is replaced. An abort stops a
+   * directory move by copy until its tree is copied (nothing stays at `to`), not after it (the
+   * source is then removed, so the tree is never left under both names).
    */
   async rename(from: string, to: string, options?: OperationOptions): Promise<void> {
     return withFanOutSignal(options, async (options) => {

@@ -2,7 +2,8 @@
  * A move within one mount, once the facade has checked it: the store's own rename where it has
  * one, else copy + delete. `MUST_CACHE` data (in the cache only) moves in the cache; pins move
  * with the file or tree once the move succeeded; whatever happened, the caches forget the old
- * and new names. A directory move by copy that fails part-way leaves nothing at its destination.
+ * and new names. A directory move by copy that fails part-way leaves nothing at its destination;
+ * one aborted once its tree is copied completes (the copy is its point of no return).
  * @module
  */
 import { StrataError, toStrataError } from '../errors.js';
@@ -72,7 +73,9 @@ export class Mover {
           await this.tree.removeTree(dst, undefined, { keepSelf: existing !== undefined }).catch(() => undefined);
           throw error;
         });
-        await this.tree.removeTree(src, signal).catch((error: unknown) => {
+        // The tree is whole at its destination: an abort from now on would leave it under both
+        // names, so the removal of the source no longer follows the signal and the move completes.
+        await this.tree.removeTree(src).catch((error: unknown) => {
           const failure = toStrataError(error);
           throw new StrataError(failure.code, `${failure.detail}; the directory is copied to its destination, but what is left of the source must be removed (rm -r)`, { cause: failure });
         });

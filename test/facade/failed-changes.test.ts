@@ -95,6 +95,26 @@ it('a directory move that fails part-way leaves nothing at its destination, and 
   expect(await fs.exists('/m/src')).toBe(false);
 });
 
+it('a directory move aborted once its tree is copied completes: the tree is not left under both names', async () => {
+  const { store } = failing();
+  const fs = make();
+  await fs.mount('/m', store);
+  for (let i = 0; i < 6; i++) await fs.writeFile(`/m/src/d${i % 2}/f${i}.txt`, `file ${i}`);
+  const controller = new AbortController();
+  const remove = store.delete.bind(store);
+  // The first delete of the move is the first of its source: the copy is done by then.
+  store.delete = async (key, opts) => {
+    controller.abort();
+    if (opts?.signal?.aborted) throw opts.signal.reason;
+    return remove(key, opts);
+  };
+  await fs.rename('/m/src', '/m/dst', { signal: controller.signal });
+  expect(await fs.exists('/m/src')).toBe(false);
+  expect(await fs.readdir('/m/dst', { recursive: true })).toEqual(['d0', 'd0/f0.txt', 'd0/f2.txt', 'd0/f4.txt', 'd1', 'd1/f1.txt', 'd1/f3.txt', 'd1/f5.txt']);
+  expect((await fs.readFile('/m/dst/d1/f3.txt')).toString()).toBe('file 3');
+  expect(await store.inner.stat('src')).toBeUndefined();
+});
+
 it('a copy across mounts that fails writing its destination names the destination', async () => {
   const { store, fail } = failing();
   const fs = make();
