@@ -56,12 +56,13 @@ export class Mover {
     const movePendingBack = async (): Promise<void> => {
       if (moved > 0) await this.tree.movePending(dst, src).catch(() => undefined);
     };
+    const byCopy = !(store.capabilities.rename && store.rename);
     try {
-      if (store.capabilities.rename && store.rename) {
+      if (!byCopy) {
         try {
           if (existing) await store.delete(dst.key + '/', { signal });
           // A directory that held only MUST_CACHE data has nothing in the store to move.
-          if (moved === 0 || (await store.stat(src.key, { signal }))) await store.rename(src.key, dst.key, { signal });
+          if (moved === 0 || (await store.stat(src.key, { signal }))) await store.rename!(src.key, dst.key, { signal });
         } catch (error) {
           await movePendingBack();
           throw error;
@@ -73,14 +74,16 @@ export class Mover {
           await this.tree.removeTree(dst, undefined, { keepSelf: existing !== undefined }).catch(() => undefined);
           throw error;
         });
-        // The tree is whole at its destination: an abort from now on would leave it under both
-        // names, so the removal of the source no longer follows the signal and the move completes.
-        await this.tree.removeTree(src).catch((error: unknown) => {
-          const failure = toStrataError(error);
-          throw new StrataError(failure.code, `${failure.detail}; the directory is copied to its destination, but what is left of the source must be removed (rm -r)`, { cause: failure });
-        });
       }
+      // The tree is whole at its destination: its pins go with it, whatever happens to the source.
       await this.#movePins(src, dst, true);
+      if (!byCopy) return;
+      // An abort from now on would leave the tree under both names, so the removal of the
+      // source no longer follows the signal: the move completes.
+      await this.tree.removeTree(src).catch((error: unknown) => {
+        const failure = toStrataError(error);
+        throw new StrataError(failure.code, `${failure.detail}; the directory is copied to its destination, but what is left of the source must be removed (rm -r)`, { cause: failure });
+      });
     } finally {
       // Whatever the store did before a failure, the caches forget both trees.
       await this.ctx.pages.drop(objectId(state.cacheId, src.key === '' ? '' : src.key + '/'), { prefix: true, force: true });

@@ -184,6 +184,22 @@ it('a rename that fails keeps the pin on its source', async () => {
   expect((await fs.stat('/m/a.txt')).cached).toBe(10_000);
 });
 
+it('a directory move whose source the store fails to remove keeps the pins with the copied tree', async () => {
+  const { store, fail } = failing();
+  const fs = make();
+  await fs.mount('/m', store);
+  await fs.writeFile('/m/src/a.bin', Buffer.alloc(10_000, 1));
+  await fs.writeFile('/m/src/d/b.bin', Buffer.alloc(10_000, 2));
+  await fs.pin('/m/src/d/b.bin');
+  fail('delete');
+  const error = await fs.rename('/m/src', '/m/dst').catch((e: unknown) => e);
+  expect(error).toMatchObject({ code: 'EIO', op: 'rename', path: '/m/src' });
+  expect((error as Error).message).toContain('rm -r');
+  await fs.readFile('/m/dst/d/b.bin');
+  await fs.free('/m', { recursive: true });
+  expect((await fs.stat('/m/dst/d/b.bin')).cached).toBe(10_000);
+});
+
 describe('a change that fails at the store after a write the store has not got yet', () => {
   let cache: { dir: string; cleanup: () => Promise<void> };
   beforeEach(async () => {
