@@ -26,9 +26,8 @@ export class Mover {
    */
   async move(src: Resolved, dst: Resolved, info: FileInfo, existing: FileInfo | undefined, signal?: AbortSignal): Promise<void> {
     // MUST_CACHE data (not in the store until persist) moves in the cache and stays there.
-    const moved = await this.tree.movePending(src, dst, signal);
-    if (info.type === 'file') return this.#moveFile(src, dst, moved > 0, signal);
-    return this.#moveTree(src, dst, moved, existing, signal);
+    if (info.type === 'file') return this.#moveFile(src, dst, (await this.tree.movePending(src, dst, signal)) > 0, signal);
+    return this.#moveTree(src, dst, existing, signal);
   }
 
   async #moveFile(src: Resolved, dst: Resolved, movedInCache: boolean, signal?: AbortSignal): Promise<void> {
@@ -49,16 +48,17 @@ export class Mover {
     await this.#movePins(src, dst, false);
   }
 
-  async #moveTree(src: Resolved, dst: Resolved, moved: number, existing: FileInfo | undefined, signal?: AbortSignal): Promise<void> {
+  async #moveTree(src: Resolved, dst: Resolved, existing: FileInfo | undefined, signal?: AbortSignal): Promise<void> {
     const store = src.mount.store;
     const state = this.ctx.stateOf(src.mount);
-    /** A move that failed: its MUST_CACHE data goes back where it was. */
+    /** A move that failed: its MUST_CACHE data goes back where it was (none is below `dst` but what the move brought). */
     const movePendingBack = async (): Promise<void> => {
-      if (moved > 0) await this.tree.movePending(dst, src).catch(() => undefined);
+      await this.tree.movePending(dst, src).catch(() => undefined);
     };
     const byCopy = !(store.capabilities.rename && store.rename);
     try {
       if (!byCopy) {
+        const moved = await this.tree.movePending(src, dst, signal);
         try {
           if (existing) await store.delete(dst.key + '/', { signal });
           // A directory that held only MUST_CACHE data has nothing in the store to move.
@@ -68,12 +68,19 @@ export class Mover {
           throw error;
         }
       } else {
-        await this.tree.copyTree(src, dst, signal).catch(async (error: unknown) => {
+        // MUST_CACHE data moves in the journal once the rest is copied: a process killed while
+        // it copies leaves the source whole, rather than that data alone at the destination.
+        // The store's older versions of it go first, not to be copied.
+        await this.tree.dropOlderVersions(src, signal);
+        try {
+          await this.tree.copyTree(src, dst, signal);
+          await this.tree.movePending(src, dst, signal, { olderDropped: true });
+        } catch (error) {
           // Nothing of a move that failed stays at its destination: a retry starts afresh.
           await movePendingBack();
           await this.tree.removeTree(dst, undefined, { keepSelf: existing !== undefined }).catch(() => undefined);
           throw error;
-        });
+        }
       }
       // The tree is whole at its destination: its pins go with it, whatever happens to the source.
       await this.#movePins(src, dst, true);

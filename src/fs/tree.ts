@@ -8,6 +8,7 @@ import { dirname, isKeyAtOrBelow, joinPath, parentKey } from '../path.js';
 import type { FileInfo } from '../options.js';
 import type { Resolved } from '../mount/mount-table.js';
 import { objectId } from '../cache/page-id.js';
+import type { PendingWrite } from '../cache/disk-tier-types.js';
 import { collect } from '../io/body.js';
 import { pageReadStream } from '../io/read-stream.js';
 import { depth, moveKey, walkTree } from '../ops/tree-walk.js';
@@ -138,26 +139,24 @@ export class TreeOps {
    * Moves the `MUST_CACHE` writes at or below `src` (a file, or a directory) to the same place
    * below `dst` in the journal: they stay in the cache only, as they were, each renamed in one
    * durable step (a crash leaves it under one name; its data is not copied). The store's own
-   * object at a moved file's old key (an older version) is removed, so the old path is gone and
-   * a move of the directory by copy does not bring that older version back over the moved data.
-   * Resolves with the number of writes moved.
+   * object at a moved file's old key (an older version) is removed first, so the old path is
+   * gone, unless `olderDropped` says {@link dropOlderVersions} did it. Resolves with the number
+   * of writes moved.
    */
-  async movePending(src: Resolved, dst: Resolved, signal?: AbortSignal): Promise<number> {
+  async movePending(src: Resolved, dst: Resolved, signal?: AbortSignal, { olderDropped = false } = {}): Promise<number> {
     const journal = this.ctx.disk?.journal;
     if (!journal) return 0;
     const state = this.ctx.stateOf(src.mount);
     const dstState = this.ctx.stateOf(dst.mount);
-    // The newest write of each key: the move drops the older ones of its name.
-    const moving = new Map(journal.list(state.cacheId).filter((p) => p.mode === 'MUST_CACHE' && isKeyAtOrBelow(p.key, src.key)).map((p) => [p.key, p]));
     let moved = 0;
-    for (const pending of moving.values()) {
+    for (const pending of this.#mustCacheAt(src)) {
       const to = moveKey(pending.key, src.key, dst.key);
       // In the turn of its old name: a persist of it on its way ends first (it is then in the
       // store, and moves with it), never after the move with the moved write taken for its own.
       const stillPending = await this.ctx.inOrder(src.mount, pending.key, async () => {
         if (journal.find(state.cacheId, pending.key)?.id !== pending.id) return false;
         // The older version goes first: a delete that fails (or a crash before the move) leaves the write where it was.
-        await src.mount.store.delete(pending.key, { signal });
+        if (!olderDropped) await src.mount.store.delete(pending.key, { signal });
         await journal.move(pending.id, dstState.cacheId, to);
         return true;
       }, signal);
@@ -169,6 +168,27 @@ export class TreeOps {
       dstState.meta.written(to, null);
     }
     return moved;
+  }
+
+  /**
+   * Removes the store's own object (an older version) at the key of each `MUST_CACHE` write at or
+   * below `res`: the writes stay where they are, and a copy of the tree made next does not
+   * bring that older version along.
+   */
+  async dropOlderVersions(res: Resolved, signal?: AbortSignal): Promise<void> {
+    const { cacheId } = this.ctx.stateOf(res.mount);
+    for (const pending of this.#mustCacheAt(res)) {
+      await this.ctx.inOrder(res.mount, pending.key, async () => {
+        if (this.ctx.disk?.journal.find(cacheId, pending.key)?.id === pending.id) await res.mount.store.delete(pending.key, { signal });
+      }, signal);
+    }
+  }
+
+  /** The newest `MUST_CACHE` write of each key at or below `res`. */
+  #mustCacheAt(res: Resolved): PendingWrite[] {
+    const { cacheId } = this.ctx.stateOf(res.mount);
+    const all = (this.ctx.disk?.journal.list(cacheId) ?? []).filter((p) => p.mode === 'MUST_CACHE' && isKeyAtOrBelow(p.key, res.key));
+    return [...new Map(all.map((p) => [p.key, p])).values()];
   }
 
   /**

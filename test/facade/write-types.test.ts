@@ -580,4 +580,29 @@ describe('disk tier and write types through the facade', () => {
     await fs.flush();
     for (const i of acked) expect(await readLocal(join(storeDir.dir, `file-${i}.txt`), 'utf8')).toBe(`content of file ${i}`.repeat(100));
   });
+
+  it('kill -9 while a directory move copies its tree leaves the MUST_CACHE data in the whole source', async () => {
+    const before = make();
+    await before.mount('/data', `file://${storeDir.dir}`);
+    await before.writeFile('/data/src/d/in-store.txt', 'in the store');
+    await before.writeFile('/data/src/b.txt', 'older, in the store');
+    await before.writeFile('/data/src/b.txt', 'newer, in the cache only', { writeType: 'MUST_CACHE' });
+    await before.writeFile('/data/src/must.txt', 'in the cache only', { writeType: 'MUST_CACHE' });
+    await before.close();
+    const child = spawn(process.execPath, ['--import', 'tsx', 'test/facade/fixtures/tree-mover.ts', cache.dir, storeDir.dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (chunk: Buffer) => chunk.toString().includes('copying') && resolve());
+      child.on('exit', (code) => reject(new Error(`child exited (${code}) before it was killed`)));
+    });
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    const fs = make();
+    await fs.mount('/data', `file://${storeDir.dir}`);
+    expect((await fs.readFile('/data/src/must.txt')).toString()).toBe('in the cache only');
+    expect((await fs.readFile('/data/src/b.txt')).toString()).toBe('newer, in the cache only');
+    expect((await fs.readFile('/data/src/d/in-store.txt')).toString()).toBe('in the store');
+    expect(await fs.exists('/data/dst/must.txt')).toBe(false);
+    expect(await fs.exists('/data/dst/b.txt')).toBe(false);
+    expect(fs.stats().pendingWrites).toBe(2);
+  });
 });
