@@ -503,7 +503,9 @@ export class StrataFS {
    * mounts. Uses the store's own rename where it has one, else copy + delete (not atomic for
    * directories on object stores). An existing file at `to` is replaced. An abort stops a
    * directory move by copy until its tree is copied (nothing stays at `to`), not after it (the
-   * source is then removed, so the tree is never left under both names).
+   * source is then removed, so the tree is never left under both names). When the store fails
+   * to remove the source of a copied tree, calling the same rename again removes what is left of
+   * it (if unchanged and still at `to`) instead of failing `ENOTEMPTY`.
    */
   async rename(from: string, to: string, options?: OperationOptions): Promise<void> {
     return withFanOutSignal(options, async (options) => {
@@ -531,6 +533,8 @@ export class StrataFS {
         } finally {
           this.#ctx.writeBack?.releaseAll(held);
         }
+        // The same move again, after the store failed to remove the source of the tree it copied: it ends there.
+        if (info.type === 'directory' && (await this.#mover.finishLeftOver(src, dst, options?.signal))) return;
         const existing = await this.#atDestination(target, async () => {
           const found = await this.#ns.statInfo(target, options?.signal);
           await this.#tree.checkMoveTarget(info, found, target, options?.signal);

@@ -3,7 +3,9 @@
  * one, else copy + delete. `MUST_CACHE` data (in the cache only) moves in the cache; pins move
  * with the file or tree once the move succeeded; whatever happened, the caches forget the old
  * and new names. A directory move by copy that fails part-way leaves nothing at its destination;
- * one aborted once its tree is copied completes (the copy is its point of no return).
+ * one aborted once its tree is copied completes (the copy is its point of no return). When the
+ * store fails to remove the source after the copy, the same move called again removes what is
+ * left of it, if that is unchanged and still at the destination (see {@link Mover.finishLeftOver}).
  * @module
  */
 import { StrataError, toStrataError } from '../errors.js';
@@ -12,9 +14,16 @@ import type { Resolved } from '../mount/mount-table.js';
 import { objectId } from '../cache/page-id.js';
 import type { FsContext } from './context.js';
 import type { TreeOps } from './tree.js';
+import { moveKey, walkTree, type TreeEntry } from '../ops/tree-walk.js';
+
+/** What a file was when it was copied: its size and version. */
+const versionOf = (e: TreeEntry): string => `${e.size}:${e.etag ?? e.mtime?.getTime() ?? ''}`;
 
 /** Moves files and directories within a mount (see the module comment). */
 export class Mover {
+  /** Directory moves whose source the store failed to remove: by source and destination, the version of each file copied. */
+  readonly #leftOvers = new Map<string, Map<string, string>>();
+
   constructor(
     private readonly ctx: FsContext,
     private readonly tree: TreeOps,
@@ -67,36 +76,75 @@ export class Mover {
           await movePendingBack();
           throw error;
         }
-      } else {
-        // MUST_CACHE data moves in the journal once the rest is copied: a process killed while
-        // it copies leaves the source whole, rather than that data alone at the destination.
-        // The store's older versions of it go first, not to be copied.
-        await this.tree.dropOlderVersions(src, signal);
-        try {
-          await this.tree.copyTree(src, dst, signal);
-          await this.tree.movePending(src, dst, signal, { olderDropped: true });
-        } catch (error) {
-          // Nothing of a move that failed stays at its destination: a retry starts afresh.
-          await movePendingBack();
-          await this.tree.removeTree(dst, undefined, { keepSelf: existing !== undefined }).catch(() => undefined);
-          throw error;
-        }
+        // The tree is whole at its destination: its pins go with it.
+        return await this.#movePins(src, dst, true);
+      }
+      // MUST_CACHE data moves in the journal once the rest is copied: a process killed while
+      // it copies leaves the source whole, rather than that data alone at the destination.
+      // The store's older versions of it go first, not to be copied.
+      await this.tree.dropOlderVersions(src, signal);
+      let copied: TreeEntry[];
+      try {
+        copied = await this.tree.copyTree(src, dst, signal);
+        await this.tree.movePending(src, dst, signal, { olderDropped: true });
+      } catch (error) {
+        // Nothing of a move that failed stays at its destination: a retry starts afresh.
+        await movePendingBack();
+        await this.tree.removeTree(dst, undefined, { keepSelf: existing !== undefined }).catch(() => undefined);
+        throw error;
       }
       // The tree is whole at its destination: its pins go with it, whatever happens to the source.
       await this.#movePins(src, dst, true);
-      if (!byCopy) return;
       // An abort from now on would leave the tree under both names, so the removal of the
       // source no longer follows the signal: the move completes.
-      await this.tree.removeTree(src).catch((error: unknown) => {
-        const failure = toStrataError(error);
-        throw new StrataError(failure.code, `${failure.detail}; the directory is copied to its destination, but what is left of the source must be removed (rm -r)`, { cause: failure });
-      });
+      await this.#removeSource(src, dst, new Map(copied.filter((e) => !e.isDirectory).map((e) => [e.key, versionOf(e)])));
     } finally {
       // Whatever the store did before a failure, the caches forget both trees.
       await this.ctx.pages.drop(objectId(state.cacheId, src.key === '' ? '' : src.key + '/'), { prefix: true, force: true });
       state.meta.removed(src.key, true);
       state.meta.removed(dst.key, true);
     }
+  }
+
+  /** Removes the source of a move whose tree is copied; on failure, remembers what was copied for {@link finishLeftOver}. */
+  async #removeSource(src: Resolved, dst: Resolved, copied: Map<string, string>): Promise<void> {
+    const id = this.#leftOverId(src, dst);
+    try {
+      await this.tree.removeTree(src);
+      this.#leftOvers.delete(id);
+    } catch (error) {
+      this.#leftOvers.set(id, copied);
+      const failure = toStrataError(error);
+      throw new StrataError(failure.code, `${failure.detail}; the directory is copied to its destination, and what is left of the source is removed by the same rename once the store is back (or by rm -r)`, { cause: failure });
+    }
+  }
+
+  /**
+   * The end of a directory move that copied its tree but failed to remove its source: when every
+   * file still at `src` is as it was copied and is at `dst` with its size (and nothing is pending
+   * below `src`), removes what is left of `src` and resolves `true`; otherwise `false` (the move
+   * is then checked as a new one).
+   */
+  async finishLeftOver(src: Resolved, dst: Resolved, signal?: AbortSignal): Promise<boolean> {
+    const id = this.#leftOverId(src, dst);
+    const copied = this.#leftOvers.get(id);
+    if (!copied) return false;
+    const { cacheId } = this.ctx.stateOf(src.mount);
+    if (this.ctx.disk?.journal.list(cacheId).some((p) => p.key.startsWith(src.key + '/'))) return false;
+    const store = src.mount.store;
+    const [left, there] = await Promise.all([walkTree(store, src.key, { signal }), walkTree(store, dst.key, { signal })]);
+    const sizes = new Map(there.filter((e) => !e.isDirectory).map((e) => [e.key, e.size]));
+    const unchanged = left.every((e) => e.isDirectory || (copied.get(e.key) === versionOf(e) && sizes.get(moveKey(e.key, src.key, dst.key)) === e.size));
+    if (!unchanged) {
+      this.#leftOvers.delete(id);
+      return false;
+    }
+    await this.#removeSource(src, dst, copied);
+    return true;
+  }
+
+  #leftOverId(src: Resolved, dst: Resolved): string {
+    return `${this.ctx.stateOf(src.mount).cacheId}\n${src.key}\n${dst.key}`;
   }
 
   /** Once moved: a pinned file or directory stays pinned under its new name (its old name is not). */

@@ -11,7 +11,7 @@ import { objectId } from '../cache/page-id.js';
 import type { PendingWrite } from '../cache/disk-tier-types.js';
 import { collect } from '../io/body.js';
 import { pageReadStream } from '../io/read-stream.js';
-import { depth, moveKey, walkTree } from '../ops/tree-walk.js';
+import { depth, moveKey, walkTree, type TreeEntry } from '../ops/tree-walk.js';
 import { eachLimit } from '../store/each-limit.js';
 import type { FsContext } from './context.js';
 import type { Namespace } from './namespace.js';
@@ -231,9 +231,10 @@ export class TreeOps {
    * Copies a directory tree within one mount (rename without store rename). On an object store,
    * a directory known only from the keys below it stays so (no marker is made for it), the
    * copied directory itself included: it gets a marker when the source has one (its `stat`
-   * reports the marker's `mtime`, as a recursive listing does) or nothing below it.
+   * reports the marker's `mtime`, as a recursive listing does) or nothing below it. Resolves
+   * with what it found below `src`.
    */
-  async copyTree(src: Resolved, dst: Resolved, signal?: AbortSignal): Promise<void> {
+  async copyTree(src: Resolved, dst: Resolved, signal?: AbortSignal): Promise<TreeEntry[]> {
     const store = src.mount.store;
     const all = await walkTree(store, src.key, { signal });
     const marked = store.capabilities.directories || all.length === 0 || src.key === '' || (await store.stat(src.key + '/', { signal }))?.mtime !== undefined;
@@ -249,6 +250,7 @@ export class TreeOps {
       CONCURRENCY,
       (file) => this.copyFile({ mount: src.mount, key: file.key }, { mount: dst.mount, key: moveKey(file.key, src.key, dst.key) }, signal),
     );
+    return all;
   }
 
 
