@@ -196,7 +196,7 @@ export class TreeOps {
    * destination is checked before anything is copied, and the first conflict in path order
    * (shallower first, then by name) fails the copy with nothing made: `ENOTDIR` for a directory
    * over a file, `EISDIR` for a file over a directory, `EEXIST` for a file over a file without
-   * `overwrite`.
+   * `overwrite`. A copy that fails part-way removes the files and directories it made.
    */
   async copyLogicalTree(source: string, target: string, overwrite: boolean, signal?: AbortSignal): Promise<void> {
     const entries = [...(await this.ns.listDir(source, true, signal)).entries()].sort(([a], [b]) => depth(a) - depth(b) || (a < b ? -1 : a > b ? 1 : 0));
@@ -213,18 +213,46 @@ export class TreeOps {
       if (entry.type === 'file' && found.type === 'directory') throw new StrataError('EISDIR', `destination is a directory: ${to}`);
       if (entry.type === 'file' && !overwrite) throw new StrataError('EEXIST', `destination exists: ${to}`);
     });
-    if (!root) {
-      await this.makeDirectories(dirname(target), signal);
-      await this.writer.makeDirectory(this.ctx.writable(target), signal);
+    if (!root) await this.makeDirectories(dirname(target), signal);
+    // What this copy makes (shallower first), removed again when it fails: a retry then finds no
+    // file of its own in the way (`EEXIST` without `overwrite`). Files it replaced stay replaced.
+    const made: { path: string; dir: boolean }[] = [];
+    try {
+      if (!root) {
+        made.push({ path: target, dir: true });
+        await this.writer.makeDirectory(this.ctx.writable(target), signal);
+      }
+      for (const [i, [rel, entry]] of entries.entries()) {
+        if (entry.type !== 'directory' || existing[i]) continue;
+        made.push({ path: joinPath(target, rel), dir: true });
+        await this.writer.makeDirectory(this.ctx.writable(joinPath(target, rel)), signal);
+      }
+      await eachLimit(
+        [...entries.keys()].filter((i) => entries[i]![1].type === 'file'),
+        CONCURRENCY,
+        async (i) => {
+          const rel = entries[i]![0];
+          if (!existing[i]) made.push({ path: joinPath(target, rel), dir: false });
+          await this.copyFile(this.ctx.resolveMounted(joinPath(source, rel)), this.ctx.writable(joinPath(target, rel)), signal);
+        },
+      );
+    } catch (error) {
+      await this.#unmake(made);
+      throw error;
     }
-    for (const [i, [rel, entry]] of entries.entries()) {
-      if (entry.type === 'directory' && !existing[i]) await this.writer.makeDirectory(this.ctx.writable(joinPath(target, rel)), signal);
+  }
+
+  /**
+   * Removes what a failed copy made: its files, then its directories deepest first, each only
+   * as a marker (what else was written into one since stays). Whatever fails here is left.
+   */
+  async #unmake(made: { path: string; dir: boolean }[]): Promise<void> {
+    for (const { path } of made.filter((m) => !m.dir)) await this.removeFile(this.ctx.writable(path)).catch(() => undefined);
+    for (const { path } of made.filter((m) => m.dir).reverse()) {
+      const res = this.ctx.writable(path);
+      await res.mount.store.delete(res.key + '/').catch(() => undefined);
+      this.ctx.stateOf(res.mount).meta.removed(res.key);
     }
-    await eachLimit(
-      entries.filter(([, e]) => e.type === 'file'),
-      CONCURRENCY,
-      ([rel]) => this.copyFile(this.ctx.resolveMounted(joinPath(source, rel)), this.ctx.writable(joinPath(target, rel)), signal),
-    );
   }
 
   /**

@@ -125,6 +125,27 @@ it('a copy across mounts that fails writing its destination names the destinatio
   await expect(fs.copy('/from/big.bin', '/to/big.bin')).rejects.toMatchObject({ code: 'EIO', path: '/to/big.bin', mount: '/to' });
 });
 
+it('a copy -r that fails part-way removes what it made: the same copy without overwrite then succeeds', async () => {
+  const { store } = failing();
+  const write = store.write.bind(store);
+  let broken = true;
+  store.write = async (key, body, opts) => {
+    if (broken && key.endsWith('f7.txt')) throw Object.assign(new Error('denied'), { code: 'EACCES' });
+    return write(key, body, opts);
+  };
+  const fs = make();
+  await fs.mount('/a', 'memory://');
+  await fs.mount('/b', store);
+  for (let i = 0; i < 12; i++) await fs.writeFile(`/a/src/d${i % 2}/f${i}.txt`, `file ${i}`);
+  await fs.writeFile('/b/dst/kept.txt', 'there before');
+  await expect(fs.copy('/a/src', '/b/dst', { recursive: true, overwrite: false })).rejects.toMatchObject({ code: 'EACCES', path: '/b/dst/d1/f7.txt' });
+  expect(await fs.readdir('/b', { recursive: true })).toEqual(['dst', 'dst/kept.txt']);
+  broken = false;
+  await fs.copy('/a/src', '/b/dst', { recursive: true, overwrite: false });
+  expect(await fs.readdir('/b/dst/d1')).toEqual(['f1.txt', 'f11.txt', 'f3.txt', 'f5.txt', 'f7.txt', 'f9.txt']);
+  expect((await fs.readFile('/b/dst/d1/f7.txt')).toString()).toBe('file 7');
+});
+
 it('copy -r, load -r, rename and rm -r with one signal add no listener warning', async () => {
   const warn = vi.spyOn(process, 'emitWarning');
   try {
