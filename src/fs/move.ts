@@ -12,6 +12,7 @@ import { StrataError, toStrataError } from '../errors.js';
 import type { FileInfo } from '../options.js';
 import type { Resolved } from '../mount/mount-table.js';
 import { objectId } from '../cache/page-id.js';
+import { joinPath } from '../path.js';
 import type { FsContext } from './context.js';
 import type { TreeOps } from './tree.js';
 import { moveKey, walkTree, type TreeEntry } from '../ops/tree-walk.js';
@@ -68,12 +69,18 @@ export class Mover {
     try {
       if (!byCopy) {
         const moved = await this.tree.movePending(src, dst, signal);
+        let replaced = false;
         try {
-          if (existing) await store.delete(dst.key + '/', { signal });
+          if (existing) replaced = (await store.delete(dst.key + '/', { signal }), true);
           // A directory that held only MUST_CACHE data has nothing in the store to move.
           if (moved === 0 || (await store.stat(src.key, { signal }))) await store.rename!(src.key, dst.key, { signal });
         } catch (error) {
           await movePendingBack();
+          // The empty directory it was to replace is there again.
+          if (replaced) {
+            state.meta.removed(dst.key, true);
+            await this.tree.makeDirectories(joinPath(dst.mount.path, dst.key)).catch(() => undefined);
+          }
           throw error;
         }
         // The tree is whole at its destination: its pins go with it.

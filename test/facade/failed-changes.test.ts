@@ -252,6 +252,20 @@ it('a directory move whose source the store fails to remove keeps the pins with 
   expect((await fs.stat('/m/dst/d/b.bin')).cached).toBe(10_000);
 });
 
+it('a directory rename onto an empty directory that the store refuses leaves that directory', async () => {
+  const { store } = failing({ rangeRead: true, list: true, copy: false, rename: true, directories: false });
+  store.rename = async () => {
+    throw Object.assign(new Error('denied'), { code: 'EACCES' });
+  };
+  const fs = make();
+  await fs.mount('/m', store);
+  await fs.writeFile('/m/src/a.txt', 'a');
+  await fs.mkdir('/m/dst');
+  await expect(fs.rename('/m/src', '/m/dst')).rejects.toMatchObject({ code: 'EACCES' });
+  expect(await fs.readdir('/m')).toEqual(['dst', 'src']);
+  expect(await store.inner.stat('dst/')).toBeDefined();
+});
+
 describe('a change that fails at the store after a write the store has not got yet', () => {
   let cache: { dir: string; cleanup: () => Promise<void> };
   beforeEach(async () => {
