@@ -61,7 +61,7 @@ export class Mover {
   async #moveTree(src: Resolved, dst: Resolved, existing: FileInfo | undefined, signal?: AbortSignal): Promise<void> {
     const store = src.mount.store;
     const state = this.ctx.stateOf(src.mount);
-    /** A move that failed: its MUST_CACHE data goes back where it was (none is below `dst` but what the move brought). */
+    /** A move that failed once it began to move its MUST_CACHE data: that data goes back where it was. */
     const movePendingBack = async (): Promise<void> => {
       await this.tree.movePending(dst, src).catch(() => undefined);
     };
@@ -75,7 +75,7 @@ export class Mover {
           // A directory that held only MUST_CACHE data has nothing in the store to move.
           if (moved === 0 || (await store.stat(src.key, { signal }))) await store.rename!(src.key, dst.key, { signal });
         } catch (error) {
-          await movePendingBack();
+          if (moved > 0) await movePendingBack();
           // The empty directory it was to replace is there again.
           if (replaced) {
             state.meta.removed(dst.key, true);
@@ -91,12 +91,14 @@ export class Mover {
       // The store's older versions of it go first, not to be copied.
       await this.tree.dropOlderVersions(src, signal);
       let copied: TreeEntry[];
+      let movingPending = false;
       try {
         copied = await this.tree.copyTree(src, dst, signal);
+        movingPending = true;
         await this.tree.movePending(src, dst, signal, { olderDropped: true });
       } catch (error) {
         // Nothing of a move that failed stays at its destination: a retry starts afresh.
-        await movePendingBack();
+        if (movingPending) await movePendingBack();
         await this.tree.removeTree(dst, undefined, { keepSelf: existing !== undefined }).catch(() => undefined);
         throw error;
       }
