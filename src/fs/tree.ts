@@ -73,11 +73,13 @@ export class TreeOps {
       }
       const all = await walkTree(store, key, { signal });
       const files = all.filter((e) => !e.isDirectory).map((e) => e.key);
+      // A delete that fails names the file or directory it was for, as `rm -r` of `fs` does.
+      const remove = (k: string, name = k): Promise<void> => named(store.delete(k, { signal }), mount, name);
       if (store.deleteMany && files.length > 1) await store.deleteMany(files, { signal });
-      else await eachLimit(files, CONCURRENCY, (k) => store.delete(k, { signal }));
+      else await eachLimit(files, CONCURRENCY, (k) => remove(k));
       // Markers only where one can be: an implicit directory of an object store has none to delete.
       const dirs = all.filter((e) => e.isDirectory && !(e.implicit && !store.capabilities.directories)).sort((a, b) => depth(b.key) - depth(a.key));
-      for (const dir of dirs) await store.delete(dir.key + '/', { signal });
+      for (const dir of dirs) await remove(dir.key + '/', dir.key);
       if (key !== '' && !keepSelf) await store.delete(key + '/', { signal });
       // Keys no path can name (`a//b`, a backslash, control characters) are never listed, so never deleted.
       if (key !== '' && !keepSelf && (await store.stat(key, { signal }))?.isDirectory) {
@@ -289,5 +291,15 @@ export class TreeOps {
     if (info) throw new StrataError('ENOTDIR', `destination is a file: ${path}`);
     await this.makeDirectories(dirname(path), signal);
     await this.writer.makeDirectory(this.ctx.writable(path), signal);
+  }
+}
+
+/** `call`, whose failure (an abort aside) names the path of `key` in `mount`. */
+async function named(call: Promise<void>, mount: Resolved['mount'], key: string): Promise<void> {
+  try {
+    await call;
+  } catch (error) {
+    if (isAbortError(error)) throw error;
+    throw toStrataError(error).withContext({ path: joinPath(mount.path, key), mount: mount.path });
   }
 }

@@ -79,6 +79,21 @@ it('an rm that the store made but whose answer was lost: the file is then gone h
   await expect(fs.readFile('/m/a.txt')).rejects.toMatchObject({ code: 'ENOENT' });
 });
 
+it('an rm -r that the store refuses for one file names that file', async () => {
+  const { store } = failing();
+  const remove = store.delete.bind(store);
+  store.delete = async (key, opts) => {
+    if (key === 'd/sub/b.txt') throw Object.assign(new Error('denied'), { code: 'EACCES' });
+    return remove(key, opts);
+  };
+  const fs = make();
+  await fs.mount('/m', store);
+  await fs.writeFile('/m/d/a.txt', 'a');
+  await fs.writeFile('/m/d/sub/b.txt', 'b');
+  await expect(fs.rm('/m/d', { recursive: true })).rejects.toMatchObject({ code: 'EACCES', op: 'rm', path: '/m/d/sub/b.txt', mount: '/m' });
+  expect((await fs.readFile('/m/d/sub/b.txt')).toString()).toBe('b');
+});
+
 it('a directory move that fails part-way leaves nothing at its destination, and succeeds when tried again', async () => {
   const { store, fail, heal } = failing();
   const fs = make();
