@@ -193,12 +193,17 @@ export class StrataFS {
         counters: newCounters(),
         cacheId,
         owned,
+        gone: new AbortController(),
       });
       this.#ctx.writeBack?.resume();
     });
   }
 
-  /** Unmounts the mount at `path` and drops its cached data and metadata. `EBUSY` when mounts lie below it. */
+  /**
+   * Unmounts the mount at `path` and drops its cached data and metadata. `EBUSY` when mounts lie
+   * below it. The changes on their way through it finish first (at most 10 s); a write still on
+   * its way then (a write stream not ended yet) fails with `EINVAL` and stores nothing.
+   */
   async unmount(path: string): Promise<void> {
     const target = normalizePath(path, 'unmount');
     await this.#run('unmount', target, async () => {
@@ -213,6 +218,7 @@ export class StrataFS {
       const twin = [...this.#ctx.state].some(([other, s]) => other !== mount && s.cacheId === state.cacheId && !other.readOnly);
       if (!twin) await this.#ctx.writeBack?.drain(state.cacheId);
       if (this.#ctx.table.get(target) !== mount) throw new StrataError('EINVAL', 'not a mount point'); // a concurrent unmount of it won
+      this.#ctx.abandonWrites(mount); // (writes still on their way: a write stream never ended, a stalled store)
       this.#ctx.table.remove(target);
       this.#ctx.state.delete(mount);
       state.meta.clear();
@@ -762,6 +768,8 @@ export class StrataFS {
    * call resolves once closing is done. A write whose store keeps failing gets the `retry`
    * policy's attempts, and an upload stalled with its store is given up after 10 s: such a write
    * stays in the disk cache, safe, for the next `StrataFS` on that `cache.disk.dir` to upload.
+   * A write still on its way after those 10 s (a write stream not ended yet) fails with `EINVAL`
+   * and stores nothing.
    */
   close(): Promise<void> {
     // From now on new calls fail at once; the changes already on their way finish.
@@ -776,6 +784,7 @@ export class StrataFS {
     // (Uploads they waited for are done or given up by now; a store call that ignores its abort
     // and never answers does not hold close() up for ever.)
     await settlesWithin(this.#ctx.changesSettled(), CLOSE_WAIT_MS);
+    for (const mount of this.#ctx.state.keys()) this.#ctx.abandonWrites(mount);
     await this.#ctx.writeBack?.drain().catch(() => undefined); // what they left pending
     await this.#ctx.writeBack?.stop();
     await this.#ctx.pages.settle();

@@ -4,6 +4,7 @@
  * @module
  */
 import { StrataError } from '../errors.js';
+import { linkSignals } from '../abort-listeners.js';
 import { isSameOrBelow } from '../path.js';
 import type { ReadType, ResolvedOptions } from '../options.js';
 import { MountTable, type Mount, type Resolved } from '../mount/mount-table.js';
@@ -27,6 +28,8 @@ export interface MountState {
   cacheId: string;
   /** True when stratafs made the store (and so closes it). */
   owned: boolean;
+  /** Aborted (with the error they fail with) when the mount goes while writes through it are still on their way: see {@link FsContext.whileMounted}. */
+  gone: AbortController;
 }
 
 /** The disk cache: page tier and write-back journal. */
@@ -170,11 +173,39 @@ export class FsContext {
     return this.locks.run(objectId(this.stateOf(mount).cacheId, key), fn, { signal, supersedes });
   }
 
+  /**
+   * Runs `call`, a write through `mount`, with a signal that aborts when `signal` does, and also
+   * when the mount goes (an unmount or `close()` that stopped waiting for it): the write then
+   * fails with `EINVAL` as the mount's other changes do, and a store that has not committed it
+   * yet does not (a failed write stores nothing, never a file reported as failed).
+   */
+  async whileMounted<T>(mount: Mount, signal: AbortSignal | undefined, call: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const gone = this.stateOf(mount).gone.signal;
+    const linked = linkSignals([signal, gone]);
+    try {
+      return await call(linked.signal);
+    } catch (error) {
+      throw gone.aborted && !signal?.aborted ? gone.reason : error;
+    } finally {
+      linked.dispose();
+    }
+  }
+
+  /** Ends the writes still on their way through `mount` (see {@link whileMounted}), which goes now. */
+  abandonWrites(mount: Mount): void {
+    this.state.get(mount)?.gone.abort(this.#goneError(mount));
+  }
+
   /** The state of a mounted mount. */
   stateOf(mount: Mount): MountState {
     const state = this.state.get(mount);
-    if (!state) throw this.closed ? closedError() : new StrataError('EINVAL', 'the mount was unmounted during the operation', { mount: mount.path });
+    if (!state) throw this.#goneError(mount);
     return state;
+  }
+
+  /** What a change through a mount that went meanwhile fails with. */
+  #goneError(mount: Mount): StrataError {
+    return this.closed ? closedError() : new StrataError('EINVAL', 'the mount was unmounted during the operation', { mount: mount.path });
   }
 
   /**

@@ -43,8 +43,14 @@ export class Writer {
   /**
    * Writes the object, in its turn (see `FsContext.inOrder`). A write to the store drops the
    * pending writes of the key staged before it started (one another process stages meanwhile stays).
+   * A write still on its way when its mount goes fails, storing nothing (see `FsContext.whileMounted`).
    */
   async writeObject(res: Resolved, body: Buffer | Readable, mode: WriteType, signal?: AbortSignal): Promise<ObjectInfo> {
+    return this.ctx.whileMounted(res.mount, signal, (linked) => this.writeWhileMounted(res, body, mode, linked));
+  }
+
+  /** {@link writeObject} once its signal also follows the mount. */
+  private async writeWhileMounted(res: Resolved, body: Buffer | Readable, mode: WriteType, signal: AbortSignal): Promise<ObjectInfo> {
     const { mount, key } = res;
     const state = this.ctx.stateOf(mount);
     const object = objectId(state.cacheId, key);

@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MemoryStore, StrataFS, type ObjectInfo, type StoreWriteOptions } from '../../src/index.js';
 import { randomBytes } from '../support/helpers.js';
 
@@ -221,5 +221,38 @@ describe('createWriteStream', () => {
     await sleep(300);
     expect(errors).toEqual(['cancelled']);
     expect((await fs.readFile('/m/f.txt')).toString()).toBe('OLD');
+  });
+
+  describe('a stream still open when its mount goes (unmount or close() stopped waiting for it after 10 s)', () => {
+    afterEach(() => void vi.useRealTimers());
+
+    for (const [name, end] of [
+      ['unmount', (f: StrataFS) => f.unmount('/m')],
+      ['close', (f: StrataFS) => f.close()],
+    ] as const) {
+      it(`${name}: the stream fails with EINVAL and stores nothing: the previous file stays`, async () => {
+        const store = new MemoryStore();
+        fs = new StrataFS();
+        await fs.mount('/m', store);
+        await fs.writeFile('/m/f.txt', 'OLD');
+        const writer = fs.createWriteStream('/m/f.txt');
+        const failed = new Promise<Error>((resolve, reject) => {
+          writer.on('error', resolve);
+          writer.on('finish', () => reject(new Error('finished')));
+        });
+        writer.write('NEW');
+        vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+        const gone = end(fs);
+        await vi.advanceTimersByTimeAsync(10_000);
+        await gone;
+        vi.useRealTimers();
+        writer.end(' AND MORE');
+        expect(await failed).toMatchObject({ code: 'EINVAL' });
+        const again = new StrataFS();
+        await again.mount('/m', store);
+        expect((await again.readFile('/m/f.txt')).toString()).toBe('OLD');
+        await again.close();
+      });
+    }
   });
 });
