@@ -322,15 +322,17 @@ export class StrataFS {
    * fetches it started (a fetch another reader shares goes on for that reader). A stream still
    * reading once its StrataFS is closed (`close()` resolved) or its mount unmounted fails with
    * `EINVAL` (before its next page). `end: Infinity` reads to the end of the file, as in `fs`.
+   * With `encoding` (as `fs` streams take it), chunks are strings decoded in that encoding (a
+   * character split between two pages arrives whole), as after `setEncoding(encoding)`.
    */
-  createReadStream(path: string, options?: { start?: number; end?: number; readType?: ReadType; highWaterMark?: number; signal?: AbortSignal }): Readable {
+  createReadStream(path: string, options?: { start?: number; end?: number; readType?: ReadType; highWaterMark?: number; encoding?: BufferEncoding | null; signal?: AbortSignal }): Readable {
     const target = normalizePath(path, 'createReadStream');
-    const { start, end, highWaterMark, readType } = withArgsContext(target, 'createReadStream', () => {
-      checkOperationOptions(options, ['start', 'end', 'readType', 'highWaterMark'], true);
+    const { start, end, highWaterMark, readType, encoding } = withArgsContext(target, 'createReadStream', () => {
+      checkOperationOptions(options, ['start', 'end', 'readType', 'highWaterMark', 'encoding'], true);
       const first = checkCount(options?.start, 'start') ?? 0;
       const last = options?.end === Infinity ? undefined : checkCount(options?.end, 'end'); // fs's default end
       if (last !== undefined && last < first) throw invalid('end must not be before start');
-      return { start: first, end: last, highWaterMark: checkCount(options?.highWaterMark, 'highWaterMark'), readType: checkReadType(options?.readType) };
+      return { start: first, end: last, highWaterMark: checkCount(options?.highWaterMark, 'highWaterMark'), readType: checkReadType(options?.readType), encoding: options?.encoding === null ? undefined : checkEncoding(options?.encoding) }; // null: Buffers, as in fs
     });
     let release: (() => void) | undefined;
     let mount: Mount | undefined;
@@ -357,6 +359,7 @@ export class StrataFS {
     );
     // A body opened ahead that the stream did not use (its pages came from elsewhere) is let go.
     stream.once('close', () => release?.());
+    if (encoding) stream.setEncoding(encoding);
     return stream;
   }
 

@@ -77,6 +77,24 @@ describe('createReadStream chunks', () => {
     expect(Buffer.concat(parts).equals(data.subarray(3))).toBe(true);
     expect(Math.max(...sizes)).toBe(1000);
   });
+  it('takes encoding as fs read streams do: string chunks, characters split between pages arrive whole', async () => {
+    const fs = new StrataFS({ cache: { pageSize: 4096 } });
+    cleanups.push(() => fs.close());
+    await fs.mount('/m', 'memory://');
+    const text = 'é€😀'.repeat(2000); // 2-, 3- and 4-byte characters across many page boundaries
+    await fs.writeFile('/m/t.txt', text);
+    let read = '';
+    for await (const chunk of fs.createReadStream('/m/t.txt', { encoding: 'utf8', highWaterMark: 1000 })) {
+      expect(typeof chunk).toBe('string');
+      read += chunk as string;
+    }
+    expect(read).toBe(text);
+    const hex = await fs.createReadStream('/m/t.txt', { encoding: 'hex', start: 0, end: 1 }).toArray();
+    expect(hex.join('')).toBe(Buffer.from(text).subarray(0, 2).toString('hex'));
+    const buffers = await fs.createReadStream('/m/t.txt', { encoding: null }).toArray(); // null: Buffers, as in fs
+    expect(Buffer.isBuffer(buffers[0])).toBe(true);
+    expect(() => fs.createReadStream('/m/t.txt', { encoding: 'klingon' as BufferEncoding })).toThrow(expect.objectContaining({ code: 'EINVAL', path: '/m/t.txt' }));
+  });
 });
 
 /** A MemoryStore whose `slowRead`-th ranged read takes `slowMs` (aborted by its signal). */
