@@ -4,7 +4,7 @@
  * holds no store-specific logic.
  * @module
  */
-import { addAbortSignal, type Readable, type Writable } from 'node:stream';
+import { addAbortSignal, type Readable } from 'node:stream';
 import { StrataError, asAbortError, invalid, toStrataError, isAbortError } from './errors.js';
 import { settlesWithin } from './deadline.js';
 import { dirname, isSameOrBelow, namesDirectory, normalizePath, joinPath } from './path.js';
@@ -39,8 +39,8 @@ import { WriteBack } from './cache/write-back.js';
 import { PendingIndex } from './cache/pending-index.js';
 import { toBody, type WriteData } from './io/body.js';
 import { eachLimit } from './store/each-limit.js';
-import { pageReadStream } from './io/read-stream.js';
-import { uploadingWritable } from './io/write-stream.js';
+import { pageReadStream, type StrataReadStream } from './io/read-stream.js';
+import { uploadingWritable, type StrataWriteStream } from './io/write-stream.js';
 import { StrataFileHandle } from './io/file-handle.js';
 import type { ObjectInfo, UnderStore } from './store/under-store.js';
 import { registerBuiltinStores } from './store/builtin.js';
@@ -324,8 +324,10 @@ export class StrataFS {
    * `EINVAL` (before its next page). `end: Infinity` reads to the end of the file, as in `fs`.
    * With `encoding` (as `fs` streams take it), chunks are strings decoded in that encoding (a
    * character split between two pages arrives whole), as after `setEncoding(encoding)`.
+   * `bytesRead` counts the bytes read so far, as on an `fs` read stream. Unlike one, it has no
+   * file descriptor: no `'open'` event, and it opens the file when it is first read.
    */
-  createReadStream(path: string, options?: { start?: number; end?: number; readType?: ReadType; highWaterMark?: number; encoding?: BufferEncoding | null; signal?: AbortSignal }): Readable {
+  createReadStream(path: string, options?: { start?: number; end?: number; readType?: ReadType; highWaterMark?: number; encoding?: BufferEncoding | null; signal?: AbortSignal }): StrataReadStream {
     const target = normalizePath(path, 'createReadStream');
     const { start, end, highWaterMark, readType, encoding } = withArgsContext(target, 'createReadStream', () => {
       checkOperationOptions(options, ['start', 'end', 'readType', 'highWaterMark', 'encoding'], true);
@@ -421,10 +423,10 @@ export class StrataFS {
    * before. Writes wait while the store has not taken the bytes before them (backpressure), a
    * failed write is the stream's `'error'`, and a stream destroyed before it finished stores nothing.
    * As with `fs` write streams, `highWaterMark` is the number of bytes buffered before `write`
-   * returns `false` (default 16 KiB), and `encoding` that of strings written without one
-   * (default `'utf8'`).
+   * returns `false` (default 16 KiB), `encoding` that of strings written without one
+   * (default `'utf8'`), and `bytesWritten` the number of bytes passed on to the store so far.
    */
-  createWriteStream(path: string, options?: { writeType?: WriteType; overwrite?: boolean; highWaterMark?: number; encoding?: BufferEncoding; signal?: AbortSignal }): Writable {
+  createWriteStream(path: string, options?: { writeType?: WriteType; overwrite?: boolean; highWaterMark?: number; encoding?: BufferEncoding; signal?: AbortSignal }): StrataWriteStream {
     const target = normalizePath(path, 'createWriteStream');
     const { highWaterMark, encoding } = withArgsContext(target, 'createWriteStream', () => {
       checkOperationOptions(options, ['writeType', 'overwrite', 'highWaterMark', 'encoding'], true);

@@ -25,6 +25,12 @@ export interface PageReadStreamOptions extends PageReadOptions {
   live?: () => void;
 }
 
+/** The Readable of `createReadStream`, with the `fs` read stream's byte count. */
+export interface StrataReadStream extends Readable {
+  /** Bytes of the file read into the stream so far (handed out or buffered), as on an `fs` read stream. */
+  readonly bytesRead: number;
+}
+
 /**
  * Opens the source a stream reads, told the stream's first fetch (the first batch of pages) and
  * a signal that aborts when the stream is destroyed (or when the caller's `signal` aborts).
@@ -36,12 +42,12 @@ export type OpenPageSource = (first: ByteRange, signal: AbortSignal) => Promise<
  * {@link PageReadStreamOptions}). It is destroyed with an `AbortError` as soon as `opts.signal`
  * aborts, even while paused; `destroy()` closes it at once and gives up its page fetches.
  */
-export function pageReadStream(cache: PageCache, open: OpenPageSource, start: number, end: number | undefined, opts: PageReadStreamOptions): Readable {
+export function pageReadStream(cache: PageCache, open: OpenPageSource, start: number, end: number | undefined, opts: PageReadStreamOptions): StrataReadStream {
   return new PageReadStream(cache, open, start, end, opts);
 }
 
 /** See {@link pageReadStream}. */
-class PageReadStream extends Readable {
+class PageReadStream extends Readable implements StrataReadStream {
   readonly #cache: PageCache;
   readonly #open: OpenPageSource;
   readonly #start: number;
@@ -55,6 +61,7 @@ class PageReadStream extends Readable {
   #queue: Buffer[] = [];
   /** A page (or the open step) is on its way. */
   #busy = false;
+  #bytesRead = 0;
 
   constructor(cache: PageCache, open: OpenPageSource, start: number, end: number | undefined, opts: PageReadStreamOptions) {
     super({ highWaterMark: opts.highWaterMark ?? cache.pageSize });
@@ -69,6 +76,10 @@ class PageReadStream extends Readable {
     const signal = opts.signal;
     if (signal?.aborted) this.destroy(abortError(signal));
     else if (signal) this.#stopListening = whenAborted(signal, () => void this.destroy(abortError(signal)));
+  }
+
+  get bytesRead(): number {
+    return this.#bytesRead;
   }
 
   override _read(): void {
@@ -97,7 +108,11 @@ class PageReadStream extends Readable {
   /** Pushes the chunks of the current page while the buffer wants more (one at a time: a small `highWaterMark` sets the chunk size). */
   #pushQueued(): void {
     let more = true;
-    while (more && this.#queue.length > 0 && !this.destroyed) more = this.push(this.#queue.shift()); // a 'data' listener may destroy it
+    while (more && this.#queue.length > 0 && !this.destroyed) {
+      const chunk = this.#queue.shift()!;
+      this.#bytesRead += chunk.length;
+      more = this.push(chunk); // a 'data' listener may destroy it
+    }
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {

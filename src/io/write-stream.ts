@@ -13,6 +13,12 @@ export interface UploadingWritableOptions {
   defaultEncoding?: BufferEncoding;
 }
 
+/** The Writable of `createWriteStream`, with the `fs` write stream's byte count. */
+export interface StrataWriteStream extends Writable {
+  /** Bytes passed on to the upload so far (not those still queued in the stream), as on an `fs` write stream. */
+  readonly bytesWritten: number;
+}
+
 /**
  * A Writable whose bytes are streamed into `upload(body, signal)`. `'finish'` comes once the
  * upload resolved (the file is then visible); an upload that fails is the stream's `'error'`.
@@ -24,7 +30,7 @@ export interface UploadingWritableOptions {
  * the upload had not taken are then called with the error (`ERR_STREAM_DESTROYED` for a
  * `destroy()` without one), so a writer awaiting them never hangs.
  */
-export function uploadingWritable(upload: (body: Readable, signal: AbortSignal) => Promise<unknown>, options: UploadingWritableOptions = {}): Writable {
+export function uploadingWritable(upload: (body: Readable, signal: AbortSignal) => Promise<unknown>, options: UploadingWritableOptions = {}): StrataWriteStream {
   const { highWaterMark, defaultEncoding } = options;
   const cancel = new AbortController();
   /** The callback of a write waiting for the upload to read. */
@@ -41,11 +47,13 @@ export function uploadingWritable(upload: (body: Readable, signal: AbortSignal) 
   // reading (it failed first), the failure has nobody else to tell.
   body.on('error', () => undefined);
   let uploaded: Promise<unknown> | undefined;
+  let bytesWritten = 0;
   const writer = new Writable({
     highWaterMark,
     defaultEncoding,
     write(chunk: Buffer, _encoding, callback) {
       // A copy: the caller owns `chunk` again once called back, and the upload may keep what it read.
+      bytesWritten += chunk.length;
       if (body.push(Buffer.from(chunk))) callback();
       else waiting = callback;
     },
@@ -67,9 +75,10 @@ export function uploadingWritable(upload: (body: Readable, signal: AbortSignal) 
       pending?.(error ?? destroyedError());
     },
   });
+  Object.defineProperty(writer, 'bytesWritten', { get: () => bytesWritten, enumerable: true });
   uploaded = upload(body, cancel.signal);
   uploaded.catch((error: Error) => writer.destroy(error));
-  return writer;
+  return writer as StrataWriteStream;
 }
 
 /** What the writes of a stream destroyed without an error fail with, as in Node (`ERR_STREAM_DESTROYED`). */

@@ -95,6 +95,21 @@ describe('createReadStream chunks', () => {
     expect(Buffer.isBuffer(buffers[0])).toBe(true);
     expect(() => fs.createReadStream('/m/t.txt', { encoding: 'klingon' as BufferEncoding })).toThrow(expect.objectContaining({ code: 'EINVAL', path: '/m/t.txt' }));
   });
+
+  it('counts bytesRead as fs read streams do: 0 before reading, the bytes of the range at the end', async () => {
+    const fs = new StrataFS({ cache: { pageSize: 4096 } });
+    cleanups.push(() => fs.close());
+    await fs.mount('/m', 'memory://');
+    await fs.writeFile('/m/a.bin', randomBytes(10_000));
+    const stream = fs.createReadStream('/m/a.bin', { start: 100, end: 8999 });
+    expect(stream.bytesRead).toBe(0);
+    let seen = 0;
+    for await (const chunk of stream) {
+      seen += (chunk as Buffer).length;
+      expect(stream.bytesRead).toBeGreaterThanOrEqual(seen);
+    }
+    expect(stream.bytesRead).toBe(8900);
+  });
 });
 
 /** A MemoryStore whose `slowRead`-th ranged read takes `slowMs` (aborted by its signal). */

@@ -177,6 +177,18 @@ describe('createWriteStream', () => {
     expect((await fs.readFile('/m/reused.txt')).toString()).toBe('AAAABBBBCCCC');
   });
 
+  it('counts bytesWritten as fs write streams do: the bytes of the file once it finished', async () => {
+    fs = new StrataFS();
+    await fs.mount('/m', 'memory://');
+    const writer = fs.createWriteStream('/m/f.txt');
+    expect(writer.bytesWritten).toBe(0);
+    writer.write('héllo ');
+    writer.end(Buffer.alloc(1000));
+    await once(writer, 'finish');
+    expect(writer.bytesWritten).toBe(1007);
+    expect((await fs.stat('/m/f.txt')).size).toBe(1007);
+  });
+
   it('takes highWaterMark and encoding as fs write streams do: write() returns false past it, then drain', async () => {
     fs = new StrataFS();
     await fs.mount('/m', 'memory://');
