@@ -125,7 +125,7 @@ export class StrataFS {
       ctx.disk = cache;
       ctx.pages = new PageCache(pageSize, ctx.pages.memory, cache.tier, retry, timeout ?? BODY_STALL_MS);
       // Pending writes go to a writable mount of their store only: a read-only one is never written to.
-      ctx.writeBack = new WriteBack(cache.journal, retry, (cacheId) => ctx.mountByCacheId(cacheId, true), (m, key, info, data) => this.#writer.afterUpload(m, key, info, data), ctx.locks, ctx.pages.memory.capacity);
+      ctx.writeBack = new WriteBack(cache.journal, retry, (cacheId) => ctx.mountByCacheId(cacheId, true), (m, key, info, data) => this.#writer.afterUpload(m, key, info, data), ctx.locks, ctx.keepBudget);
     }
     if (shared) {
       const { openSharedTier } = await import('./cache/shared/index.js');

@@ -15,6 +15,7 @@ import { abortError, isAbortError, StrataError, isTemporary, throwIfAborted, toS
 import type { KeyLock } from './key-lock.js';
 import { READ_WHOLE_BYTES, readPending, streamPending } from './pending-index.js';
 import { keepWhileFits } from '../io/body.js';
+import { KeepBudget } from '../io/keep-budget.js';
 import { objectId } from './page-id.js';
 import { settlesWithin } from '../deadline.js';
 import { whenAborted } from '../abort-listeners.js';
@@ -54,12 +55,12 @@ export class WriteBack {
     private readonly journal: WriteJournal,
     private readonly retry: RetryPolicy,
     private readonly mountOf: (cacheId: string) => Mount | undefined,
-    /** Called once a write is in the store, with its data when it was kept (see `keepLimit`). */
+    /** Called once a write is in the store, with its data when it was kept (see `keepBudget`). */
     private readonly onUploaded: (mount: Mount, key: string, info: ObjectInfo, data: Buffer | undefined) => Promise<void>,
     /** Orders each attempt with the other changes of its key (writes and removals through the facade). */
     private readonly locks: KeyLock,
-    /** Most bytes of a streamed upload kept for `onUploaded` (the memory tier's capacity): larger data is not kept. */
-    private readonly keepLimit = 0,
+    /** The bytes a streamed upload may keep for `onUploaded`, shared with the other writes on their way: data that does not fit is not kept. */
+    private readonly keepBudget = new KeepBudget(0),
   ) {}
 
   /**
@@ -256,6 +257,7 @@ export class WriteBack {
     // (Handlers rather than `AbortSignal.any`: the cancel signals live as long as the file system,
     // and on Node.js 20 they would keep a record of each attempt's signal.)
     let data: Buffer | Readable | undefined;
+    let kept: ReturnType<typeof keepWhileFits> | undefined;
     const stopOn = [this.#cancel.signal, this.#cancelOf(pending.cacheId).signal].map((cancel) => whenAborted(cancel, () => stop.abort(cancel.reason)));
     // An upload longer than the lease keeps its claim: another process must not take it over (and upload a newer write meanwhile).
     const stopHolding = this.journal.holdClaim(pending.id);
@@ -266,7 +268,7 @@ export class WriteBack {
       if (data === undefined) return true; // done elsewhere meanwhile
       if (stop.signal.aborted) throw abortError(stop.signal); // no store write is started for a version given up
       // Its bytes are kept for the memory tier while they fit, as they were when it was written.
-      const kept = Buffer.isBuffer(data) ? undefined : keepWhileFits(data, this.keepLimit);
+      kept = Buffer.isBuffer(data) ? undefined : keepWhileFits(data, this.keepBudget);
       // The turn is held until the store write has settled: one that goes on after the abort must not land after the next change.
       const info = await mount.store.write(pending.key, kept ? kept.stream : data, { size: pending.size, signal: stop.signal });
       this.#uploadedAs.set(pending.id, info);
@@ -283,6 +285,7 @@ export class WriteBack {
       this.journal.release(pending.id);
       return { error };
     } finally {
+      kept?.release();
       stopHolding();
       for (const stopListening of stopOn) stopListening();
       if (data !== undefined && !Buffer.isBuffer(data)) data.destroy(); // a stream the store did not read to its end closes its file

@@ -17,6 +17,7 @@ import type { WriteBack } from '../cache/write-back.js';
 import type { SharedTier } from '../cache/shared-tier-types.js';
 import { KeyLock } from '../cache/key-lock.js';
 import { objectId } from '../cache/page-id.js';
+import { KeepBudget } from '../io/keep-budget.js';
 
 /** A mount's state besides its table entry. */
 export interface MountState {
@@ -82,10 +83,15 @@ export class FsContext {
     }
   }
 
+  /** The bytes streamed writes (and uploads) keep for the memory tier on their way: at most its capacity between them. */
+  readonly keepBudget: KeepBudget;
+
   constructor(
     readonly options: ResolvedOptions,
     public pages: PageCache,
-  ) {}
+  ) {
+    this.keepBudget = new KeepBudget(pages.memory.capacity);
+  }
 
   /** Tells the fleet (through the shared tier) that `key` of the store `cacheId` changed here. */
   shareChange(cacheId: string, key: string, recursive: boolean): void {

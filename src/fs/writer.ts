@@ -57,26 +57,34 @@ export class Writer {
     const replaces = this.ctx.disk?.journal.list(state.cacheId).filter((p) => p.key === key).map((p) => p.id) ?? [];
     if (mode === 'MUST_CACHE' || mode === 'ASYNC_THROUGH') {
       // A stream goes to the journal as it comes; its bytes are kept for the memory tier while they fit.
-      const kept = Buffer.isBuffer(body) ? undefined : keepWhileFits(body, this.ctx.pages.memory.capacity);
-      throwIfAborted(signal);
-      const pending = await this.ctx.disk!.journal.stage(state.cacheId, key, kept ? kept.stream : body, mode, signal);
-      await this.dropOlderMustCache(pending);
-      const info: ObjectInfo = { key, size: pending.size, mtime: pending.mtime, etag: `pending-${pending.id}`, isDirectory: false };
-      await this.ctx.pages.drop(object, { force: true }); // old versions; a pin rule pins the new one's pages
-      const data = kept ? kept.bytes(pending.size) : (body as Buffer);
-      if (data) this.ctx.pages.admitWritten(object, versionOf(info), data);
-      state.meta.written(key, null);
-      if (mode === 'ASYNC_THROUGH') this.ctx.writeBack!.schedule(pending);
-      return info;
+      const kept = Buffer.isBuffer(body) ? undefined : keepWhileFits(body, this.ctx.keepBudget);
+      try {
+        throwIfAborted(signal);
+        const pending = await this.ctx.disk!.journal.stage(state.cacheId, key, kept ? kept.stream : body, mode, signal);
+        await this.dropOlderMustCache(pending);
+        const info: ObjectInfo = { key, size: pending.size, mtime: pending.mtime, etag: `pending-${pending.id}`, isDirectory: false };
+        await this.ctx.pages.drop(object, { force: true }); // old versions; a pin rule pins the new one's pages
+        const data = kept ? kept.bytes(pending.size) : (body as Buffer);
+        if (data) this.ctx.pages.admitWritten(object, versionOf(info), data);
+        state.meta.written(key, null);
+        if (mode === 'ASYNC_THROUGH') this.ctx.writeBack!.schedule(pending);
+        return info;
+      } finally {
+        kept?.release();
+      }
     }
     // Another process's upload of an older pending write of the file lands before this write, never after it.
     return this.ctx.holdingUploads(mount, key, async (held) => {
       const dropped = [...new Set([...replaces, ...held])];
       if (!Buffer.isBuffer(body) && mode === 'CACHE_THROUGH') {
         // Keep the pages of a streamed write while they fit the memory tier; drop them past that.
-        const kept = keepWhileFits(body, this.ctx.pages.memory.capacity);
-        const info = await this.ctx.changingStore(mount, key, () => mount.store.write(key, kept.stream, { signal }));
-        return this.afterWrite(mount, key, info, kept.bytes(info.size), dropped);
+        const kept = keepWhileFits(body, this.ctx.keepBudget);
+        try {
+          const info = await this.ctx.changingStore(mount, key, () => mount.store.write(key, kept.stream, { signal }));
+          return await this.afterWrite(mount, key, info, kept.bytes(info.size), dropped);
+        } finally {
+          kept.release();
+        }
       }
       const data = Buffer.isBuffer(body) ? body : undefined;
       const info = await this.ctx.changingStore(mount, key, () => mount.store.write(key, body, { signal, size: data?.length }));

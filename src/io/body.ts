@@ -6,6 +6,7 @@
 import { Readable } from 'node:stream';
 import { invalid, throwIfAborted } from '../errors.js';
 import { describe } from '../path.js';
+import type { KeepBudget } from './keep-budget.js';
 
 /** What `writeFile` accepts. */
 export type WriteData = Buffer | Uint8Array | string | Readable | AsyncIterable<Uint8Array>;
@@ -46,17 +47,28 @@ export async function collect(stream: Readable | AsyncIterable<Uint8Array>, sign
 }
 
 /**
- * `body` passed through as `stream`, its chunks kept on the way while they total at most
- * `limit` bytes: `bytes(size)` is then all of them in one Buffer, when they are all there is
- * (`size` bytes) and fit; else `undefined` (the cache is not filled with a part of a file).
+ * `body` passed through as `stream`, its chunks kept on the way while `budget` (shared by the
+ * writes on their way) has room for them: `bytes(size)` is then all of them in one Buffer, when
+ * they are all there is (`size` bytes) and were all kept; else `undefined` (the cache is not
+ * filled with a part of a file). `release()` gives the kept bytes back to the budget: call it
+ * once the write is over, whatever its outcome.
  */
-export function keepWhileFits(body: Readable, limit: number): { stream: Readable; bytes(size: number): Buffer | undefined } {
-  const chunks: Buffer[] = [];
+export function keepWhileFits(body: Readable, budget: KeepBudget): { stream: Readable; bytes(size: number): Buffer | undefined; release(): void } {
+  let chunks: Buffer[] | undefined = [];
+  let kept = 0;
   let seen = 0;
+  const release = (): void => {
+    budget.give(kept);
+    kept = 0;
+    chunks = undefined;
+  };
   const stream = body.map((chunk: Buffer) => {
     seen += chunk.length;
-    if (seen <= limit) chunks.push(chunk);
+    if (chunks && budget.take(chunk.length)) {
+      chunks.push(chunk);
+      kept += chunk.length;
+    } else if (chunks) release(); // it does not fit: nothing of it is kept
     return chunk;
   }) as unknown as Readable;
-  return { stream, bytes: (size) => (seen <= limit && seen === size ? Buffer.concat(chunks) : undefined) };
+  return { stream, bytes: (size) => (chunks && seen === size ? Buffer.concat(chunks) : undefined), release };
 }

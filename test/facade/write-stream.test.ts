@@ -7,6 +7,8 @@ import { once } from 'node:events';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MemoryStore, StrataFS, type ObjectInfo, type StoreWriteOptions } from '../../src/index.js';
 import { randomBytes } from '../support/helpers.js';
@@ -175,6 +177,55 @@ describe('createWriteStream', () => {
     expect((await fs.readFile('/m/reused.txt')).toString()).toBe('AAAABBBBCCCC');
     await fs.free('/m/reused.txt');
     expect((await fs.readFile('/m/reused.txt')).toString()).toBe('AAAABBBBCCCC');
+  });
+
+  it('concurrent streams keep at most the memory tier capacity between them for the cache, not that much each', async () => {
+    setFlagsFromString('--expose-gc');
+    const collect = runInNewContext('gc') as () => void;
+    /** A full collection, repeated: the backing stores of dead Buffers are freed in the background. */
+    const gc = async (): Promise<void> => {
+      for (let i = 0; i < 3; i++) {
+        collect();
+        await sleep(20);
+      }
+    };
+    /** A memory store that takes each body whole, then holds its write until `open()`. */
+    class GatedStore extends MemoryStore {
+      taken = 0;
+      #open!: () => void;
+      readonly gate = new Promise<void>((resolve) => (this.#open = resolve));
+      open(): void {
+        this.#open();
+      }
+      override async write(key: string, body: Readable | Buffer, opts?: StoreWriteOptions): Promise<ObjectInfo> {
+        if (Buffer.isBuffer(body)) return super.write(key, body, opts);
+        let size = 0;
+        for await (const chunk of body) size += (chunk as Buffer).length; // not held: the bytes the writer keeps are what is measured
+        this.taken += size;
+        await this.gate;
+        return super.write(key, Buffer.alloc(size), opts);
+      }
+    }
+    const MiB = 1024 * 1024;
+    const store = new GatedStore();
+    fs = new StrataFS({ cache: { memory: { capacity: 8 * MiB } } });
+    await fs.mount('/m', store);
+    await gc();
+    const before = process.memoryUsage().arrayBuffers;
+    const writers = Array.from({ length: 6 }, (_, i) => fs.createWriteStream(`/m/f${i}`));
+    await Promise.all(
+      writers.map(async (writer) => {
+        for (let j = 0; j < 6; j++) if (!writer.write(Buffer.alloc(MiB, j))) await once(writer, 'drain');
+        writer.end();
+      }),
+    );
+    while (store.taken < 36 * MiB) await sleep(5);
+    await gc();
+    const held = process.memoryUsage().arrayBuffers - before;
+    store.open();
+    await Promise.all(writers.map((writer) => once(writer, 'finish')));
+    expect(held).toBeLessThan(12 * MiB); // 8 MiB kept at most, not 36
+    for (let i = 0; i < 6; i++) expect((await fs.stat(`/m/f${i}`)).size).toBe(6 * MiB);
   });
 
   it('counts bytesWritten as fs write streams do: the bytes of the file once it finished', async () => {
