@@ -10,6 +10,7 @@ import { Readable } from 'node:stream';
 import { StrataError, isAbortError, throwIfAborted } from '../errors.js';
 import { assertSafeKey, isSafeKey, joinKey, nameableDirOf } from '../path.js';
 import { httpStatusOf } from './store-errors.js';
+import { sizedBody } from './stream-utils.js';
 import type {
   ByteRange,
   ObjectInfo,
@@ -329,9 +330,9 @@ export abstract class ObjectStoreBase implements UnderStore {
     const isDirectory = key.endsWith('/');
     let size = Buffer.isBuffer(body) ? body.length : opts.size;
     let counted = 0;
-    let source: Readable | Buffer = body;
-    if (!Buffer.isBuffer(body)) {
-      source = body.map((chunk: Buffer) => {
+    let source: Readable | Buffer = sizedBody(body, opts.size); // a body of another size than declared fails before it is committed
+    if (!Buffer.isBuffer(source)) {
+      source = source.map((chunk: Buffer) => {
         counted += chunk.length;
         return chunk;
       }) as unknown as Readable;

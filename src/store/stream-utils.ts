@@ -4,7 +4,7 @@
  * @module
  */
 import { Readable, addAbortSignal } from 'node:stream';
-import { throwIfAborted } from '../errors.js';
+import { invalid, throwIfAborted } from '../errors.js';
 import type { Bytes } from '../size.js';
 
 /** What {@link readHead} found: the whole body (it fitted), or a stream replaying the head then the rest. */
@@ -54,6 +54,33 @@ export async function readHead(source: Readable, limit: Bytes, signal?: AbortSig
     }
   }
   return { complete: false, stream: Readable.from(replay(), { objectMode: false }) };
+}
+
+/**
+ * `body` held to the size its writer declared (`StoreWriteOptions.size`): a Buffer of another
+ * length fails at once, and a stream fails as soon as it yields more bytes than `size`, or when it
+ * ends short of them — before its end reaches the upload, so no store commits a truncated or
+ * overlong object. `EINVAL` naming both sizes. `size` undefined: `body` itself, unchecked.
+ */
+export function sizedBody<B extends Readable | Buffer>(body: B, size: Bytes | undefined): B {
+  if (size === undefined) return body;
+  const wrong = (seen: number | undefined): Error => invalid(`the body has ${seen === undefined ? 'more' : seen} bytes, not the ${size} it was declared to have`, { op: 'write' });
+  if (Buffer.isBuffer(body)) {
+    if (body.length !== size) throw wrong(body.length);
+    return body;
+  }
+  const source = body as Readable;
+  async function* checked(): AsyncGenerator<Buffer> {
+    let seen = 0;
+    for await (const chunk of source) {
+      const data = toBuffer(chunk);
+      seen += data.length;
+      if (seen > (size as number)) throw wrong(undefined);
+      yield data;
+    }
+    if (seen !== size) throw wrong(seen);
+  }
+  return Readable.from(checked(), { objectMode: false }) as B;
 }
 
 /**

@@ -29,7 +29,8 @@
  * - rename: file / directory
  * - concurrency: 20 writers and readers on distinct keys / 20 writers and readers on one key
  * - atomicity: failed write keeps previous object / failed write of a new key leaves nothing /
- *   aborted write keeps previous object / pre-aborted write leaves nothing
+ *   aborted write keeps previous object / pre-aborted write leaves nothing / body of another size
+ *   than declared fails and keeps previous object
  * - abort: every call fails with an AbortError
  * @module
  */
@@ -117,6 +118,7 @@ export const STORE_CONFORMANCE_TITLES = [
   'atomicity: failed write of a new key leaves nothing',
   'atomicity: aborted write keeps previous object',
   'atomicity: pre-aborted write leaves nothing',
+  'atomicity: body of another size than declared fails and keeps previous object',
   'abort: every call fails with an AbortError',
 ] as const;
 
@@ -812,6 +814,34 @@ export function describeStoreConformance(name: string, makeStore: () => Promise<
       expect(await store.stat('pre.txt')).toBeUndefined();
       await expect(store.write('pre2.txt', Readable.from([Buffer.from('data')]), { signal: controller.signal })).rejects.toBeTruthy();
       expect(await store.stat('pre2.txt')).toBeUndefined();
+    });
+
+    test('atomicity: body of another size than declared fails and keeps previous object', async () => {
+      await put('sized.bin', 'previous');
+      const data = randomBytes(200_000);
+      const cases: Array<[string, () => Readable | Buffer, number]> = [
+        ['a stream shorter than declared', () => chunked(data, [65_536, 7]), data.length + 1],
+        ['a stream longer than declared', () => chunked(data, [65_536, 7]), data.length - 1],
+        ['an empty stream declared non-empty', () => Readable.from([]), 10],
+        ['a Buffer of another length', () => data, data.length + 100],
+      ];
+      for (const [label, body, size] of cases) {
+        const error = await store.write('sized.bin', body(), { size }).then(
+          () => undefined,
+          (e: unknown) => e as { code?: string },
+        );
+        expect(error?.code, label).toBe('EINVAL');
+        expect((await get('sized.bin')).toString(), label).toBe('previous');
+        const fresh = await store.write('sized-new.bin', body(), { size }).then(
+          () => 'written',
+          (e: unknown) => (e as { code?: string }).code,
+        );
+        expect(fresh, label).toBe('EINVAL');
+        expect(await store.stat('sized-new.bin'), label).toBeUndefined();
+      }
+      const exact = await store.write('sized.bin', chunked(data, [65_536, 7]), { size: data.length });
+      expect(exact.size).toBe(data.length);
+      expect((await get('sized.bin')).equals(data)).toBe(true);
     });
 
     test('abort: every call fails with an AbortError', async () => {

@@ -29,6 +29,7 @@ import { removeDirectory } from './remove-dir.js';
 import { tempPathFor } from './temp-name.js';
 import { TempSweeper } from './temp-sweep.js';
 import { visibleEntry } from './visible-entry.js';
+import { sizedBody } from '../stream-utils.js';
 
 /** Options of the {@link LocalStore} constructor. */
 export interface LocalStoreOptions {
@@ -175,7 +176,8 @@ export class LocalStore implements UnderStore {
       const temp = tempPathFor(target);
       try {
         const handle = await open(temp, 'wx');
-        const source = Buffer.isBuffer(body) ? Readable.from([body]) : body;
+        const sized = sizedBody(body, opts.size);
+        const source = Buffer.isBuffer(sized) ? Readable.from([sized]) : sized;
         // The stream closes the handle when it finishes or is destroyed; pipeline waits for that.
         await pipeline(source, handle.createWriteStream(), { signal: opts.signal });
         throwIfAborted(opts.signal);

@@ -8,6 +8,7 @@ import { Readable } from 'node:stream';
 import { StrataError, abortError, invalid, throwIfAborted } from '../../errors.js';
 import { assertSafeKey, joinKey, normalizePrefix } from '../../path.js';
 import { prefixPath } from '../bucket-uri.js';
+import { sizedBody } from '../stream-utils.js';
 import type {
   ByteRange,
   ObjectInfo,
@@ -182,7 +183,7 @@ export class MemoryStore implements UnderStore {
   async write(key: string, body: Readable | Buffer, opts: StoreWriteOptions = {}): Promise<ObjectInfo> {
     const full = this.full(key);
     if (full === this.prefix && !key.endsWith('/')) throw new StrataError('EISDIR', 'cannot write the store root', { op: 'write' });
-    const data = await collect(body, opts.signal);
+    const data = await collect(sizedBody(body, opts.size), opts.signal);
     throwIfAborted(opts.signal);
     const entry: MemoryEntry = { data, mtime: new Date(), etag: nextEtag() };
     if (key.endsWith('/')) {
