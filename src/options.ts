@@ -101,6 +101,9 @@ export interface StrataOptions {
    * Milliseconds one store request may take before it fails with `ETIMEDOUT`, and the longest a
    * response body may stall. Default: no limit per request; a body that stalls for 30 s fails
    * (and is retried) even then, since some SDKs never report a connection dropped mid-body.
+   * A write of a stream (`createWriteStream`, `writeFile` of a Readable, a large background
+   * upload) is timed by its progress: it fails when the store takes none of its bytes (or does
+   * not commit them) for this long, not while it waits for the writer, however long it lasts.
    */
   timeout?: Milliseconds;
 }

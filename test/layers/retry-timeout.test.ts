@@ -86,6 +86,36 @@ describe('retry and timeout layers', () => {
     expect(read).toMatchObject({ op: 'read', path: '/f/f.txt' });
   });
 
+  it('a streamed write longer than timeout in all, because its writer is slow, succeeds; one the store holds up fails with ETIMEDOUT', async () => {
+    fs = new StrataFS({ timeout: 100, retry: { attempts: 1 } });
+    await fs.mount('/m', new MemoryStore());
+    const slowly = async function* (): AsyncGenerator<Buffer> {
+      for (let i = 0; i < 5; i++) {
+        await sleep(60); // 300 ms in all: three times the timeout
+        yield Buffer.alloc(1000, i);
+      }
+    };
+    expect((await fs.writeFile('/m/slow.bin', slowly())).size).toBe(5000);
+    const stream = fs.createWriteStream('/m/open.log');
+    const finished = new Promise<void>((resolve, reject) => stream.on('finish', resolve).on('error', reject));
+    for (let i = 0; i < 5; i++) {
+      stream.write(`line ${i}\n`);
+      await sleep(60);
+    }
+    stream.end();
+    await finished;
+    expect((await fs.readFile('/m/open.log')).toString()).toBe('line 0\nline 1\nline 2\nline 3\nline 4\n');
+    // A store that takes the whole body and then never answers (a commit that does not come back).
+    const stuck = new MemoryStore();
+    stuck.write = async (_key, body) => {
+      for await (const chunk of body as AsyncIterable<Buffer>) void chunk;
+      return await new Promise<never>(() => undefined);
+    };
+    await fs.mount('/stuck', stuck);
+    const error = await expectCode(fs.writeFile('/stuck/a.bin', slowly()), 'ETIMEDOUT');
+    expect(error.message).toContain('store write request made no progress for 100 ms');
+  });
+
   it('a listing whose store ignores the signal and never answers fails with ETIMEDOUT in time', { timeout: 10_000 }, async () => {
     fs = new StrataFS({ timeout: 50, retry: { attempts: 2, minDelay: 1, maxDelay: 2 } });
     const silent: UnderStore = {
