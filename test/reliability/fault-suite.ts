@@ -201,6 +201,30 @@ export function describeFaults(name: string, target: FaultTarget): void {
       expect((await fs.readFile('/x/d.bin')).toString()).toBe('old');
     });
 
+    it('a 503 on an upload request of a large file (in parts, resumable) is retried: the file is whole, in the foreground and in the background', { timeout: 60_000 }, async () => {
+      // 9 MiB: above every connector's default single-request limit but Azure's (parts, a resumable session).
+      const data = randomBytes(9 * 1024 * 1024);
+      await put('big.bin', Buffer.from('old'));
+      const before = proxy.applied;
+      proxy.add({ method: 'PUT', status: 503 }); // the first request that carries the file's bytes
+      await fs.writeFile('/x/big.bin', data);
+      expect(proxy.applied - before).toBe(1);
+      expect((await fs.readFile('/x/big.bin')).equals(data)).toBe(true);
+      const cache = await tempDir();
+      const background = new StrataFS({ cache: { disk: { dir: cache.dir } }, retry: { attempts: 3, minDelay: 5, maxDelay: 20 } });
+      try {
+        await mount(background);
+        proxy.add({ method: 'PUT', status: 503 });
+        await background.writeFile('/x/later.bin', data, { writeType: 'ASYNC_THROUGH' });
+        await background.flush();
+        expect(proxy.applied - before).toBe(2);
+      } finally {
+        await background.close();
+        await cache.cleanup();
+      }
+      expect((await fs.readFile('/x/later.bin')).equals(data)).toBe(true);
+    });
+
     it('ASYNC_THROUGH uploads survive a store outage and finish when it returns', async () => {
       const cache = await tempDir();
       const async = new StrataFS({ cache: { disk: { dir: cache.dir } }, retry: { attempts: 1, minDelay: 10, maxDelay: 50 } });

@@ -13,6 +13,11 @@ const AUTH_REASONS = new Set(['forbidden', 'unauthorized', 'authError', 'require
 const AUTH_MESSAGES = /could not load the default credentials|could not refresh access token|invalid_grant|invalid_client|unauthorized_client|DECODER routines|no key or keyFile set|PEM_read/i;
 /** JSON-API reasons that say "try again later". */
 const TEMPORARY_REASONS = new Set(['rateLimitExceeded', 'userRateLimitExceeded', 'backendError', 'internalError']);
+/**
+ * How a resumable upload reports an answer its SDK would retry (5xx, 429, 408) once its own
+ * retries are used up or off: a plain `Error` without the status, worth a retry all the same.
+ */
+const RESUMABLE_RETRY_MESSAGES = /^Retry (total time )?limit exceeded/;
 
 /** What {@link mapGcsError} knows about the store and the call. */
 export interface GcsErrorContext {
@@ -45,7 +50,8 @@ function reasonOf(error: unknown): string | undefined {
 /**
  * Maps anything the GCS SDK threw: 404 -> `ENOENT` (a missing bucket names it), 401/403 and
  * credential failures -> `EACCES`, 412 -> `ESTALE`, 409 -> `EEXIST`, 429/5xx, broken
- * connections and download hash mismatches -> temporary `EIO`, timeouts -> `ETIMEDOUT`.
+ * connections, download hash mismatches and resumable uploads whose answer was one to retry ->
+ * temporary `EIO`, timeouts -> `ETIMEDOUT`.
  * Aborts the caller asked for pass through.
  */
 export function mapGcsError(error: unknown, context: GcsErrorContext): Error {
@@ -77,6 +83,7 @@ export function mapGcsError(error: unknown, context: GcsErrorContext): Error {
   if (reason === 'conditionNotMet') return make('ESTALE', message ?? 'precondition failed');
   const mapped = mapStoreError(error, { secrets, detail: message ?? (status !== undefined ? `GCS answered HTTP ${status}` : undefined), service: 'Google Cloud Storage' });
   const code = (error as { code?: unknown } | undefined)?.code;
-  if (mapped instanceof StrataError && ((reason !== undefined && TEMPORARY_REASONS.has(reason)) || code === 'CONTENT_DOWNLOAD_MISMATCH')) mapped.temporary = true;
+  const temporary = (reason !== undefined && TEMPORARY_REASONS.has(reason)) || code === 'CONTENT_DOWNLOAD_MISMATCH' || (status === undefined && RESUMABLE_RETRY_MESSAGES.test(message ?? ''));
+  if (mapped instanceof StrataError && temporary) mapped.temporary = true;
   return mapped;
 }
