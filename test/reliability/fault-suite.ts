@@ -206,23 +206,41 @@ export function describeFaults(name: string, target: FaultTarget): void {
       const data = randomBytes(9 * 1024 * 1024);
       await put('big.bin', Buffer.from('old'));
       const before = proxy.applied;
-      proxy.add({ method: 'PUT', status: 503 }); // the first request that carries the file's bytes
-      await fs.writeFile('/x/big.bin', data);
-      expect(proxy.applied - before).toBe(1);
-      expect((await fs.readFile('/x/big.bin')).equals(data)).toBe(true);
       const cache = await tempDir();
-      const background = new StrataFS({ cache: { disk: { dir: cache.dir } }, retry: { attempts: 3, minDelay: 5, maxDelay: 20 } });
+      // No timeout: one request (a write of a Buffer) may well take more than a second on a busy machine.
+      const roomy = new StrataFS({ cache: { disk: { dir: cache.dir } }, retry: { attempts: 3, minDelay: 5, maxDelay: 20 } });
       try {
-        await mount(background);
+        await mount(roomy);
+        proxy.add({ method: 'PUT', status: 503 }); // the first request that carries the file's bytes
+        await roomy.writeFile('/x/big.bin', data);
+        expect(proxy.applied - before).toBe(1);
         proxy.add({ method: 'PUT', status: 503 });
-        await background.writeFile('/x/later.bin', data, { writeType: 'ASYNC_THROUGH' });
-        await background.flush();
+        await roomy.writeFile('/x/later.bin', data, { writeType: 'ASYNC_THROUGH' });
+        await roomy.flush();
         expect(proxy.applied - before).toBe(2);
       } finally {
-        await background.close();
+        await roomy.close();
         await cache.cleanup();
       }
+      expect((await fs.readFile('/x/big.bin')).equals(data)).toBe(true);
       expect((await fs.readFile('/x/later.bin')).equals(data)).toBe(true);
+    });
+
+    it('a write answers the version it stored, also when a newer one is there by the time it could ask (small, and in parts)', { timeout: 60_000 }, async () => {
+      const roomy = new StrataFS({ retry: { attempts: 3, minDelay: 5, maxDelay: 20 } }); // no timeout: see above
+      await mount(roomy);
+      for (const [name, data] of [
+        ['small.bin', randomBytes(1000)],
+        ['large.bin', randomBytes(9 * 1024 * 1024)], // in parts, or a resumable session
+      ] as const) {
+        // Every HEAD meanwhile sees another version: as when another process's write lands right after this one.
+        proxy.add({ method: 'HEAD', headers: { etag: '"0123456789abcdef0123456789abcdef"' }, times: 1000 });
+        const written = await roomy.writeFile(`/x/${name}`, data).finally(() => proxy.clear());
+        const stored = (await stores.at(-1)!.stat(name))!;
+        expect(written.etag, name).toBe(stored.etag);
+        expect(written.size, name).toBe(data.length);
+      }
+      await roomy.close();
     });
 
     it('ASYNC_THROUGH uploads survive a store outage and finish when it returns', async () => {

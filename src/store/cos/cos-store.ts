@@ -9,7 +9,7 @@ import type COS from 'cos-nodejs-sdk-v5';
 import { abortError, invalid } from '../../errors.js';
 import { lazySdk } from '../load-sdk.js';
 import { notTheStore } from '../store-errors.js';
-import type { RawListOptions, RawListPage } from '../object-store-base.js';
+import { unquoteEtag, type RawListOptions, type RawListPage } from '../object-store-base.js';
 import type { StoreSettings } from '../under-store.js';
 import { VendorObjectStore, listedObject, parseVendorUri, type CopyTarget, type Credentials, type MultipartTarget, type ResponseHeaders, type UploadSession, type VendorOptions, type VendorProfile } from '../vendor-store-kit.js';
 import { ResponseSink } from './response-sink.js';
@@ -147,10 +147,7 @@ export class CosStore extends VendorObjectStore<COS, typeof COS> {
     const where = this.#where(fullKey);
     return {
       begin: async () => (await client.multipartInit(where)).UploadId,
-      complete: async (UploadId, parts) => {
-        await client.multipartComplete({ ...where, UploadId, Parts: parts.map((p) => ({ PartNumber: p.partNumber, ETag: p.etag })) });
-        return {};
-      },
+      complete: async (UploadId, parts) => ({ etag: unquoteEtag((await client.multipartComplete({ ...where, UploadId, Parts: parts.map((p) => ({ PartNumber: p.partNumber, ETag: p.etag })) })).ETag) }),
       abort: async (UploadId) => void (await client.multipartAbort({ ...where, UploadId })),
     };
   }
@@ -162,8 +159,7 @@ export class CosStore extends VendorObjectStore<COS, typeof COS> {
       ...this.#session(client, fullKey),
       putWhole: async (data) => {
         const md5 = createHash('md5').update(data).digest('base64'); // the service checks the body against it
-        await client.putObject({ ...where, Body: data, ContentLength: data.length, Headers: { 'Content-MD5': md5 } });
-        return {};
+        return { etag: unquoteEtag((await client.putObject({ ...where, Body: data, ContentLength: data.length, Headers: { 'Content-MD5': md5 } })).ETag) };
       },
       putPart: async (UploadId, PartNumber, Body) => (await client.multipartUpload({ ...where, UploadId, PartNumber, Body, ContentLength: Body.length })).ETag,
     };

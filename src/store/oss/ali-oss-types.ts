@@ -9,6 +9,8 @@ import type { Readable } from 'node:stream';
 export interface AliOssResponse {
   status: number;
   headers: Record<string, string | string[] | undefined>;
+  /** The answer's body as it came (a Buffer), when the SDK keeps it. */
+  data?: unknown;
 }
 
 /** Per-request options `ali-oss` accepts. */

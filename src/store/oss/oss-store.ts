@@ -8,10 +8,10 @@ import { StrataError } from '../../errors.js';
 import { optionalEndpoint } from '../bucket-uri.js';
 import { notTheStore } from '../store-errors.js';
 import { lazySdk } from '../load-sdk.js';
-import type { RawListOptions, RawListPage } from '../object-store-base.js';
+import { unquoteEtag, type RawListOptions, type RawListPage } from '../object-store-base.js';
 import type { StoreSettings } from '../under-store.js';
 import { VendorObjectStore, listedObject, parseVendorUri, type CopyTarget, type Credentials, type MultipartTarget, type ResponseHeaders, type UploadSession, type VendorOptions, type VendorProfile } from '../vendor-store-kit.js';
-import type { AliOssClient, AliOssClientOptions, AliOssConstructor } from './ali-oss-types.js';
+import type { AliOssClient, AliOssClientOptions, AliOssConstructor, AliOssResponse } from './ali-oss-types.js';
 
 /** Settings of {@link OssStore} (the constructor's argument; a URI gives `bucket` and `prefix`). */
 export interface OssStoreOptions extends VendorOptions<AliOssClient> {
@@ -61,6 +61,23 @@ const PROFILE: VendorProfile = {
   temporaryNames: ['RequestError', 'ResponseError'], // ali-oss's names for a refused or broken connection (status -1)
   unreachableNames: ['RequestError'],
 };
+
+/** One value of a response header. */
+function firstValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/**
+ * The version a CompleteMultipartUpload made: the `ETag` header when the answer has one, else
+ * the `<ETag>` of its document (where OSS names it); `undefined` when neither does.
+ */
+function completedEtag(done: { etag?: string; res: AliOssResponse }): string | undefined {
+  const header = unquoteEtag(done.etag ?? firstValue(done.res.headers.etag));
+  if (header !== undefined) return header;
+  const document = Buffer.isBuffer(done.res.data) ? done.res.data.toString('utf8') : typeof done.res.data === 'string' ? done.res.data : '';
+  const tag = /<ETag>([^<]*)<\/ETag>/.exec(document)?.[1];
+  return unquoteEtag(tag?.replace(/&quot;/g, '"').replace(/&#34;/g, '"').trim());
+}
 
 /** Listing page size (OSS's default is only 100). */
 const PAGE_SIZE = 1000;
@@ -119,10 +136,7 @@ export class OssStore extends VendorObjectStore<AliOssClient, AliOssConstructor>
   #session(client: AliOssClient, fullKey: string): UploadSession {
     return {
       begin: async () => (await client.initMultipartUpload(fullKey)).uploadId,
-      complete: async (uploadId, parts) => {
-        await client.completeMultipartUpload(fullKey, uploadId, parts.map((p) => ({ number: p.partNumber, etag: p.etag })));
-        return {};
-      },
+      complete: async (uploadId, parts) => ({ etag: completedEtag(await client.completeMultipartUpload(fullKey, uploadId, parts.map((p) => ({ number: p.partNumber, etag: p.etag })))) }),
       abort: async (uploadId) => void (await client.abortMultipartUpload(fullKey, uploadId)),
     };
   }
@@ -131,10 +145,8 @@ export class OssStore extends VendorObjectStore<AliOssClient, AliOssConstructor>
   protected multipartTarget(client: AliOssClient, fullKey: string): MultipartTarget {
     return {
       ...this.#session(client, fullKey),
-      putWhole: async (data) => {
-        await client.put(fullKey, data); // ali-oss sends Content-MD5, so the service checks the body
-        return {};
-      },
+      // ali-oss sends Content-MD5, so the service checks the body.
+      putWhole: async (data) => ({ etag: unquoteEtag(firstValue((await client.put(fullKey, data)).res.headers.etag)) }),
       putPart: async (uploadId, partNumber, data) => (await client.uploadPart(fullKey, uploadId, partNumber, data, 0, data.length)).etag,
     };
   }
