@@ -330,13 +330,10 @@ export abstract class ObjectStoreBase implements UnderStore {
     const isDirectory = key.endsWith('/');
     let size = Buffer.isBuffer(body) ? body.length : opts.size;
     let counted = 0;
-    let source: Readable | Buffer = sizedBody(body, opts.size); // a body of another size than declared fails before it is committed
-    if (!Buffer.isBuffer(source)) {
-      source = source.map((chunk: Buffer) => {
-        counted += chunk.length;
-        return chunk;
-      }) as unknown as Readable;
-    }
+    // A body of another size than declared fails before it is committed.
+    const source = sizedBody(body, opts.size, (bytes) => {
+      counted += bytes;
+    });
     const result = await this.call(() => this.putObject(full, source, size, opts), opts.signal);
     if (!Buffer.isBuffer(body)) size = counted;
     const relative = isDirectory ? key.slice(0, -1) : key;

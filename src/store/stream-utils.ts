@@ -3,7 +3,7 @@
  * request over a streamed one, and guarding a download stream (mapped errors, abort, cleanup).
  * @module
  */
-import { Readable, addAbortSignal } from 'node:stream';
+import { Readable, Transform, addAbortSignal, pipeline } from 'node:stream';
 import { invalid, throwIfAborted } from '../errors.js';
 import type { Bytes } from '../size.js';
 
@@ -60,27 +60,33 @@ export async function readHead(source: Readable, limit: Bytes, signal?: AbortSig
  * `body` held to the size its writer declared (`StoreWriteOptions.size`): a Buffer of another
  * length fails at once, and a stream fails as soon as it yields more bytes than `size`, or when it
  * ends short of them — before its end reaches the upload, so no store commits a truncated or
- * overlong object. `EINVAL` naming both sizes. `size` undefined: `body` itself, unchecked.
+ * overlong object. `EINVAL` naming both sizes. `counted` is told the size of each chunk that
+ * passes. A stream comes back as a new stream whose destruction (an abort) destroys `body` too,
+ * even while it waits for data; `size` and `counted` undefined: `body` itself, unchecked.
  */
-export function sizedBody<B extends Readable | Buffer>(body: B, size: Bytes | undefined): B {
-  if (size === undefined) return body;
+export function sizedBody<B extends Readable | Buffer>(body: B, size: Bytes | undefined, counted?: (bytes: Bytes) => void): B {
+  if (size === undefined && (counted === undefined || Buffer.isBuffer(body))) return body;
   const wrong = (seen: number | undefined): Error => invalid(`the body has ${seen === undefined ? 'more' : seen} bytes, not the ${size} it was declared to have`, { op: 'write' });
   if (Buffer.isBuffer(body)) {
     if (body.length !== size) throw wrong(body.length);
     return body;
   }
-  const source = body as Readable;
-  async function* checked(): AsyncGenerator<Buffer> {
-    let seen = 0;
-    for await (const chunk of source) {
+  let seen = 0;
+  const checked = new Transform({
+    transform(chunk: unknown, _encoding, callback) {
       const data = toBuffer(chunk);
       seen += data.length;
-      if (seen > (size as number)) throw wrong(undefined);
-      yield data;
-    }
-    if (seen !== size) throw wrong(seen);
-  }
-  return Readable.from(checked(), { objectMode: false }) as B;
+      counted?.(data.length);
+      callback(size !== undefined && seen > size ? wrong(undefined) : null, data);
+    },
+    flush(callback) {
+      callback(size === undefined || seen === size ? null : wrong(seen)); // before the end is pushed: the upload sees the error, never the end
+    },
+  });
+  // Destroying the checked stream (an abort) destroys `body` too, even while it waits for data
+  // (a stream made by `Readable.map` would wait for `body`'s next chunk first).
+  pipeline(body as Readable, checked, () => undefined);
+  return checked as unknown as B;
 }
 
 /**

@@ -7,7 +7,7 @@
  * object — plus settings checks and listing helpers.
  * @module
  */
-import { Readable } from 'node:stream';
+import { Readable, addAbortSignal } from 'node:stream';
 import { StrataError, invalid, throwIfAborted, type StrataErrorCode } from '../errors.js';
 import { normalizePrefix } from '../path.js';
 import { checkSettingNames, parseBucketUri, prefixPath } from './bucket-uri.js';
@@ -283,10 +283,12 @@ async function* partsOf(body: Readable | Buffer, partSize: Bytes, signal: AbortS
 /**
  * Stores `body` through `target`: one PUT when it is at most `policy.threshold` bytes, else a
  * multipart upload with up to `policy.concurrency` parts in flight. A failure or an abort
- * (checked at every chunk) aborts the multipart upload, so nothing partial remains.
+ * (which also stops a body waiting for data) aborts the multipart upload, so nothing partial remains.
  */
 export async function uploadObject(body: Readable | Buffer, size: Bytes | undefined, target: MultipartTarget, policy: MultipartPolicy, signal?: AbortSignal): Promise<RawWriteResult> {
   throwIfAborted(signal);
+  // An abort while the body waits for data ends the reading at once (the upload is then aborted), not at its next chunk.
+  if (signal && !Buffer.isBuffer(body)) addAbortSignal(signal, body);
   const partSize = size === undefined ? policy.partSize : Math.max(policy.partSize, Math.ceil(size / policy.maxParts));
   const parts = partsOf(body, partSize, signal);
   const head: Buffer[] = [];

@@ -30,7 +30,7 @@
  * - concurrency: 20 writers and readers on distinct keys / 20 writers and readers on one key
  * - atomicity: failed write keeps previous object / failed write of a new key leaves nothing /
  *   aborted write keeps previous object / pre-aborted write leaves nothing / body of another size
- *   than declared fails and keeps previous object
+ *   than declared fails and keeps previous object / abort while the body waits for data ends the write
  * - abort: every call fails with an AbortError
  * @module
  */
@@ -119,6 +119,7 @@ export const STORE_CONFORMANCE_TITLES = [
   'atomicity: aborted write keeps previous object',
   'atomicity: pre-aborted write leaves nothing',
   'atomicity: body of another size than declared fails and keeps previous object',
+  'atomicity: abort while the body waits for data ends the write',
   'abort: every call fails with an AbortError',
 ] as const;
 
@@ -842,6 +843,23 @@ export function describeStoreConformance(name: string, makeStore: () => Promise<
       const exact = await store.write('sized.bin', chunked(data, [65_536, 7]), { size: data.length });
       expect(exact.size).toBe(data.length);
       expect((await get('sized.bin')).equals(data)).toBe(true);
+    });
+
+    test('atomicity: abort while the body waits for data ends the write', async () => {
+      await put('stalled.bin', 'previous');
+      for (const size of [undefined, 900_000]) {
+        const body = new Readable({ read() {} }); // a writer that stops sending and never ends
+        body.push(randomBytes(300_000));
+        const controller = new AbortController();
+        const write = store.write('stalled.bin', body, { signal: controller.signal, size });
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        controller.abort();
+        await expect(write, `size ${size}`).rejects.toMatchObject({ name: 'AbortError' });
+        await new Promise((resolve) => setImmediate(resolve));
+        expect(body.destroyed, `size ${size}`).toBe(true);
+        expect((await get('stalled.bin')).toString()).toBe('previous');
+        if (store.capabilities.list) expect(sortedKeys(await listAll(store, '', true))).toEqual(['stalled.bin']);
+      }
     });
 
     test('abort: every call fails with an AbortError', async () => {
