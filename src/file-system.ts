@@ -69,6 +69,9 @@ const BODY_STALL_MS = 30_000;
 /** How long `close()` waits for the changes on their way to finish. */
 const CLOSE_WAIT_MS = 10_000;
 
+/** How long `close()` and `unmount()` then wait for the writes they abandoned to drop what they began in the store. */
+const GIVE_UP_WAIT_MS = 5_000;
+
 /** The operations that change something: `close()` lets those already on their way finish. */
 const CHANGING_OPS = new Set(['write', 'mkdir', 'rm', 'rename', 'copy', 'persist']);
 
@@ -219,6 +222,8 @@ export class StrataFS {
       if (!twin) await this.#ctx.writeBack?.drain(state.cacheId);
       if (this.#ctx.table.get(target) !== mount) throw new StrataError('EINVAL', 'not a mount point'); // a concurrent unmount of it won
       this.#ctx.abandonWrites(mount); // (writes still on their way: a write stream never ended, a stalled store)
+      // They drop what they began in the store (a multipart upload, staged blocks) while it is open.
+      await settlesWithin(this.#ctx.changesSettled(target), GIVE_UP_WAIT_MS);
       this.#ctx.table.remove(target);
       this.#ctx.state.delete(mount);
       state.meta.clear();
@@ -790,6 +795,8 @@ export class StrataFS {
     // and never answers does not hold close() up for ever.)
     await settlesWithin(this.#ctx.changesSettled(), CLOSE_WAIT_MS);
     for (const mount of this.#ctx.state.keys()) this.#ctx.abandonWrites(mount);
+    // They drop what they began in their stores (a multipart upload, staged blocks) while those are open.
+    await settlesWithin(this.#ctx.changesSettled(), GIVE_UP_WAIT_MS);
     await this.#ctx.writeBack?.drain().catch(() => undefined); // what they left pending
     await this.#ctx.writeBack?.stop();
     await this.#ctx.pages.settle();

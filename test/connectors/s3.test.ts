@@ -166,6 +166,40 @@ describe('S3Store: multipart uploads', () => {
     }
   });
 
+  it('close() and unmount() abort the multipart upload of a write stream never ended, before they close the store, and the stream fails', { timeout: 120_000 }, async () => {
+    const proxy = await recordingProxy();
+    await ensureBucket();
+    const fs = new StrataFS();
+    try {
+      // Mounted by URI: the store is stratafs's own, and close() closes it (its client with it).
+      await fs.mount('/s3', `s3://${TEST_BUCKET}/${freshPrefix()}`, { options: { ...s3ClientConfig(proxy.endpoint), multipartThreshold: '5MiB', partSize: '5MiB' } });
+      const stream = fs.createWriteStream('/s3/open.bin');
+      const failed = new Promise<Error>((resolve) => stream.on('error', resolve));
+      stream.write(randomBytes(11 * MiB)); // two parts go; the writer then never ends the stream
+      while (proxy.requests.filter((r) => r === 'UploadPart').length < 2) await new Promise((resolve) => setTimeout(resolve, 50));
+      await fs.close();
+      expect(proxy.requests.filter((r) => r !== 'HeadObject' && r !== 'ListObjectsV2')).toEqual(['CreateMultipartUpload', 'UploadPart', 'UploadPart', 'AbortMultipartUpload']);
+      expect(await failed).toMatchObject({ name: 'StrataError', code: 'EINVAL', message: expect.stringContaining('this StrataFS is closed') });
+      const again = new StrataFS();
+      proxy.requests.length = 0;
+      try {
+        await again.mount('/s3', `s3://${TEST_BUCKET}/${freshPrefix()}`, { options: { ...s3ClientConfig(proxy.endpoint), multipartThreshold: '5MiB', partSize: '5MiB' } });
+        const open = again.createWriteStream('/s3/open.bin');
+        const unmounted = new Promise<Error>((resolve) => open.on('error', resolve));
+        open.write(randomBytes(11 * MiB));
+        while (proxy.requests.filter((r) => r === 'UploadPart').length < 2) await new Promise((resolve) => setTimeout(resolve, 50));
+        await again.unmount('/s3');
+        expect(proxy.requests.filter((r) => r !== 'HeadObject' && r !== 'ListObjectsV2')).toEqual(['CreateMultipartUpload', 'UploadPart', 'UploadPart', 'AbortMultipartUpload']);
+        expect(await unmounted).toMatchObject({ code: 'EINVAL', message: expect.stringContaining('the mount was unmounted during the operation') });
+      } finally {
+        await again.close();
+      }
+    } finally {
+      await fs.close();
+      await proxy.close();
+    }
+  });
+
   // s3rver 3.7.1 bug: it has no AbortMultipartUpload (answers 405) nor ListMultipartUploads, so
   // the parts of an aborted upload can neither be dropped nor seen there. On S3 this passes.
   it.skip('a failed multipart upload leaves no pending upload behind (s3rver: no AbortMultipartUpload)', async () => {
