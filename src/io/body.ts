@@ -11,7 +11,7 @@ import type { KeepBudget } from './keep-budget.js';
 /** What `writeFile` accepts. */
 export type WriteData = Buffer | Uint8Array | string | Readable | AsyncIterable<Uint8Array>;
 
-/** A Buffer for in-memory data, a Readable for streams; `EINVAL` for anything else. */
+/** A Buffer for in-memory data, a Readable for streams (an async iterable's chunks copied); `EINVAL` for anything else. */
 export function toBody(data: unknown): Buffer | Readable {
   if (Buffer.isBuffer(data)) return data;
   if (data instanceof Uint8Array) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
@@ -23,9 +23,18 @@ export function toBody(data: unknown): Buffer | Readable {
     return data.map((chunk: unknown) => bytesOf(chunk, encoding)) as Readable;
   }
   if (data !== null && typeof data === 'object' && Symbol.asyncIterator in data) {
-    return Readable.from(data as AsyncIterable<Uint8Array>, { objectMode: false });
+    return Readable.from(copiedChunks(data as AsyncIterable<unknown>), { objectMode: false });
   }
   throw invalid(`data must be a Buffer, Uint8Array, string, Readable or AsyncIterable, got ${describe(data)}`);
+}
+
+/**
+ * The chunks of an async iterable being written, each as bytes of its own: like `fs.writeFile`,
+ * which writes each chunk before it asks for the next, the iterable may reuse its buffer once it
+ * is asked for the next chunk, while the upload may still hold the earlier ones (parts, a cache).
+ */
+async function* copiedChunks(source: AsyncIterable<unknown>): AsyncGenerator<Buffer> {
+  for await (const chunk of source) yield typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : Buffer.from(bytesOf(chunk, 'utf8'));
 }
 
 /** One chunk of a stream being written, as bytes; `EINVAL` for anything but bytes and strings. */

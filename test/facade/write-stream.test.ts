@@ -240,6 +240,26 @@ describe('createWriteStream', () => {
     expect((await fs.stat('/m/f.txt')).size).toBe(1007);
   });
 
+  it('writeFile of an async iterable that reuses its buffer once asked for the next chunk stores every chunk as it was, as fs.writeFile does', async () => {
+    fs = new StrataFS();
+    await fs.mount('/m', 'memory://');
+    const buffer = new Uint8Array(64 * 1024);
+    const reusing = async function* (): AsyncGenerator<Uint8Array> {
+      for (let i = 0; i < 10; i++) {
+        buffer.fill(i); // the chunk yielded last time may be anywhere in the upload still
+        yield buffer;
+      }
+      yield Buffer.from('end');
+    };
+    const expected = Buffer.concat([...Array.from({ length: 10 }, (_, i) => Buffer.alloc(64 * 1024, i)), Buffer.from('end')]);
+    for (const writeType of ['THROUGH', 'CACHE_THROUGH'] as const) {
+      await fs.writeFile(`/m/${writeType}.bin`, reusing(), { writeType });
+      expect((await fs.readFile(`/m/${writeType}.bin`)).equals(expected), writeType).toBe(true);
+      await fs.free(`/m/${writeType}.bin`);
+      expect((await fs.readFile(`/m/${writeType}.bin`)).equals(expected), writeType).toBe(true);
+    }
+  });
+
   it('takes highWaterMark and encoding as fs write streams do: write() returns false past it, then drain', async () => {
     fs = new StrataFS();
     await fs.mount('/m', 'memory://');
