@@ -33,7 +33,7 @@ import { linkSignals } from './abort-listeners.js';
 import { withLayers } from './layers/index.js';
 import { MetadataCache } from './cache/metadata-cache.js';
 import { MemoryTier } from './cache/memory-tier.js';
-import { PageCache, newCounters } from './cache/page-cache.js';
+import { PageCache, newCounters, type PageSource } from './cache/page-cache.js';
 import { objectId } from './cache/page-id.js';
 import { WriteBack } from './cache/write-back.js';
 import { PendingIndex } from './cache/pending-index.js';
@@ -42,7 +42,7 @@ import { eachLimit } from './store/each-limit.js';
 import { pageReadStream, type StrataReadStream } from './io/read-stream.js';
 import { uploadingWritable, type StrataWriteStream } from './io/write-stream.js';
 import { StrataFileHandle } from './io/file-handle.js';
-import type { ObjectInfo, UnderStore } from './store/under-store.js';
+import type { ByteRange, ObjectInfo, UnderStore } from './store/under-store.js';
 import { registerBuiltinStores } from './store/builtin.js';
 import { loadConfig, type StrataConfig } from './config/load-config.js';
 import { FsContext, closedError } from './fs/context.js';
@@ -300,21 +300,13 @@ export class StrataFS {
       const length = checkCount(options?.length, 'length');
       const readType = checkReadType(options?.readType);
       await this.#refuseFileAsDirectory(path, target, options?.signal);
-      for (let attempt = 0; ; attempt++) {
-        const { src, mount, release } = await this.#sources.openSource(target, options?.signal, { first: length === 0 ? undefined : this.#ctx.pages.span(offset, length) });
+      const first = length === 0 ? undefined : this.#ctx.pages.span(offset, length);
+      return this.#atOneVersion(target, options?.signal, first, async (src, mount) => {
         const size = Math.max(0, Math.min(length ?? Infinity, src.size - offset));
-        try {
-          const out = Buffer.allocUnsafe(size);
-          await this.#ctx.pages.readInto(src, offset, size, out, 0, { readType: this.#ctx.readType(mount, readType), signal: options?.signal });
-          return out;
-        } catch (error) {
-          // The object changed under us: read it again at its new version, never a mix.
-          if ((error as StrataError).code !== 'ESTALE' || attempt >= 2) throw error;
-          this.#forgetStale(mount, target);
-        } finally {
-          release();
-        }
-      }
+        const out = Buffer.allocUnsafe(size);
+        await this.#ctx.pages.readInto(src, offset, size, out, 0, { readType: this.#ctx.readType(mount, readType), signal: options?.signal });
+        return out;
+      });
     });
   }
 
@@ -621,31 +613,24 @@ export class StrataFS {
         const files = await this.#ns.filesOf(target, recursive, options?.signal);
         const progress = { bytes: 0, totalBytes: files.reduce((n, f) => n + f.size, 0), files: 0, totalFiles: files.length };
         options?.onProgress?.({ ...progress });
+        const pages = this.#ctx.pages;
+        // Batches of 4 MiB, as streams read ahead: one ranged read for each run of missing pages.
+        const batch = Math.max(1, Math.floor(LOAD_BATCH_BYTES / pages.pageSize));
         await eachLimit(files, 4, async (file) => {
-          // A file that changes while it loads is loaded again at its new version (as readFile reads it again).
-          for (let attempt = 0; ; attempt++) {
-            const { src, mount } = await this.#sources.openSource(file.path, options?.signal);
-            const pages = this.#ctx.pages;
-            let loaded = 0;
-            try {
-              // Batches of 4 MiB, as streams read ahead: one ranged read for each run of missing pages.
-              const batch = Math.max(1, Math.floor(LOAD_BATCH_BYTES / pages.pageSize));
-              for (let first = 0; first < pages.pageCount(src.size); first += batch) {
-                const count = Math.min(batch, pages.pageCount(src.size) - first);
-                const bytes = await pages.warm(src, first, count, { readType: mount.readType === 'CACHE_PROMOTE' ? 'CACHE_PROMOTE' : 'CACHE', signal: options?.signal });
-                loaded += bytes;
-                progress.bytes += bytes; // after the await: files load side by side
-                options?.onProgress?.({ ...progress });
-              }
-              // Loaded means kept: the pages are on disk, not only in memory they may leave at once.
-              await pages.onDisk(src.object);
-              break;
-            } catch (error) {
-              if ((error as StrataError).code !== 'ESTALE' || attempt >= 2) throw error;
-              progress.bytes -= loaded;
-              this.#forgetStale(mount, file.path);
+          let loaded = 0;
+          await this.#atOneVersion(file.path, options?.signal, undefined, async (src, mount) => {
+            progress.bytes -= loaded; // (what an attempt at an older version counted)
+            loaded = 0;
+            for (let first = 0; first < pages.pageCount(src.size); first += batch) {
+              const count = Math.min(batch, pages.pageCount(src.size) - first);
+              const bytes = await pages.warm(src, first, count, { readType: mount.readType === 'CACHE_PROMOTE' ? 'CACHE_PROMOTE' : 'CACHE', signal: options?.signal });
+              loaded += bytes;
+              progress.bytes += bytes; // after the await: files load side by side
+              options?.onProgress?.({ ...progress });
             }
-          }
+            // Loaded means kept: the pages are on disk, not only in memory they may leave at once.
+            await pages.onDisk(src.object);
+          });
           progress.files++;
           options?.onProgress?.({ ...progress });
         });
@@ -827,9 +812,23 @@ export class StrataFS {
 
   // ================================================================ internals
 
-  /** Forgets what is known of a file found changed while it was read (told to the fleet too: its shared answer is as old as ours). */
-  #forgetStale(mount: Mount, path: string): void {
-    this.#ctx.state.get(mount)?.meta.changedOutside(this.#ctx.table.resolve(path)!.key);
+  /**
+   * Runs `read` on the file at `path` at one version. When the file changed while it read
+   * (`ESTALE`), what is known of it is forgotten (by the fleet too: its shared answer is as old
+   * as ours) and it is read again at its new version, up to three times in all: never a mix.
+   */
+  async #atOneVersion<T>(path: string, signal: AbortSignal | undefined, first: ByteRange | undefined, read: (src: PageSource, mount: Mount) => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      const { src, mount, release } = await this.#sources.openSource(path, signal, { first });
+      try {
+        return await read(src, mount);
+      } catch (error) {
+        if ((error as StrataError).code !== 'ESTALE' || attempt >= 2) throw error;
+        this.#ctx.state.get(mount)?.meta.changedOutside(this.#ctx.table.resolve(path)!.key);
+      } finally {
+        release();
+      }
+    }
   }
 
   /** Runs a call on `path` (and `also`, the destination of a copy or move): its errors get their context, and `close()` and `unmount()` let a change finish. */
@@ -864,8 +863,12 @@ export class StrataFS {
     const { mount, key } = this.#ctx.resolveMounted(target);
     const cacheId = this.#ctx.state.get(mount)!.cacheId;
     const prefix = info.type !== 'file';
-    // A directory that cannot be listed (ENOTSUP) fails the pin before anything is pinned.
-    if (pinned && prefix) await this.#ns.listDir(target, true, signal);
+    // A directory that cannot be listed fails the pin (ENOTSUP) before anything is pinned.
+    if (pinned && prefix) {
+      for (const { mount: under } of this.#ctx.mountsUnder(target)) {
+        if (!under.store.capabilities.list) throw new StrataError('ENOTSUP', `the store ${under.uri} cannot list directories (capabilities.list is false)`);
+      }
+    }
     const object = prefix ? objectId(cacheId, key === '' ? '' : key + '/') : objectId(cacheId, key);
     await this.#ctx.pages.setPinned(object, pinned, { prefix });
     return { object, prefix };
