@@ -11,14 +11,12 @@
 import { StrataError, toStrataError } from '../errors.js';
 import type { FileInfo } from '../options.js';
 import type { Resolved } from '../mount/mount-table.js';
-import { objectId } from '../cache/page-id.js';
+import { objectId, versionOf } from '../cache/page-id.js';
 import { joinPath } from '../path.js';
 import type { FsContext } from './context.js';
 import type { TreeOps } from './tree.js';
 import { moveKey, walkTree, type TreeEntry } from '../ops/tree-walk.js';
 
-/** What a file was when it was copied: its size and version. */
-const versionOf = (e: TreeEntry): string => `${e.size}:${e.etag ?? e.mtime?.getTime() ?? ''}`;
 
 /** Moves files and directories within a mount (see the module comment). */
 export class Mover {
