@@ -375,3 +375,54 @@ describe('LocalStore under concurrent writes', () => {
     expect((await readdir(join(root, 'r59/a/b'))).length).toBe(12);
   });
 });
+
+describe('LocalStore versions of a file rewritten in place', () => {
+  const PAGE = 4096;
+  /** Rewrites `path` in place (same inode, same size) and puts its mtime back, to the nanosecond. */
+  async function rewriteKeepingMtime(path: string, data: Buffer): Promise<void> {
+    const reference = `${path}.mtime-reference`;
+    await promisify(execFile)('touch', ['-r', path, reference]);
+    await writeFile(path, data);
+    await promisify(execFile)('touch', ['-r', reference, path]);
+    await rm(reference);
+  }
+
+  it('a rewrite that keeps the size, the inode and the mtime is a new version', async () => {
+    const root = await tempDir('inplace');
+    const store = new LocalStore({ root });
+    const written = await store.write('f.bin', Buffer.alloc(PAGE, 1));
+    await rewriteKeepingMtime(join(root, 'f.bin'), Buffer.alloc(PAGE, 2));
+    const now = await store.stat('f.bin');
+    expect(now?.mtime).toEqual(written.mtime);
+    expect(now?.etag).not.toBe(written.etag);
+  });
+
+  it('is read at once with syncInterval 0, and by a new StrataFS on the same disk cache', async () => {
+    const root = await tempDir('inplace');
+    const cacheDir = await tempDir('inplace-cache');
+    const path = join(root, 'f.bin');
+    await writeFile(path, Buffer.alloc(8 * PAGE, 1));
+    const make = async (): Promise<StrataFS> => {
+      const fs = new StrataFS({ cache: { pageSize: PAGE, disk: { dir: cacheDir, capacity: '1MiB' } }, metadata: { syncInterval: 0 } });
+      await fs.mount('/m', pathToFileURL(root).href);
+      return fs;
+    };
+    const fs = await make();
+    expect((await fs.readFile('/m/f.bin')).equals(Buffer.alloc(8 * PAGE, 1))).toBe(true);
+    await rewriteKeepingMtime(path, Buffer.alloc(8 * PAGE, 2));
+    expect((await fs.readFile('/m/f.bin')).equals(Buffer.alloc(8 * PAGE, 2))).toBe(true);
+    await fs.close();
+    await rewriteKeepingMtime(path, Buffer.alloc(8 * PAGE, 3)); // while no StrataFS runs
+    const next = await make();
+    expect((await next.readFile('/m/f.bin')).equals(Buffer.alloc(8 * PAGE, 3))).toBe(true);
+    await next.close();
+  });
+
+  it('a file written or copied through the store keeps the etag its write answered', async () => {
+    const store = new LocalStore({ root: await tempDir('inplace') });
+    const written = await store.write('a.bin', Buffer.alloc(PAGE, 4));
+    expect((await store.stat('a.bin'))?.etag).toBe(written.etag);
+    const copied = await store.copy('a.bin', 'b.bin');
+    expect((await store.stat('b.bin'))?.etag).toBe(copied.etag);
+  });
+});

@@ -51,7 +51,9 @@ const READ_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants
  * aborted write leaves the previous file and no temp file; the temp file of a writer killed
  * mid-write is removed by a later write to that directory once it is an hour old. Removing a
  * directory (`delete('dir/')`) that lists as empty also removes what listings hide in it (links
- * themselves, never their targets; see `removeDirectory`). The etag is `inode-size-mtimeNs` (hex).
+ * themselves, never their targets; see `removeDirectory`). The etag is `inode-size-mtimeNs-ctimeNs`
+ * (hex): the change time tells a file rewritten in place apart even when its size and mtime were
+ * kept (`touch -r`, `cp -p`, `rsync -t` onto a reused inode).
  */
 export class LocalStore implements UnderStore {
   /** `file:///abs/dir`. */
@@ -183,7 +185,7 @@ export class LocalStore implements UnderStore {
         throwIfAborted(opts.signal);
         const info = await stat(temp, { bigint: true });
         await rename(temp, target);
-        return infoOf(key, info);
+        return infoOf(key, await renamedInfo(target, info));
       } catch (error) {
         await rm(temp, { force: true }).catch(() => undefined);
         throw error;
@@ -236,7 +238,7 @@ export class LocalStore implements UnderStore {
         throwIfAborted(opts.signal);
         const info = await stat(temp, { bigint: true });
         await rename(temp, target);
-        return infoOf(to, info);
+        return infoOf(to, await renamedInfo(target, info));
       } catch (error) {
         await rm(temp, { force: true }).catch(() => undefined);
         throw error;
@@ -294,11 +296,23 @@ export class LocalStore implements UnderStore {
 /** How many entries of a directory a listing stats at once. */
 const LIST_BATCH = 64;
 
+/**
+ * The stat of a file just renamed into place at `target`, `written` being its stat before the
+ * rename: the rename changed its ctime (part of the etag), so the etag is taken after it. When the
+ * file found there is not the one renamed, untouched (another writer came in between), the stat
+ * before the rename is kept: its etag then matches no later stat, so the next one sees a change.
+ */
+async function renamedInfo(target: string, written: BigIntStats): Promise<BigIntStats> {
+  const now = await stat(target, { bigint: true }).catch(() => undefined);
+  const same = now !== undefined && now.ino === written.ino && now.size === written.size && now.mtimeNs === written.mtimeNs;
+  return same ? now : written;
+}
+
 /** An {@link ObjectInfo} from a `bigint` stat. */
 function infoOf(key: string, info: BigIntStats): ObjectInfo {
   const mtime = new Date(Number(info.mtimeNs / 1_000_000n));
   if (info.isDirectory()) return { key, size: 0, mtime, isDirectory: true };
-  const etag = `${info.ino.toString(16)}-${info.size.toString(16)}-${info.mtimeNs.toString(16)}`;
+  const etag = `${info.ino.toString(16)}-${info.size.toString(16)}-${info.mtimeNs.toString(16)}-${info.ctimeNs.toString(16)}`;
   return { key, size: Number(info.size), mtime, etag, isDirectory: false };
 }
 
