@@ -18,6 +18,9 @@ import type { Namespace } from './namespace.js';
 import type { PageSources } from './page-sources.js';
 import type { Writer } from './writer.js';
 
+/** Attempts at copying a file whose source keeps changing while it is copied (then `ESTALE`). */
+const SOURCE_ATTEMPTS = 3;
+
 /** Operations in flight at once in a tree operation. */
 const CONCURRENCY = 16;
 
@@ -122,18 +125,29 @@ export class TreeOps {
       dstState.meta.written(dst.key, info);
       return;
     }
-    const info = await this.ns.storeStat(src.mount, src.key, signal);
-    if (!info || info.isDirectory) throw new StrataError('ENOENT', 'source file vanished');
     const mode = dst.mount.writeType ?? this.ctx.options.writeType;
+    const writeType = mode === 'MUST_CACHE' || mode === 'ASYNC_THROUGH' ? mode : 'THROUGH';
     // A failure reading the source names the source; one writing the destination names the destination.
     const context = { path: joinPath(src.mount.path, src.key), op: 'read', mount: src.mount.path };
-    const stream = pageReadStream(this.ctx.pages, async () => this.sources.source(src.mount, src.key, info), 0, undefined, { readType: 'NO_CACHE', signal, shareChunks: true, context }); // the upload only reads them
-    const body = info.size <= this.ctx.options.pageSize * 8 ? await collect(stream, signal) : stream;
-    try {
-      await this.writer.writeObject(dst, body, mode === 'MUST_CACHE' || mode === 'ASYNC_THROUGH' ? mode : 'THROUGH', signal);
-    } catch (error) {
-      if (isAbortError(error)) throw error;
-      throw toStrataError(error).withContext({ path: joinPath(dst.mount.path, dst.key), mount: dst.mount.path });
+    // A source rewritten while it is copied (ESTALE) is copied again at its new version, as
+    // readFile reads it again: the failed write stored nothing, and the copy is one whole version.
+    for (let attempt = 1; ; attempt++) {
+      const info = await this.ns.storeStat(src.mount, src.key, signal);
+      if (!info || info.isDirectory) throw new StrataError('ENOENT', 'source file vanished');
+      const stream = pageReadStream(this.ctx.pages, async () => this.sources.source(src.mount, src.key, info), 0, undefined, { readType: 'NO_CACHE', signal, shareChunks: true, context }); // the upload only reads them
+      try {
+        const body = info.size <= this.ctx.options.pageSize * 8 ? await collect(stream, signal) : stream;
+        await this.writer.writeObject(dst, body, writeType, signal);
+        return;
+      } catch (error) {
+        if (isAbortError(error)) throw error;
+        const failure = toStrataError(error);
+        if (failure.code === 'ESTALE' && failure.path === context.path && attempt < SOURCE_ATTEMPTS) {
+          srcState.meta.changedOutside(src.key);
+          continue;
+        }
+        throw failure.path === context.path ? failure : failure.withContext({ path: joinPath(dst.mount.path, dst.key), mount: dst.mount.path });
+      }
     }
   }
 

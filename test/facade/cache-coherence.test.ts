@@ -235,3 +235,37 @@ describe('cache coherence', () => {
     expect(after.metadata.misses - before.metadata.misses).toBe(asked);
   });
 });
+
+describe('a copy whose source is rewritten outside while it is copied', () => {
+  /** A view of a named memory store that runs `onRead` (once) at its `at`-th read. */
+  class RewritingStore extends MemoryStore {
+    reads = 0;
+    at = 0;
+    onRead: (() => Promise<void>) | undefined;
+    override async readWithInfo(...args: Parameters<MemoryStore['readWithInfo']>): ReturnType<MemoryStore['readWithInfo']> {
+      if (++this.reads === this.at && this.onRead) await this.onRead();
+      return super.readWithInfo(...args);
+    }
+  }
+
+  for (const pages of [3, 40]) {
+    it(`copies it whole at its new version across mounts (${pages} pages)`, async () => {
+      const fs = new StrataFS({ cache: { pageSize: PAGE } });
+      try {
+        const name = `copy-rewritten-${++unique}`;
+        const outside = new MemoryStore({ name });
+        const source = new RewritingStore({ name });
+        await fs.mount('/src', source);
+        await fs.mount('/dst', `memory://copy-target-${unique}`);
+        await outside.write('d/f.bin', fill(1, pages));
+        await fs.readFile('/src/d/f.bin', { offset: 0, length: PAGE }); // its stat and first page cached at version 1
+        source.at = source.reads + 1;
+        source.onRead = () => outside.write('d/f.bin', fill(2, pages + 1)).then(() => undefined);
+        await fs.copy('/src/d', '/dst/d', { recursive: true });
+        expect((await fs.readFile('/dst/d/f.bin')).equals(fill(2, pages + 1))).toBe(true);
+      } finally {
+        await fs.close();
+      }
+    });
+  }
+});
