@@ -47,7 +47,7 @@ import { registerBuiltinStores } from './store/builtin.js';
 import { loadConfig, type StrataConfig } from './config/load-config.js';
 import { FsContext, closedError } from './fs/context.js';
 import { Namespace } from './fs/namespace.js';
-import { PageSources } from './fs/page-sources.js';
+import { PageSources, isGone } from './fs/page-sources.js';
 import { TreeOps } from './fs/tree.js';
 import { Mover } from './fs/move.js';
 import { Writer } from './fs/writer.js';
@@ -823,7 +823,10 @@ export class StrataFS {
       try {
         return await read(src, mount);
       } catch (error) {
-        if ((error as StrataError).code !== 'ESTALE' || attempt >= 2) throw error;
+        // A file found gone by the read (removed, or now a directory) is looked up again: the
+        // call then fails as a stat finds it now (ENOENT, EISDIR), or reads what replaced it.
+        const code = (error as StrataError).code;
+        if ((code !== 'ESTALE' && !isGone(code)) || attempt >= 2) throw error;
         this.#ctx.state.get(mount)?.meta.changedOutside(this.#ctx.table.resolve(path)!.key);
       } finally {
         release();

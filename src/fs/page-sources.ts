@@ -15,6 +15,14 @@ import type { ByteRange, ObjectInfo, StoreReadResult } from '../store/under-stor
 import type { FsContext, MountState } from './context.js';
 import type { Namespace } from './namespace.js';
 
+/** Codes a store read gives for a file that is no longer there (removed, or now a directory). */
+const GONE = new Set(['ENOENT', 'ENOTDIR', 'EISDIR']);
+
+/** True when a store read failed because the file it read is no longer there (see {@link GONE}). */
+export function isGone(code: string | undefined): boolean {
+  return code !== undefined && GONE.has(code);
+}
+
 /** A file opened for reading: its page source, and `release()` to call once the read is done. */
 export interface OpenedSource {
   src: PageSource;
@@ -154,8 +162,10 @@ export class PageSources {
     try {
       body = store.capabilities.rangeRead ? await store.read(key, range, { signal, ifMatch }) : sliceStream(await store.read(key, undefined, { signal, ifMatch }), range);
     } catch (error) {
-      // The store refused this version: what the metadata cache holds of it is out of date.
-      if (ifMatch !== undefined && (error as StrataError).code === 'ESTALE') state.meta.changedOutside(key);
+      // The store refused this version, or no longer has a file there: what the metadata cache
+      // holds of it is out of date.
+      const code = (error as StrataError).code;
+      if ((ifMatch !== undefined && code === 'ESTALE') || isGone(code)) state.meta.changedOutside(key);
       throw error;
     }
     if (ifMatch !== undefined) return { body };

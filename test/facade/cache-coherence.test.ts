@@ -269,3 +269,27 @@ describe('a copy whose source is rewritten outside while it is copied', () => {
     });
   }
 });
+
+describe('a file removed or replaced by a directory outside while its stat is cached', () => {
+  for (const replaced of [false, true]) {
+    it(`a read finds it ${replaced ? 'a directory (EISDIR)' : 'gone (ENOENT)'}, and stat then agrees`, async () => {
+      const fs = new StrataFS({ cache: { pageSize: PAGE } });
+      try {
+        const name = `gone-${++unique}`;
+        const outside = new MemoryStore({ name });
+        await fs.mount('/m', `memory://${name}`);
+        await outside.write('f', fill(1));
+        await fs.stat('/m/f'); // its stat cached, no page of it
+        await outside.delete('f');
+        if (replaced) await outside.write('f/inner', fill(2, 1));
+        const code = replaced ? 'EISDIR' : 'ENOENT';
+        await expect(fs.readFile('/m/f')).rejects.toMatchObject({ code, path: '/m/f' });
+        if (replaced) expect((await fs.stat('/m/f')).type).toBe('directory');
+        else await expect(fs.stat('/m/f')).rejects.toMatchObject({ code: 'ENOENT' });
+        await expect(fs.open('/m/f')).rejects.toMatchObject({ code });
+      } finally {
+        await fs.close();
+      }
+    });
+  }
+});
