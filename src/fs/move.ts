@@ -117,7 +117,7 @@ export class Mover {
   async #removeSource(src: Resolved, dst: Resolved, copied: Map<string, string>): Promise<void> {
     const id = this.#leftOverId(src, dst);
     try {
-      await this.tree.removeTree(src);
+      await this.tree.removeCopied(src, copied);
       this.#leftOvers.delete(id);
     } catch (error) {
       this.#leftOvers.set(id, copied);

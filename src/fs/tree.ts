@@ -7,7 +7,7 @@ import { StrataError, isAbortError, toStrataError } from '../errors.js';
 import { dirname, isKeyAtOrBelow, joinPath, parentKey } from '../path.js';
 import type { FileInfo } from '../options.js';
 import type { Resolved } from '../mount/mount-table.js';
-import { objectId } from '../cache/page-id.js';
+import { objectId, versionOf } from '../cache/page-id.js';
 import type { PendingWrite } from '../cache/disk-tier-types.js';
 import { collect } from '../io/body.js';
 import { pageReadStream } from '../io/read-stream.js';
@@ -98,6 +98,41 @@ export class TreeOps {
       state.meta.removed(key, true);
     }
     for (const id of held) await this.ctx.disk?.journal.complete(id);
+  }
+
+  /**
+   * Removes the source of a tree copied elsewhere (a directory move by copy): the files `copied`
+   * names (key and the version it was copied at) that are still at that version, then the
+   * directories left empty. A file another client of the store added or rewrote there meanwhile
+   * (or a write pending below) is never copied, so it stays, with its directories, instead of
+   * being lost with the source.
+   */
+  async removeCopied(res: Resolved, copied: ReadonlyMap<string, string>): Promise<void> {
+    const { mount, key } = res;
+    const store = mount.store;
+    const state = this.ctx.stateOf(mount);
+    try {
+      const all = await walkTree(store, key);
+      const isCopied = (e: TreeEntry): boolean => copied.get(e.key) === versionOf(e);
+      const files = all.filter((e) => !e.isDirectory && isCopied(e)).map((e) => e.key);
+      const kept = [...all.filter((e) => !e.isDirectory && !isCopied(e)).map((e) => e.key), ...(this.ctx.disk?.journal.list(state.cacheId).map((p) => p.key) ?? [])].filter((k) => isKeyAtOrBelow(k, key));
+      const remove = (k: string, name = k): Promise<void> => named(store.delete(k), mount, name);
+      if (store.deleteMany && files.length > 1) await store.deleteMany(files);
+      else await eachLimit(files, CONCURRENCY, (k) => remove(k));
+      const holdsKept = (dir: string): boolean => kept.some((k) => isKeyAtOrBelow(k, dir));
+      const dirs = all.filter((e) => e.isDirectory && !(e.implicit && !store.capabilities.directories) && !holdsKept(e.key)).sort((a, b) => depth(b.key) - depth(a.key));
+      for (const dir of dirs) await remove(dir.key + '/', dir.key);
+      if (key === '' || kept.length > 0) return;
+      await store.delete(key + '/');
+      // Keys no path can name (`a//b`, a backslash, control characters) are never listed, so never deleted.
+      if ((await store.stat(key))?.isDirectory) {
+        throw new StrataError('ENOTEMPTY', "the directory still holds entries no path can name (keys with '//', a backslash or control characters); remove them with the store's own tools");
+      }
+    } finally {
+      // What was deleted before a failure is gone from the caches too.
+      await this.ctx.pages.drop(objectId(state.cacheId, key === '' ? '' : key + '/'), { prefix: true, force: true });
+      state.meta.removed(key, true);
+    }
   }
 
   async checkMoveTarget(info: FileInfo, existing: FileInfo | undefined, target: string, signal?: AbortSignal): Promise<void> {

@@ -137,6 +137,34 @@ describe('mount table and namespace', () => {
     expect(await fs.exists('/o/e')).toBe(false);
   });
 
+  it('moving a directory on a store without rename keeps what another client adds or rewrites in it meanwhile', async () => {
+    /** Runs `onCopy` once, after the first file of the move is copied. */
+    class CopyHookStore extends CountingStore {
+      onCopy: (() => Promise<void>) | undefined;
+      override async copy(...args: Parameters<CountingStore['copy']>): ReturnType<CountingStore['copy']> {
+        const info = await super.copy(...args);
+        const hook = this.onCopy;
+        this.onCopy = undefined;
+        await hook?.();
+        return info;
+      }
+    }
+    const store = new CopyHookStore('moved-meanwhile', { rangeRead: true, list: true, copy: true, rename: false, directories: false });
+    await fs.mount('/o', store);
+    await fs.writeFile('/o/d/a.txt', 'a');
+    await fs.writeFile('/o/d/sub/b.txt', 'b');
+    store.onCopy = async () => {
+      await store.inner.write('d/sub/new.txt', Buffer.from('added meanwhile'));
+      await store.inner.write('d/sub/b.txt', Buffer.from('rewritten meanwhile'));
+    };
+    await fs.rename('/o/d', '/o/e');
+    expect((await fs.readFile('/o/e/a.txt')).toString()).toBe('a');
+    expect(await fs.exists('/o/d/a.txt')).toBe(false);
+    // Neither was part of the move as it was listed: both stay where the other client wrote them.
+    expect((await fs.readFile('/o/d/sub/new.txt')).toString()).toBe('added meanwhile');
+    expect((await fs.readFile('/o/d/sub/b.txt')).toString()).toBe('rewritten meanwhile');
+  });
+
   it('mount and unmount errors are the ones API.md names', async () => {
     await fs.mount('/', 'memory://');
     await fs.writeFile('/file.txt', 'x');
