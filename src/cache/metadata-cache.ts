@@ -17,6 +17,8 @@ import type { ObjectInfo } from '../store/under-store.js';
 interface Entry<T> {
   value: T;
   at: number;
+  /** When it was recorded, in the order of {@link MetadataCache.mark}. */
+  seq?: number;
 }
 
 /** Entries held before the first sweep of expired ones (see {@link MetadataCache.size}). */
@@ -29,6 +31,8 @@ export class MetadataCache {
   readonly #askStore = new Map<string, number>();
   #lists = new Map<string, Entry<ObjectInfo[]>>();
   #epoch = 0;
+  /** Counts the stat answers recorded (see {@link mark}). */
+  #seq = 0;
   /** The size at which expired entries are next swept away. */
   #sweepAt = FIRST_SWEEP;
   hits = 0;
@@ -81,7 +85,7 @@ export class MetadataCache {
   setStat(key: string, info: ObjectInfo | null, ageMs = 0, epoch = this.#epoch): void {
     if (this.syncInterval !== 0 && epoch === this.#epoch) {
       this.#stats.delete(key); // a new answer is the newest: dropped last
-      this.#stats.set(key, { value: info, at: Date.now() - ageMs });
+      this.#stats.set(key, { value: info, at: Date.now() - ageMs, seq: ++this.#seq });
       this.#sweepIfGrown();
     }
   }
@@ -97,13 +101,32 @@ export class MetadataCache {
     return undefined;
   }
 
-  /** Records a directory listing (and the stat of each child), `ageMs` old already; not when a change happened since `epoch`. */
-  setList(key: string, children: ObjectInfo[], ageMs = 0, epoch = this.#epoch): void {
+  /**
+   * Orders stat answers and listings: take it before asking the store for a listing, and pass it
+   * to {@link setList} as `since`.
+   */
+  mark(): number {
+    return ++this.#seq;
+  }
+
+  /**
+   * Records a directory listing (and the stat of each child), `ageMs` old already; not when a
+   * change happened since `epoch`. A child's stat recorded before the store was asked for the
+   * listing (before the {@link mark} `since`) gives way to the listing's newer one, so `stat` and
+   * `readdir` agree; one recorded since is kept (it may be the newer). Without `since`, only the
+   * children with no stat get one.
+   */
+  setList(key: string, children: ObjectInfo[], ageMs = 0, epoch = this.#epoch, since = 0): void {
     if (this.syncInterval === 0 || epoch !== this.#epoch) return;
     const at = Date.now() - ageMs;
     this.#lists.delete(key);
     this.#lists.set(key, { value: children, at });
-    for (const child of children) if (!this.#stats.has(child.key)) this.#stats.set(child.key, { value: child, at });
+    for (const child of children) {
+      const known = this.#stats.get(child.key);
+      if (known && (known.seq ?? 0) >= since) continue;
+      this.#stats.delete(child.key);
+      this.#stats.set(child.key, { value: child, at, seq: ++this.#seq });
+    }
     this.#sweepIfGrown();
   }
 

@@ -105,8 +105,9 @@ export class Namespace {
         state.meta.setList(key, children, entry.ageMs, epoch);
       } else {
         children = [];
+        const since = state.meta.mark();
         for await (const info of mount.store.list(key, { signal })) if (isChildKey(info.key, key)) children.push(info);
-        state.meta.setList(key, children, 0, epoch);
+        state.meta.setList(key, children, 0, epoch, since);
         if (state.meta.epoch === epoch) shared?.setList?.(state.cacheId, key, children);
       }
     }

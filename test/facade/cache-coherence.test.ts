@@ -293,3 +293,24 @@ describe('a file removed or replaced by a directory outside while its stat is ca
     });
   }
 });
+
+describe('a listing newer than a cached stat', () => {
+  for (const syncInterval of [60_000, -1]) {
+    it(`stat agrees with the readdir that found a file changed outside (syncInterval ${syncInterval})`, async () => {
+      const fs = new StrataFS({ metadata: { syncInterval } });
+      try {
+        const name = `listing-${++unique}`;
+        const outside = new MemoryStore({ name });
+        await fs.mount('/m', `memory://${name}`);
+        await outside.write('d/f', Buffer.alloc(100, 1));
+        await fs.stat('/m/d/f'); // cached at version 1
+        const now = await outside.write('d/f', Buffer.alloc(200, 2));
+        const [listed] = await fs.readdir('/m/d', { withInfo: true }); // listed first now: version 2
+        expect(listed).toMatchObject({ size: 200, etag: now.etag });
+        expect(await fs.stat('/m/d/f')).toMatchObject({ size: 200, etag: now.etag });
+      } finally {
+        await fs.close();
+      }
+    });
+  }
+});
