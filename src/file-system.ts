@@ -597,7 +597,9 @@ export class StrataFS {
 
   /**
    * Warms the cache with a file, or a directory's files with `recursive`; reports progress. It
-   * resolves once the pages are cached: with a disk tier, once they are written to it.
+   * resolves once the pages are cached: with a disk tier, once they are written to it. A file of
+   * the directory removed since it was listed (by another client of the store) is skipped, and
+   * leaves the progress totals.
    */
   async load(
     path: string,
@@ -616,9 +618,10 @@ export class StrataFS {
         const pages = this.#ctx.pages;
         // Batches of 4 MiB, as streams read ahead: one ranged read for each run of missing pages.
         const batch = Math.max(1, Math.floor(LOAD_BATCH_BYTES / pages.pageSize));
+        const listed = !(files.length === 1 && files[0]!.path === target);
         await eachLimit(files, 4, async (file) => {
           let loaded = 0;
-          await this.#atOneVersion(file.path, options?.signal, undefined, async (src, mount) => {
+          const loading = this.#atOneVersion(file.path, options?.signal, undefined, async (src, mount) => {
             progress.bytes -= loaded; // (what an attempt at an older version counted)
             loaded = 0;
             for (let first = 0; first < pages.pageCount(src.size); first += batch) {
@@ -631,6 +634,18 @@ export class StrataFS {
             // Loaded means kept: the pages are on disk, not only in memory they may leave at once.
             await pages.onDisk(src.object);
           });
+          try {
+            await loading;
+          } catch (error) {
+            // A file of the directory removed since it was listed (by another client of the store,
+            // within syncInterval) has nothing to load: it leaves the totals.
+            if (!listed || (error as StrataError).code !== 'ENOENT') throw error;
+            progress.bytes -= loaded;
+            progress.totalBytes -= file.size;
+            progress.totalFiles--;
+            options?.onProgress?.({ ...progress });
+            return;
+          }
           progress.files++;
           options?.onProgress?.({ ...progress });
         });

@@ -314,3 +314,25 @@ describe('a listing newer than a cached stat', () => {
     });
   }
 });
+
+describe('load of a directory whose listing is cached', () => {
+  it('skips a file removed outside since it was listed, and its totals leave the progress', async () => {
+    const fs = new StrataFS({ cache: { pageSize: PAGE } });
+    try {
+      const name = `load-gone-${++unique}`;
+      const outside = new MemoryStore({ name });
+      await fs.mount('/m', `memory://${name}`);
+      await outside.write('d/gone', fill(1));
+      await outside.write('d/kept', fill(2));
+      expect(await fs.readdir('/m/d')).toEqual(['gone', 'kept']); // listing cached
+      await outside.delete('d/gone');
+      const seen: Array<{ bytes: number; totalBytes: number; files: number; totalFiles: number }> = [];
+      await fs.load('/m/d', { onProgress: (p) => seen.push(p) });
+      expect(seen.at(-1)).toEqual({ bytes: 4 * PAGE, totalBytes: 4 * PAGE, files: 1, totalFiles: 1 });
+      expect((await fs.stat('/m/d/kept')).cached).toBe(4 * PAGE);
+      await expect(fs.load('/m/d/gone')).rejects.toMatchObject({ code: 'ENOENT' }); // named itself: still an error
+    } finally {
+      await fs.close();
+    }
+  });
+});
