@@ -319,6 +319,9 @@ export class StrataFS {
    * fetches it started (a fetch another reader shares goes on for that reader). A stream still
    * reading once its StrataFS is closed (`close()` resolved) or its mount unmounted fails with
    * `EINVAL` (before its next page). `end: Infinity` reads to the end of the file, as in `fs`.
+   * A file replaced before the stream handed out its first byte is streamed at its new version
+   * (as `readFile` reads it again); replaced later, the stream fails with `ESTALE` rather than
+   * mix versions.
    * With `encoding` (as `fs` streams take it), chunks are strings decoded in that encoding (a
    * character split between two pages arrives whole), as after `setEncoding(encoding)`.
    * `bytesRead` counts the bytes read so far, as on an `fs` read stream. Unlike one, it has no
@@ -344,6 +347,7 @@ export class StrataFS {
         try {
           await this.#refuseFileAsDirectory(path, target, signal);
           const opened = await this.#sources.openSource(target, signal, { first });
+          release?.(); // (opened again: the file was replaced before its first bytes came)
           release = opened.release;
           mount = opened.mount;
           if (stream.destroyed) release(); // closed while it opened: its 'close' has fired already

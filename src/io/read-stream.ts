@@ -8,10 +8,16 @@
  */
 import { Readable } from 'node:stream';
 import type { PageCache, PageReadOptions, PageSource } from '../cache/page-cache.js';
-import { abortError, asAbortError, isAbortError, toStrataError, type StrataErrorContext } from '../errors.js';
-import { whenAborted } from '../abort-listeners.js';
+import { abortError, asAbortError, isAbortError, toStrataError, type StrataError, type StrataErrorContext } from '../errors.js';
+import { linkSignals, whenAborted, type LinkedSignal } from '../abort-listeners.js';
 import type { ByteRange } from '../store/under-store.js';
 import { PageWalk, firstBatch } from './page-walk.js';
+
+/**
+ * How many times a stream opens its file when the file is replaced before its first bytes came
+ * (as `readFile` reads it again): the file is then read whole at its new version.
+ */
+const OPEN_ATTEMPTS = 3;
 
 /** Options of {@link pageReadStream}. */
 export interface PageReadStreamOptions extends PageReadOptions {
@@ -57,6 +63,12 @@ class PageReadStream extends Readable implements StrataReadStream {
   readonly #controller = new AbortController();
   #stopListening: () => void = () => undefined;
   #walk: PageWalk | undefined;
+  /** The signal of the current walk's page fetches: follows the stream's, and aborts when the walk is given up for a new one. */
+  #walkSignal: LinkedSignal | undefined;
+  /** Gives up the current walk's page fetches. */
+  #giveUpWalk = new AbortController();
+  /** Some bytes of the file were handed out: from then on it is read at that version or not at all. */
+  #started = false;
   /** Chunks of the current page not pushed yet. */
   #queue: Buffer[] = [];
   /** A page (or the open step) is on its way. */
@@ -119,20 +131,39 @@ class PageReadStream extends Readable implements StrataReadStream {
     this.#stopListening();
     // Pages still on their way are given up (a fetch other readers share goes on for them).
     this.#controller.abort(this.#opts.signal?.aborted ? this.#opts.signal.reason : (error ?? undefined));
+    this.#walkSignal?.dispose();
     callback(error);
   }
 
-  /** The chunks of the next page, `null` at the end; opens the source first. */
+  /**
+   * The chunks of the next page, `null` at the end; opens the source first. A file replaced
+   * before its first bytes came (`ESTALE`) is opened again at its new version, as `readFile`
+   * reads it again; once bytes were handed out, `ESTALE` ends the stream rather than mix versions.
+   */
   async #nextChunks(): Promise<Buffer[] | null> {
-    const signal = this.#controller.signal;
     this.#opts.live?.();
-    if (!this.#walk) {
-      const src = await this.#open(firstBatch(this.#cache.pageSize, this.#start, this.#end), signal);
-      if (this.destroyed) return null; // closed while opening: nothing more is read
-      const chunkSize = Math.min(this.#cache.pageSize, this.#opts.highWaterMark || this.#cache.pageSize);
-      this.#walk = new PageWalk(this.#cache, src, this.#start, this.#end, { readType: this.#opts.readType, signal, chunkSize, shareChunks: this.#opts.shareChunks });
+    for (let attempt = 1; ; attempt++) {
+      if (!this.#walk) {
+        this.#giveUpWalk = new AbortController();
+        const walkSignal = linkSignals([this.#controller.signal, this.#giveUpWalk.signal]);
+        this.#walkSignal = walkSignal;
+        const src = await this.#open(firstBatch(this.#cache.pageSize, this.#start, this.#end), walkSignal.signal);
+        if (this.destroyed) return null; // closed while opening: nothing more is read
+        const chunkSize = Math.min(this.#cache.pageSize, this.#opts.highWaterMark || this.#cache.pageSize);
+        this.#walk = new PageWalk(this.#cache, src, this.#start, this.#end, { readType: this.#opts.readType, signal: walkSignal.signal, chunkSize, shareChunks: this.#opts.shareChunks });
+      }
+      try {
+        const chunks = await this.#walk.next();
+        this.#started = true;
+        return chunks;
+      } catch (error) {
+        if (this.#started || this.destroyed || attempt >= OPEN_ATTEMPTS || (error as StrataError).code !== 'ESTALE') throw error;
+        // Nothing handed out yet: the pages asked ahead at the old version are given up.
+        this.#giveUpWalk.abort(error);
+        this.#walkSignal?.dispose();
+        this.#walk = undefined;
+      }
     }
-    return this.#walk.next();
   }
 
   /** What the stream fails with: aborts as `AbortError`s, the rest with the stream's context. */

@@ -112,6 +112,42 @@ describe('createReadStream chunks', () => {
   });
 });
 
+describe('createReadStream of a file replaced meanwhile', () => {
+  const cleanups: Array<() => Promise<void>> = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0)) await cleanup();
+  });
+
+  /** A reader that knows the first version of `/m/x` (its metadata, none of its pages) and a writer that has replaced it since. */
+  async function replacedUnderReader(name: string): Promise<{ reader: StrataFS; first: Buffer; second: Buffer }> {
+    const writer = new StrataFS({ cache: { pageSize: 4096 } });
+    const reader = new StrataFS({ cache: { pageSize: 4096 }, metadata: { syncInterval: -1 } });
+    cleanups.push(() => writer.close(), () => reader.close());
+    await writer.mount('/m', `memory://${name}`);
+    await reader.mount('/m', `memory://${name}`);
+    const first = randomBytes(10_000);
+    const second = randomBytes(12_345);
+    await writer.writeFile('/m/x', first);
+    await reader.stat('/m/x');
+    await writer.writeFile('/m/x', second); // (an atomic save: another process renamed its new file over it)
+    return { reader, first, second };
+  }
+
+  it('a file replaced before the stream handed out a byte is read whole at its new version, as readFile reads it', async () => {
+    const { reader, second } = await replacedUnderReader('replaced-before-first-byte');
+    const streamed = await readAndScribble(reader.createReadStream('/m/x'));
+    expect(streamed.equals(second)).toBe(true);
+    expect((await reader.readFile('/m/x')).equals(second)).toBe(true);
+  });
+
+  it('a range of it too, with its encoding', async () => {
+    const { reader, second } = await replacedUnderReader('replaced-range');
+    let text = '';
+    for await (const chunk of reader.createReadStream('/m/x', { start: 5000, end: 9999, encoding: 'hex' })) text += chunk as string;
+    expect(text).toBe(second.subarray(5000, 10_000).toString('hex'));
+  });
+});
+
 /** A MemoryStore whose `slowRead`-th ranged read takes `slowMs` (aborted by its signal). */
 class SlowStore implements UnderStore {
   readonly inner = new MemoryStore();
