@@ -7,6 +7,7 @@
 import { addAbortSignal, type Readable } from 'node:stream';
 import { StrataError, asAbortError, invalid, toStrataError, isAbortError } from './errors.js';
 import { settlesWithin } from './deadline.js';
+import { eventLoopTurn } from './event-loop-turn.js';
 import { dirname, isSameOrBelow, namesDirectory, normalizePath, joinPath } from './path.js';
 import {
   checkBoolean,
@@ -864,8 +865,13 @@ export class StrataFS {
       if (isAbortError(error)) throw asAbortError(error); // one shape whichever part noticed the abort
       const mount = path ? this.#ctx.table.resolve(path)?.mount.path : undefined;
       throw toStrataError(error, { op, path, mount });
+    } finally {
+      // Done: a loop of calls the cache answers (or of calls that fail) lets timers and I/O run.
+      const turn = eventLoopTurn();
+      if (turn) await turn;
     }
   }
+
 
   /** Runs the part of a two-path call (copy, rename) about its destination: what it throws names `target` and its mount. */
   async #atDestination<T>(target: string, fn: () => T | Promise<T>): Promise<T> {

@@ -4,6 +4,7 @@
  */
 import { StrataError, invalid, toStrataError } from '../errors.js';
 import type { PageCache, PageReadOptions, PageSource } from '../cache/page-cache.js';
+import { eventLoopTurn } from '../event-loop-turn.js';
 
 /** What `read` resolves to, as in `fs`: the number of bytes read and the buffer they went into. */
 export interface HandleReadResult<T extends ArrayBufferView = Buffer> {
@@ -99,6 +100,10 @@ export class StrataFileHandle {
       // A failed read moves nothing (unless a later read has taken the range after it).
       if (args.position === undefined && this.#position === end) this.#position = at;
       throw this.#failure(error);
+    } finally {
+      // Done: a loop of reads the cache answers lets timers and I/O run.
+      const turn = eventLoopTurn();
+      if (turn) await turn;
     }
   }
 

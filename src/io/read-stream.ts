@@ -12,6 +12,7 @@ import { abortError, asAbortError, isAbortError, toStrataError, type StrataError
 import { linkSignals, whenAborted, type LinkedSignal } from '../abort-listeners.js';
 import type { ByteRange } from '../store/under-store.js';
 import { PageWalk, firstBatch } from './page-walk.js';
+import { eventLoopTurn } from '../event-loop-turn.js';
 
 /**
  * How many times a stream opens its file when the file is replaced before its first bytes came
@@ -141,6 +142,9 @@ class PageReadStream extends Readable implements StrataReadStream {
    * reads it again; once bytes were handed out, `ESTALE` ends the stream rather than mix versions.
    */
   async #nextChunks(): Promise<Buffer[] | null> {
+    const turn = eventLoopTurn(); // (pages from the cache, one after another, let timers and I/O run)
+    if (turn) await turn;
+    if (this.destroyed) return null;
     this.#opts.live?.();
     for (let attempt = 1; ; attempt++) {
       if (!this.#walk) {
