@@ -21,6 +21,8 @@ import {
   resolveOptions,
   type FileInfo,
   type MountInfo,
+  type ReadFileOptions,
+  type WriteFileOptions,
   type MountOptions,
   type ReadType,
   type StrataOptions,
@@ -291,23 +293,31 @@ export class StrataFS {
 
   /**
    * The file's bytes, or `length` bytes from `offset` when given (shorter at the end of the
-   * file). `EISDIR` for a directory, `ENOENT` when missing.
+   * file). `EISDIR` for a directory, `ENOENT` when missing. With an `encoding` (in the options, or
+   * alone as the second argument, as `fs.readFile` takes it) the bytes are decoded to a string;
+   * `encoding: null` gives a Buffer, as in `fs`.
    */
-  async readFile(path: string, options?: { offset?: number; length?: number; readType?: ReadType; signal?: AbortSignal }): Promise<Buffer> {
+  async readFile(path: string, options?: ReadFileOptions & { encoding?: null }): Promise<Buffer>;
+  async readFile(path: string, options: (ReadFileOptions & { encoding: BufferEncoding }) | BufferEncoding): Promise<string>;
+  async readFile(path: string, options?: ReadFileOptions | BufferEncoding): Promise<Buffer | string>;
+  async readFile(path: string, options?: ReadFileOptions | BufferEncoding): Promise<Buffer | string> {
     const target = normalizePath(path, 'readFile');
+    const opts = typeof options === 'string' ? { encoding: options } : options;
     return this.#run('read', target, async () => {
-      checkOperationOptions(options, ['offset', 'length', 'readType']);
-      const offset = checkCount(options?.offset, 'offset') ?? 0;
-      const length = checkCount(options?.length, 'length');
-      const readType = checkReadType(options?.readType);
-      await this.#refuseFileAsDirectory(path, target, options?.signal);
+      checkOperationOptions(opts, ['offset', 'length', 'readType', 'encoding']);
+      const encoding = opts?.encoding === null ? undefined : checkEncoding(opts?.encoding);
+      const offset = checkCount(opts?.offset, 'offset') ?? 0;
+      const length = checkCount(opts?.length, 'length');
+      const readType = checkReadType(opts?.readType);
+      await this.#refuseFileAsDirectory(path, target, opts?.signal);
       const first = length === 0 ? undefined : this.#ctx.pages.span(offset, length);
-      return this.#atOneVersion(target, options?.signal, first, async (src, mount) => {
+      const bytes = await this.#atOneVersion(target, opts?.signal, first, async (src, mount) => {
         const size = Math.max(0, Math.min(length ?? Infinity, src.size - offset));
         const out = Buffer.allocUnsafe(size);
-        await this.#ctx.pages.readInto(src, offset, size, out, 0, { readType: this.#ctx.readType(mount, readType), signal: options?.signal });
+        await this.#ctx.pages.readInto(src, offset, size, out, 0, { readType: this.#ctx.readType(mount, readType), signal: opts?.signal });
         return out;
       });
+      return encoding ? bytes.toString(encoding) : bytes;
     });
   }
 
@@ -389,20 +399,23 @@ export class StrataFS {
   /**
    * Writes a whole file, all or nothing: a failed or aborted write leaves the previous file (or
    * nothing). Missing parent directories are created (as object stores do). `overwrite: false`
-   * fails with `EEXIST` when the file exists. Resolves with the new file's info.
+   * fails with `EEXIST` when the file exists. Resolves with the new file's info. A string is
+   * written in `encoding` (in the options, or alone as the third argument, as `fs.writeFile`
+   * takes it; default `'utf8'`).
    */
-  async writeFile(path: string, data: WriteData, options?: { writeType?: WriteType; overwrite?: boolean; signal?: AbortSignal }): Promise<FileInfo> {
+  async writeFile(path: string, data: WriteData, options?: WriteFileOptions | BufferEncoding): Promise<FileInfo> {
     const target = normalizePath(path, 'writeFile');
     return this.#run('write', target, async () => {
-      checkOperationOptions(options, ['writeType', 'overwrite']);
-      const writeType = checkWriteType(options?.writeType);
-      const overwrite = checkBoolean(options?.overwrite, 'overwrite') ?? true;
-      const body = toBody(data);
+      const opts = typeof options === 'string' ? { encoding: options } : options;
+      checkOperationOptions(opts, ['writeType', 'overwrite', 'encoding']);
+      const writeType = checkWriteType(opts?.writeType);
+      const overwrite = checkBoolean(opts?.overwrite, 'overwrite') ?? true;
+      const body = toBody(data, checkEncoding(opts?.encoding));
       // An abort ends the body stream at once, so every store sees a failed source and keeps the old object.
-      if (options?.signal && !Buffer.isBuffer(body)) addAbortSignal(options.signal, body);
+      if (opts?.signal && !Buffer.isBuffer(body)) addAbortSignal(opts.signal, body);
       if (namesDirectory(path)) {
         // As `fs`: a file cannot be written by a directory's name.
-        await this.#refuseFileAsDirectory(path, target, options?.signal);
+        await this.#refuseFileAsDirectory(path, target, opts?.signal);
         throw new StrataError('EISDIR');
       }
       const res = this.#ctx.writable(target);
@@ -410,12 +423,12 @@ export class StrataFS {
       if ((mode === 'MUST_CACHE' || mode === 'ASYNC_THROUGH') && !this.#ctx.options.disk) throw invalid(`writeType ${mode} needs cache.disk`);
       await this.#ready();
       const write = async (): Promise<ObjectInfo> => {
-        await this.#writer.checkWriteTarget(res, overwrite, options?.signal);
-        return this.#writer.writeObject(res, body, mode, options?.signal);
+        await this.#writer.checkWriteTarget(res, overwrite, opts?.signal);
+        return this.#writer.writeObject(res, body, mode, opts?.signal);
       };
       // One change of a file at a time, in the order asked: overwrite: false is exclusive, and the
       // last write wins in the store and the caches. (An upload of the file on its way gives way.)
-      const info = await this.#ctx.inOrder(res.mount, res.key, write, options?.signal, overwrite);
+      const info = await this.#ctx.inOrder(res.mount, res.key, write, opts?.signal, overwrite);
       return this.#ns.fileInfo(joinPath(res.mount.path, info.key), res.mount, info);
     });
   }

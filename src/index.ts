@@ -25,6 +25,8 @@ export {
   type MountOptions,
   type MountInfo,
   type FileInfo,
+  type ReadFileOptions,
+  type WriteFileOptions,
   type StrataStats,
 } from './options.js';
 export type { Bytes, Milliseconds, SizeLike } from './size.js';

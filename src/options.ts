@@ -143,6 +143,32 @@ export interface MountInfo {
   };
 }
 
+/** Options of `readFile`. */
+export interface ReadFileOptions {
+  /** First byte to read. Default 0. */
+  offset?: number;
+  /** Bytes to read from `offset` (fewer at the end of the file). Default: to the end. */
+  length?: number;
+  /** How the pages read are cached. Default: the StrataFS's `readType`. */
+  readType?: ReadType;
+  /** Decode the bytes to a string in this encoding (`'utf8'`…); `null` or none: a Buffer. */
+  encoding?: BufferEncoding | null;
+  /** Aborts the read. */
+  signal?: AbortSignal;
+}
+
+/** Options of `writeFile`. */
+export interface WriteFileOptions {
+  /** Cache and store order of this write. Default: the mount's, else the StrataFS's `writeType`. */
+  writeType?: WriteType;
+  /** `false`: fail with `EEXIST` when the file exists. Default `true`. */
+  overwrite?: boolean;
+  /** The encoding of string data. Default `'utf8'`. */
+  encoding?: BufferEncoding;
+  /** Aborts the write (the previous file, or nothing, stays). */
+  signal?: AbortSignal;
+}
+
 /** A file or directory as `stat`/`readdir` report it. */
 export interface FileInfo {
   /** Logical path. */

@@ -11,11 +11,14 @@ import type { KeepBudget } from './keep-budget.js';
 /** What `writeFile` accepts. */
 export type WriteData = Buffer | Uint8Array | string | Readable | AsyncIterable<Uint8Array>;
 
-/** A Buffer for in-memory data, a Readable for streams (an async iterable's chunks copied); `EINVAL` for anything else. */
-export function toBody(data: unknown): Buffer | Readable {
+/**
+ * A Buffer for in-memory data (a string in `encoding`, default `'utf8'`), a Readable for streams
+ * (an async iterable's chunks copied); `EINVAL` for anything else.
+ */
+export function toBody(data: unknown, encoding: BufferEncoding = 'utf8'): Buffer | Readable {
   if (Buffer.isBuffer(data)) return data;
   if (data instanceof Uint8Array) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  if (typeof data === 'string') return Buffer.from(data, 'utf8');
+  if (typeof data === 'string') return Buffer.from(data, encoding);
   if (data instanceof Readable) {
     // A stream of strings (object mode, or after setEncoding) is written as their bytes, like fs does.
     if (!data.readableObjectMode && data.readableEncoding === null) return data;

@@ -1,0 +1,60 @@
+/**
+ * `readFile` and `writeFile` take an encoding as `fs.promises` does: in the options, or alone as
+ * the last argument. Strings come back decoded; a bad encoding is `EINVAL` and writes nothing.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { StrataError, StrataFS } from '../../src/index.js';
+
+describe('readFile and writeFile with an encoding', () => {
+  let fs: StrataFS;
+  beforeEach(async () => {
+    fs = new StrataFS({ cache: { pageSize: 4096 } });
+    await fs.mount('/m', 'memory://');
+  });
+  afterEach(async () => {
+    await fs.close();
+  });
+
+  it('readFile decodes the bytes when given an encoding, alone or in the options', async () => {
+    const text = 'zürich → 東京 '.repeat(500); // multi-byte characters across 4 KiB pages
+    await fs.writeFile('/m/t.txt', text);
+    const alone: string = await fs.readFile('/m/t.txt', 'utf8');
+    expect(alone).toBe(text);
+    expect(await fs.readFile('/m/t.txt', { encoding: 'utf8' })).toBe(text);
+    expect(await fs.readFile('/m/t.txt', { encoding: 'hex', offset: 0, length: 2 })).toBe(Buffer.from(text).subarray(0, 2).toString('hex'));
+    expect(await fs.readFile('/m/t.txt', { encoding: 'base64' })).toBe(Buffer.from(text).toString('base64'));
+  });
+
+  it('readFile gives a Buffer without an encoding or with encoding null, as fs does', async () => {
+    await fs.writeFile('/m/b', Buffer.from([1, 2, 3]));
+    const plain: Buffer = await fs.readFile('/m/b');
+    expect(Buffer.isBuffer(plain)).toBe(true);
+    const nulled = await fs.readFile('/m/b', { encoding: null });
+    expect(Buffer.isBuffer(nulled)).toBe(true);
+    expect([...nulled]).toEqual([1, 2, 3]);
+  });
+
+  it('writeFile writes a string in the encoding given, alone or in the options', async () => {
+    await fs.writeFile('/m/latin1', 'héllo', 'latin1');
+    expect([...(await fs.readFile('/m/latin1'))]).toEqual([0x68, 0xe9, 0x6c, 0x6c, 0x6f]);
+    await fs.writeFile('/m/b64', 'aGkgdGhlcmU=', { encoding: 'base64', writeType: 'THROUGH' });
+    expect(await fs.readFile('/m/b64', 'utf8')).toBe('hi there');
+    await fs.writeFile('/m/default', 'héllo');
+    expect((await fs.readFile('/m/default')).length).toBe(6); // utf8 by default
+  });
+
+  it('a bad encoding is EINVAL: readFile reads nothing, writeFile writes nothing', async () => {
+    await fs.writeFile('/m/t.txt', 'x');
+    for (const bad of ['utf-9', 42] as unknown[]) {
+      const read = await fs.readFile('/m/t.txt', bad as BufferEncoding).catch((e: unknown) => e);
+      expect(read).toBeInstanceOf(StrataError);
+      expect((read as StrataError).code).toBe('EINVAL');
+      expect((read as StrataError).message).toMatch(typeof bad === 'string' ? /encoding must be a Buffer encoding/ : /options must be an object/);
+      const written = await fs.writeFile('/m/new.txt', 'y', { encoding: bad as BufferEncoding }).catch((e: unknown) => e);
+      expect((written as StrataError).code).toBe('EINVAL');
+    }
+    expect(await fs.exists('/m/new.txt')).toBe(false);
+    const stats = fs.stats();
+    expect(stats.bytesFromStore).toBe(0);
+  });
+});
