@@ -185,7 +185,7 @@ export class StrataFS {
         id,
       };
       this.#ctx.table.add(mount);
-      const cacheId = cacheIdOf(opened.uri, opened.location);
+      const cacheId = cacheIdOf(opened);
       const meta: MetadataCache = new MetadataCache(
         mountOptions.syncInterval ?? this.#ctx.options.syncInterval,
         (key, recursive) => {

@@ -23,18 +23,31 @@ export async function openStore(store: unknown, settings: Record<string, unknown
  */
 const PROCESS_TOKEN = `${process.pid}-${randomBytes(4).toString('hex')}`;
 let anonymousStores = 0;
+/** The cache id of each anonymous `memory://` store mounted so far: every mount of one such store shares it. */
+const anonymousIds = new WeakMap<UnderStore, string>();
 
 /**
  * The id under which a mount's pages are cached: the store's URI, so that processes (and
  * restarts) mounting the same store share pages, followed by `#@location` when the store names
  * a location its URI does not (`s3://data#@http://minio:9000`: the bucket `data` of another
  * server is another store). A `memory://` store lives in this process only: its id carries the
- * process's token, and an anonymous one is also unique to its mount.
+ * process's token, and an anonymous one (no name: `memory://`, `memory:///prefix`, or an empty
+ * URI) is also unique to its store object, whichever mounts it is mounted at.
  */
-export function cacheIdOf(uri: string, location?: string): string {
-  if (uri === 'memory://' || uri === '') return `memory://#${PROCESS_TOKEN}.${++anonymousStores}`;
+export function cacheIdOf(store: UnderStore): string {
+  const { uri, location } = store;
+  if (isAnonymousMemory(uri)) {
+    let id = anonymousIds.get(store);
+    if (id === undefined) anonymousIds.set(store, (id = `memory://#${PROCESS_TOKEN}.${++anonymousStores}`));
+    return id;
+  }
   if (isProcessLocal(uri)) return `${uri}#${PROCESS_TOKEN}`;
   return location ? `${uri}#@${location}` : uri;
+}
+
+/** True for the URI of a `memory://` store without a name (each such store is a store of its own). */
+function isAnonymousMemory(uri: string): boolean {
+  return uri === '' || uri === 'memory://' || uri.startsWith('memory:///');
 }
 
 /** True when a mount's store lives in this process only (`memory://`): its pages and metadata are never shared. */

@@ -225,6 +225,32 @@ describe('mount table and namespace', () => {
     expect((await fs.readFile('/d/f')).toString()).toBe('2');
   });
 
+  it('one MemoryStore object mounted at two paths shows each write through the other at once; two unnamed memory stores share nothing', async () => {
+    const cache = await tempDir('stratafs-anonymous-');
+    const fs2 = new StrataFS({ metadata: { syncInterval: -1 }, cache: { disk: { dir: cache.dir, capacity: '16MiB' } } });
+    try {
+      const store = new MemoryStore();
+      await fs2.mount('/a', store);
+      await fs2.mount('/b', store);
+      expect(await fs2.exists('/b/f.txt')).toBe(false);
+      await fs2.writeFile('/a/f.txt', 'v1');
+      expect((await fs2.readFile('/b/f.txt')).toString()).toBe('v1');
+      await fs2.writeFile('/a/f.txt', 'version 2');
+      expect((await fs2.readFile('/b/f.txt')).toString()).toBe('version 2');
+      await fs2.rm('/a/f.txt');
+      expect(await fs2.exists('/b/f.txt')).toBe(false);
+      // `memory:///sub` is a new store on each mount: a write kept in the cache of one is not in the other.
+      await fs2.mount('/x', 'memory:///sub');
+      await fs2.mount('/y', 'memory:///sub');
+      await fs2.writeFile('/x/g.txt', 'x only', { writeType: 'MUST_CACHE' });
+      expect(await fs2.readdir('/y')).toEqual([]);
+      await expectCode(fs2.readFile('/y/g.txt'), 'ENOENT');
+    } finally {
+      await fs2.close();
+      await cache.cleanup();
+    }
+  });
+
   it('unmount drops the mount and its cache', async () => {
     await fs.mount('/m', 'memory://');
     await fs.writeFile('/m/f', 'data');
