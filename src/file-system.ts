@@ -48,7 +48,7 @@ import { StrataFileHandle } from './io/file-handle.js';
 import type { ByteRange, ObjectInfo, UnderStore } from './store/under-store.js';
 import { registerBuiltinStores } from './store/builtin.js';
 import { loadConfig, type StrataConfig } from './config/load-config.js';
-import { FsContext, closedError } from './fs/context.js';
+import { FsContext, closedError, type MountState } from './fs/context.js';
 import { Namespace } from './fs/namespace.js';
 import { PageSources, isGone } from './fs/page-sources.js';
 import { TreeOps } from './fs/tree.js';
@@ -102,6 +102,8 @@ export class StrataFS {
   /** Set by the first `close()`: every call of it resolves when closing is done. */
   #closing: Promise<void> | undefined;
   #nextMountId = 1;
+  /** Mount points whose `unmount` is on its way: no mount goes below them meanwhile. */
+  readonly #unmounting = new Set<string>();
 
   /** Validates `options` (throws `EINVAL` naming what is wrong) and creates an empty namespace. */
   constructor(options?: StrataOptions) {
@@ -151,8 +153,8 @@ export class StrataFS {
 
   /**
    * Mounts `store` (an {@link UnderStore} or a URI such as `s3://bucket/prefix`) at `path`.
-   * `EEXIST` when a mount is already there or `path` is an existing file; `EINVAL` for bad
-   * arguments or an unknown scheme.
+   * `EEXIST` when a mount is already there or `path` is an existing file; `EBUSY` below a mount
+   * point being unmounted; `EINVAL` for bad arguments or an unknown scheme.
    */
   async mount(path: string, store: UnderStore | string, options?: MountOptions): Promise<void> {
     const target = normalizePath(path, 'mount');
@@ -167,9 +169,10 @@ export class StrataFS {
       }
       const { store: opened, owned } = await openStore(store, mountOptions.options);
       await this.#ready();
-      if (this.#ctx.table.get(target)) {
+      const taken = this.#ctx.table.get(target) ? new StrataError('EEXIST', 'a mount already exists at this path') : this.#unmountingAbove(target);
+      if (taken) {
         if (owned) await opened.close?.();
-        throw new StrataError('EEXIST', 'a mount already exists at this path');
+        throw taken;
       }
       const id = this.#nextMountId++;
       const mount: Mount = {
@@ -217,22 +220,40 @@ export class StrataFS {
       if (!mount) throw new StrataError('EINVAL', 'not a mount point');
       if (this.#ctx.table.hasMountsBelow(target)) throw new StrataError('EBUSY', 'mount point holds other mounts');
       const state = this.#ctx.state.get(mount)!;
-      // The changes on their way through the mount (or through a tree holding it) finish against
-      // it first, whole; a store call that never answers does not hold the unmount up for ever.
-      await settlesWithin(this.#ctx.changesSettled(target), CLOSE_WAIT_MS);
-      // The store's pending writes are uploaded now, unless a twin mount that stays will upload them.
-      const twin = [...this.#ctx.state].some(([other, s]) => other !== mount && s.cacheId === state.cacheId && !other.readOnly);
-      if (!twin) await this.#ctx.writeBack?.drain(state.cacheId);
-      if (this.#ctx.table.get(target) !== mount) throw new StrataError('EINVAL', 'not a mount point'); // a concurrent unmount of it won
-      this.#ctx.abandonWrites(mount); // (writes still on their way: a write stream never ended, a stalled store)
-      // They drop what they began in the store (a multipart upload, staged blocks) while it is open.
-      await settlesWithin(this.#ctx.changesSettled(target), GIVE_UP_WAIT_MS);
-      this.#ctx.table.remove(target);
-      this.#ctx.state.delete(mount);
-      state.meta.clear();
-      if (!this.#ctx.mountByCacheId(state.cacheId)) await this.#ctx.pages.drop(state.cacheId + '\n', { prefix: true, force: true });
-      if (state.owned) await mount.rawStore.close?.();
+      this.#unmounting.add(target);
+      try {
+        await this.#unmountNow(target, mount, state);
+      } finally {
+        this.#unmounting.delete(target);
+      }
     });
+  }
+
+  /** `EBUSY` when a mount point above (or at) `path` is being unmounted: a mount made there now would hold its unmount up. */
+  #unmountingAbove(path: string): StrataError | undefined {
+    for (const leaving of this.#unmounting) {
+      if (isSameOrBelow(path, leaving)) return new StrataError('EBUSY', `the mount at ${leaving} is being unmounted`);
+    }
+    return undefined;
+  }
+
+  /** The unmount of `mount`, once checked: its changes on their way finish, then it goes. */
+  async #unmountNow(target: string, mount: Mount, state: MountState): Promise<void> {
+    // The changes on their way through the mount (or through a tree holding it) finish against
+    // it first, whole; a store call that never answers does not hold the unmount up for ever.
+    await settlesWithin(this.#ctx.changesSettled(target), CLOSE_WAIT_MS);
+    // The store's pending writes are uploaded now, unless a twin mount that stays will upload them.
+    const twin = [...this.#ctx.state].some(([other, s]) => other !== mount && s.cacheId === state.cacheId && !other.readOnly);
+    if (!twin) await this.#ctx.writeBack?.drain(state.cacheId);
+    if (this.#ctx.table.get(target) !== mount) throw new StrataError('EINVAL', 'not a mount point'); // a concurrent unmount of it won
+    this.#ctx.abandonWrites(mount); // (writes still on their way: a write stream never ended, a stalled store)
+    // They drop what they began in the store (a multipart upload, staged blocks) while it is open.
+    await settlesWithin(this.#ctx.changesSettled(target), GIVE_UP_WAIT_MS);
+    this.#ctx.table.remove(target);
+    this.#ctx.state.delete(mount);
+    state.meta.clear();
+    if (!this.#ctx.mountByCacheId(state.cacheId)) await this.#ctx.pages.drop(state.cacheId + '\n', { prefix: true, force: true });
+    if (state.owned) await mount.rawStore.close?.();
   }
 
   /** The mounts, shortest path first; connector settings with secrets replaced by `'***'`. */

@@ -81,6 +81,28 @@ describe('unmount with changes on their way', () => {
   }
 });
 
+describe('mount below a mount being unmounted', () => {
+  it('fails with EBUSY, and the mount above goes as asked (it is not left in place with its writes refused)', async () => {
+    fs = new StrataFS();
+    const held = new Set<string>(['write']);
+    const gated = gatedStore(new MemoryStore(), held);
+    await fs.mount('/m', gated.store);
+    const arrived = gated.arrived('write');
+    const writing = fs.writeFile('/m/f', 'data');
+    await arrived;
+    const unmounting = fs.unmount('/m');
+    await expectCode(fs.mount('/m/n', 'memory://'), 'EBUSY');
+    gated.release();
+    await writing;
+    await unmounting;
+    expect(fs.mounts()).toEqual([]);
+    // The same store mounted again takes writes as before.
+    await fs.mount('/m', gated.store);
+    await fs.writeFile('/m/g', 'g');
+    expect((await fs.readFile('/m/f')).toString()).toBe('data');
+  });
+});
+
 describe('unmount with reads on their way', () => {
   it('a read whose bytes come after the unmount asks nothing more of the store (no version check) and fails with EINVAL', async () => {
     fs = new StrataFS();
