@@ -21,19 +21,31 @@ export function changeSeenFrom(changed: string, change: KeyChange, other: string
   const [inner, innerOwner] = splitCacheId(other);
   if (outerOwner !== innerOwner) return undefined;
   const { key, recursive } = change;
-  if (inner.startsWith(outer + '/')) {
+  const innerPart = partBelow(inner, outer);
+  if (innerPart !== undefined) {
     // `other` lies inside `changed`, at `below`.
-    const below = keyOfPath(inner.slice(outer.length + 1));
+    const below = keyOfPath(innerPart);
     if (key === below || key.startsWith(below + '/')) return { key: key.slice(below.length + 1), recursive };
     if (recursive && (key === '' || below.startsWith(key + '/'))) return { key: '', recursive: true };
     return undefined;
   }
-  if (outer.startsWith(inner + '/')) {
+  const outerPart = partBelow(outer, inner);
+  if (outerPart !== undefined) {
     // `changed` lies inside `other`, at `above`.
-    const above = keyOfPath(outer.slice(inner.length + 1));
+    const above = keyOfPath(outerPart);
     return { key: key === '' ? above : `${above}/${key}`, recursive };
   }
   return undefined;
+}
+
+/**
+ * The path of the URI `uri` below the URI `base` (`s3://b/data/2024` below `s3://b/data`:
+ * `2024`), when it lies strictly inside it; `base` may end with `/` (`file:///`, the root of a
+ * local file system).
+ */
+function partBelow(uri: string, base: string): string | undefined {
+  const dir = base.endsWith('/') ? base : base + '/';
+  return uri.startsWith(dir) && uri.length > dir.length ? uri.slice(dir.length) : undefined;
 }
 
 /**

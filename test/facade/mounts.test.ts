@@ -120,6 +120,29 @@ describe('mount table and namespace', () => {
     }
   });
 
+  it('a mount of the whole local file system (file:///) sees the changes made through a mount of a directory in it at once', async () => {
+    const fs2 = new StrataFS({ metadata: { syncInterval: -1 } });
+    const root = await tempDir('stratafs-overlap-root-');
+    try {
+      await fs2.mount('/host', 'file:///');
+      await fs2.mount('/dir', pathToFileURL(root.dir).href);
+      const seen = `/host${root.dir}`;
+      expect(await fs2.readdir(seen)).toEqual([]);
+      await fs2.writeFile('/dir/f.txt', 'v1');
+      expect(await fs2.readdir(seen)).toEqual(['f.txt']);
+      expect((await fs2.readFile(`${seen}/f.txt`)).toString()).toBe('v1');
+      await fs2.writeFile('/dir/f.txt', 'version 2');
+      expect((await fs2.readFile(`${seen}/f.txt`)).toString()).toBe('version 2');
+      await fs2.writeFile(`${seen}/g.txt`, 'g');
+      expect(await fs2.readdir('/dir')).toEqual(['f.txt', 'g.txt']);
+      await fs2.rm('/dir/f.txt');
+      expect(await fs2.readdir(seen)).toEqual(['g.txt']);
+    } finally {
+      await fs2.close();
+      await root.cleanup();
+    }
+  });
+
   it('moving a directory on a store without rename keeps its implicit sub-directories implicit', async () => {
     const store = new CountingStore('implicit', { rangeRead: true, list: true, copy: true, rename: false, directories: false });
     await fs.mount('/o', store);
