@@ -252,7 +252,7 @@ export class TreeOps {
   async copyLogicalTree(source: string, target: string, overwrite: boolean, signal?: AbortSignal): Promise<void> {
     const entries = [...(await this.ns.listDir(source, true, signal)).entries()].sort(([a], [b]) => depth(a) - depth(b) || (a < b ? -1 : a > b ? 1 : 0));
     const root = await this.ns.statInfo(target, signal);
-    if (root && root.type !== 'directory') throw new StrataError('ENOTDIR', `destination is a file: ${target}`);
+    if (root && root.type !== 'directory') throw this.#conflict('ENOTDIR', 'destination is a file', target);
     // Below a destination that does not exist yet, nothing is in the way.
     const existing: (FileInfo | undefined)[] = new Array(entries.length);
     if (root) await eachLimit([...entries.keys()], CONCURRENCY, async (i) => void (existing[i] = await this.ns.statInfo(joinPath(target, entries[i]![0]), signal)));
@@ -260,9 +260,9 @@ export class TreeOps {
       const found = existing[i];
       if (!found) return;
       const to = joinPath(target, rel);
-      if (entry.type === 'directory' && found.type === 'file') throw new StrataError('ENOTDIR', `destination is a file: ${to}`);
-      if (entry.type === 'file' && found.type === 'directory') throw new StrataError('EISDIR', `destination is a directory: ${to}`);
-      if (entry.type === 'file' && !overwrite) throw new StrataError('EEXIST', `destination exists: ${to}`);
+      if (entry.type === 'directory' && found.type === 'file') throw this.#conflict('ENOTDIR', 'destination is a file', to);
+      if (entry.type === 'file' && found.type === 'directory') throw this.#conflict('EISDIR', 'destination is a directory', to);
+      if (entry.type === 'file' && !overwrite) throw this.#conflict('EEXIST', 'destination exists', to);
     });
     if (!root) await this.makeDirectories(dirname(target), signal);
     // What this copy makes (shallower first), removed again when it fails: a retry then finds no
@@ -291,6 +291,11 @@ export class TreeOps {
       await this.#unmake(made);
       throw error;
     }
+  }
+
+  /** A destination of a recursive copy in the way: the error names it (its `path` and `mount`), as a single file's copy does. */
+  #conflict(code: 'ENOTDIR' | 'EISDIR' | 'EEXIST', detail: string, to: string): StrataError {
+    return new StrataError(code, detail, { path: to, mount: this.ctx.table.resolve(to)?.mount.path });
   }
 
   /**

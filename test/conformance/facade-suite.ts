@@ -267,10 +267,11 @@ export function describeFacadeConformance(name: string, makeStore: () => Promise
         for (let i = 0; i < 3; i++) {
           const error = await expectCode(fs.copy(p('src'), p('dst'), { recursive: true, overwrite: false }), 'EISDIR');
           expect(error.message).toContain('dst/c');
+          expect(error.path).toBe(p('dst/c')); // the destination in the way, as a single file's copy names it
         }
         expect(await fs.readdir(p('dst'), { recursive: true })).toEqual(['c', 'd']);
         await fs.rm(p('dst/c'), { recursive: true });
-        await expectCode(fs.copy(p('src'), p('dst'), { recursive: true, overwrite: false }), 'EEXIST');
+        expect((await expectCode(fs.copy(p('src'), p('dst'), { recursive: true, overwrite: false }), 'EEXIST')).path).toBe(p('dst/d'));
         expect(await fs.readdir(p('dst'), { recursive: true })).toEqual(['d']);
         await fs.copy(p('src'), p('dst'), { recursive: true });
         expect(await fs.readdir(p('dst'), { recursive: true })).toEqual(['a', 'b', 'c', 'd', 'sub', 'sub/e']);
