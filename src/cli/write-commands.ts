@@ -24,6 +24,7 @@ export function registerWriteCommands(program: Command, ctx: CliContext): void {
         await fs.rename(from, target, { signal: ctx.signal });
       } catch (error) {
         if (!(error instanceof StrataError && error.code === 'EXDEV')) throw error;
+        await refuseNonEmptyTarget(fs, from, target, ctx.signal);
         await fs.copy(from, target, { recursive: true, signal: ctx.signal });
         await fs.rm(from, { recursive: true, signal: ctx.signal });
       }
@@ -49,6 +50,18 @@ export function registerWriteCommands(program: Command, ctx: CliContext): void {
       const fs = await ctx.fs();
       for (const path of paths) await fs.mkdir(logical(path), { recursive: opts.parents === true, signal: ctx.signal });
     });
+}
+
+/**
+ * `ENOTEMPTY` when `src` is a directory and `dst` a directory with entries: a move across mounts
+ * (a copy, then a removal) does not merge into it, as a move within a mount and `mv(1)` do not.
+ */
+async function refuseNonEmptyTarget(fs: StrataFS, src: string, dst: string, signal: AbortSignal): Promise<void> {
+  if ((await fs.stat(src, { signal })).type !== 'directory') return;
+  const existing = await fs.stat(dst, { signal }).catch(() => undefined);
+  if (existing?.type === 'directory' && (await fs.readdir(dst, { signal })).length > 0) {
+    throw new StrataError('ENOTEMPTY', 'destination directory is not empty', { path: existing.path, op: 'rename' });
+  }
 }
 
 /** A logical path argument; `file:` paths are refused (only `cp` reaches outside). */

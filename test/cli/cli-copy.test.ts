@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorLine, workspace, type Workspace } from './cli-harness.js';
@@ -116,6 +116,31 @@ describe('stratafs cp / mv / rm / mkdir / du', () => {
     expect((await ws.run('mv', '/a/tree/moved.txt', '/b/moved.txt')).code).toBe(0);
     expect(await readFile(join(ws.b, 'moved.txt'), 'utf8')).toBe('moving');
     await expect(stat(join(ws.a, 'tree', 'moved.txt'))).rejects.toThrow();
+  });
+
+  it('mv of a directory across mounts onto a directory with entries fails ENOTEMPTY (exit 5), as within a mount, and merges nothing', async () => {
+    await mkdir(join(ws.a, 'merge-src'), { recursive: true });
+    await writeFile(join(ws.a, 'merge-src', 'new.txt'), 'new');
+    await writeFile(join(ws.a, 'merge-src', 'both.txt'), 'from a');
+    await mkdir(join(ws.b, 'merge-dst', 'merge-src'), { recursive: true });
+    await writeFile(join(ws.b, 'merge-dst', 'merge-src', 'both.txt'), 'from b');
+    await mkdir(join(ws.a, 'merge-within'), { recursive: true });
+    await mkdir(join(ws.a, 'merge-dst', 'merge-within'), { recursive: true });
+    await writeFile(join(ws.a, 'merge-dst', 'merge-within', 'kept.txt'), 'kept');
+    const within = await ws.run('mv', '/a/merge-within', '/a/merge-dst');
+    const across = await ws.run('mv', '/a/merge-src', '/b/merge-dst');
+    expect(within.code).toBe(5);
+    expect(within.stderr).toMatch(errorLine('ENOTEMPTY'));
+    expect(across.code).toBe(5);
+    expect(across.stderr).toMatch(errorLine('ENOTEMPTY', '/b/merge-dst/merge-src'));
+    expect(await filesBelow(join(ws.b, 'merge-dst'))).toEqual(['merge-src/both.txt']);
+    expect(await readFile(join(ws.b, 'merge-dst', 'merge-src', 'both.txt'), 'utf8')).toBe('from b');
+    expect(await filesBelow(join(ws.a, 'merge-src'))).toEqual(['both.txt', 'new.txt']);
+    // Onto an empty directory it moves.
+    await rm(join(ws.b, 'merge-dst', 'merge-src', 'both.txt'));
+    expect((await ws.run('mv', '/a/merge-src', '/b/merge-dst')).code).toBe(0);
+    expect(await filesBelow(join(ws.b, 'merge-dst'))).toEqual(['merge-src/both.txt', 'merge-src/new.txt']);
+    expect(existsSync(join(ws.a, 'merge-src'))).toBe(false);
   });
 
   it('mkdir, mkdir -p, rm, rm -r, rm -f', async () => {
