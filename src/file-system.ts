@@ -731,11 +731,12 @@ export class StrataFS {
       await this.#run('pin', target, async () => {
         checkOperationOptions(options, []);
         const pinned = await this.#setPinned(target, true, options?.signal);
-        this.#ctx.pages.takePinMisses(pinned.object, pinned.prefix); // only this pin's misses count
+        const missed = (): boolean => pinned.map(({ object, prefix }) => this.#ctx.pages.takePinMisses(object, prefix)).includes(true);
+        missed(); // only this pin's misses count
         await this.load(target, { recursive: true, signal: options?.signal });
         await this.#ctx.pages.settle(); // pages cached before the pin are written to disk as pinned
         this.#checkOpen(); // pages that missed the cache because it closed meanwhile are no lack of space
-        if (this.#ctx.pages.takePinMisses(pinned.object, pinned.prefix)) {
+        if (missed()) {
           throw new StrataError('ENOSPC', 'the pinned data does not fit in the cache; what fits stays pinned until unpin');
         }
       });
@@ -747,7 +748,7 @@ export class StrataFS {
     return withFanOutSignal(options, async (options) => {
       const target = normalizePath(path, 'unpin');
       checkOperationOptions(options, []);
-      await this.#run('unpin', target, () => this.#setPinned(target, false, options?.signal));
+      await this.#run('unpin', target, async () => void (await this.#setPinned(target, false, options?.signal)));
     });
   }
 
@@ -917,23 +918,34 @@ export class StrataFS {
     }
   }
 
-  /** Pins or unpins a file or a directory; resolves the object id (or id prefix) it applied to. */
-  async #setPinned(target: string, pinned: boolean, signal?: AbortSignal): Promise<{ object: string; prefix: boolean }> {
+  /**
+   * Pins or unpins a file or a directory (with the mounts below it, of a directory of the
+   * namespace too); resolves the object ids (or id prefixes) it applied to.
+   */
+  async #setPinned(target: string, pinned: boolean, signal?: AbortSignal): Promise<Array<{ object: string; prefix: boolean }>> {
     await this.#ready();
     const info = await this.#ns.statInfo(target, signal);
     if (!info) throw await this.#ns.missing(target, signal);
-    const { mount, key } = this.#ctx.resolveMounted(target);
-    const cacheId = this.#ctx.state.get(mount)!.cacheId;
-    const prefix = info.type !== 'file';
+    if (info.type === 'file') {
+      const { mount, key } = this.#ctx.resolveMounted(target);
+      const object = objectId(this.#ctx.state.get(mount)!.cacheId, key);
+      await this.#ctx.pages.setPinned(object, pinned);
+      return [{ object, prefix: false }];
+    }
+    const under = this.#ctx.mountsUnder(target);
     // A directory that cannot be listed fails the pin (ENOTSUP) before anything is pinned.
-    if (pinned && prefix) {
-      for (const { mount: under } of this.#ctx.mountsUnder(target)) {
-        if (!under.store.capabilities.list) throw new StrataError('ENOTSUP', `the store ${under.uri} cannot list directories (capabilities.list is false)`);
+    if (pinned) {
+      for (const { mount } of under) {
+        if (!mount.store.capabilities.list) throw new StrataError('ENOTSUP', `the store ${mount.uri} cannot list directories (capabilities.list is false)`);
       }
     }
-    const object = prefix ? objectId(cacheId, key === '' ? '' : key + '/') : objectId(cacheId, key);
-    await this.#ctx.pages.setPinned(object, pinned, { prefix });
-    return { object, prefix };
+    const applied: Array<{ object: string; prefix: boolean }> = [];
+    for (const { mount, key } of under) {
+      const object = objectId(this.#ctx.state.get(mount)!.cacheId, key === '' ? '' : key + '/');
+      await this.#ctx.pages.setPinned(object, pinned, { prefix: true });
+      applied.push({ object, prefix: true });
+    }
+    return applied;
   }
 
   /** `ENOTDIR` when `path` names a directory by its ending (see `namesDirectory`) and `target` is a file. */

@@ -60,6 +60,32 @@ describe('cache coherence', () => {
     await handle.close();
   });
 
+  it('a pin of a directory holding mount points (or of a directory of the namespace above them) keeps their files too; unpin lets them go', async () => {
+    const fs = make({ cache: { pageSize: PAGE, memory: { capacity: 16 * PAGE }, disk: { dir: cache.dir, capacity: 16 * PAGE } } });
+    await fs.mount('/top/m', 'memory://');
+    await fs.mount('/top/m/n', 'memory://');
+    await fs.mount('/top/o', 'memory://');
+    await fs.mount('/other', 'memory://');
+    await fs.writeFile('/top/m/a.bin', fill(1, 2), { writeType: 'THROUGH' });
+    await fs.writeFile('/top/m/n/b.bin', fill(2, 2), { writeType: 'THROUGH' });
+    await fs.writeFile('/top/o/c.bin', fill(3, 2), { writeType: 'THROUGH' });
+    const cached = async (): Promise<number[]> => Promise.all(['/top/m/a.bin', '/top/m/n/b.bin', '/top/o/c.bin'].map(async (path) => (await fs.stat(path)).cached));
+    const press = async (): Promise<void> => {
+      for (let i = 0; i < 8; i++) await fs.load(`/other/f${i}.bin`);
+    };
+    for (let i = 0; i < 8; i++) await fs.writeFile(`/other/f${i}.bin`, fill(10 + i, 4), { writeType: 'THROUGH' });
+    await fs.pin('/top/m');
+    await press();
+    expect((await cached()).slice(0, 2)).toEqual([2 * PAGE, 2 * PAGE]);
+    await fs.unpin('/top/m');
+    await fs.pin('/top'); // no store holds /top: a directory of the namespace
+    await press();
+    expect(await cached()).toEqual([2 * PAGE, 2 * PAGE, 2 * PAGE]);
+    await fs.unpin('/top');
+    await press();
+    expect(await cached()).toEqual([0, 0, 0]);
+  });
+
   for (const disk of [false, true]) {
     const tier = disk ? 'disk' : 'memory';
     it(`rewriting a pinned file keeps its new version pinned, not the old ones (${tier} tier)`, async () => {
