@@ -114,10 +114,17 @@ export class StrataFS {
     this.#sources = new PageSources(this.#ctx, this.#ns, () => this.#ready());
     this.#tree = new TreeOps(this.#ctx, this.#ns, this.#writer, this.#sources);
     this.#mover = new Mover(this.#ctx, this.#tree);
+    this.#keepOnlyMounted();
     if (resolved.disk || resolved.shared) {
       this.#diskReady = this.#openTiers();
       this.#diskReady.catch(() => undefined);
     }
+  }
+
+  /** Pages that arrive for a store no longer mounted (a read begun before its unmount) are not cached: the unmount dropped its pages. */
+  #keepOnlyMounted(): void {
+    const ctx = this.#ctx;
+    ctx.pages.cacheable = (object) => ctx.mountByCacheId(object.slice(0, object.indexOf('\n'))) !== undefined;
   }
 
   /** Opens the disk tier (and its write-back uploader), then the shared tier. */
@@ -132,6 +139,7 @@ export class StrataFS {
       const cache = { tier: opened.tier, journal };
       ctx.disk = cache;
       ctx.pages = new PageCache(pageSize, ctx.pages.memory, cache.tier, retry, timeout ?? BODY_STALL_MS);
+      this.#keepOnlyMounted();
       // Pending writes go to a writable mount of their store only: a read-only one is never written to.
       ctx.writeBack = new WriteBack(cache.journal, retry, (cacheId) => ctx.mountByCacheId(cacheId, true), (m, key, info, data) => this.#writer.afterUpload(m, key, info, data), ctx.locks, ctx.keepBudget);
     }

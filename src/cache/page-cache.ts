@@ -105,6 +105,8 @@ export class PageCache {
   shared: SharedTier | undefined;
   /** Whether an object's pages may go to the shared tier (not those of process-local stores). */
   shareable: (object: string) => boolean = () => true;
+  /** Whether an object's pages may be cached at all (not those of a store no longer mounted, fetched by a read begun before). */
+  cacheable: (object: string) => boolean = () => true;
   #diskTier: DiskTier | undefined;
   #diskOffUntil = 0;
   #diskWarned = false;
@@ -634,7 +636,7 @@ export class PageCache {
    * goes to memory only, unless it is pinned or `opts.warming`.
    */
   #admit(id: PageId, page: Buffer, opts: Pick<PageReadOptions, 'readType' | 'warming'>, pinned: boolean): void {
-    if (opts.readType === 'NO_CACHE') return;
+    if (opts.readType === 'NO_CACHE' || !this.cacheable(id.object)) return;
     const disk = this.disk;
     const toDisk = disk !== undefined && this.#diskWriting.tryTake(page.length, pinned || opts.warming === true);
     // Begun before the page can be evicted: it is not recycled while it is being written.

@@ -124,6 +124,27 @@ describe('unmount with reads on their way', () => {
   });
 });
 
+describe('load and reads on their way at an unmount', () => {
+  it('end with their data, and cache none of it: the unmount left no page of the store behind', async () => {
+    fs = new StrataFS({ cache: { pageSize: 4096 } });
+    const held = new Set<string>();
+    const inner = new MemoryStore();
+    const gated = gatedStore(inner, held);
+    await fs.mount('/m', gated.store);
+    const data = Buffer.alloc(16 * 4096, 7);
+    await fs.writeFile('/m/f', data, { writeType: 'THROUGH' });
+    expect(fs.stats().memory.pages).toBe(0);
+    held.add('read');
+    const arrived = gated.arrived('read');
+    const loading = fs.load('/m/f');
+    await arrived;
+    await fs.unmount('/m');
+    gated.release();
+    await loading;
+    expect(fs.stats().memory.pages).toBe(0);
+  });
+});
+
 describe('close with calls on their way', () => {
   it('calls made once close() was called fail at once with the closed error, also before it resolves', async () => {
     fs = new StrataFS();
