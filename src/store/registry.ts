@@ -23,6 +23,7 @@ export async function createStore(uri: string, options: StoreSettings = {}): Pro
   if (typeof uri !== 'string' || uri.length === 0) throw invalid('store URI must be a non-empty string');
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f\s\\]/.test(uri)) throw invalid('store URI must not contain whitespace, control characters or backslashes');
+  checkWrittenPath(uri);
   let parsed: URL;
   try {
     parsed = new URL(uri);
@@ -40,6 +41,20 @@ export async function createStore(uri: string, options: StoreSettings = {}): Pro
   const gaps = underStoreGaps(store);
   if (gaps.length > 0) throw invalid(`the factory for '${scheme}:' did not return an UnderStore (it lacks ${gaps.join(', ')})`);
   return store;
+}
+
+/**
+ * `EINVAL` for what URL parsing would silently change into another store: a path after the
+ * scheme that is not absolute (`file:data` would be `/data`, not `./data`), and `.` or `..`
+ * segments, also `%`-encoded (`file:///srv/%2e%2e/etc` would be `/etc`).
+ */
+function checkWrittenPath(uri: string): void {
+  const colon = uri.indexOf(':');
+  if (colon > 0 && /^[a-z][a-z0-9+.-]*$/i.test(uri.slice(0, colon)) && !uri.startsWith('/', colon + 1)) {
+    throw invalid('store URI must be absolute: scheme:// then the bucket, host or path (e.g. file:///abs/dir, s3://bucket/prefix)');
+  }
+  const path = uri.replace(/[?#].*$/s, '');
+  if (/\/(?:\.|%2e){1,2}(?=\/|$)/i.test(path)) throw invalid('store URI must not contain "." or ".." path segments');
 }
 
 /** True when `value` has the shape of an {@link UnderStore}. */

@@ -44,4 +44,20 @@ describe('store URIs', () => {
       }
     });
   }
+
+  it('a URI that URL parsing would turn into another store is refused: a relative path, "." or ".." segments (also %-encoded)', async () => {
+    const fs = new StrataFS({ cache: { memory: false } });
+    try {
+      const uris = ['file:tmp', 'file:', 'memory:name', 'file:///tmp/../etc', 'file:///tmp/./x', 'file:///tmp/%2e%2e/etc', 'file:///tmp/%2E.', 'memory://n/../x', 's3://data/a/..'];
+      for (const [i, uri] of uris.entries()) {
+        await expect(fs.mount(`/m${i}`, uri, { options: uri.startsWith('s3') ? connectors[0]![2] : {} }), uri).rejects.toMatchObject({ code: 'EINVAL' });
+      }
+      expect(fs.mounts()).toEqual([]);
+      // Names that only start with dots are names.
+      await fs.mount('/dots', 'memory://n/..x/.y/...');
+      expect(fs.mounts()[0]!.uri).toBe('memory://n/..x/.y/...');
+    } finally {
+      await fs.close();
+    }
+  });
 });
