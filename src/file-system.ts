@@ -713,16 +713,17 @@ export class StrataFS {
         if (resolved) this.#ctx.stateOf(resolved.mount).meta.forgetMissing(resolved.key);
         const info = await this.#ns.statInfo(target, options?.signal);
         if (!info) throw await this.#ns.missing(target, options?.signal);
+        if (info.type === 'directory' && !recursive) {
+          // (Mount points below it, and the directories of the namespace leading to them, are sub-directories too.)
+          const children = await this.#ns.listDir(target, false, options?.signal);
+          if ([...children.values()].some((c) => c.type === 'directory')) throw new StrataError('EISDIR', 'free of a directory with sub-directories needs { recursive: true }');
+        }
         for (const { mount, key } of this.#ctx.mountsUnder(target)) {
           const state = this.#ctx.state.get(mount)!;
           if (info.type === 'file') {
             await this.#ctx.pages.drop(objectId(state.cacheId, key));
             state.meta.forget(key);
           } else {
-            if (!recursive && this.#ctx.table.resolve(target)!.mount === mount) {
-              const children = await this.#ns.listDir(target, false, options?.signal);
-              if ([...children.values()].some((c) => c.type === 'directory')) throw new StrataError('EISDIR', 'free of a directory with sub-directories needs { recursive: true }');
-            }
             await this.#ctx.pages.drop(objectId(state.cacheId, key === '' ? '' : key + '/'), { prefix: true });
             state.meta.forgetBelow(key);
             state.meta.forget(key);

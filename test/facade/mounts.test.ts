@@ -274,6 +274,16 @@ describe('mount table and namespace', () => {
     }
   });
 
+  it('free of a directory of the namespace above mounts needs recursive (EISDIR), as any directory with sub-directories, then drops their pages', async () => {
+    await fs.mount('/top/m', 'memory://');
+    await fs.writeFile('/top/m/f', 'data');
+    await fs.readFile('/top/m/f');
+    expect((await fs.stat('/top/m/f')).cached).toBe(4);
+    for (const path of ['/top', '/']) await expectCode(fs.free(path), 'EISDIR');
+    await fs.free('/top', { recursive: true });
+    expect((await fs.stat('/top/m/f')).cached).toBe(0);
+  });
+
   it('unmount drops the mount and its cache', async () => {
     await fs.mount('/m', 'memory://');
     await fs.writeFile('/m/f', 'data');
