@@ -44,9 +44,10 @@ export interface Resolved {
 export class MountTable {
   #mounts = new Map<string, Mount>();
 
-  /** All mounts, shortest mount point first. */
+  /** All mounts, shortest mount point first (fewest components; then by path, whatever the locale). */
   list(): Mount[] {
-    return [...this.#mounts.values()].sort((a, b) => a.path.localeCompare(b.path));
+    const depth = (path: string): number => (path === '/' ? 0 : path.split('/').length - 1);
+    return [...this.#mounts.values()].sort((a, b) => depth(a.path) - depth(b.path) || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   }
 
   /** The mount exactly at `path`, if any. */

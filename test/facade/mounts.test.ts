@@ -212,6 +212,11 @@ describe('mount table and namespace', () => {
     await expectCode(fs.unmount('/nothing'), 'EINVAL');
   });
 
+  it('mounts() lists the shortest mount points first, then by path', async () => {
+    for (const path of ['/zzz/y', '/a/b/c', '/zzz', '/B', '/a', '/']) await fs.mount(path, 'memory://');
+    expect(fs.mounts().map((m) => m.path)).toEqual(['/', '/B', '/a', '/zzz', '/zzz/y', '/a/b/c']);
+  });
+
   it('read-only mounts refuse every write with EROFS', async () => {
     const store = new MemoryStore();
     await store.write('seed.txt', Buffer.from('seed'));
