@@ -153,9 +153,11 @@ export class TreeOps {
     const dstState = this.ctx.stateOf(dst.mount);
     const srcState = this.ctx.stateOf(src.mount);
     const pendingSource = this.ctx.disk?.journal.find(srcState.cacheId, src.key);
-    if (src.mount.store === dst.mount.store && !pendingSource && src.mount.store.capabilities.copy && src.mount.store.copy) {
+    // One store (one mount, or one store object mounted at two paths) copies by itself.
+    const store = dst.mount.store;
+    if (src.mount.rawStore === dst.mount.rawStore && !pendingSource && store.capabilities.copy && store.copy) {
       // Another process's upload of a pending write of the destination lands before the copy, never after it.
-      const info = await this.ctx.replacingInStore(dst.mount, dst.key, () => src.mount.store.copy!(src.key, dst.key, { signal }), signal);
+      const info = await this.ctx.replacingInStore(dst.mount, dst.key, () => store.copy!(src.key, dst.key, { signal }), signal);
       await this.ctx.pages.drop(objectId(dstState.cacheId, dst.key), { force: true });
       dstState.meta.written(dst.key, info);
       return;

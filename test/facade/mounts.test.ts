@@ -289,6 +289,20 @@ describe('mount table and namespace', () => {
     expect((await fs.stat('/top/m/f')).cached).toBe(0);
   });
 
+  it('a copy between two mounts of one store object is made by the store itself, not streamed through', async () => {
+    const store = new CountingStore('twice');
+    await fs.mount('/x', store);
+    await fs.mount('/y', store, { readOnly: true });
+    const data = Buffer.alloc(3 * 1024 * 1024, 5);
+    await fs.writeFile('/x/big.bin', data);
+    await fs.free('/x/big.bin');
+    store.reset();
+    await fs.copy('/y/big.bin', '/x/copy.bin');
+    expect(store.count('copy')).toBe(1);
+    expect(store.count('read')).toBe(0);
+    expect((await fs.readFile('/y/copy.bin')).equals(data)).toBe(true);
+  });
+
   it('unmount drops the mount and its cache', async () => {
     await fs.mount('/m', 'memory://');
     await fs.writeFile('/m/f', 'data');
