@@ -250,8 +250,9 @@ export class StrataFS {
     // The changes on their way through the mount (or through a tree holding it) finish against
     // it first, whole; a store call that never answers does not hold the unmount up for ever.
     await settlesWithin(this.#ctx.changesSettled(target), CLOSE_WAIT_MS);
-    // The store's pending writes are uploaded now, unless a twin mount that stays will upload them.
-    const twin = [...this.#ctx.state].some(([other, s]) => other !== mount && s.cacheId === state.cacheId && !other.readOnly);
+    // The store's pending writes are uploaded now, unless a twin mount that stays will upload them
+    // (one being unmounted too does not stay).
+    const twin = [...this.#ctx.state].some(([other, s]) => other !== mount && s.cacheId === state.cacheId && !other.readOnly && !this.#unmounting.has(other.path));
     if (!twin) await this.#ctx.writeBack?.drain(state.cacheId);
     if (this.#ctx.table.get(target) !== mount) throw new StrataError('EINVAL', 'not a mount point'); // a concurrent unmount of it won
     this.#ctx.abandonWrites(mount); // (writes still on their way: a write stream never ended, a stalled store)

@@ -486,6 +486,22 @@ describe('disk tier and write types through the facade', () => {
     await expect.poll(async () => (await store.inner.stat('f.txt'))?.size, { timeout: 15_000, interval: 200 }).toBe(10);
   });
 
+  it('unmounting both of two twin mounts at once uploads their pending writes (neither leaves them to the other)', async () => {
+    const fs = make({ retry: { attempts: 2, minDelay: 10, maxDelay: 20 } });
+    const { store, outage } = storeWithOutage('twins-both');
+    let attempts = 0;
+    const failing = store.write.bind(store);
+    store.write = (key, body, opts) => (attempts++, failing(key, body, opts));
+    await fs.mount('/a', store);
+    await fs.mount('/b', store);
+    await fs.writeFile('/a/f.txt', 'async data', { writeType: 'ASYNC_THROUGH' });
+    await expect.poll(() => attempts, { timeout: 5_000, interval: 20 }).toBeGreaterThan(0); // its background upload failed
+    outage.down = false;
+    await Promise.all([fs.unmount('/a'), fs.unmount('/b')]);
+    expect((await store.inner.stat('f.txt'))?.size).toBe(10);
+    expect(fs.stats().pendingWrites).toBe(0);
+  });
+
   it('a read-only mount never uploads pending writes into its store; persist there is EROFS', async () => {
     const first = make({ retry: { attempts: 1, minDelay: 10, maxDelay: 20 } });
     const { store, outage } = storeWithOutage('read-only');
