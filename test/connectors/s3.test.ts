@@ -22,9 +22,7 @@ import { unknownSizeStream, everythingShown, catchError } from '../support/helpe
 
 const MiB = 1024 * 1024;
 
-// s3rver 3.7.1 decodes x-amz-copy-source with decodeURI, so a key with '+', '#', '?', '&' or '='
-// (which S3 wants %-encoded there) is not found; on S3 this passes.
-describeStoreConformance('s3', () => makeS3Store(), { skip: { 'copy: keys with special characters': 's3rver decodes CopySource with decodeURI' } });
+describeStoreConformance('s3', () => makeS3Store());
 
 describeFacadeConformance('s3', () => makeS3Store());
 
@@ -286,9 +284,7 @@ describe('S3Store: batch delete and copy', () => {
     }
   });
 
-  // s3rver 3.7.1 bug: it decodes x-amz-copy-source with decodeURI, so an encoded '+' (%2B), which S3
-  // requires, is not turned back into '+' and the source is not found. On S3 this passes.
-  it.skip("copies keys with '+' (s3rver: CopySource '+' decoding)", async () => {
+  it("copies keys with '+' (sent as %2B, which S3 requires)", async () => {
     const store = await makeS3Store();
     try {
       await store.write('a+b.txt', Buffer.from('plus'));

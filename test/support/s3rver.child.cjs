@@ -6,6 +6,11 @@
 // temp name is short (a long key still fits the file system's name limit) and does not end in
 // s3rver's object suffix, so listings never show it.
 //
+// A second fix: s3rver reads `x-amz-copy-source` with `decodeURI`, which leaves `%2B`, `%3F`,
+// `%23`, `%26`, `%3D`, `%3B`, `%40`… encoded, so a copy of a key holding `+`, `?`, `#`, `&`,
+// `=`, `;` or `@` fails NoSuchKey, where S3 decodes the whole value. Here the header is handed
+// to s3rver in the form its `decodeURI` turns into the key S3 would read.
+//
 // It relies on s3rver's FilesystemStore at that exact version: its `putObject(object)` (returns
 // `{ size, md5 }`), `getResourcePath` and `putMetadata`. Started by test/support/s3-server.ts.
 'use strict';
@@ -41,6 +46,14 @@ FilesystemStore.prototype.putObject = async function putWholeObject(object) {
   const digest = md5.digest('hex');
   await this.putMetadata(object.bucket, object.key, object.metadata, digest);
   return { size, md5: digest };
+};
+
+const objectController = require('s3rver/lib/controllers/object');
+const putObjectCopy = objectController.putObjectCopy;
+objectController.putObjectCopy = function putObjectCopyDecoded(ctx) {
+  const source = ctx.headers['x-amz-copy-source'];
+  if (typeof source === 'string') ctx.headers['x-amz-copy-source'] = encodeURI(decodeURIComponent(source));
+  return putObjectCopy.call(this, ctx);
 };
 
 require('s3rver/bin/s3rver.js');
