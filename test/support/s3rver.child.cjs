@@ -11,8 +11,13 @@
 // `=`, `;` or `@` fails NoSuchKey, where S3 decodes the whole value. Here the header is handed
 // to s3rver in the form its `decodeURI` turns into the key S3 would read.
 //
+// A third: s3rver's delimited listing skips every directory of its store below a common prefix,
+// so a sub-directory holding only deeper keys (`a/b/c/x.txt` listed from `a/`) is left out. Here
+// a delimited listing walks the whole prefix and folds the keys into common prefixes itself.
+//
 // It relies on s3rver's FilesystemStore at that exact version: its `putObject(object)` (returns
-// `{ size, md5 }`), `getResourcePath` and `putMetadata`. Started by test/support/s3-server.ts.
+// `{ size, md5 }`), `getResourcePath`, `putMetadata` and `listObjects(bucket, options)`, and on
+// its object controller's `putObjectCopy(ctx)`. Started by test/support/s3-server.ts.
 'use strict';
 const { createHash, randomBytes } = require('node:crypto');
 const { createWriteStream } = require('node:fs');
@@ -46,6 +51,26 @@ FilesystemStore.prototype.putObject = async function putWholeObject(object) {
   const digest = md5.digest('hex');
   await this.putMetadata(object.bucket, object.key, object.metadata, digest);
   return { size, md5: digest };
+};
+
+const listObjects = FilesystemStore.prototype.listObjects;
+FilesystemStore.prototype.listObjects = async function listObjectsUnderEveryPrefix(bucket, options) {
+  const { delimiter = '', prefix = '', maxKeys = Infinity } = options;
+  if (!delimiter) return listObjects.call(this, bucket, options);
+  const all = await listObjects.call(this, bucket, { ...options, delimiter: '', maxKeys: Infinity });
+  const commonPrefixes = new Set();
+  const objects = [];
+  let isTruncated = false;
+  for (const object of all.objects) {
+    const at = object.key.slice(prefix.length).indexOf(delimiter);
+    if (at !== -1) commonPrefixes.add(object.key.slice(0, prefix.length + at + 1));
+    else if (objects.length < maxKeys) objects.push(object);
+    else {
+      isTruncated = true;
+      break;
+    }
+  }
+  return { objects, commonPrefixes: [...commonPrefixes].sort(), isTruncated };
 };
 
 const objectController = require('s3rver/lib/controllers/object');
