@@ -15,9 +15,14 @@
 // so a sub-directory holding only deeper keys (`a/b/c/x.txt` listed from `a/`) is left out. Here
 // a delimited listing walks the whole prefix and folds the keys into common prefixes itself.
 //
+// A fourth: s3rver parses a batch delete's keys with its XML parser's defaults, which trim
+// whitespace and read `1e3` as a number, so ` a` or `1e3` in a batch is not the key deleted.
+// Here a batch delete's body is parsed with keys kept as sent.
+//
 // It relies on s3rver's FilesystemStore at that exact version: its `putObject(object)` (returns
 // `{ size, md5 }`), `getResourcePath`, `putMetadata` and `listObjects(bucket, options)`, and on
-// its object controller's `putObjectCopy(ctx)`. Started by test/support/s3-server.ts.
+// its object controller's `putObjectCopy(ctx)`, and on fast-xml-parser 3's `parse(xml, options)`.
+// Started by test/support/s3-server.ts.
 'use strict';
 const { createHash, randomBytes } = require('node:crypto');
 const { createWriteStream } = require('node:fs');
@@ -71,6 +76,13 @@ FilesystemStore.prototype.listObjects = async function listObjectsUnderEveryPref
     }
   }
   return { objects, commonPrefixes: [...commonPrefixes].sort(), isTruncated };
+};
+
+const xmlParser = require(require.resolve('fast-xml-parser', { paths: [require.resolve('s3rver')] }));
+const parseXml = xmlParser.parse;
+xmlParser.parse = function parseKeysAsSent(xml, options, validation) {
+  const keysAsSent = /<Delete[\s>]/.test(xml) ? { ...options, trimValues: false, parseNodeValue: false } : options;
+  return parseXml.call(this, xml, keysAsSent, validation);
 };
 
 const objectController = require('s3rver/lib/controllers/object');
