@@ -570,36 +570,42 @@ export class StrataFS {
       await this.#run('rename', source, async () => {
         checkOperationOptions(options, []);
         this.#seePendingWrites();
-        const info = await this.#ns.statInfo(source, options?.signal);
-        if (!info) throw await this.#ns.missing(source, options?.signal);
-        if (fileNamedAsDirectory(info, from, to)) throw notADirectory();
-        if (source === target) return;
-        if (isSameOrBelow(target, source)) throw invalid('cannot move a directory into itself');
-        if (this.#ctx.table.get(source) || this.#ctx.table.hasMountsBelow(source)) throw new StrataError('EBUSY', 'is or holds a mount point');
-        const src = this.#ctx.writable(source);
-        const dst = await this.#atDestination(target, () => this.#ctx.writable(target));
-        if (src.mount !== dst.mount) throw new StrataError('EXDEV', `cannot rename across mounts (${src.mount.path} -> ${dst.mount.path}); use copy + rm`);
-        await this.#ready();
-        const { cacheId } = this.#ctx.stateOf(src.mount);
-        // Another process's upload of a pending write of the source (or below it) lands first, then
-        // the others go to the store: none lands after the move, under the old name.
-        const held = (await this.#ctx.writeBack?.holdUploads(cacheId, src.key, options?.signal, info.type === 'directory')) ?? [];
-        try {
-          await this.#ctx.writeBack?.persistKey(cacheId, src.key, false, options?.signal);
-        } finally {
-          this.#ctx.writeBack?.releaseAll(held);
-        }
-        // The same move again, after the store failed to remove the source of the tree it copied: it ends there.
-        if (info.type === 'directory' && (await this.#mover.finishLeftOver(src, dst, options?.signal))) return;
-        const existing = await this.#atDestination(target, async () => {
-          const found = await this.#ns.statInfo(target, options?.signal);
-          await this.#tree.checkMoveTarget(info, found, target, options?.signal);
-          await this.#writer.ensureParent(dst, options?.signal);
-          return found;
-        });
-        await this.#mover.move(src, dst, info, existing, options?.signal);
+        // Moves of one source run one after another: the second finds it gone, as on a file system.
+        await this.#mover.inTurn(source, () => this.#renameChecked(source, target, from, to, options), options?.signal);
       }, target);
     });
+  }
+
+  /** {@link rename} of normalised paths, once the moves of `source` asked before it have ended. */
+  async #renameChecked(source: string, target: string, from: string, to: string, options: OperationOptions | undefined): Promise<void> {
+    const info = await this.#ns.statInfo(source, options?.signal);
+    if (!info) throw await this.#ns.missing(source, options?.signal);
+    if (fileNamedAsDirectory(info, from, to)) throw notADirectory();
+    if (source === target) return;
+    if (isSameOrBelow(target, source)) throw invalid('cannot move a directory into itself');
+    if (this.#ctx.table.get(source) || this.#ctx.table.hasMountsBelow(source)) throw new StrataError('EBUSY', 'is or holds a mount point');
+    const src = this.#ctx.writable(source);
+    const dst = await this.#atDestination(target, () => this.#ctx.writable(target));
+    if (src.mount !== dst.mount) throw new StrataError('EXDEV', `cannot rename across mounts (${src.mount.path} -> ${dst.mount.path}); use copy + rm`);
+    await this.#ready();
+    const { cacheId } = this.#ctx.stateOf(src.mount);
+    // Another process's upload of a pending write of the source (or below it) lands first, then
+    // the others go to the store: none lands after the move, under the old name.
+    const held = (await this.#ctx.writeBack?.holdUploads(cacheId, src.key, options?.signal, info.type === 'directory')) ?? [];
+    try {
+      await this.#ctx.writeBack?.persistKey(cacheId, src.key, false, options?.signal);
+    } finally {
+      this.#ctx.writeBack?.releaseAll(held);
+    }
+    // The same move again, after the store failed to remove the source of the tree it copied: it ends there.
+    if (info.type === 'directory' && (await this.#mover.finishLeftOver(src, dst, options?.signal))) return;
+    const existing = await this.#atDestination(target, async () => {
+      const found = await this.#ns.statInfo(target, options?.signal);
+      await this.#tree.checkMoveTarget(info, found, target, options?.signal);
+      await this.#writer.ensureParent(dst, options?.signal);
+      return found;
+    });
+    await this.#mover.move(src, dst, info, existing, options?.signal);
   }
 
   /**

@@ -12,6 +12,7 @@ import { StrataError, toStrataError } from '../errors.js';
 import type { FileInfo } from '../options.js';
 import type { Resolved } from '../mount/mount-table.js';
 import { objectId, versionOf } from '../cache/page-id.js';
+import { KeyLock } from '../cache/key-lock.js';
 import { joinPath } from '../path.js';
 import type { FsContext } from './context.js';
 import type { TreeOps } from './tree.js';
@@ -22,11 +23,23 @@ import { moveKey, walkTree, type TreeEntry } from '../ops/tree-walk.js';
 export class Mover {
   /** Directory moves whose source the store failed to remove: by source and destination, the version of each file copied. */
   readonly #leftOvers = new Map<string, Map<string, string>>();
+  /** Moves by logical source path, one at a time per source. */
+  readonly #sources = new KeyLock();
 
   constructor(
     private readonly ctx: FsContext,
     private readonly tree: TreeOps,
   ) {}
+
+  /**
+   * Runs `fn`, a move of the logical path `source`, once the moves of `source` asked before it
+   * have ended: of two moves of one file or directory at once, the second then finds it gone
+   * (`ENOENT`), as on a file system, instead of copying it a second time on a store without
+   * its own rename. An abort of `signal` while it waits leaves the queue.
+   */
+  inTurn<T>(source: string, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    return this.#sources.run(source, fn, { signal });
+  }
 
   /**
    * Moves `src` (described by `info`) to `dst` of the same mount; `existing` is what was at

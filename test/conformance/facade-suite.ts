@@ -231,6 +231,21 @@ export function describeFacadeConformance(name: string, makeStore: () => Promise
         await expectCode(fs.rename(p('nothing'), p('x')), 'ENOENT');
       }, ['list']);
 
+      test('two renames of one file or directory at once: one moves it, the other fails ENOENT', async () => {
+        await fs.writeFile(p('claim.txt'), 'job');
+        const files = await Promise.allSettled([fs.rename(p('claim.txt'), p('one.txt')), fs.rename(p('claim.txt'), p('two.txt'))]);
+        expect(files.map((r) => (r.status === 'fulfilled' ? 'ok' : (r.reason as { code?: string }).code)).sort()).toEqual(['ENOENT', 'ok']);
+        expect([await fs.exists(p('claim.txt')), await fs.exists(p('one.txt')), await fs.exists(p('two.txt'))].filter(Boolean)).toHaveLength(1);
+        await fs.writeFile(p('d/x'), 'x');
+        await fs.writeFile(p('d/sub/y'), 'y');
+        const dirs = await Promise.allSettled([fs.rename(p('d'), p('e')), fs.rename(p('d'), p('f'))]);
+        expect(dirs.map((r) => (r.status === 'fulfilled' ? 'ok' : (r.reason as { code?: string }).code)).sort()).toEqual(['ENOENT', 'ok']);
+        expect(await fs.exists(p('d'))).toBe(false);
+        const moved = (await fs.exists(p('e'))) ? 'e' : 'f';
+        expect(await fs.exists(p(moved === 'e' ? 'f' : 'e'))).toBe(false);
+        expect(await fs.readdir(p(moved), { recursive: true })).toEqual(['sub', 'sub/y', 'x']);
+      }, ['list']);
+
       test('rename: a directory has a marker at its destination only where it had one', async () => {
         await fs.writeFile(p('implicit/x/1'), 'one'); // no directory made: implicit on an object store
         await fs.mkdir(p('marked/m'), { recursive: true });
