@@ -639,7 +639,7 @@ export class StrataFS {
           return resolved;
         });
         if (info.type === 'file') {
-          await this.#tree.copyFile(this.#ctx.resolveMounted(source), dst, options?.signal);
+          await this.#tree.copyFile(this.#ctx.resolveMounted(source), dst, options?.signal, overwrite);
           return;
         }
         await this.#tree.copyLogicalTree(source, target, overwrite, options?.signal);

@@ -143,10 +143,17 @@ export class TreeOps {
     if (info.type === 'directory' && (await this.ns.listDir(target, false, signal)).size > 0) throw new StrataError('ENOTEMPTY', 'destination directory is not empty');
   }
 
-  /** Copies one file: server-side within a store that can, else streamed through. */
-  async copyFile(src: Resolved, dst: Resolved, signal?: AbortSignal): Promise<void> {
+  /**
+   * Copies one file: server-side within a store that can, else streamed through. Without
+   * `overwrite`, a file found at `dst` in its turn fails it with `EEXIST`: of two such copies
+   * (or writes) to one new name at once, one wins and the others fail, as `writeFile` does.
+   */
+  async copyFile(src: Resolved, dst: Resolved, signal?: AbortSignal, overwrite = true): Promise<void> {
     // In the destination's turn: an upload of it on its way lands before, a pending one is replaced.
-    await this.ctx.inOrder(dst.mount, dst.key, () => this.#copyFile(src, dst, signal), signal, true);
+    await this.ctx.inOrder(dst.mount, dst.key, async () => {
+      if (!overwrite && (await this.ns.storeStat(dst.mount, dst.key, signal))) throw new StrataError('EEXIST', 'destination exists');
+      await this.#copyFile(src, dst, signal);
+    }, signal, true);
   }
 
   async #copyFile(src: Resolved, dst: Resolved, signal?: AbortSignal): Promise<void> {

@@ -262,6 +262,20 @@ export function describeFacadeConformance(name: string, makeStore: () => Promise
         expect(await fs.readdir(p('marked2/m'))).toEqual([]);
       }, ['list']);
 
+      test('copies without overwrite to one new name at once: one wins, the others fail EEXIST', async () => {
+        await fs.writeFile(p('one.txt'), 'one');
+        await fs.writeFile(p('two.txt'), 'two');
+        const results = await Promise.allSettled([
+          fs.copy(p('one.txt'), p('new.txt'), { overwrite: false }),
+          fs.copy(p('two.txt'), p('new.txt'), { overwrite: false }),
+          fs.writeFile(p('new.txt'), 'three', { overwrite: false }),
+        ]);
+        const outcomes = results.map((r) => (r.status === 'fulfilled' ? 'ok' : (r.reason as { code?: string }).code));
+        expect([...outcomes].sort()).toEqual(['EEXIST', 'EEXIST', 'ok']);
+        const winner = ['one', 'two', 'three'][outcomes.indexOf('ok')];
+        expect((await fs.readFile(p('new.txt'))).toString()).toBe(winner);
+      });
+
       test('copy: file, no overwrite, directory tree', async () => {
         await fs.writeFile(p('src/a'), 'a');
         await fs.writeFile(p('src/sub/b'), 'bb');
