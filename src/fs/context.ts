@@ -180,6 +180,17 @@ export class FsContext {
   }
 
   /**
+   * Runs `fn` once it holds the turns of `keys` of `mount` (see {@link inOrder}), those in
+   * `replacing` as changes that replace their object. The turns are taken in key order, so two
+   * callers that need the same keys never wait for each other in a circle.
+   */
+  inTurnsOf<T>(mount: Mount, keys: string[], replacing: ReadonlySet<string>, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    const [first, ...rest] = [...new Set(keys)].sort();
+    if (first === undefined) return fn();
+    return this.inOrder(mount, first, () => this.inTurnsOf(mount, rest, replacing, fn, signal), signal, replacing.has(first));
+  }
+
+  /**
    * Runs `call`, a write through `mount`, with a signal that aborts when `signal` does, and also
    * when the mount goes (an unmount or `close()` that stopped waiting for it): the write then
    * fails with `EINVAL` as the mount's other changes do, and a store that has not committed it

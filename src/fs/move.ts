@@ -55,17 +55,23 @@ export class Mover {
     const store = src.mount.store;
     const state = this.ctx.stateOf(src.mount);
     if (movedInCache) return this.#movePins(src, dst, false);
-    if (store.capabilities.rename && store.rename) {
-      // In the destination's turn: an upload of it on its way (here or in another process) lands before, a pending one is replaced.
-      await this.ctx.inOrder(dst.mount, dst.key, () => this.ctx.replacingInStore(dst.mount, dst.key, () => this.ctx.changingStore(src.mount, src.key, () => store.rename!(src.key, dst.key, { signal })), signal), signal, true);
-    } else {
-      await this.tree.copyFile(src, dst, signal);
-      await store.delete(src.key, { signal });
-    }
-    await this.ctx.pages.drop(objectId(state.cacheId, src.key), { force: true });
-    await this.ctx.pages.drop(objectId(state.cacheId, dst.key), { force: true });
-    state.meta.removed(src.key);
-    state.meta.written(dst.key, null);
+    // In the turns of both names (the destination's as a change that replaces it: an upload of
+    // it on its way, here or in another process, lands before, a pending one is replaced). A
+    // write of the source waits until the move is done, instead of landing between a copy and
+    // a delete and being deleted with the old version; the caches forget both names before a
+    // write queued behind the move can record its own.
+    await this.ctx.inTurnsOf(src.mount, [src.key, dst.key], new Set([dst.key]), async () => {
+      if (store.capabilities.rename && store.rename) {
+        await this.ctx.replacingInStore(dst.mount, dst.key, () => this.ctx.changingStore(src.mount, src.key, () => store.rename!(src.key, dst.key, { signal })), signal);
+      } else {
+        await this.tree.copyFileInTurn(src, dst, signal);
+        await store.delete(src.key, { signal });
+      }
+      await this.ctx.pages.drop(objectId(state.cacheId, src.key), { force: true });
+      await this.ctx.pages.drop(objectId(state.cacheId, dst.key), { force: true });
+      state.meta.removed(src.key);
+      state.meta.written(dst.key, null);
+    }, signal);
     await this.#movePins(src, dst, false);
   }
 

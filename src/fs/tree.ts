@@ -152,11 +152,12 @@ export class TreeOps {
     // In the destination's turn: an upload of it on its way lands before, a pending one is replaced.
     await this.ctx.inOrder(dst.mount, dst.key, async () => {
       if (!overwrite && (await this.ns.storeStat(dst.mount, dst.key, signal))) throw new StrataError('EEXIST', 'destination exists');
-      await this.#copyFile(src, dst, signal);
+      await this.copyFileInTurn(src, dst, signal);
     }, signal, true);
   }
 
-  async #copyFile(src: Resolved, dst: Resolved, signal?: AbortSignal): Promise<void> {
+  /** {@link copyFile} for a caller that already holds the destination's turn. */
+  async copyFileInTurn(src: Resolved, dst: Resolved, signal?: AbortSignal): Promise<void> {
     const dstState = this.ctx.stateOf(dst.mount);
     const srcState = this.ctx.stateOf(src.mount);
     const pendingSource = this.ctx.disk?.journal.find(srcState.cacheId, src.key);

@@ -9,7 +9,7 @@ import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MemoryStore, StrataError, StrataFS } from '../../src/index.js';
 import { untilAborted } from '../../src/errors.js';
-import type { ObjectInfo, StoreWriteOptions } from '../../src/store/under-store.js';
+import type { ObjectInfo, StoreCallOptions, StoreCapabilities, StoreWriteOptions } from '../../src/store/under-store.js';
 import { tempDir } from '../support/helpers.js';
 
 /** A memory store whose writes can be held before they reach it (`beforeStore`) or before they answer (`beforeAnswer`), or made to fail. */
@@ -304,4 +304,49 @@ describe('the changes of one file, in order', () => {
       expect(await store.text('a')).toBeUndefined();
     });
   }
+});
+
+/** A memory store with no rename of its own (a rename is copy + delete, as on object stores) whose next delete can be held. */
+class CopyRenameStore extends MemoryStore {
+  override readonly capabilities: StoreCapabilities = { ...new MemoryStore().capabilities, rename: false };
+  #held: { open: Promise<void>; arrived: () => void } | undefined;
+  /** Holds the next delete until `release` is called; `reached` resolves once it is held. */
+  holdDelete(): { release: () => void; reached: Promise<void> } {
+    let release!: () => void;
+    let arrived!: () => void;
+    const reached = new Promise<void>((resolve) => (arrived = resolve));
+    this.#held = { open: new Promise<void>((resolve) => (release = resolve)), arrived };
+    return { release, reached };
+  }
+  override async delete(key: string, opts?: StoreCallOptions): Promise<void> {
+    const held = this.#held;
+    this.#held = undefined;
+    held?.arrived();
+    await held?.open;
+    return super.delete(key, opts);
+  }
+}
+
+describe('a move by copy + delete and the changes of its names', () => {
+  it('a write of the source while it is moved lands after the move instead of being deleted with the old version', async () => {
+    const store = new CopyRenameStore();
+    const fs = new StrataFS();
+    try {
+      await fs.mount('/s', store);
+      await fs.writeFile('/s/a', 'old');
+      const { release, reached } = store.holdDelete();
+      const move = fs.rename('/s/a', '/s/b');
+      await reached; // copied to b, a not deleted yet
+      const write = fs.writeFile('/s/a', 'new');
+      await sleep(30);
+      release();
+      await Promise.all([move, write]);
+      expect((await fs.readFile('/s/b')).toString()).toBe('old');
+      expect((await fs.readFile('/s/a')).toString()).toBe('new');
+      await fs.free('/s', { recursive: true });
+      expect((await fs.readFile('/s/a')).toString()).toBe('new');
+    } finally {
+      await fs.close();
+    }
+  });
 });
