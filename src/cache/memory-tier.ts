@@ -19,6 +19,11 @@ export class MemoryTier {
   readonly #lru: LRUCache<string, Buffer> | undefined;
   readonly #pinned = new Map<string, Buffer>();
   #pinnedBytes = 0;
+  /**
+   * The keys of the pages held (LRU and pinned) per object, a plain key while it has one page
+   * (most small files): dropping one object's pages never looks at the others'.
+   */
+  readonly #keysOf = new Map<string, string | Set<string>>();
   /** Bytes held per object, then per version (page keys are `object\nversion\nindex`), for `FileInfo.cached`. */
   readonly #bytes = new Map<string, Map<string, number>>();
   /** Set while a page moves from the LRU to the pinned pages (it is not let go of). */
@@ -37,6 +42,7 @@ export class MemoryTier {
         sizeCalculation: (page) => Math.max(1, page.length),
         dispose: (page, key) => {
           this.#account(key, -page.length);
+          this.#unindex(key);
           if (page !== this.#moving) this.pool.retire(page);
         },
       });
@@ -68,27 +74,43 @@ export class MemoryTier {
       this.#pinned.set(key, page);
       this.#pinnedBytes += page.length;
       this.#account(key, page.length);
+      this.#index(key);
     } else {
       if (this.#pinned.has(key) || page.length + this.#pinnedBytes > this.capacity) return;
       this.#lru.set(key, page);
       this.#account(key, page.length);
+      this.#index(key); // (after the set: replacing a page disposes of the one it replaces)
     }
     while (this.#lru.size > 0 && this.#lru.calculatedSize + this.#pinnedBytes > this.capacity) this.#lru.pop();
   }
 
+  /** Drops the pages of `object`, every version (pinned ones too when `force`). */
+  dropObject(object: string, force = false): void {
+    const keys = this.#keysOf.get(object);
+    if (keys !== undefined) this.#dropKeys(typeof keys === 'string' ? [keys] : [...keys], force);
+  }
+
   /** Drops pages whose key starts with `prefix` (pinned ones too when `force`). */
   dropPrefix(prefix: string, force = false): void {
-    if (this.#lru) {
-      for (const key of [...this.#lru.keys()]) if (key.startsWith(prefix)) this.#lru.delete(key);
+    const keys: string[] = [];
+    for (const [object, held] of this.#keysOf) {
+      if (!object.startsWith(prefix) && !prefix.startsWith(object)) continue;
+      for (const key of typeof held === 'string' ? [held] : held) if (key.startsWith(prefix)) keys.push(key);
     }
-    if (force) {
-      for (const [key, page] of this.#pinned) {
-        if (key.startsWith(prefix)) {
-          this.#pinned.delete(key);
-          this.#pinnedBytes -= page.length;
-          this.#account(key, -page.length);
-          this.pool.retire(page);
-        }
+    this.#dropKeys(keys, force);
+  }
+
+  #dropKeys(keys: string[], force: boolean): void {
+    for (const key of keys) {
+      const page = this.#pinned.get(key);
+      if (page === undefined) {
+        this.#lru?.delete(key);
+      } else if (force) {
+        this.#pinned.delete(key);
+        this.#pinnedBytes -= page.length;
+        this.#account(key, -page.length);
+        this.#unindex(key);
+        this.pool.retire(page);
       }
     }
   }
@@ -100,6 +122,7 @@ export class MemoryTier {
       this.#pinned.delete(key);
       this.#pinnedBytes -= page.length;
       this.#account(key, -page.length);
+      this.#unindex(key);
       this.set(key, page);
     }
   }
@@ -112,6 +135,20 @@ export class MemoryTier {
   /** True when some page of some version of `object` is held. */
   holdsObject(object: string): boolean {
     return this.#bytes.has(object);
+  }
+
+  #index(key: string): void {
+    const object = key.slice(0, key.lastIndexOf('\n', key.lastIndexOf('\n') - 1));
+    const keys = this.#keysOf.get(object);
+    if (keys === undefined || keys === key) this.#keysOf.set(object, key);
+    else if (typeof keys === 'string') this.#keysOf.set(object, new Set([keys, key]));
+    else keys.add(key);
+  }
+
+  #unindex(key: string): void {
+    const object = key.slice(0, key.lastIndexOf('\n', key.lastIndexOf('\n') - 1));
+    const keys = this.#keysOf.get(object);
+    if (keys === key || (typeof keys === 'object' && keys.delete(key) && keys.size === 0)) this.#keysOf.delete(object);
   }
 
   #account(key: string, delta: number): void {
@@ -148,5 +185,6 @@ export class MemoryTier {
     this.#pinned.clear();
     this.#pinnedBytes = 0;
     this.#bytes.clear();
+    this.#keysOf.clear();
   }
 }

@@ -332,7 +332,8 @@ export class PageCache {
   /** Drops the pages of an object (every version), or of every object below a directory when `prefix`. */
   async drop(object: string, opts: { prefix?: boolean; force?: boolean } = {}): Promise<void> {
     await this.#diskWritesSettled(object, opts.prefix);
-    this.memory.dropPrefix(opts.prefix ? object : `${object}\n`, opts.force);
+    if (opts.prefix) this.memory.dropPrefix(object, opts.force);
+    else this.memory.dropObject(object, opts.force);
     await this.disk?.drop(object, opts).catch((error: unknown) => this.#diskFailed(error));
   }
 
