@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { MemoryStore } from '../../src/store/memory/memory-store.js';
 import { describeStoreConformance, readAll } from '../conformance/store-suite.js';
 
@@ -83,5 +83,44 @@ describe('MemoryStore writes', () => {
   it('the root is not a file', async () => {
     const store = new MemoryStore();
     await expect(store.write('', Buffer.from('x'))).rejects.toMatchObject({ code: 'EISDIR' });
+  });
+});
+
+describe('MemoryStore with many keys', () => {
+  it('answers a stat without walking every key it holds (a write checks its target first)', async () => {
+    const store = new MemoryStore();
+    for (let i = 0; i < 2000; i++) await store.write(`d/f${i}`, Buffer.from('x'));
+    await store.write('m/', Buffer.alloc(0));
+    await store.write('e/sub/g', Buffer.from('x'));
+    const walks = [vi.spyOn(Map.prototype, 'keys'), vi.spyOn(Map.prototype, 'entries'), vi.spyOn(Map.prototype, 'forEach')];
+    try {
+      expect(await store.stat('d/missing')).toBeUndefined();
+      expect(await store.stat('nothing/here')).toBeUndefined();
+      expect(await store.stat('e')).toMatchObject({ isDirectory: true });
+      expect(await store.stat('e/sub/')).toMatchObject({ isDirectory: true });
+      expect(await store.stat('m')).toMatchObject({ isDirectory: true });
+      expect(walks.reduce((n, spy) => n + spy.mock.calls.length, 0)).toBe(0);
+    } finally {
+      for (const spy of walks) spy.mockRestore();
+    }
+  });
+
+  it('a directory implied by its keys goes with the last of them, whichever way it leaves', async () => {
+    const store = new MemoryStore();
+    await store.write('a/b/1', Buffer.from('x'));
+    await store.write('a/b/2', Buffer.from('x'));
+    await store.write('a/b/2', Buffer.from('y')); // an overwrite counts once
+    await store.delete('a/b/1');
+    expect(await store.stat('a/b')).toMatchObject({ isDirectory: true });
+    await store.rename('a/b/2', 'c/2');
+    expect(await store.stat('a/b')).toBeUndefined();
+    expect(await store.stat('a')).toBeUndefined();
+    expect(await store.stat('c')).toMatchObject({ isDirectory: true });
+    await store.rename('c', 'x/y');
+    expect(await store.stat('c')).toBeUndefined();
+    expect(await store.stat('x')).toMatchObject({ isDirectory: true });
+    await store.deleteMany(['x/y/2']);
+    expect(await store.stat('x')).toBeUndefined();
+    await expect(store.rename('x/y', 'z')).rejects.toMatchObject({ code: 'ENOENT' });
   });
 });

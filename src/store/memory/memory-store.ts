@@ -9,6 +9,7 @@ import { StrataError, abortError, invalid, throwIfAborted } from '../../errors.j
 import { assertSafeKey, joinKey, normalizePrefix } from '../../path.js';
 import { prefixPath } from '../bucket-uri.js';
 import { sizedBody } from '../stream-utils.js';
+import { KeySpace } from './key-space.js';
 import type {
   ByteRange,
   ObjectInfo,
@@ -29,7 +30,7 @@ interface MemoryEntry {
 }
 
 /** The key space several views (prefixes) of one named store share. Keys are full keys; markers end in `/`. */
-type MemoryData = Map<string, MemoryEntry>;
+type MemoryData = KeySpace<MemoryEntry>;
 
 /** Named stores of this process (`memory://name`). */
 const namedStores = new Map<string, MemoryData>();
@@ -70,11 +71,11 @@ export class MemoryStore implements UnderStore {
     const name = options.name;
     if (name !== undefined && (typeof name !== 'string' || name === '')) throw invalid('memory store name must be a non-empty string');
     if (name === undefined) {
-      this.data = new Map();
+      this.data = new KeySpace();
     } else {
       let data = namedStores.get(name);
       if (!data) {
-        data = new Map();
+        data = new KeySpace();
         namedStores.set(name, data);
       }
       this.data = data;
@@ -117,8 +118,7 @@ export class MemoryStore implements UnderStore {
   }
 
   private hasBelow(base: string): boolean {
-    for (const key of this.data.keys()) if (key.startsWith(base)) return true;
-    return false;
+    return this.data.hasBelow(base);
   }
 
   async stat(key: string, opts: StoreCallOptions = {}): Promise<ObjectInfo | undefined> {
