@@ -42,7 +42,10 @@ export interface StrataOptions {
      * Page memory it lets go of is kept for reuse, up to a quarter of `capacity` (at most 64 MiB).
      */
     memory?: {
-      /** Bytes of pages the memory tier holds, in bytes or a size string. Default `'256MiB'`. Pinned pages count against it. */
+      /**
+       * Bytes of pages the memory tier holds, in bytes or a size string. Default `'256MiB'`. Pinned pages count against it.
+       * A page shorter than 1 KiB (a small file's) counts as 1 KiB: keeping a page costs memory besides its bytes.
+       */
       capacity?: SizeLike;
     } | false;
     /**
@@ -208,7 +211,7 @@ export interface StrataStats {
    * `reused`: pages filled into reused memory instead of new memory, since the start.
    */
   memory: {
-    /** Bytes of pages held now, pinned pages included. */
+    /** Bytes of pages held now, pinned pages included (a page shorter than 1 KiB counts as 1 KiB, as against the capacity). */
     used: number;
     /** `cache.memory.capacity` in bytes; `0` when the tier is off. */
     capacity: number;

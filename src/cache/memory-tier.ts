@@ -14,10 +14,23 @@ export function poolBytesFor(capacity: number): number {
   return Math.min(64 * 1024 * 1024, Math.floor(capacity / 4));
 }
 
+/**
+ * The least a page counts against the capacity, however short: what the tier spends to keep a
+ * page (its key, its LRU entry, its accounting) is about half of this, so a cache of tiny pages
+ * (many small files) stays within about its capacity of memory instead of holding millions of them.
+ */
+export const MIN_PAGE_CHARGE = 1024;
+
+/** What a page counts against the tier's capacity: its length, at least {@link MIN_PAGE_CHARGE}. */
+function chargeOf(page: Buffer): number {
+  return Math.max(MIN_PAGE_CHARGE, page.length);
+}
+
 /** Memory tier (see the module comment). */
 export class MemoryTier {
   readonly #lru: LRUCache<string, Buffer> | undefined;
   readonly #pinned = new Map<string, Buffer>();
+  /** What the pinned pages count against the capacity. */
   #pinnedBytes = 0;
   /**
    * The keys of the pages held (LRU and pinned) per object, a plain key while it has one page
@@ -39,7 +52,7 @@ export class MemoryTier {
     if (capacity > 0) {
       this.#lru = new LRUCache<string, Buffer>({
         maxSize: capacity,
-        sizeCalculation: (page) => Math.max(1, page.length),
+        sizeCalculation: chargeOf,
         dispose: (page, key) => {
           this.#account(key, -page.length);
           this.#unindex(key);
@@ -67,16 +80,16 @@ export class MemoryTier {
     }
     if (pinned) {
       if (this.#pinned.has(key)) return;
-      if (this.#pinnedBytes + page.length > this.capacity) throw new StrataError('ENOSPC', 'pinned data does not fit in the memory tier');
+      if (this.#pinnedBytes + chargeOf(page) > this.capacity) throw new StrataError('ENOSPC', 'pinned data does not fit in the memory tier');
       this.#moving = page;
       this.#lru.delete(key);
       this.#moving = undefined;
       this.#pinned.set(key, page);
-      this.#pinnedBytes += page.length;
+      this.#pinnedBytes += chargeOf(page);
       this.#account(key, page.length);
       this.#index(key);
     } else {
-      if (this.#pinned.has(key) || page.length + this.#pinnedBytes > this.capacity) return;
+      if (this.#pinned.has(key) || chargeOf(page) + this.#pinnedBytes > this.capacity) return;
       this.#lru.set(key, page);
       this.#account(key, page.length);
       this.#index(key); // (after the set: replacing a page disposes of the one it replaces)
@@ -107,7 +120,7 @@ export class MemoryTier {
         this.#lru?.delete(key);
       } else if (force) {
         this.#pinned.delete(key);
-        this.#pinnedBytes -= page.length;
+        this.#pinnedBytes -= chargeOf(page);
         this.#account(key, -page.length);
         this.#unindex(key);
         this.pool.retire(page);
@@ -120,7 +133,7 @@ export class MemoryTier {
     for (const [key, page] of [...this.#pinned]) {
       if (!key.startsWith(prefix)) continue;
       this.#pinned.delete(key);
-      this.#pinnedBytes -= page.length;
+      this.#pinnedBytes -= chargeOf(page);
       this.#account(key, -page.length);
       this.#unindex(key);
       this.set(key, page);
