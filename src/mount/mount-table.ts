@@ -4,7 +4,7 @@
  * @module
  */
 import { StrataError } from '../errors.js';
-import { isSameOrBelow, relativeTo } from '../path.js';
+import { dirname, isSameOrBelow, relativeTo } from '../path.js';
 import type { UnderStore } from '../store/under-store.js';
 import type { ReadType, WriteType } from '../options.js';
 
@@ -40,9 +40,18 @@ export interface Resolved {
   key: string;
 }
 
-/** Mount points in a process, with longest-prefix resolution. */
+/**
+ * Mount points in a process, with longest-prefix resolution. A path is resolved by looking up
+ * its prefixes at the depths where mount points are, and "are there mounts below?" by a count
+ * kept per ancestor: both cost the same with one mount or thousands.
+ */
 export class MountTable {
   #mounts = new Map<string, Mount>();
+  /** Mount points strictly below each path that has some. */
+  readonly #below = new Map<string, number>();
+  /** Depths (components) of the mount points with how many are at each; deepest first in {@link #depths}. */
+  readonly #atDepth = new Map<number, number>();
+  #depths: number[] = [];
 
   /** All mounts, shortest mount point first (fewest components; then by path, whatever the locale). */
   list(): Mount[] {
@@ -59,6 +68,7 @@ export class MountTable {
   add(mount: Mount): void {
     if (this.#mounts.has(mount.path)) throw new StrataError('EEXIST', 'a mount already exists at this path', { path: mount.path, op: 'mount' });
     this.#mounts.set(mount.path, mount);
+    this.#count(mount.path, 1);
   }
 
   /** Removes the mount at `path`; `EINVAL` when there is none, `EBUSY` when mounts lie below it. */
@@ -67,24 +77,23 @@ export class MountTable {
     if (!mount) throw new StrataError('EINVAL', 'not a mount point', { path, op: 'unmount' });
     if (this.hasMountsBelow(path)) throw new StrataError('EBUSY', 'mount point holds other mounts', { path, op: 'unmount' });
     this.#mounts.delete(path);
+    this.#count(path, -1);
     return mount;
   }
 
   /** The mount with the longest mount point at or above `path`, and the key below it. */
   resolve(path: string): Resolved | undefined {
-    let best: Mount | undefined;
-    for (const mount of this.#mounts.values()) {
-      if (isSameOrBelow(path, mount.path) && (!best || mount.path.length > best.path.length)) best = mount;
+    for (const depth of this.#depths) {
+      const prefix = prefixAtDepth(path, depth);
+      const mount = prefix === undefined ? undefined : this.#mounts.get(prefix);
+      if (mount) return { mount, key: relativeTo(path, mount.path) };
     }
-    return best ? { mount: best, key: relativeTo(path, best.path) } : undefined;
+    return undefined;
   }
 
   /** True when some mount point lies strictly below `path`. */
   hasMountsBelow(path: string): boolean {
-    for (const mountPath of this.#mounts.keys()) {
-      if (mountPath !== path && isSameOrBelow(mountPath, path)) return true;
-    }
-    return false;
+    return this.#below.has(path);
   }
 
   /** Names of the first components, below `path`, of the mount points strictly below it. */
@@ -96,4 +105,39 @@ export class MountTable {
     }
     return [...names];
   }
+
+  /** Counts a mount point added (`1`) or removed (`-1`) at its depth and below each of its ancestors. */
+  #count(mountPath: string, delta: number): void {
+    const depth = depthOf(mountPath);
+    const atDepth = (this.#atDepth.get(depth) ?? 0) + delta;
+    if (atDepth > 0) this.#atDepth.set(depth, atDepth);
+    else this.#atDepth.delete(depth);
+    this.#depths = [...this.#atDepth.keys()].sort((a, b) => b - a);
+    for (let ancestor = mountPath; ancestor !== '/'; ) {
+      ancestor = dirname(ancestor);
+      const below = (this.#below.get(ancestor) ?? 0) + delta;
+      if (below > 0) this.#below.set(ancestor, below);
+      else this.#below.delete(ancestor);
+    }
+  }
+}
+
+/** Components of a normalised path (`/`: 0, `/a/b`: 2). */
+function depthOf(path: string): number {
+  if (path === '/') return 0;
+  let depth = 0;
+  for (let i = path.indexOf('/'); i >= 0; i = path.indexOf('/', i + 1)) depth++;
+  return depth;
+}
+
+/** The ancestor-or-self of a normalised path that has `depth` components; `undefined` when the path has fewer. */
+function prefixAtDepth(path: string, depth: number): string | undefined {
+  if (depth === 0) return '/';
+  let end = 0;
+  for (let i = 0; i < depth; i++) {
+    if (end === path.length || path === '/') return undefined;
+    const next = path.indexOf('/', end + 1);
+    end = next < 0 ? path.length : next;
+  }
+  return path.slice(0, end);
 }
