@@ -11,6 +11,7 @@ import type { DiskTier } from '../../src/cache/disk-tier-types.js';
 import { MemoryTier } from '../../src/cache/memory-tier.js';
 import { newCounters, PageCache, type PageSource } from '../../src/cache/page-cache.js';
 import type { PageId } from '../../src/cache/page-id.js';
+import { DiskWriteBudget, MAX_DISK_WRITES } from '../../src/cache/disk-write-budget.js';
 import { randomBytes, tempDir } from '../support/helpers.js';
 
 const KiB = 1024;
@@ -134,5 +135,27 @@ describe('page writes on their way to the disk tier', () => {
     expect(cache.cachedBytes(src.object, src.version)).toBe(0);
     disk.open();
     await cache.settle();
+  });
+});
+
+describe('disk write budget with tiny pages', () => {
+  it('holds at most MAX_DISK_WRITES writes on their way, however small their pages (each keeps a file open)', () => {
+    const budget = new DiskWriteBudget(64 * 1024 * KiB);
+    let taken = 0;
+    while (taken < 100_000 && budget.tryTake(100)) taken++;
+    expect(taken).toBe(MAX_DISK_WRITES);
+    budget.release(100);
+    expect(budget.tryTake(100)).toBe(true);
+    expect(budget.tryTake(100)).toBe(false);
+    expect(budget.tryTake(100, true)).toBe(true); // a forced write (pinned) still goes
+    for (let i = 0; i < MAX_DISK_WRITES + 1; i++) budget.release(100);
+    expect(budget.used).toBe(0);
+  });
+
+  it('pages of the bound size count as before: bytes, not writes, bound them', () => {
+    const budget = new DiskWriteBudget(16 * PAGE);
+    let taken = 0;
+    while (taken < 1000 && budget.tryTake(PAGE)) taken++;
+    expect(taken).toBe(16);
   });
 });
