@@ -923,7 +923,6 @@ export class StrataFS {
     }
   }
 
-
   /** Runs the part of a two-path call (copy, rename) about its destination: what it throws names `target` and its mount. */
   async #atDestination<T>(target: string, fn: () => T | Promise<T>): Promise<T> {
     try {

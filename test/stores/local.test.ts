@@ -426,3 +426,26 @@ describe('LocalStore versions of a file rewritten in place', () => {
     expect((await store.stat('b.bin'))?.etag).toBe(copied.etag);
   });
 });
+
+describe('LocalStore deleteMany', () => {
+  it('removes many files several at a time (not one after another), every one of them', async () => {
+    const root = await tempDir('delete-many');
+    const store = new LocalStore({ root });
+    const keys = Array.from({ length: 64 }, (_, i) => `d/f${i}`);
+    for (const key of keys) await store.write(key, Buffer.from(key));
+    const removeOne = store.delete.bind(store);
+    let inFlight = 0;
+    let most = 0;
+    store.delete = async (key, opts) => {
+      most = Math.max(most, ++inFlight);
+      try {
+        await removeOne(key, opts);
+      } finally {
+        inFlight--;
+      }
+    };
+    await store.deleteMany(keys);
+    expect(most).toBeGreaterThan(1);
+    expect(await readdir(join(root, 'd'))).toEqual([]);
+  });
+});

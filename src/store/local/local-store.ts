@@ -30,6 +30,7 @@ import { tempPathFor } from './temp-name.js';
 import { TempSweeper } from './temp-sweep.js';
 import { visibleEntry } from './visible-entry.js';
 import { sizedBody } from '../stream-utils.js';
+import { eachLimit } from '../each-limit.js';
 
 /** Options of the {@link LocalStore} constructor. */
 export interface LocalStoreOptions {
@@ -221,8 +222,9 @@ export class LocalStore implements UnderStore {
     }
   }
 
+  /** Deletes files {@link DELETE_CONCURRENCY} at a time (the file system's calls wait on the disk, not on each other). */
   async deleteMany(keys: string[], opts: StoreCallOptions = {}): Promise<void> {
-    for (const key of keys) await this.delete(key, opts);
+    await eachLimit(keys, DELETE_CONCURRENCY, (key) => this.delete(key, opts));
   }
 
   async copy(from: string, to: string, opts: StoreCallOptions = {}): Promise<ObjectInfo> {
@@ -295,6 +297,9 @@ export class LocalStore implements UnderStore {
 
 /** How many entries of a directory a listing stats at once. */
 const LIST_BATCH = 64;
+
+/** How many files `deleteMany` removes at once. */
+const DELETE_CONCURRENCY = 16;
 
 /**
  * The stat of a file just renamed into place at `target`, `written` being its stat before the
