@@ -55,8 +55,7 @@ export class MountTable {
 
   /** All mounts, shortest mount point first (fewest components; then by path, whatever the locale). */
   list(): Mount[] {
-    const depth = (path: string): number => (path === '/' ? 0 : path.split('/').length - 1);
-    return [...this.#mounts.values()].sort((a, b) => depth(a.path) - depth(b.path) || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    return [...this.#mounts.values()].sort((a, b) => depthOf(a.path) - depthOf(b.path) || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   }
 
   /** The mount exactly at `path`, if any. */
