@@ -293,6 +293,25 @@ describe('disk tier: capacity and pins', () => {
     expect(await tier.get(page('free', 4))).toBeUndefined();
   });
 
+  it('a new version of a pinned object takes the room of the old one, whose pages become evictable', async () => {
+    const dir = await newDir();
+    const first = await openTier(dir, 3 * 16 * KiB);
+    const old = [0, 1, 2].map((i) => page('pinned', i, 'v1'));
+    await first.setPinned(old[0]!.object, true);
+    for (const id of old) expect(await first.put(id, pageContent(id, 16 * KiB))).toBe(true);
+    await first.close();
+    // The object changed (or its version is named anew, as by another release): its pages of
+    // the new version are cached pinned, in the room the old version held.
+    const tier = await openTier(dir, 3 * 16 * KiB);
+    const now = [0, 1, 2].map((i) => page('pinned', i, 'v2'));
+    for (const id of now) expect(await tier.put(id, pageContent(id, 16 * KiB))).toBe(true);
+    for (const id of now) expectBytes(await tier.get(id), pageContent(id, 16 * KiB));
+    for (const id of old) expect(await tier.get(id)).toBeUndefined();
+    expect(tier.stats()).toMatchObject({ used: 3 * 16 * KiB, pages: 3 });
+    // The new version stays pinned.
+    expect(await tier.put(page('other', 0), pageContent(page('other', 0), 16 * KiB))).toBe(false);
+  });
+
   it('a prefix pin covers future pages of objects below it, across instances', async () => {
     const dir = await newDir();
     const first = await openTier(dir, 2 * 16 * KiB);

@@ -8,6 +8,8 @@
  *   process reads that file, and again whenever the file's inode, size, times or link count
  *   change) and drops a page that is short, changed, missing or corrupt.
  * - LRU eviction keeps `used <= capacity` across all processes; pinned pages are never evicted.
+ *   A pin holds the version last cached: caching a page of a pinned object's new version makes
+ *   the pages of its other versions evictable (they would otherwise hold their bytes forever).
  *   Reads record their access time in memory and write it to the index at most once per
  *   `touchInterval` in one transaction, so a hot read path does not write to SQLite.
  * @module
@@ -328,6 +330,10 @@ export class DiskPageTier implements DiskTier {
       victims.push({ key, file: current.file });
     }
     if (this.touches.size > 0) this.writeTouches();
+    const isPinned = pinned || this.index.pinRuleMatches(id.object);
+    // A pin holds the version read now: the pages of the object's other versions (it changed in
+    // the store, or its version is named anew) become evictable, before room is made for this one.
+    if (isPinned) this.unpinOtherVersions(id);
     const room = this.index.makeRoom(meta.size, this.capacity);
     if (room === undefined) throw new NoRoom();
     victims.push(...room);
@@ -340,13 +346,23 @@ export class DiskPageTier implements DiskTier {
       renameSync(tmp, path);
     }
     try {
-      const isPinned = pinned || this.index.pinRuleMatches(id.object);
       this.insertStmt.run(key, id.object, id.version, this.pageSize, id.index, file, meta.size, meta.crc, Date.now(), isPinned ? 1 : 0);
     } catch (error) {
       rmSync(path, { force: true });
       throw error;
     }
     return { stored: true, keptOther: false, victims };
+  }
+
+  /**
+   * Inside a transaction: makes the pinned pages of the object's versions other than `id`'s
+   * evictable. Two ranges of the index of pinned pages: not a scan of every pinned page, nor of
+   * every page of the object.
+   */
+  private unpinOtherVersions(id: PageId): void {
+    for (const other of ['<', '>']) {
+      this.statement(`UPDATE pages INDEXED BY pages_pinned SET pinned = 0 WHERE object = ? AND version ${other} ? AND pinned = 1`).run(id.object, id.version);
+    }
   }
 
   /** Reads and verifies; returns `length`, or -1 when the page is missing or damaged (then dropped). */

@@ -42,6 +42,7 @@ CREATE TABLE IF NOT EXISTS pages (
 );
 CREATE INDEX IF NOT EXISTS pages_object ON pages (object, version);
 CREATE INDEX IF NOT EXISTS pages_lru ON pages (pinned, atime);
+CREATE INDEX IF NOT EXISTS pages_pinned ON pages (object, version) WHERE pinned = 1;
 CREATE TABLE IF NOT EXISTS pins (object TEXT NOT NULL, prefix INTEGER NOT NULL, PRIMARY KEY (object, prefix)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS journal (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
