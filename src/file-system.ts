@@ -30,7 +30,7 @@ import {
   type WriteType,
 } from './options.js';
 import type { Mount } from './mount/mount-table.js';
-import { cacheIdOf, isProcessLocal, openStore } from './mount/open-store.js';
+import { cacheIdOf, ENDED_PROCESS_STORES, isProcessLocal, openStore } from './mount/open-store.js';
 import { withFanOutSignal } from './fs/fan-out.js';
 import { linkSignals } from './abort-listeners.js';
 import { withLayers } from './layers/index.js';
@@ -133,7 +133,7 @@ export class StrataFS {
     const { disk, shared, pageSize, retry, timeout } = ctx.options;
     if (disk) {
       const { openDiskCache } = await import('./cache/disk/index.js');
-      const opened = await openDiskCache(disk.dir, disk.capacity, pageSize);
+      const opened = await openDiskCache(disk.dir, disk.capacity, pageSize, { abandoned: ENDED_PROCESS_STORES });
       // A pending write another process uploaded: what is known of its file here is out of date.
       const journal = new PendingIndex(opened.journal, undefined, (gone) => ctx.changedElsewhere(gone.cacheId, gone.key, false));
       const cache = { tier: opened.tier, journal };

@@ -4,6 +4,8 @@
  * @module
  */
 import { randomBytes } from 'node:crypto';
+import { isProcessAlive } from '../cache/disk/disk-cache-dir.js';
+import type { AbandonedStores } from '../cache/disk/sqlite-index.js';
 import { invalid } from '../errors.js';
 import { createStore, isUnderStore, underStoreGaps } from '../store/registry.js';
 import type { UnderStore } from '../store/under-store.js';
@@ -54,6 +56,21 @@ function isAnonymousMemory(uri: string): boolean {
 export function isProcessLocal(cacheId: string): boolean {
   return cacheId.startsWith('memory:');
 }
+
+/**
+ * The `memory://` stores of processes that have ended (killed before `close()`, which drops their
+ * pages): their pages and pins on a disk cache would never be read nor unpinned. A process with
+ * this one's pid but another token has ended too (the pid was reused, as a container's often is).
+ */
+export const ENDED_PROCESS_STORES: AbandonedStores = {
+  prefix: 'memory:',
+  test(cacheId: string): boolean {
+    const owner = /^(\d+)-[0-9a-f]+/.exec(splitCacheId(cacheId)[1]);
+    if (owner === null) return false;
+    const pid = Number(owner[1]);
+    return pid === process.pid ? owner[0] !== PROCESS_TOKEN : !isProcessAlive(pid);
+  },
+};
 
 /**
  * A cache id's store URI, and what follows its `#` (the process a `memory://` store lives in,

@@ -6,6 +6,8 @@ import { StrataError, StrataFS } from '../../src/index.js';
 import { CountingStore } from '../support/counting-store.js';
 import { expectedContent } from './fixtures/shared-dir-content.js';
 import { tempDir } from '../support/helpers.js';
+import { cacheIdOf, ENDED_PROCESS_STORES } from '../../src/mount/open-store.js';
+import { MemoryStore } from '../../src/index.js';
 
 describe('one disk cache dir shared by four processes', () => {
   it('stays consistent and under capacity while they read and write at once', async () => {
@@ -241,5 +243,64 @@ describe('a persist in one instance of a file whose ASYNC_THROUGH write another 
         while ((await b.stat('/s/f.txt')).size !== 2) await new Promise((r) => setTimeout(r, 20));
       },
     );
+  });
+});
+
+describe('a disk cache dir opened after a process pinned files of its memory:// store', () => {
+  /** Runs the pinner on `dir`; resolves once it pinned, with a function that ends it (it ends by itself unless `stay`). */
+  async function pinner(dir: string, stay: boolean): Promise<() => Promise<unknown>> {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'test/facade/fixtures/memory-pinner.ts', dir, ...(stay ? ['stay'] : [])], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const exited = new Promise((r) => child.once('exit', r));
+    const used = await new Promise<string>((resolve, reject) => {
+      child.stdout.once('data', (chunk: Buffer) => resolve(chunk.toString().trim()));
+      void exited.then((code) => reject(new Error(`pinner exited (${String(code)}) before it pinned`)));
+    });
+    expect(Number(used)).toBe(1024 * 1024);
+    return async () => {
+      child.stdin.end();
+      return await exited;
+    };
+  }
+
+  async function usedBy(dir: string): Promise<unknown> {
+    const fs = new StrataFS({ cache: { pageSize: 64 * 1024, memory: false, disk: { dir, capacity: '8MiB' } } });
+    try {
+      await fs.mount('/', 'memory://mine');
+      return fs.stats().disk;
+    } finally {
+      await fs.close();
+    }
+  }
+
+  it('that ended without close() no longer holds those pages: nothing could read or unpin them', async () => {
+    const cache = await tempDir('stratafs-ended-pinner-');
+    try {
+      expect(await (await pinner(cache.dir, false))()).toBe(0);
+      expect(await usedBy(cache.dir)).toMatchObject({ used: 0, pages: 0 });
+    } finally {
+      await cache.cleanup();
+    }
+  });
+
+  it('with the pid of this one (as in a container) counts as ended unless it is this one', async () => {
+    const own = cacheIdOf(new MemoryStore({ name: 'mine' }));
+    expect(ENDED_PROCESS_STORES.test(own)).toBe(false);
+    const token = own.slice(own.indexOf('#') + 1);
+    const earlier = `memory://mine#${process.pid}-${token.endsWith('0') ? 'ffffffff' : '00000000'}`;
+    expect(ENDED_PROCESS_STORES.test(earlier)).toBe(true);
+  });
+
+  it('that still runs keeps them', async () => {
+    const cache = await tempDir('stratafs-running-pinner-');
+    try {
+      const end = await pinner(cache.dir, true);
+      try {
+        expect(await usedBy(cache.dir)).toMatchObject({ used: 1024 * 1024, pages: 16 });
+      } finally {
+        await end();
+      }
+    } finally {
+      await cache.cleanup();
+    }
   });
 });

@@ -78,6 +78,17 @@ export interface IndexCounters {
   locked: number;
 }
 
+/**
+ * Stores no process can read again (those of a process that has ended): their pages and pins are
+ * dropped when the index is opened, for nothing would ever use or unpin them.
+ */
+export interface AbandonedStores {
+  /** What the cache id of every such store starts with. */
+  prefix: string;
+  /** True when the store of `cacheId` (which starts with {@link prefix}) can never be read again. */
+  test(cacheId: string): boolean;
+}
+
 /** A page chosen for eviction (already removed from the index inside the transaction). */
 export interface Victim {
   key: string;
@@ -147,9 +158,10 @@ export class SqliteIndex {
    * with the files on disk: rows whose file is gone are dropped; files without a row are
    * removed — or, when the index is new (it was missing or damaged), adopted from their
    * trailers: every journal file (no acknowledged write is forgotten) and the page files that fit.
-   * Returns the index and the files of pages evicted to bring `used` under `capacity`.
+   * The pages and pins of `abandoned` stores are dropped. Returns the index and the files of
+   * pages evicted (to bring `used` under `capacity`, or abandoned).
    */
-  static async open(layout: CacheDirLayout, capacity: number): Promise<{ index: SqliteIndex; evicted: Victim[] }> {
+  static async open(layout: CacheDirLayout, capacity: number, abandoned?: AbandonedStores): Promise<{ index: SqliteIndex; evicted: Victim[] }> {
     const Sqlite = await loadSqlite();
     const attempt = (): { index: SqliteIndex; evicted: Victim[] } => {
       const db = openDatabase(Sqlite, layout);
@@ -159,7 +171,7 @@ export class SqliteIndex {
         db.prepare('BEGIN IMMEDIATE').run();
         const fresh = prepareSchema(db);
         const index = new SqliteIndex(db, layout);
-        const evicted = index.reconcile(fresh, capacity);
+        const evicted = index.reconcile(fresh, capacity, abandoned);
         db.prepare('COMMIT').run();
         return { index, evicted };
       } catch (error) {
@@ -324,9 +336,10 @@ export class SqliteIndex {
   }
 
   /** Inside the opening transaction (only there): brings the index and the files on disk into agreement. */
-  private reconcile(fresh: boolean, capacity: number): Victim[] {
+  private reconcile(fresh: boolean, capacity: number, abandoned?: AbandonedStores): Victim[] {
     this.reconcileJournal(fresh);
     const present = this.reconcilePages();
+    const dropped = abandoned === undefined ? [] : this.dropAbandoned(abandoned);
     this.db.exec(`UPDATE counters SET
       used = (SELECT COALESCE(SUM(size), 0) FROM pages) + (SELECT COALESCE(SUM(size), 0) FROM journal),
       pages = (SELECT COUNT(*) FROM pages),
@@ -337,7 +350,32 @@ export class SqliteIndex {
     // committing: remove it. Only a new index (the old one was lost) adopts the page files.
     if (fresh) this.adoptPages(present, capacity);
     else for (const path of present.values()) rmSync(path, { force: true, recursive: true });
-    return this.makeRoom(0, capacity) ?? [];
+    return [...dropped, ...(this.makeRoom(0, capacity) ?? [])];
+  }
+
+  /** Drops the pages (returned: their files are to be removed) and the pins of abandoned stores. */
+  private dropAbandoned(stores: AbandonedStores): Victim[] {
+    const { prefix } = stores;
+    const below = (from: string): [string, string] => [from, from.slice(0, -1) + String.fromCharCode(from.charCodeAt(from.length - 1) + 1)];
+    const cacheIds = new Set<string>();
+    const pageIds = this.db.prepare<[string, string], { id: string }>(
+      'SELECT DISTINCT substr(object, 1, instr(object, char(10)) - 1) AS id FROM pages WHERE object >= ? AND object < ?',
+    );
+    for (const { id } of pageIds.all(...below(prefix))) cacheIds.add(id);
+    const pins = this.db.prepare<[string, string], { object: string }>('SELECT object FROM pins WHERE object >= ? AND object < ?');
+    for (const { object } of pins.all(...below(prefix))) cacheIds.add(object.slice(0, Math.max(0, object.indexOf('\n'))));
+    const victims: Victim[] = [];
+    const pagesOf = this.db.prepare<[string, string], Victim>('SELECT key, file FROM pages WHERE object >= ? AND object < ?');
+    const dropPages = this.db.prepare<[string, string]>('DELETE FROM pages WHERE object >= ? AND object < ?');
+    const dropPins = this.db.prepare<[string, string]>('DELETE FROM pins WHERE object >= ? AND object < ?');
+    for (const id of cacheIds) {
+      if (id === '' || !id.startsWith(prefix) || !stores.test(id)) continue;
+      const range = below(`${id}\n`);
+      victims.push(...pagesOf.all(...range));
+      dropPages.run(...range);
+      dropPins.run(...range);
+    }
+    return victims;
   }
 
   private reconcileJournal(fresh: boolean): void {
