@@ -53,6 +53,7 @@ import { Namespace } from './fs/namespace.js';
 import { PageSources, isGone } from './fs/page-sources.js';
 import { TreeOps } from './fs/tree.js';
 import { Mover } from './fs/move.js';
+import { TreeGate } from './fs/tree-gate.js';
 import { Writer } from './fs/writer.js';
 
 registerBuiltinStores();
@@ -98,6 +99,8 @@ export class StrataFS {
   readonly #sources: PageSources;
   readonly #tree: TreeOps;
   readonly #mover: Mover;
+  /** Orders directory moves by copy and the changes below them. */
+  readonly #gate = new TreeGate();
   #diskReady: Promise<void> | undefined;
   /** Set by the first `close()`: every call of it resolves when closing is done. */
   #closing: Promise<void> | undefined;
@@ -458,7 +461,8 @@ export class StrataFS {
       };
       // One change of a file at a time, in the order asked: overwrite: false is exclusive, and the
       // last write wins in the store and the caches. (An upload of the file on its way gives way.)
-      const info = await this.#ctx.inOrder(res.mount, res.key, write, opts?.signal, overwrite);
+      // A write into a directory being moved by copy lands after the move (see TreeGate).
+      const info = await this.#gate.change([target], () => this.#ctx.inOrder(res.mount, res.key, write, opts?.signal, overwrite), opts?.signal);
       return this.#ns.fileInfo(joinPath(res.mount.path, info.key), res.mount, info);
     });
   }
@@ -497,7 +501,7 @@ export class StrataFS {
     await this.#run('mkdir', target, async () => {
       checkOperationOptions(options, ['recursive']);
       const recursive = checkBoolean(options?.recursive, 'recursive') ?? false;
-      await this.#makeDirectory(target, recursive, options?.signal);
+      await this.#gate.change([target], () => this.#makeDirectory(target, recursive, options?.signal), options?.signal);
     });
   }
 
@@ -536,22 +540,27 @@ export class StrataFS {
         checkOperationOptions(options, ['recursive', 'force']);
         const recursive = checkBoolean(options?.recursive, 'recursive') ?? false;
         const force = checkBoolean(options?.force, 'force') ?? false;
-        const info = await this.#ns.statInfo(target, options?.signal);
-        if (!info) {
-          const missing = await this.#ns.missing(target, options?.signal);
-          if (force && missing.code === 'ENOENT') return; // as fs: force hides a missing path, not a file taken for a directory
-          throw missing;
-        }
-        if (fileNamedAsDirectory(info, path)) throw notADirectory();
-        if (this.#ctx.table.get(target) || this.#ctx.table.hasMountsBelow(target)) throw new StrataError('EBUSY', 'is or holds a mount point');
-        const res = this.#ctx.writable(target);
-        await this.#ready();
-        if (info.type === 'file') return this.#tree.removeFile(res, options?.signal);
-        const children = await this.#ns.listDir(target, false, options?.signal);
-        if (children.size > 0 && !recursive) throw new StrataError('ENOTEMPTY');
-        await this.#tree.removeTree(res, options?.signal);
+        await this.#gate.change([target], () => this.#remove(path, target, recursive, force, options?.signal), options?.signal);
       });
     });
+  }
+
+  /** {@link rm} of a checked path, once no move of a directory holding it is on its way. */
+  async #remove(path: string, target: string, recursive: boolean, force: boolean, signal: AbortSignal | undefined): Promise<void> {
+    const info = await this.#ns.statInfo(target, signal);
+    if (!info) {
+      const missing = await this.#ns.missing(target, signal);
+      if (force && missing.code === 'ENOENT') return; // as fs: force hides a missing path, not a file taken for a directory
+      throw missing;
+    }
+    if (fileNamedAsDirectory(info, path)) throw notADirectory();
+    if (this.#ctx.table.get(target) || this.#ctx.table.hasMountsBelow(target)) throw new StrataError('EBUSY', 'is or holds a mount point');
+    const res = this.#ctx.writable(target);
+    await this.#ready();
+    if (info.type === 'file') return this.#tree.removeFile(res, signal);
+    const children = await this.#ns.listDir(target, false, signal);
+    if (children.size > 0 && !recursive) throw new StrataError('ENOTEMPTY');
+    await this.#tree.removeTree(res, signal);
   }
 
   /**
@@ -561,7 +570,9 @@ export class StrataFS {
    * directory move by copy until its tree is copied (nothing stays at `to`), not after it (the
    * source is then removed, so the tree is never left under both names). When the store fails
    * to remove the source of a copied tree, calling the same rename again removes what is left of
-   * it (if unchanged and still at `to`) instead of failing `ENOTEMPTY`.
+   * it (if unchanged and still at `to`) instead of failing `ENOTEMPTY`. On a store without its own
+   * rename, changes at or below `from` through this StrataFS wait until the move is done, and
+   * those on their way (a write stream still open among them) end before it begins.
    */
   async rename(from: string, to: string, options?: OperationOptions): Promise<void> {
     return withFanOutSignal(options, async (options) => {
@@ -571,9 +582,20 @@ export class StrataFS {
         checkOperationOptions(options, []);
         this.#seePendingWrites();
         // Moves of one source run one after another: the second finds it gone, as on a file system.
-        await this.#mover.inTurn(source, () => this.#renameChecked(source, target, from, to, options), options?.signal);
+        await this.#mover.inTurn(source, () => this.#moving(source, () => this.#renameChecked(source, target, from, to, options), options?.signal), options?.signal);
       }, target);
     });
+  }
+
+  /**
+   * Runs `fn`, a move of `source`: on a store without its own rename (a move by copy + delete),
+   * the changes below `source` on their way end first and those asked meanwhile wait for it (see
+   * TreeGate); elsewhere, it is a change of `source` like any other.
+   */
+  #moving(source: string, fn: () => Promise<void>, signal: AbortSignal | undefined): Promise<void> {
+    const store = this.#ctx.table.resolve(source)?.mount.store;
+    const byCopy = store !== undefined && !(store.capabilities.rename && store.rename);
+    return byCopy ? this.#gate.move(source, fn, signal) : this.#gate.change([source], fn, signal);
   }
 
   /** {@link rename} of normalised paths, once the moves of `source` asked before it have ended. */
@@ -620,31 +642,36 @@ export class StrataFS {
         checkOperationOptions(options, ['recursive', 'overwrite']);
         const recursive = checkBoolean(options?.recursive, 'recursive') ?? false;
         const overwrite = checkBoolean(options?.overwrite, 'overwrite') ?? true;
-        const info = await this.#ns.statInfo(source, options?.signal);
-        if (!info) throw await this.#ns.missing(source, options?.signal);
-        if (fileNamedAsDirectory(info, from, to)) throw notADirectory();
-        if (source === target) throw invalid('source and destination are the same');
-        if (info.type === 'directory' && !recursive) throw new StrataError('EISDIR', 'copy of a directory needs { recursive: true }');
-        if (info.type === 'directory' && isSameOrBelow(target, source)) throw invalid('cannot copy a directory into itself');
-        const dst = await this.#atDestination(target, async () => {
-          const resolved = this.#ctx.writable(target);
-          const existing = await this.#ns.statInfo(target, options?.signal);
-          if (existing) {
-            if (info.type === 'file' && existing.type === 'directory') throw new StrataError('EISDIR', 'destination is a directory');
-            if (info.type === 'directory' && existing.type === 'file') throw new StrataError('ENOTDIR', 'destination is a file');
-            if (info.type === 'file' && !overwrite) throw new StrataError('EEXIST', 'destination exists');
-          }
-          await this.#ready();
-          await this.#writer.ensureParent(resolved, options?.signal);
-          return resolved;
-        });
-        if (info.type === 'file') {
-          await this.#tree.copyFile(this.#ctx.resolveMounted(source), dst, options?.signal, overwrite);
-          return;
-        }
-        await this.#tree.copyLogicalTree(source, target, overwrite, options?.signal);
+        await this.#gate.change([source, target], () => this.#copyChecked(source, target, from, to, recursive, overwrite, options?.signal), options?.signal);
       }, target);
     });
+  }
+
+  /** {@link copy} of normalised paths, once no move of a directory holding either is on its way. */
+  async #copyChecked(source: string, target: string, from: string, to: string, recursive: boolean, overwrite: boolean, signal: AbortSignal | undefined): Promise<void> {
+    const info = await this.#ns.statInfo(source, signal);
+    if (!info) throw await this.#ns.missing(source, signal);
+    if (fileNamedAsDirectory(info, from, to)) throw notADirectory();
+    if (source === target) throw invalid('source and destination are the same');
+    if (info.type === 'directory' && !recursive) throw new StrataError('EISDIR', 'copy of a directory needs { recursive: true }');
+    if (info.type === 'directory' && isSameOrBelow(target, source)) throw invalid('cannot copy a directory into itself');
+    const dst = await this.#atDestination(target, async () => {
+      const resolved = this.#ctx.writable(target);
+      const existing = await this.#ns.statInfo(target, signal);
+      if (existing) {
+        if (info.type === 'file' && existing.type === 'directory') throw new StrataError('EISDIR', 'destination is a directory');
+        if (info.type === 'directory' && existing.type === 'file') throw new StrataError('ENOTDIR', 'destination is a file');
+        if (info.type === 'file' && !overwrite) throw new StrataError('EEXIST', 'destination exists');
+      }
+      await this.#ready();
+      await this.#writer.ensureParent(resolved, signal);
+      return resolved;
+    });
+    if (info.type === 'file') {
+      await this.#tree.copyFile(this.#ctx.resolveMounted(source), dst, signal, overwrite);
+      return;
+    }
+    await this.#tree.copyLogicalTree(source, target, overwrite, signal);
   }
 
   // ---------------------------------------------------------------- cache control

@@ -306,7 +306,11 @@ describe('the changes of one file, in order', () => {
   }
 });
 
-/** A memory store with no rename of its own (a rename is copy + delete, as on object stores) whose next delete can be held. */
+/**
+ * A memory store with no rename of its own (a rename is copy + delete, as on object stores) whose
+ * next delete (or batch delete) can be held, and where another client of the store can write
+ * just before a delete (`beforeDelete`).
+ */
 class CopyRenameStore extends MemoryStore {
   override readonly capabilities: StoreCapabilities = { ...new MemoryStore().capabilities, rename: false };
   #held: { open: Promise<void>; arrived: () => void } | undefined;
@@ -318,12 +322,22 @@ class CopyRenameStore extends MemoryStore {
     this.#held = { open: new Promise<void>((resolve) => (release = resolve)), arrived };
     return { release, reached };
   }
+  /** Runs before each delete, with the key (the first key of a batch). */
+  beforeDelete: (key: string) => Promise<void> = async () => undefined;
   override async delete(key: string, opts?: StoreCallOptions): Promise<void> {
+    await this.#beforeDelete(key);
+    return super.delete(key, opts);
+  }
+  override async deleteMany(keys: string[], opts?: StoreCallOptions): Promise<void> {
+    await this.#beforeDelete(keys[0]!);
+    return super.deleteMany(keys, opts);
+  }
+  async #beforeDelete(key: string): Promise<void> {
     const held = this.#held;
     this.#held = undefined;
     held?.arrived();
     await held?.open;
-    return super.delete(key, opts);
+    await this.beforeDelete(key);
   }
 }
 
@@ -345,6 +359,51 @@ describe('a move by copy + delete and the changes of its names', () => {
       expect((await fs.readFile('/s/a')).toString()).toBe('new');
       await fs.free('/s', { recursive: true });
       expect((await fs.readFile('/s/a')).toString()).toBe('new');
+    } finally {
+      await fs.close();
+    }
+  });
+
+  it('writes into a directory while it is moved land after the move, under the old name, instead of being deleted with the source', async () => {
+    const store = new CopyRenameStore();
+    const fs = new StrataFS({ metadata: { syncInterval: -1 } });
+    try {
+      await fs.mount('/s', store);
+      for (const name of ['a', 'b', 'c']) await fs.writeFile(`/s/d/${name}`, `old ${name}`);
+      const { release, reached } = store.holdDelete();
+      const move = fs.rename('/s/d', '/s/e');
+      await reached; // the tree is copied to e, the source not removed yet
+      const writes = [fs.writeFile('/s/d/a', 'new a'), fs.writeFile('/s/d/added', 'added'), fs.mkdir('/s/d/sub', { recursive: true })];
+      await sleep(30);
+      release();
+      await Promise.all([move, ...writes]);
+      expect((await fs.readdir('/s/e')).sort()).toEqual(['a', 'b', 'c']);
+      expect((await fs.readFile('/s/e/a')).toString()).toBe('old a');
+      expect((await fs.readdir('/s/d')).sort()).toEqual(['a', 'added', 'sub']);
+      expect((await fs.readFile('/s/d/a')).toString()).toBe('new a');
+      expect((await fs.readFile('/s/d/added')).toString()).toBe('added');
+    } finally {
+      await fs.close();
+    }
+  });
+
+  it('a write started before a directory move ends before the tree is copied: the file moves with it', async () => {
+    const store = new CopyRenameStore();
+    const fs = new StrataFS({ metadata: { syncInterval: -1 } });
+    try {
+      await fs.mount('/s', store);
+      await fs.writeFile('/s/d/a', 'a');
+      const slow = new Readable({ read() {} });
+      const write = fs.writeFile('/s/d/streamed', slow);
+      await sleep(10);
+      const move = fs.rename('/s/d', '/s/e');
+      await sleep(30);
+      slow.push('streamed');
+      slow.push(null);
+      await Promise.all([write, move]);
+      expect((await fs.readdir('/s/e')).sort()).toEqual(['a', 'streamed']);
+      expect((await fs.readFile('/s/e/streamed')).toString()).toBe('streamed');
+      await expect(fs.stat('/s/d')).rejects.toMatchObject({ code: 'ENOENT' });
     } finally {
       await fs.close();
     }
