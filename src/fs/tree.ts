@@ -84,9 +84,11 @@ export class TreeOps {
       const dirs = all.filter((e) => e.isDirectory && !(e.implicit && !store.capabilities.directories)).sort((a, b) => depth(b.key) - depth(a.key));
       for (const dir of dirs) await remove(dir.key + '/', dir.key);
       if (key !== '' && !keepSelf) await store.delete(key + '/', { signal });
-      // Keys no path can name (`a//b`, a backslash, control characters) are never listed, so never deleted.
       if (key !== '' && !keepSelf && (await store.stat(key, { signal }))?.isDirectory) {
-        throw new StrataError('ENOTEMPTY', "the directory still holds entries no path can name (keys with '//', a backslash or control characters); remove them with the store's own tools");
+        const added = await walkTree(store, key, { signal });
+        if (added.length === 0) throw unnamableEntries();
+        const names = added.slice(0, 3).map((e) => joinPath(mount.path, e.key));
+        throw new StrataError('ENOTEMPTY', `entries were added to the directory while it was removed (${names.join(', ')}${added.length > names.length ? ', ...' : ''}); they are still there`);
       }
     } catch (error) {
       this.ctx.writeBack?.releaseAll(held);
@@ -124,10 +126,8 @@ export class TreeOps {
       for (const dir of dirs) await remove(dir.key + '/', dir.key);
       if (key === '' || kept.length > 0) return;
       await store.delete(key + '/');
-      // Keys no path can name (`a//b`, a backslash, control characters) are never listed, so never deleted.
-      if ((await store.stat(key))?.isDirectory) {
-        throw new StrataError('ENOTEMPTY', "the directory still holds entries no path can name (keys with '//', a backslash or control characters); remove them with the store's own tools");
-      }
+      // What another client of the store wrote into it after it was listed stays, as what was found above does.
+      if ((await store.stat(key))?.isDirectory && (await walkTree(store, key)).length === 0) throw unnamableEntries();
     } finally {
       // What was deleted before a failure is gone from the caches too.
       await this.ctx.pages.drop(objectId(state.cacheId, key === '' ? '' : key + '/'), { prefix: true, force: true });
@@ -356,6 +356,15 @@ export class TreeOps {
     await this.makeDirectories(dirname(path), signal);
     await this.writer.makeDirectory(this.ctx.writable(path), signal);
   }
+}
+
+/**
+ * What the removal of a directory fails with when the store still has it once everything listed
+ * below it is deleted: keys no path can name (`a//b`, a backslash, control characters) are never
+ * listed, so never deleted.
+ */
+function unnamableEntries(): StrataError {
+  return new StrataError('ENOTEMPTY', "the directory still holds entries no path can name (keys with '//', a backslash or control characters); remove them with the store's own tools");
 }
 
 /** `call`, whose failure (an abort aside) names the path of `key` in `mount`. */

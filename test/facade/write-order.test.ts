@@ -408,4 +408,39 @@ describe('a move by copy + delete and the changes of its names', () => {
       await fs.close();
     }
   });
+
+  it('a file another client writes into a directory as its move removes the source stays there, and the move succeeds', async () => {
+    const store = new CopyRenameStore();
+    const fs = new StrataFS({ metadata: { syncInterval: -1 } });
+    try {
+      await fs.mount('/s', store);
+      await fs.writeFile('/s/d/a', 'a');
+      await fs.writeFile('/s/d/b', 'b');
+      // Written straight into the store once the copied files are gone, as the directory's own marker goes.
+      store.beforeDelete = async (key) => void (key === 'd/' && (await store.write('d/late', Buffer.from('late'))));
+      await fs.rename('/s/d', '/s/e');
+      expect((await fs.readdir('/s/e')).sort()).toEqual(['a', 'b']);
+      expect((await fs.readdir('/s/d')).sort()).toEqual(['late']);
+      expect((await fs.readFile('/s/d/late')).toString()).toBe('late');
+    } finally {
+      await fs.close();
+    }
+  });
+
+  it('rm -r of a directory another client writes into as it is removed fails ENOTEMPTY naming what was added', async () => {
+    const store = new CopyRenameStore();
+    const fs = new StrataFS({ metadata: { syncInterval: -1 } });
+    try {
+      await fs.mount('/s', store);
+      await fs.writeFile('/s/d/a', 'a');
+      store.beforeDelete = async (key) => void (key === 'd/' && (await store.write('d/late', Buffer.from('late'))));
+      const error = await fs.rm('/s/d', { recursive: true }).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'ENOTEMPTY', path: '/s/d' });
+      expect((error as Error).message).toContain('/s/d/late');
+      expect((error as Error).message).not.toContain('no path can name');
+      expect((await fs.readFile('/s/d/late')).toString()).toBe('late');
+    } finally {
+      await fs.close();
+    }
+  });
 });
