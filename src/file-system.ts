@@ -461,8 +461,9 @@ export class StrataFS {
       };
       // One change of a file at a time, in the order asked: overwrite: false is exclusive, and the
       // last write wins in the store and the caches. (An upload of the file on its way gives way.)
-      // A write into a directory being moved by copy lands after the move (see TreeGate).
-      const info = await this.#gate.change([target], () => this.#ctx.inOrder(res.mount, res.key, write, opts?.signal, overwrite), opts?.signal);
+      // A write into a directory being moved by copy lands after the move (see TreeGate); a move
+      // asked meanwhile lets it end first, unless it writes a stream (which may end after the move).
+      const info = await this.#gate.change([target], () => this.#ctx.inOrder(res.mount, res.key, write, opts?.signal, overwrite), opts?.signal, Buffer.isBuffer(body));
       return this.#ns.fileInfo(joinPath(res.mount.path, info.key), res.mount, info);
     });
   }
@@ -572,7 +573,8 @@ export class StrataFS {
    * to remove the source of a copied tree, calling the same rename again removes what is left of
    * it (if unchanged and still at `to`) instead of failing `ENOTEMPTY`. On a store without its own
    * rename, changes at or below `from` through this StrataFS wait until the move is done, and
-   * those on their way (a write stream still open among them) end before it begins.
+   * those on their way end before it begins (a write stream still open is not waited for: its
+   * file lands under the old name once it ends).
    */
   async rename(from: string, to: string, options?: OperationOptions): Promise<void> {
     return withFanOutSignal(options, async (options) => {

@@ -32,6 +32,11 @@ export class KeyLock {
    * as a task that `supersedes` it is queued behind it (a background upload of a version that
    * the next change replaces anyway); it still ends before that task starts.
    */
+  /** True while a task of `key` runs or waits. */
+  busy(key: string): boolean {
+    return this.#tails.has(key);
+  }
+
   async run<T>(key: string, fn: () => Promise<T>, { signal, yielding, supersedes = false }: TurnOptions = {}): Promise<T> {
     const before = this.#tails.get(key);
     if (supersedes && !signal?.aborted) {

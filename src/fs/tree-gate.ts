@@ -13,6 +13,8 @@ import { isSameOrBelow } from '../path.js';
 /** A change or a move on its way: its logical paths, and what resolves once it has ended. */
 interface Passage {
   readonly paths: readonly string[];
+  /** A move waits for it to end (see {@link TreeGate.change}). */
+  readonly awaited: boolean;
   readonly ended: Promise<void>;
   end(): void;
 }
@@ -26,10 +28,12 @@ export class TreeGate {
 
   /**
    * Runs `fn`, a change of `paths`, once no move holds any of them (at or below its source); a
-   * move asked meanwhile waits for it. An abort of `signal` while it waits rejects with an `AbortError`.
+   * move asked meanwhile waits for it, unless `awaited` is false (a write of a stream, which its
+   * caller may end only after the move: the move goes on, and leaves the file it writes in place).
+   * An abort of `signal` while it waits rejects with an `AbortError`.
    */
-  async change<T>(paths: readonly string[], fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
-    const entry = await this.#enter(paths, signal);
+  async change<T>(paths: readonly string[], fn: () => Promise<T>, signal?: AbortSignal, awaited = true): Promise<T> {
+    const entry = await this.#enter(paths, signal, awaited);
     try {
       return await fn();
     } finally {
@@ -48,7 +52,7 @@ export class TreeGate {
     this.#moves.add(move);
     try {
       for (;;) {
-        const below = [...this.#changes].filter((c) => c !== own && c.paths.some((p) => isSameOrBelow(p, source)));
+        const below = [...this.#changes].filter((c) => c !== own && c.awaited && c.paths.some((p) => isSameOrBelow(p, source)));
         if (below.length === 0) break;
         await untilAborted(Promise.all(below.map((c) => c.ended)), signal);
       }
@@ -61,13 +65,13 @@ export class TreeGate {
   }
 
   /** Waits until no move holds any of `paths`, then records a change of them. */
-  async #enter(paths: readonly string[], signal?: AbortSignal): Promise<Passage> {
+  async #enter(paths: readonly string[], signal?: AbortSignal, awaited = true): Promise<Passage> {
     for (;;) {
       const moves = [...this.#moves].filter((m) => paths.some((p) => m.paths.some((moved) => isSameOrBelow(p, moved))));
       if (moves.length === 0) break;
       await untilAborted(Promise.all(moves.map((m) => m.ended)), signal);
     }
-    const entry = passage(paths);
+    const entry = passage(paths, awaited);
     this.#changes.add(entry);
     return entry;
   }
@@ -78,8 +82,8 @@ export class TreeGate {
   }
 }
 
-function passage(paths: readonly string[]): Passage {
+function passage(paths: readonly string[], awaited = true): Passage {
   let end!: () => void;
   const ended = new Promise<void>((resolve) => (end = resolve));
-  return { paths, ended, end };
+  return { paths, awaited, ended, end };
 }

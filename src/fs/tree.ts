@@ -104,8 +104,8 @@ export class TreeOps {
 
   /**
    * Removes the source of a tree copied elsewhere (a directory move by copy): the files `copied`
-   * names (key and the version it was copied at) that are still at that version, then the
-   * directories left empty. A file another client of the store added or rewrote there meanwhile
+   * names (key and the version it was copied at) that are still at that version and that no
+   * change through this StrataFS is writing, then the directories left empty. A file another client of the store added or rewrote there meanwhile
    * (or a write pending below) is never copied, so it stays, with its directories, instead of
    * being lost with the source.
    */
@@ -115,7 +115,8 @@ export class TreeOps {
     const state = this.ctx.stateOf(mount);
     try {
       const all = await walkTree(store, key);
-      const isCopied = (e: TreeEntry): boolean => copied.get(e.key) === versionOf(e);
+      // A file whose change is on its way (a write stream begun before the move) is left to it.
+      const isCopied = (e: TreeEntry): boolean => copied.get(e.key) === versionOf(e) && !this.ctx.locks.busy(objectId(state.cacheId, e.key));
       const files = all.filter((e) => !e.isDirectory && isCopied(e)).map((e) => e.key);
       const kept = [...all.filter((e) => !e.isDirectory && !isCopied(e)).map((e) => e.key), ...(this.ctx.disk?.journal.list(state.cacheId).map((p) => p.key) ?? [])].filter((k) => isKeyAtOrBelow(k, key));
       const remove = (k: string, name = k): Promise<void> => named(store.delete(k), mount, name);

@@ -322,6 +322,12 @@ class CopyRenameStore extends MemoryStore {
     this.#held = { open: new Promise<void>((resolve) => (release = resolve)), arrived };
     return { release, reached };
   }
+  /** Runs before each write, with the key. */
+  beforeWrite: (key: string) => Promise<void> = async () => undefined;
+  override async write(key: string, body: Readable | Buffer, opts?: StoreWriteOptions): Promise<ObjectInfo> {
+    await this.beforeWrite(key);
+    return super.write(key, body, opts);
+  }
   /** Runs before each delete, with the key (the first key of a batch). */
   beforeDelete: (key: string) => Promise<void> = async () => undefined;
   override async delete(key: string, opts?: StoreCallOptions): Promise<void> {
@@ -393,17 +399,46 @@ describe('a move by copy + delete and the changes of its names', () => {
     try {
       await fs.mount('/s', store);
       await fs.writeFile('/s/d/a', 'a');
-      const slow = new Readable({ read() {} });
-      const write = fs.writeFile('/s/d/streamed', slow);
-      await sleep(10);
+      let release!: () => void;
+      let arrived!: () => void;
+      const reached = new Promise<void>((resolve) => (arrived = resolve));
+      const open = new Promise<void>((resolve) => (release = resolve));
+      store.beforeWrite = async (key) => void (key === 'd/slow' && (arrived(), await open));
+      const write = fs.writeFile('/s/d/slow', 'slow');
+      await reached; // the write is on its way to the store
       const move = fs.rename('/s/d', '/s/e');
       await sleep(30);
-      slow.push('streamed');
-      slow.push(null);
+      release();
       await Promise.all([write, move]);
-      expect((await fs.readdir('/s/e')).sort()).toEqual(['a', 'streamed']);
-      expect((await fs.readFile('/s/e/streamed')).toString()).toBe('streamed');
+      expect((await fs.readdir('/s/e')).sort()).toEqual(['a', 'slow']);
+      expect((await fs.readFile('/s/e/slow')).toString()).toBe('slow');
       await expect(fs.stat('/s/d')).rejects.toMatchObject({ code: 'ENOENT' });
+    } finally {
+      await fs.close();
+    }
+  });
+
+  it('a directory move does not wait for a write stream still open below it: the streamed files land under the old name once it ends', async () => {
+    const store = new CopyRenameStore();
+    const fs = new StrataFS({ metadata: { syncInterval: -1 } });
+    try {
+      await fs.mount('/s', store);
+      await fs.writeFile('/s/d/a', 'old a');
+      await fs.writeFile('/s/d/b', 'b');
+      const rewrite = fs.createWriteStream('/s/d/a');
+      const added = fs.createWriteStream('/s/d/log');
+      rewrite.write('new ');
+      added.write('first ');
+      await fs.rename('/s/d', '/s/e'); // with both streams still open
+      const finished = (w: NodeJS.WritableStream): Promise<void> => new Promise((resolve, reject) => w.on('finish', resolve).on('error', reject));
+      const ends = [finished(rewrite), finished(added)];
+      rewrite.end('a');
+      added.end('line');
+      await Promise.all(ends);
+      expect((await fs.readdir('/s/e')).sort()).toEqual(['a', 'b']);
+      expect((await fs.readFile('/s/e/a')).toString()).toBe('old a');
+      expect((await fs.readFile('/s/d/a')).toString()).toBe('new a');
+      expect((await fs.readFile('/s/d/log')).toString()).toBe('first line');
     } finally {
       await fs.close();
     }
