@@ -52,6 +52,8 @@ export interface PendingWrite {
   mtime: Date;
   /** `'ASYNC_THROUGH'` uploads in the background; `'MUST_CACHE'` waits for `persist`. */
   mode: 'ASYNC_THROUGH' | 'MUST_CACHE';
+  /** Its place in the journal: a write recorded later has a larger one (absent where the journal does not tell). */
+  seq?: number;
 }
 
 /**
@@ -107,4 +109,10 @@ export interface WriteJournal {
   move(id: string, cacheId: string, key: string): Promise<PendingWrite>;
   /** Drops pending writes of a key (it was deleted or overwritten through the store). */
   discard(cacheId: string, key: string): Promise<void>;
+  /**
+   * A mark that changes whenever the journal may have been changed other than through this
+   * object (by another process on the dir, say); `undefined` when that cannot be told. A view
+   * of the journal that follows this object's own changes is current while the mark stays.
+   */
+  changeMark?(): number | undefined;
 }

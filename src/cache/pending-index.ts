@@ -1,18 +1,26 @@
 /**
  * An in-process mirror of the write-back journal's records, so that `stat`/`readdir` can check
- * for pending writes without an index query. It reloads after every change made through it and
- * at most `refreshMs` after a change made by another process on the same cache dir (at once for
- * a `list` asked for `fresh`).
+ * for pending writes without an index query. A change made through it is applied to the mirror
+ * as it succeeds, so a burst of writes does not re-read the whole journal after each one; the
+ * journal is read again when a change through it failed, when its change mark (see
+ * `WriteJournal.changeMark`) tells of a change made elsewhere by the time a change through it
+ * ends, and — for changes made by another process on the same cache dir — at most `refreshMs`
+ * after one (at once for a `list` asked for `fresh`).
  * @module
  */
 import type { Readable } from 'node:stream';
 import type { ClaimOutcome, PendingWrite, WriteJournal } from './disk-tier-types.js';
+import { PendingMirror } from './pending-mirror.js';
 
 /** The journal with cached look-ups (see the module comment). */
 export class PendingIndex implements WriteJournal {
-  #byKey = new Map<string, PendingWrite>();
-  #all: PendingWrite[] = [];
-  #loadedAt = -Infinity;
+  #mirror = new PendingMirror();
+  /** When the journal was last read or its change mark last checked. */
+  #checkedAt = -Infinity;
+  /** False until the journal is read again (a change through this index failed, or was made elsewhere meanwhile). */
+  #current = false;
+  /** The journal's change mark when the mirror was last known to match it. */
+  #mark: number | undefined;
   /** Ids completed or discarded through this index since the last reload. */
   readonly #ownChanges = new Set<string>();
 
@@ -25,41 +33,53 @@ export class PendingIndex implements WriteJournal {
 
   #fresh(force = false): void {
     const now = performance.now();
-    if (!force && now - this.#loadedAt < this.refreshMs) return;
-    this.#loadedAt = now;
-    const before = this.#all;
-    this.#all = this.journal.list();
-    this.#byKey = new Map(this.#all.map((p) => [`${p.cacheId}\n${p.key}`, p]));
-    if (before.length > 0) {
-      const now = new Map(this.#all.map((p) => [p.id, p]));
-      // Gone (uploaded, discarded), or moved to another name, by another process.
-      const gone = (p: PendingWrite): boolean => now.get(p.id)?.key !== p.key || now.get(p.id)?.cacheId !== p.cacheId;
-      for (const p of before) if (gone(p) && !this.#ownChanges.has(p.id)) this.onGoneElsewhere(p);
-    }
+    if (this.#current && !force && now - this.#checkedAt < this.refreshMs) return;
+    this.#checkedAt = now;
+    if (this.#current && this.#mark !== undefined && this.journal.changeMark?.() === this.#mark) return;
+    const before = this.#mirror;
+    this.#mirror = new PendingMirror(this.journal.list());
+    this.#mark = this.journal.changeMark?.();
+    this.#current = true;
+    // Gone (uploaded, discarded), or moved to another name, by another process.
+    const gone = (p: PendingWrite): boolean => this.#mirror.get(p.id)?.key !== p.key || this.#mirror.get(p.id)?.cacheId !== p.cacheId;
+    for (const p of before.all()) if (gone(p) && !this.#ownChanges.has(p.id)) this.onGoneElsewhere(p);
     this.#ownChanges.clear();
   }
 
-  #changed(): void {
-    this.#loadedAt = -Infinity;
+  /**
+   * After a change through this index: `apply` brings the mirror up to date with it when the
+   * mirror was current and nothing else changed the journal meanwhile; else it is read again.
+   */
+  #changed(apply?: () => void): boolean {
+    if (apply && this.#current && this.#mark !== undefined && this.journal.changeMark?.() === this.#mark) {
+      apply();
+      return true;
+    }
+    this.#current = false;
+    return false;
   }
 
   async stage(cacheId: string, key: string, data: Buffer | AsyncIterable<Uint8Array>, mode: PendingWrite['mode'], signal?: AbortSignal): Promise<PendingWrite> {
+    let staged: PendingWrite;
     try {
-      return await this.journal.stage(cacheId, key, data, mode, signal);
-    } finally {
+      staged = await this.journal.stage(cacheId, key, data, mode, signal);
+    } catch (error) {
       this.#changed();
+      throw error;
     }
+    this.#changed(() => this.#mirror.add(staged));
+    return staged;
   }
 
   find(cacheId: string, key: string): PendingWrite | undefined {
     this.#fresh();
-    if (this.#all.length === 0) return undefined;
-    return this.#byKey.get(`${cacheId}\n${key}`);
+    return this.#mirror.newest(cacheId, key);
   }
 
   list(cacheId?: string, fresh = false): PendingWrite[] {
     this.#fresh(fresh);
-    return cacheId === undefined ? [...this.#all] : this.#all.filter((p) => p.cacheId === cacheId);
+    const all = this.#mirror.all();
+    return cacheId === undefined ? [...all] : all.filter((p) => p.cacheId === cacheId);
   }
 
   async read(id: string, offset: number, length: number): Promise<Buffer> {
@@ -97,35 +117,48 @@ export class PendingIndex implements WriteJournal {
   }
 
   async complete(id: string): Promise<void> {
-    this.#ownChanges.add(id);
-    try {
-      await this.journal.complete(id);
-    } finally {
-      this.#changed();
-    }
+    await this.#changing([id], () => this.journal.complete(id), () => this.#mirror.remove(id));
   }
 
   async move(id: string, cacheId: string, key: string): Promise<PendingWrite> {
     // The write itself, and the others of its old and new names that it drops, change here.
-    const from = this.#all.find((p) => p.id === id);
-    const named = (p: PendingWrite, other: PendingWrite | undefined): boolean => other !== undefined && p.cacheId === other.cacheId && p.key === other.key;
-    this.#ownChanges.add(id);
-    for (const p of this.#all) if (named(p, from) || (p.cacheId === cacheId && p.key === key)) this.#ownChanges.add(p.id);
-    try {
-      return await this.journal.move(id, cacheId, key);
-    } finally {
-      this.#changed();
-    }
+    const from = this.#mirror.get(id);
+    const dropped = [...(from ? this.#mirror.ofKey(from.cacheId, from.key) : []), ...this.#mirror.ofKey(cacheId, key)];
+    let moved!: PendingWrite;
+    await this.#changing(
+      [id, ...dropped.map((p) => p.id)],
+      async () => void (moved = await this.journal.move(id, cacheId, key)),
+      () => {
+        for (const p of dropped) this.#mirror.remove(p.id);
+        this.#mirror.add(moved);
+        // A write of those names that came meanwhile is not guessed at: the journal is read again.
+        const left = [...(from ? this.#mirror.ofKey(from.cacheId, from.key) : []), ...this.#mirror.ofKey(cacheId, key)];
+        if (left.some((p) => p.id !== id)) this.#current = false;
+      },
+    );
+    return moved;
   }
 
   async discard(cacheId: string, key: string): Promise<void> {
     if (!this.find(cacheId, key)) return;
-    for (const p of this.#all) if (p.cacheId === cacheId && p.key === key) this.#ownChanges.add(p.id);
+    const changes = this.#mirror.ofKey(cacheId, key).map((p) => p.id);
+    await this.#changing(changes, () => this.journal.discard(cacheId, key), () => this.#mirror.removeKey(cacheId, key));
+  }
+
+  /**
+   * Runs `change` of the journal, which changes the writes `ids`: a reload meanwhile does not
+   * take them for changes made elsewhere. Once it succeeded, `apply` brings the mirror up to date.
+   */
+  async #changing(ids: string[], change: () => Promise<void>, apply: () => void): Promise<void> {
+    for (const id of ids) this.#ownChanges.add(id);
     try {
-      await this.journal.discard(cacheId, key);
-    } finally {
+      await change();
+    } catch (error) {
       this.#changed();
+      throw error;
     }
+    // Once applied, a later change of these writes is one made elsewhere (a reload clears them too).
+    if (this.#changed(apply)) for (const id of ids) this.#ownChanges.delete(id);
   }
 }
 

@@ -139,12 +139,14 @@ export class SqliteIndex {
   private readonly beginStmt: Database.Statement;
   private readonly commitStmt: Database.Statement;
   private readonly rollbackStmt: Database.Statement;
+  private readonly dataVersionStmt: Database.Statement;
   private closed = false;
 
   private constructor(db: Db, layout: CacheDirLayout) {
     this.db = db;
     this.layout = layout;
     this.countersStmt = db.prepare('SELECT used, pages, locked FROM counters WHERE id = 1');
+    this.dataVersionStmt = db.prepare('PRAGMA data_version').pluck();
     this.victimsStmt = db.prepare('SELECT key, file, size FROM pages WHERE pinned = 0 ORDER BY atime, rowid LIMIT ?');
     this.deletePageStmt = db.prepare('DELETE FROM pages WHERE key = ?');
     this.pinMatchStmt = db.prepare('SELECT 1 AS one FROM pins WHERE object = :p OR (prefix = 1 AND substr(:p, 1, length(object)) = object) LIMIT 1');
@@ -316,6 +318,14 @@ export class SqliteIndex {
   /** Absolute path of a journal data file. */
   journalPath(file: string): string {
     return join(this.layout.journalDir, file);
+  }
+
+  /**
+   * SQLite's `data_version`: changes whenever another connection has committed to the index
+   * since the last look (this connection's own commits leave it as it is).
+   */
+  dataVersion(): number {
+    return this.dataVersionStmt.get() as number;
   }
 
   /** True once {@link close} ran. */

@@ -36,6 +36,7 @@ export interface WriteJournalOptions {
 }
 
 interface Row {
+  seq: number;
   id: string;
   cache_id: string;
   key: string;
@@ -52,13 +53,13 @@ interface Lease {
   lease_until: number | null;
 }
 
-const COLUMNS = 'id, cache_id, key, size, mtime, mode';
+const COLUMNS = 'seq, id, cache_id, key, size, mtime, mode';
 /** Bytes read at a time when a pending write's data is checked before a part of it is served. */
 const VERIFY_CHUNK = 1024 * 1024;
 let stageOrder = 0;
 
 function toPending(row: Row): PendingWrite {
-  return { id: row.id, cacheId: row.cache_id, key: row.key, size: row.size, mtime: new Date(row.mtime), mode: row.mode };
+  return { id: row.id, cacheId: row.cache_id, key: row.key, size: row.size, mtime: new Date(row.mtime), mode: row.mode, seq: row.seq };
 }
 
 /** See the module comment. Create it with `openDiskCache`. */
@@ -88,6 +89,8 @@ export class SqliteWriteJournal implements WriteJournal {
   private readonly byKeyStmt: Database.Statement<[string, string], { id: string; file: string }>;
   private readonly rowStmt: Database.Statement<[string], Row & { file: string; crc: number }>;
   private readonly moveStmt: Database.Statement<[string, string, string]>;
+  /** Records {@link dropLeftOver} removed: changes no caller of this journal made (see {@link changeMark}). */
+  private selfDropped = 0;
   /** Bytes the stages of this journal that are writing their data hold (not in the index yet). */
   private staging = 0;
   /** Bytes those stages expect next (a step ahead of what they hold): room is made for them, they are not counted. */
@@ -201,13 +204,14 @@ export class SqliteWriteJournal implements WriteJournal {
     this.assertOpen('write');
     const path = this.index.journalPath(id);
     let victims;
+    let seq = 0;
     try {
       victims = this.index.durableTransaction(() => {
         const room = this.index.makeRoom(size, this.capacity);
         if (room === undefined) throw new NoRoom();
         renameSync(tmp, path);
         try {
-          this.insertStmt.run(id, cacheId, key, size, mtime, mode, id, meta.crc);
+          seq = Number(this.insertStmt.run(id, cacheId, key, size, mtime, mode, id, meta.crc).lastInsertRowid);
         } catch (error) {
           rmSync(path, { force: true });
           throw error;
@@ -223,7 +227,7 @@ export class SqliteWriteJournal implements WriteJournal {
       throw cacheDirFailure(error, this.index.layout, 'write');
     });
     await unlinkQuietly(victims.map((v) => this.index.pagePath(v.file)));
-    return { id, cacheId, key, size, mtime: new Date(mtime), mode };
+    return { id, cacheId, key, size, mtime: new Date(mtime), mode, seq };
   }
 
   /** The newest pending write of that key, if any. */
@@ -231,6 +235,20 @@ export class SqliteWriteJournal implements WriteJournal {
     if (this.index.isClosed) return undefined;
     const row = this.findStmt.get(cacheId, key);
     return row === undefined ? undefined : toPending(row);
+  }
+
+  /**
+   * Changes when another connection to the index (another process, or another open of the dir
+   * in this one) commits, and when this journal drops records by itself (see {@link list});
+   * `undefined` once closed or when the index cannot tell.
+   */
+  changeMark(): number | undefined {
+    if (this.index.isClosed) return undefined;
+    try {
+      return this.index.dataVersion() + this.selfDropped;
+    } catch {
+      return undefined;
+    }
   }
 
   /** Every pending write (of one cache id when given), oldest first. */
@@ -404,6 +422,7 @@ export class SqliteWriteJournal implements WriteJournal {
         return;
       }
       this.leftOver.delete(id);
+      this.selfDropped++;
     }
   }
 
