@@ -64,6 +64,8 @@ export interface PageSource {
   fetch(offset: number, length: number, signal?: AbortSignal): Promise<FetchedBody>;
   /** The mount's counters. */
   counters: CacheCounters;
+  /** Its bytes are on the local disk already (a pending write): its pages are kept in memory only, never copied to the disk tier. */
+  local?: boolean;
 }
 
 /** Options of one read. */
@@ -306,14 +308,17 @@ export class PageCache {
     }
   }
 
-  /** Stores pages of freshly written data under its new version (write types that cache). */
-  admitWritten(object: string, version: string, data: Buffer): void {
+  /**
+   * Stores pages of freshly written data under its new version (write types that cache). With
+   * `memoryOnly` (data the disk cache holds already, as a pending write) they are not copied to the disk tier.
+   */
+  admitWritten(object: string, version: string, data: Buffer, memoryOnly = false): void {
     const pinned = this.isPinned(object);
     for (let index = 0; index * this.pageSize < data.length; index++) {
       const page = data.subarray(index * this.pageSize, Math.min(data.length, (index + 1) * this.pageSize));
       const copy = this.memory.pool.take(page.length); // the caller's buffer stays theirs
       page.copy(copy);
-      this.#admit({ object, version, index }, copy, { readType: 'CACHE' }, pinned);
+      this.#admit({ object, version, index }, copy, { readType: 'CACHE' }, pinned, memoryOnly);
     }
   }
 
@@ -469,7 +474,7 @@ export class PageCache {
         const page = found[n];
         if (page && page.length === this.pageLength(src.size, indexes[i]!)) {
           this.#hit(src, page.length);
-          this.#admit({ object: src.object, version: src.version, index: indexes[i]! }, page, opts, this.isPinned(src.object));
+          this.#admit({ object: src.object, version: src.version, index: indexes[i]! }, page, opts, this.isPinned(src.object), src.local);
           results[i] = Promise.resolve(page);
         } else missing.push(i);
       });
@@ -549,7 +554,7 @@ export class PageCache {
     src.counters.bytesFromStore += length;
     if (opts.readType !== 'NO_CACHE') {
       const pinned = this.isPinned(src.object);
-      pages.forEach((page, k) => this.#admit({ object: src.object, version: src.version, index: firstIndex + k }, page, opts, pinned));
+      pages.forEach((page, k) => this.#admit({ object: src.object, version: src.version, index: firstIndex + k }, page, opts, pinned, src.local));
     }
     return pages;
   }
@@ -578,7 +583,7 @@ export class PageCache {
     pages.forEach((page, k) => {
       if (fetchedHere[k]) return; // admitted by its fetch
       this.#hit(src, page.length);
-      this.#admit(ids[k]!, page, opts, pinned);
+      this.#admit(ids[k]!, page, opts, pinned, src.local);
     });
     return pages;
   }
@@ -636,13 +641,13 @@ export class PageCache {
    * Adds a fetched or written page to the tiers. Past the bound on disk writes on their way it
    * goes to memory only, unless it is pinned or `opts.warming`.
    */
-  #admit(id: PageId, page: Buffer, opts: Pick<PageReadOptions, 'readType' | 'warming'>, pinned: boolean): void {
+  #admit(id: PageId, page: Buffer, opts: Pick<PageReadOptions, 'readType' | 'warming'>, pinned: boolean, memoryOnly = false): void {
     if (opts.readType === 'NO_CACHE' || !this.cacheable(id.object)) return;
-    const disk = this.disk;
+    const disk = memoryOnly ? undefined : this.disk;
     const toDisk = disk !== undefined && this.#diskWriting.tryTake(page.length, pinned || opts.warming === true);
     // Begun before the page can be evicted: it is not recycled while it is being written.
     const written = toDisk && this.memory.pool.begin();
-    this.#keepInMemory(id.object, pageKey(id), page, pinned && !disk);
+    this.#keepInMemory(id.object, pageKey(id), page, pinned && !this.disk);
     if (disk && written) this.#putOnDisk(disk, id, page, pinned, written);
   }
 

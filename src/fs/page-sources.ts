@@ -129,6 +129,7 @@ export class PageSources {
       version,
       size: info.size,
       counters: state.counters,
+      local: pending !== undefined,
       fetch: async (offset, length, signal): Promise<FetchedBody> => {
         const opened = ahead?.take();
         if (opened) {

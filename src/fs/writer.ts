@@ -63,9 +63,10 @@ export class Writer {
         const pending = await this.ctx.disk!.journal.stage(state.cacheId, key, kept ? kept.stream : body, mode, signal);
         await this.dropOlderMustCache(pending);
         const info: ObjectInfo = { key, size: pending.size, mtime: pending.mtime, etag: `pending-${pending.id}`, isDirectory: false };
-        await this.ctx.pages.drop(object, { force: true }); // old versions; a pin rule pins the new one's pages
+        await this.ctx.pages.drop(object, { force: true }); // old versions; the journal keeps the new one
         const data = kept ? kept.bytes(pending.size) : (body as Buffer);
-        if (data) this.ctx.pages.admitWritten(object, versionOf(info), data);
+        // The journal holds the data on disk: the disk tier keeps no second copy of it.
+        if (data) this.ctx.pages.admitWritten(object, versionOf(info), data, true);
         state.meta.written(key, null);
         if (mode === 'ASYNC_THROUGH') this.ctx.writeBack!.schedule(pending);
         return info;

@@ -97,6 +97,26 @@ describe('disk tier and write types through the facade', () => {
     expect(store.bytesRead).toBe(0);
   });
 
+  it('MUST_CACHE data is kept once on disk: in the journal, with no copy of its pages in the disk tier, written or read', async () => {
+    const fs = make();
+    const store = new CountingStore('must-once');
+    await fs.mount('/s', store);
+    const data = randomBytes(3 * PAGE);
+    await fs.writeFile('/s/m.bin', data, { writeType: 'MUST_CACHE' });
+    expect((await fs.readFile('/s/m.bin')).equals(data)).toBe(true); // from memory
+    await fs.close(); // the disk writes on their way land first
+    const second = make();
+    await second.mount('/s', store);
+    expect(second.stats().disk).toMatchObject({ used: data.length, pages: 0 });
+    expect(second.stats().pendingWrites).toBe(1);
+    // Read from the journal, its pages are not copied to the disk tier either.
+    expect((await second.readFile('/s/m.bin')).equals(data)).toBe(true);
+    await second.close();
+    const third = make();
+    await third.mount('/s', store);
+    expect(third.stats().disk).toMatchObject({ used: data.length, pages: 0 });
+  });
+
   it('MUST_CACHE stays in the disk cache until persist', async () => {
     const fs = make();
     const store = new CountingStore('must');
