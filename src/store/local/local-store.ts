@@ -222,7 +222,7 @@ export class LocalStore implements UnderStore {
     }
   }
 
-  /** Deletes files {@link DELETE_CONCURRENCY} at a time (the file system's calls wait on the disk, not on each other). */
+  /** Deletes files 16 at a time (the file system's calls wait on the disk, not on each other). */
   async deleteMany(keys: string[], opts: StoreCallOptions = {}): Promise<void> {
     await eachLimit(keys, DELETE_CONCURRENCY, (key) => this.delete(key, opts));
   }
