@@ -51,6 +51,7 @@ import { loadConfig, type StrataConfig } from './config/load-config.js';
 import { FsContext, closedError, type MountState } from './fs/context.js';
 import { Namespace } from './fs/namespace.js';
 import { PageSources, isGone } from './fs/page-sources.js';
+import { readAgainOnNewVersion } from './io/new-version.js';
 import { TreeOps } from './fs/tree.js';
 import { Mover } from './fs/move.js';
 import { TreeGate } from './fs/tree-gate.js';
@@ -915,23 +916,23 @@ export class StrataFS {
   /**
    * Runs `read` on the file at `path` at one version. When the file changed while it read
    * (`ESTALE`), what is known of it is forgotten (by the fleet too: its shared answer is as old
-   * as ours) and it is read again at its new version, up to three times in all: never a mix.
+   * as ours) and it is read again at its new version ({@link readAgainOnNewVersion}): never a mix.
    */
   async #atOneVersion<T>(path: string, signal: AbortSignal | undefined, first: ByteRange | undefined, read: (src: PageSource, mount: Mount) => Promise<T>): Promise<T> {
-    for (let attempt = 0; ; attempt++) {
+    // A file found gone by the read (removed, or now a directory) is looked up again too: the
+    // call then fails as a stat finds it now (ENOENT, EISDIR), or reads what replaced it.
+    const changed = (error: unknown) => (error as StrataError).code === 'ESTALE' || isGone((error as StrataError).code);
+    return readAgainOnNewVersion(async () => {
       const { src, mount, release } = await this.#sources.openSource(path, signal, { first });
       try {
         return await read(src, mount);
       } catch (error) {
-        // A file found gone by the read (removed, or now a directory) is looked up again: the
-        // call then fails as a stat finds it now (ENOENT, EISDIR), or reads what replaced it.
-        const code = (error as StrataError).code;
-        if ((code !== 'ESTALE' && !isGone(code)) || attempt >= 2) throw error;
-        this.#ctx.state.get(mount)?.meta.changedOutside(this.#ctx.table.resolve(path)!.key);
+        if (changed(error)) this.#ctx.state.get(mount)?.meta.changedOutside(this.#ctx.table.resolve(path)!.key);
+        throw error;
       } finally {
         release();
       }
-    }
+    }, changed);
   }
 
   /** Runs a call on `path` (and `also`, the destination of a copy or move): its errors get their context, and `close()` and `unmount()` let a change finish. */

@@ -11,15 +11,13 @@ import { objectId, versionOf } from '../cache/page-id.js';
 import type { PendingWrite } from '../cache/disk-tier-types.js';
 import { collect } from '../io/body.js';
 import { pageReadStream } from '../io/read-stream.js';
+import { readAgainOnNewVersion } from '../io/new-version.js';
 import { depth, moveKey, walkTree, type TreeEntry } from '../ops/tree-walk.js';
 import { eachLimit } from '../store/each-limit.js';
 import type { FsContext } from './context.js';
 import type { Namespace } from './namespace.js';
 import type { PageSources } from './page-sources.js';
 import type { Writer } from './writer.js';
-
-/** Attempts at copying a file whose source keeps changing while it is copied (then `ESTALE`). */
-const SOURCE_ATTEMPTS = 3;
 
 /** Operations in flight at once in a tree operation. */
 const CONCURRENCY = 16;
@@ -177,24 +175,26 @@ export class TreeOps {
     const context = { path: joinPath(src.mount.path, src.key), op: 'read', mount: src.mount.path };
     // A source rewritten while it is copied (ESTALE) is copied again at its new version, as
     // readFile reads it again: the failed write stored nothing, and the copy is one whole version.
-    for (let attempt = 1; ; attempt++) {
-      const info = await this.ns.storeStat(src.mount, src.key, signal);
-      if (!info || info.isDirectory) throw new StrataError('ENOENT', 'source file vanished');
-      const stream = pageReadStream(this.ctx.pages, async () => this.sources.source(src.mount, src.key, info), 0, undefined, { readType: 'NO_CACHE', signal, shareChunks: true, context }); // the upload only reads them
-      try {
-        const body = info.size <= this.ctx.options.pageSize * 8 ? await collect(stream, signal) : stream;
-        await this.writer.writeObject(dst, body, writeType, signal);
-        return;
-      } catch (error) {
-        if (isAbortError(error)) throw error;
-        const failure = toStrataError(error);
-        if (failure.code === 'ESTALE' && failure.path === context.path && attempt < SOURCE_ATTEMPTS) {
-          srcState.meta.changedOutside(src.key);
-          continue;
+    await readAgainOnNewVersion(
+      async () => {
+        const info = await this.ns.storeStat(src.mount, src.key, signal);
+        if (!info || info.isDirectory) throw new StrataError('ENOENT', 'source file vanished');
+        const stream = pageReadStream(this.ctx.pages, async () => this.sources.source(src.mount, src.key, info), 0, undefined, { readType: 'NO_CACHE', signal, shareChunks: true, context }); // the upload only reads them
+        try {
+          const body = info.size <= this.ctx.options.pageSize * 8 ? await collect(stream, signal) : stream;
+          await this.writer.writeObject(dst, body, writeType, signal);
+        } catch (error) {
+          if (isAbortError(error)) throw error;
+          const failure = toStrataError(error);
+          throw failure.path === context.path ? failure : failure.withContext({ path: joinPath(dst.mount.path, dst.key), mount: dst.mount.path });
         }
-        throw failure.path === context.path ? failure : failure.withContext({ path: joinPath(dst.mount.path, dst.key), mount: dst.mount.path });
-      }
-    }
+      },
+      (error) => {
+        const sourceChanged = (error as StrataError).code === 'ESTALE' && (error as StrataError).path === context.path;
+        if (sourceChanged) srcState.meta.changedOutside(src.key);
+        return sourceChanged;
+      },
+    );
   }
 
   /**

@@ -13,12 +13,7 @@ import { linkSignals, whenAborted, type LinkedSignal } from '../abort-listeners.
 import type { ByteRange } from '../store/under-store.js';
 import { PageWalk, firstBatch } from './page-walk.js';
 import { eventLoopTurn } from '../event-loop-turn.js';
-
-/**
- * How many times a stream opens its file when the file is replaced before its first bytes came
- * (as `readFile` reads it again): the file is then read whole at its new version.
- */
-const OPEN_ATTEMPTS = 3;
+import { readAgainOnNewVersion } from './new-version.js';
 
 /** Options of {@link pageReadStream}. */
 export interface PageReadStreamOptions extends PageReadOptions {
@@ -146,28 +141,30 @@ class PageReadStream extends Readable implements StrataReadStream {
     if (turn) await turn;
     if (this.destroyed) return null;
     this.#opts.live?.();
-    for (let attempt = 1; ; attempt++) {
-      if (!this.#walk) {
-        this.#giveUpWalk = new AbortController();
-        const walkSignal = linkSignals([this.#controller.signal, this.#giveUpWalk.signal]);
-        this.#walkSignal = walkSignal;
-        const src = await this.#open(firstBatch(this.#cache.pageSize, this.#start, this.#end), walkSignal.signal);
-        if (this.destroyed) return null; // closed while opening: nothing more is read
-        const chunkSize = Math.min(this.#cache.pageSize, this.#opts.highWaterMark || this.#cache.pageSize);
-        this.#walk = new PageWalk(this.#cache, src, this.#start, this.#end, { readType: this.#opts.readType, signal: walkSignal.signal, chunkSize, shareChunks: this.#opts.shareChunks });
-      }
-      try {
+    return readAgainOnNewVersion(
+      async () => {
+        if (!this.#walk) {
+          this.#giveUpWalk = new AbortController();
+          const walkSignal = linkSignals([this.#controller.signal, this.#giveUpWalk.signal]);
+          this.#walkSignal = walkSignal;
+          const src = await this.#open(firstBatch(this.#cache.pageSize, this.#start, this.#end), walkSignal.signal);
+          if (this.destroyed) return null; // closed while opening: nothing more is read
+          const chunkSize = Math.min(this.#cache.pageSize, this.#opts.highWaterMark || this.#cache.pageSize);
+          this.#walk = new PageWalk(this.#cache, src, this.#start, this.#end, { readType: this.#opts.readType, signal: walkSignal.signal, chunkSize, shareChunks: this.#opts.shareChunks });
+        }
         const chunks = await this.#walk.next();
         this.#started = true;
         return chunks;
-      } catch (error) {
-        if (this.#started || this.destroyed || attempt >= OPEN_ATTEMPTS || (error as StrataError).code !== 'ESTALE') throw error;
+      },
+      (error) => {
+        if (this.#started || this.destroyed || (error as StrataError).code !== 'ESTALE') return false;
         // Nothing handed out yet: the pages asked ahead at the old version are given up.
         this.#giveUpWalk.abort(error);
         this.#walkSignal?.dispose();
         this.#walk = undefined;
-      }
-    }
+        return true;
+      },
+    );
   }
 
   /** What the stream fails with: aborts as `AbortError`s, the rest with the stream's context. */
