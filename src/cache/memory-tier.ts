@@ -26,19 +26,35 @@ function chargeOf(page: Buffer): number {
   return Math.max(MIN_PAGE_CHARGE, page.length);
 }
 
+/**
+ * What the memory tier holds of one object: its page keys (a plain key while it has one page, as
+ * most small files do: about 100 bytes less each), and their bytes per version (for `FileInfo.cached`).
+ */
+interface HeldObject {
+  keys: string | Set<string>;
+  bytes: Map<string, number>;
+}
+
+/** The page keys of a {@link HeldObject}. */
+function keysOf(held: HeldObject): Iterable<string> {
+  return typeof held.keys === 'string' ? [held.keys] : held.keys;
+}
+
+/** The object and version a page key (`object\nversion\nindex`) names. */
+function partsOf(key: string): { object: string; version: string } {
+  const indexAt = key.lastIndexOf('\n');
+  const versionAt = key.lastIndexOf('\n', indexAt - 1);
+  return { object: key.slice(0, versionAt), version: key.slice(versionAt + 1, indexAt) };
+}
+
 /** Memory tier (see the module comment). */
 export class MemoryTier {
   readonly #lru: LRUCache<string, Buffer> | undefined;
   readonly #pinned = new Map<string, Buffer>();
   /** What the pinned pages count against the capacity. */
   #pinnedBytes = 0;
-  /**
-   * The keys of the pages held (LRU and pinned) per object, a plain key while it has one page
-   * (most small files): dropping one object's pages never looks at the others'.
-   */
-  readonly #keysOf = new Map<string, string | Set<string>>();
-  /** Bytes held per object, then per version (page keys are `object\nversion\nindex`), for `FileInfo.cached`. */
-  readonly #bytes = new Map<string, Map<string, number>>();
+  /** What is held of each object (LRU and pinned pages): dropping one object's pages never looks at the others'. */
+  readonly #objects = new Map<string, HeldObject>();
   /** Set while a page moves from the LRU to the pinned pages (it is not let go of). */
   #moving: Buffer | undefined;
   /** Where the pages this tier lets go of are recycled. */
@@ -54,8 +70,7 @@ export class MemoryTier {
         maxSize: capacity,
         sizeCalculation: chargeOf,
         dispose: (page, key) => {
-          this.#account(key, -page.length);
-          this.#unindex(key);
+          this.#forget(key, page);
           if (page !== this.#moving) this.pool.retire(page);
         },
       });
@@ -86,29 +101,27 @@ export class MemoryTier {
       this.#moving = undefined;
       this.#pinned.set(key, page);
       this.#pinnedBytes += chargeOf(page);
-      this.#account(key, page.length);
-      this.#index(key);
+      this.#remember(key, page);
     } else {
       if (this.#pinned.has(key) || chargeOf(page) + this.#pinnedBytes > this.capacity) return;
       this.#lru.set(key, page);
-      this.#account(key, page.length);
-      this.#index(key); // (after the set: replacing a page disposes of the one it replaces)
+      this.#remember(key, page); // (after the set: replacing a page disposes of the one it replaces)
     }
     while (this.#lru.size > 0 && this.#lru.calculatedSize + this.#pinnedBytes > this.capacity) this.#lru.pop();
   }
 
   /** Drops the pages of `object`, every version (pinned ones too when `force`). */
   dropObject(object: string, force = false): void {
-    const keys = this.#keysOf.get(object);
-    if (keys !== undefined) this.#dropKeys(typeof keys === 'string' ? [keys] : [...keys], force);
+    const held = this.#objects.get(object);
+    if (held) this.#dropKeys([...keysOf(held)], force);
   }
 
   /** Drops pages whose key starts with `prefix` (pinned ones too when `force`). */
   dropPrefix(prefix: string, force = false): void {
     const keys: string[] = [];
-    for (const [object, held] of this.#keysOf) {
+    for (const [object, held] of this.#objects) {
       if (!object.startsWith(prefix) && !prefix.startsWith(object)) continue;
-      for (const key of typeof held === 'string' ? [held] : held) if (key.startsWith(prefix)) keys.push(key);
+      for (const key of keysOf(held)) if (key.startsWith(prefix)) keys.push(key);
     }
     this.#dropKeys(keys, force);
   }
@@ -121,8 +134,7 @@ export class MemoryTier {
       } else if (force) {
         this.#pinned.delete(key);
         this.#pinnedBytes -= chargeOf(page);
-        this.#account(key, -page.length);
-        this.#unindex(key);
+        this.#forget(key, page);
         this.pool.retire(page);
       }
     }
@@ -134,50 +146,48 @@ export class MemoryTier {
       if (!key.startsWith(prefix)) continue;
       this.#pinned.delete(key);
       this.#pinnedBytes -= chargeOf(page);
-      this.#account(key, -page.length);
-      this.#unindex(key);
+      this.#forget(key, page);
       this.set(key, page);
     }
   }
 
   /** Bytes held of one version of one object. */
   bytesOf(object: string, version: string): number {
-    return this.#bytes.get(object)?.get(version) ?? 0;
+    return this.#objects.get(object)?.bytes.get(version) ?? 0;
   }
 
   /** True when some page of some version of `object` is held. */
   holdsObject(object: string): boolean {
-    return this.#bytes.has(object);
+    return this.#objects.has(object);
   }
 
-  #index(key: string): void {
-    const object = key.slice(0, key.lastIndexOf('\n', key.lastIndexOf('\n') - 1));
-    const keys = this.#keysOf.get(object);
-    if (keys === undefined || keys === key) this.#keysOf.set(object, key);
-    else if (typeof keys === 'string') this.#keysOf.set(object, new Set([keys, key]));
-    else keys.add(key);
-  }
-
-  #unindex(key: string): void {
-    const object = key.slice(0, key.lastIndexOf('\n', key.lastIndexOf('\n') - 1));
-    const keys = this.#keysOf.get(object);
-    if (keys === key || (typeof keys === 'object' && keys.delete(key) && keys.size === 0)) this.#keysOf.delete(object);
-  }
-
-  #account(key: string, delta: number): void {
-    const indexAt = key.lastIndexOf('\n');
-    const versionAt = key.lastIndexOf('\n', indexAt - 1);
-    const object = key.slice(0, versionAt);
-    const version = key.slice(versionAt + 1, indexAt);
-    let versions = this.#bytes.get(object);
-    const bytes = (versions?.get(version) ?? 0) + delta;
-    if (bytes > 0) {
-      if (!versions) this.#bytes.set(object, (versions = new Map()));
-      versions.set(version, bytes);
-    } else if (versions) {
-      versions.delete(version);
-      if (versions.size === 0) this.#bytes.delete(object);
+  /** Notes a page now held under `key` (`object\nversion\nindex`); once, however often it is set. */
+  #remember(key: string, page: Buffer): void {
+    const { object, version } = partsOf(key);
+    const held = this.#objects.get(object);
+    if (!held) {
+      this.#objects.set(object, { keys: key, bytes: new Map([[version, page.length]]) });
+      return;
     }
+    if (held.keys === key || (typeof held.keys === 'object' && held.keys.has(key))) return;
+    if (typeof held.keys === 'string') held.keys = new Set([held.keys, key]);
+    else held.keys.add(key);
+    held.bytes.set(version, (held.bytes.get(version) ?? 0) + page.length);
+  }
+
+  /** Notes the page under `key` no longer held. */
+  #forget(key: string, page: Buffer): void {
+    const { object, version } = partsOf(key);
+    const held = this.#objects.get(object);
+    if (!held) return;
+    if (typeof held.keys === 'string' ? held.keys !== key : !held.keys.delete(key)) return;
+    if (typeof held.keys === 'string' || held.keys.size === 0) {
+      this.#objects.delete(object);
+      return;
+    }
+    const bytes = (held.bytes.get(version) ?? 0) - page.length;
+    if (bytes > 0) held.bytes.set(version, bytes);
+    else held.bytes.delete(version);
   }
 
   /** Figures, with the page memory kept for reuse. */
@@ -197,7 +207,6 @@ export class MemoryTier {
     this.pool.clear();
     this.#pinned.clear();
     this.#pinnedBytes = 0;
-    this.#bytes.clear();
-    this.#keysOf.clear();
+    this.#objects.clear();
   }
 }

@@ -60,6 +60,24 @@ it('a page evicted, replaced or unpinned is forgotten by the object it belongs t
   for (let i = 0; i < 4; i++) expect(tier.holdsObject(`c\nf${i}`)).toBe(false);
 });
 
+it('the bytes cached of a version count each page once: set again, replaced by a shorter page, pinned, unpinned', () => {
+  const tier = new MemoryTier(1 << 20, 4096);
+  const page = Buffer.alloc(4096);
+  tier.set('c\nf\nv\n0', page);
+  tier.set('c\nf\nv\n0', page); // the same page again
+  tier.set('c\nf\nv\n1', Buffer.alloc(100));
+  tier.set('c\nf\nw\n0', Buffer.alloc(10));
+  expect(tier.bytesOf('c\nf', 'v')).toBe(4196);
+  tier.set('c\nf\nv\n0', Buffer.alloc(2000)); // replaced
+  expect(tier.bytesOf('c\nf', 'v')).toBe(2100);
+  tier.set('c\nf\nv\n1', Buffer.alloc(100), true);
+  expect(tier.bytesOf('c\nf', 'v')).toBe(2100);
+  tier.unpinPrefix('c\nf\n');
+  expect(tier.bytesOf('c\nf', 'v')).toBe(2100);
+  tier.dropObject('c\nf');
+  expect([tier.bytesOf('c\nf', 'v'), tier.bytesOf('c\nf', 'w'), tier.holdsObject('c\nf')]).toEqual([0, 0, false]);
+});
+
 it('rewriting one small file does not walk every page cached', async () => {
   const fs = new StrataFS();
   await fs.mount('/m', 'memory://');
