@@ -18,6 +18,7 @@ import type { SharedTier } from '../cache/shared-tier-types.js';
 import { KeyLock } from '../cache/key-lock.js';
 import { objectId } from '../cache/page-id.js';
 import { KeepBudget } from '../io/keep-budget.js';
+import { MountStates } from './mount-states.js';
 
 /** A mount's state besides its table entry. */
 export interface MountState {
@@ -42,7 +43,7 @@ export interface DiskCache {
 /** The shared state of one `StrataFS` (see the module comment). */
 export class FsContext {
   readonly table = new MountTable();
-  readonly state = new Map<Mount, MountState>();
+  readonly state = new MountStates();
   /** Store requests by operation, counted by the counting layer. */
   readonly requests: Record<string, number> = {};
   disk: DiskCache | undefined;
@@ -267,8 +268,7 @@ export class FsContext {
 
   /** A mount of the store `cacheId` (one that is not read-only when `writable`). */
   mountByCacheId(cacheId: string, writable = false): Mount | undefined {
-    for (const [mount, state] of this.state) if (state.cacheId === cacheId && !(writable && mount.readOnly)) return mount;
-    return undefined;
+    return this.state.mountOf(cacheId, writable);
   }
 }
 

@@ -313,6 +313,22 @@ describe('mount table and namespace', () => {
     await expectCode(fs.stat('/m/f'), 'ENOENT');
   });
 
+  it('a store mounted at two paths keeps its cached pages while one mount stays, and reads begun after the last unmount cache nothing', async () => {
+    await fs.mount('/x', 'memory://kept-by-twin');
+    await fs.mount('/y', 'memory://kept-by-twin', { readOnly: true });
+    await fs.writeFile('/x/f', 'data');
+    await fs.readFile('/y/f');
+    const pages = fs.stats().memory.pages;
+    expect(pages).toBeGreaterThan(0);
+    await fs.unmount('/x');
+    expect(fs.stats().memory.pages).toBe(pages);
+    expect((await fs.stat('/y/f')).cached).toBe(4); // served from the pages the twin left
+    await fs.mount('/x', 'memory://kept-by-twin'); // mounted again, then both go
+    await fs.unmount('/y');
+    await fs.unmount('/x');
+    expect(fs.stats().memory.pages).toBe(0);
+  });
+
   it('a third-party store works through registerStore and as an object', async () => {
     const inner = new MemoryStore();
     const calls: string[] = [];
