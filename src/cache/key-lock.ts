@@ -25,6 +25,11 @@ export class KeyLock {
   /** Tasks waiting per key that replace what a yielding task would store (see `supersedes`). */
   readonly #superseding = new Map<string, number>();
 
+  /** True while a task of `key` runs or waits. */
+  busy(key: string): boolean {
+    return this.#tails.has(key);
+  }
+
   /**
    * Runs `fn` once every task queued before it for `key` has ended. A caller whose `signal`
    * fires while it waits leaves the queue with an `AbortError` (the tasks after it still wait
@@ -32,11 +37,6 @@ export class KeyLock {
    * as a task that `supersedes` it is queued behind it (a background upload of a version that
    * the next change replaces anyway); it still ends before that task starts.
    */
-  /** True while a task of `key` runs or waits. */
-  busy(key: string): boolean {
-    return this.#tails.has(key);
-  }
-
   async run<T>(key: string, fn: () => Promise<T>, { signal, yielding, supersedes = false }: TurnOptions = {}): Promise<T> {
     const before = this.#tails.get(key);
     if (supersedes && !signal?.aborted) {
