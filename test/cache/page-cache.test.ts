@@ -155,7 +155,7 @@ describe('page cache through a counting store', () => {
     store.delayMs = 50;
     const giving = new AbortController();
     const first = fs.readFile('/s/s.bin', { signal: giving.signal });
-    await sleep(10);
+    while (store.count('read') === 0) await sleep(2); // its fetch is on its way
     const second = fs.readFile('/s/s.bin');
     await sleep(10);
     giving.abort();
