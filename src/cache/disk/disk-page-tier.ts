@@ -15,7 +15,7 @@
  * @module
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, renameSync, rmSync } from 'node:fs';
+import { fstatSync, mkdirSync, renameSync, rmSync, type Stats } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type Database from 'better-sqlite3';
@@ -379,9 +379,18 @@ export class DiskPageTier implements DiskTier {
     try {
       const whole = pageOffset === 0 && length === row.size;
       const handle = file.handle;
-      const [info, wholeRead] = await Promise.all([handle.stat(), whole ? handle.read(target, targetOffset, length, 0) : undefined]);
+      const wholeRead = whole ? handle.read(target, targetOffset, length, 0) : undefined;
+      // The file's signature, taken while the read is on its way: an fstat of an open file of the
+      // local disk answers from the inode at once, a fifth of the cost of one through the thread pool.
+      let info: Stats;
+      try {
+        info = fstatSync(handle.fd);
+      } catch (error) {
+        await wholeRead?.catch(() => undefined); // (the caller's buffer is not written after this read gave up)
+        throw error;
+      }
+      if (wholeRead !== undefined && (await wholeRead).bytesRead !== length) throw new Damaged();
       if (info.nlink === 0 || info.size < row.size) throw new Damaged();
-      if (wholeRead !== undefined && wholeRead.bytesRead !== length) throw new Damaged();
       const signature = signatureOf(info);
       if (!this.verifyAlways && this.verified.has(row.file, signature)) {
         if (!whole && length > 0) {
