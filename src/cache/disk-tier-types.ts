@@ -12,6 +12,15 @@ export interface TierStats {
   pages: number;
 }
 
+/** One page read of {@link DiskTier.readManyInto}: `length` bytes from `pageOffset` of page `id` into `target` at `targetOffset`. */
+export interface DiskRead {
+  id: PageId;
+  target: Buffer;
+  targetOffset: number;
+  pageOffset: number;
+  length: number;
+}
+
 /** The local-disk page tier, shared safely by every process on the host that uses the same dir. */
 export interface DiskTier {
   /** Byte capacity across all processes sharing the dir. */
@@ -20,6 +29,8 @@ export interface DiskTier {
   get(id: PageId): Promise<Buffer | undefined>;
   /** Reads a page into `target` at `targetOffset`; returns bytes copied, or -1 when missing/damaged. */
   readInto?(id: PageId, target: Buffer, targetOffset: number, pageOffset: number, length: number): Promise<number>;
+  /** Several {@link readInto}s at once (their pages looked up together); what each returns, in order. */
+  readManyInto?(reads: readonly DiskRead[]): Promise<number[]>;
   /** Stores a page (temp file + rename), evicting LRU unpinned pages; false when it cannot fit. */
   put(id: PageId, data: Buffer, opts?: { pinned?: boolean }): Promise<boolean>;
   /** Bytes held for this version of this object. */

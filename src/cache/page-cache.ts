@@ -204,25 +204,28 @@ export class PageCache {
     }
     if (missing.length === 0) return end - offset;
     let remaining = missing;
-    if (this.disk?.readInto && opts.readType !== 'CACHE_PROMOTE') {
-      // Disk hits go straight into the caller's buffer: no page buffer is allocated.
-      const readInto = this.disk.readInto.bind(this.disk);
-      const direct = await Promise.all(
-        missing.map(async (index) => {
-          if (this.#flight.get(pageKey({ object: src.object, version: src.version, index }))) return false;
+    if (this.disk?.readManyInto && opts.readType !== 'CACHE_PROMOTE') {
+      // Disk hits go straight into the caller's buffer: no page buffer is allocated. (Pages on
+      // their way from the store are taken from that fetch below.)
+      const reads = missing
+        .filter((index) => !this.#flight.get(pageKey({ object: src.object, version: src.version, index })))
+        .map((index) => {
           const pageStart = index * this.pageSize;
           const from = Math.max(offset, pageStart);
           const to = Math.min(end, pageStart + this.pageLength(src.size, index));
-          const n = await readInto({ object: src.object, version: src.version, index }, target, targetOffset + from - offset, from - pageStart, to - from).catch((error: unknown) => {
-            this.#diskFailed(error);
-            return -1;
-          });
-          if (n !== to - from) return false;
-          this.#hit(src, n);
-          return true;
-        }),
-      );
-      remaining = missing.filter((_, i) => !direct[i]);
+          return { index, id: { object: src.object, version: src.version, index }, target, targetOffset: targetOffset + from - offset, pageOffset: from - pageStart, length: to - from };
+        });
+      const got = reads.length === 0 ? [] : await this.disk.readManyInto(reads).catch((error: unknown) => {
+        this.#diskFailed(error);
+        return [];
+      });
+      const read = new Set<number>();
+      reads.forEach((r, i) => {
+        if (got[i] !== r.length) return;
+        this.#hit(src, r.length);
+        read.add(r.index);
+      });
+      remaining = missing.filter((index) => !read.has(index));
     }
     if (remaining.length > 0) {
       // Pages fetched here are copied out as each one completes (while the rest of the body is on
@@ -234,7 +237,7 @@ export class PageCache {
         copy(remaining[i]!, page);
         copied.add(i);
       };
-      const pages = await this.#load(src, remaining, opts, this.disk?.readInto !== undefined, onPage);
+      const pages = await this.#load(src, remaining, opts, this.disk?.readManyInto !== undefined, onPage);
       remaining.forEach((index, i) => {
         if (!copied.has(i)) copy(index, pages[i]!);
       });

