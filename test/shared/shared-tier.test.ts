@@ -279,6 +279,27 @@ describe('metadata', () => {
     expect(await admin.pttl(entryKey('new'))).toBeLessThanOrEqual(stored.t);
   });
 
+  it("a mount's epoch lives as long as the entries of it, then goes: mounts no one uses leave no key in Redis for ever", async () => {
+    const keyPrefix = prefix();
+    const t = await tier(keyPrefix, { metadataTtl: 1 });
+    const keys = new SharedKeys(keyPrefix, 0);
+    const epochOf = (cacheId: string): string => keys.epoch(keys.mountTag(cacheId));
+    const withoutTtl = async (): Promise<string[]> => {
+      const all = await keysOf(keyPrefix);
+      const ttls = await Promise.all(all.map((k) => admin.pttl(k)));
+      return all.filter((_, i) => ttls[i]! < 0);
+    };
+    for (let m = 0; m < 5; m++) t.setStat(`file:///tenant-${m}`, 'a.txt', info); // five stores, mounted once each
+    t.setList('file:///tenant-0', 'dir', [info]);
+    t.forget({ cacheId: 'file:///tenant-1', key: '', recursive: true }); // a new epoch for one of them
+    await admin.set(epochOf('file:///tenant-9'), '7'); // an epoch an earlier version left without a TTL
+    t.setStat('file:///tenant-9', 'b.txt', info);
+    await t.settle();
+    expect(await admin.exists(epochOf('file:///tenant-0'), epochOf('file:///tenant-1'), epochOf('file:///tenant-9'))).toBe(3);
+    expect(await withoutTtl()).toEqual([]);
+    await expect.poll(() => keysOf(keyPrefix), { timeout: 10_000, interval: 200 }).toEqual([]);
+  });
+
   it('shares directory listings', async () => {
     const keyPrefix = prefix();
     const a = await tier(keyPrefix);

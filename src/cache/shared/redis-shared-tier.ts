@@ -30,11 +30,18 @@ type Skip = typeof SKIP;
 /** Deletes each key whose value is still `ARGV[1]` (the caller's lease token, or a rejected page value). */
 const RELEASE_SCRIPT = `for i, k in ipairs(KEYS) do if redis.call('get', k) == ARGV[1] then redis.call('del', k) end end return 0`;
 
+/** Lua: the TTL of `KEYS[n]` raised to `ARGV[2]` ms when it is shorter (or has none); nothing when the key is missing. */
+const outlive = (n: number): string => `if redis.call('pttl', KEYS[${n}]) < tonumber(ARGV[2]) then redis.call('pexpire', KEYS[${n}], ARGV[2]) end`;
+
 /**
- * The mount's epoch (`KEYS[1]`), set to `ARGV[1]` first when there is none (never set, or evicted
- * by Redis).
+ * The mount's epoch (`KEYS[1]`), set to `ARGV[1]` first when there is none (never set, expired,
+ * or evicted by Redis). It lives `ARGV[2]` ms (`metadataTtl`) at least from now: past the entries
+ * of it, so that a mount no one uses any more leaves nothing in Redis.
  */
-const EPOCH_SCRIPT = `local e = redis.call('get', KEYS[1]) if not e then e = ARGV[1] redis.call('set', KEYS[1], e) end return e`;
+const EPOCH_SCRIPT = `local e = redis.call('get', KEYS[1]) if not e then e = ARGV[1] redis.call('set', KEYS[1], e, 'PX', ARGV[2]) else ${outlive(1)} end return e`;
+
+/** Sets the metadata entry `KEYS[1]` to `ARGV[1]` for `ARGV[2]` ms, and keeps its mount's epoch (`KEYS[2]`) at least as long. */
+const SET_META_SCRIPT = `redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2]) ${outlive(2)} return 0`;
 
 /**
  * A new mount epoch: random, so that an epoch Redis evicted and set again never takes back the
@@ -410,7 +417,7 @@ export class RedisSharedTier implements SharedTier {
     const [text, pttl, epochText] = replies as [string | null, number, string | null];
     if (epochText === null) {
       // A mount without an epoch (evicted, or nothing shared yet) gets a new one: no entry is of it.
-      const epoch = await this.#call(1, () => this.#client.eval(EPOCH_SCRIPT, 1, this.#keys.epoch(tag), newEpoch()));
+      const epoch = await this.#call(1, () => this.#client.eval(EPOCH_SCRIPT, 1, this.#keys.epoch(tag), newEpoch(), this.#epochTtlMs));
       if (epoch !== SKIP) this.#epochs.set(tag, Number(epoch));
       this.#stats.metaMisses++;
       return undefined;
@@ -428,6 +435,11 @@ export class RedisSharedTier implements SharedTier {
     return { value: entry.value, ageMs };
   }
 
+  /** How long a mount's epoch lives in Redis past its last use: as long as the longest entry of it. */
+  get #epochTtlMs(): number {
+    return this.#opts.metadataTtl * 1000;
+  }
+
   /**
    * Stores a metadata entry taken now, in the background. Its TTL is what is left of
    * `metadataTtl` since it was taken (nothing is stored once that is over); its age for readers
@@ -440,7 +452,7 @@ export class RedisSharedTier implements SharedTier {
     const work = async (): Promise<void> => {
       let epoch = this.#epochs.get(tag);
       if (epoch === undefined) {
-        const read = await this.#call(1, () => this.#client.eval(EPOCH_SCRIPT, 1, this.#keys.epoch(tag), newEpoch()));
+        const read = await this.#call(1, () => this.#client.eval(EPOCH_SCRIPT, 1, this.#keys.epoch(tag), newEpoch(), this.#epochTtlMs));
         if (read === SKIP) return;
         epoch = Number(read);
         this.#epochs.set(tag, epoch);
@@ -448,7 +460,7 @@ export class RedisSharedTier implements SharedTier {
       const ttlMs = this.#opts.metadataTtl * 1000 - Math.max(0, Date.now() - takenAt);
       if (ttlMs <= 0) return;
       const text = encode(epoch, ttlMs, takenAt);
-      if (text !== undefined) await this.#call(1, () => this.#client.set(entryKey, text, 'PX', ttlMs));
+      if (text !== undefined) await this.#call(1, () => this.#client.eval(SET_META_SCRIPT, 2, entryKey, this.#keys.epoch(tag), text, Math.ceil(ttlMs)));
     };
     this.#track(work());
   }
@@ -492,7 +504,7 @@ export class RedisSharedTier implements SharedTier {
         keys.push(this.#keys.stat(tag, k), this.#keys.list(tag, k));
       }
       pipe.del(...keys);
-      if (invalidation.recursive) pipe.set(this.#keys.epoch(tag), epoch);
+      if (invalidation.recursive) pipe.set(this.#keys.epoch(tag), epoch, 'PX', this.#epochTtlMs);
       return this.#exec(pipe);
     });
     return done.then((replies) => {
