@@ -40,6 +40,7 @@ export class TreeOps {
       async () => {
         await this.#removeObject(res, signal);
         await this.ctx.pages.drop(objectId(state.cacheId, res.key), { force: true });
+        await this.ctx.pages.setPinned(objectId(state.cacheId, res.key), false); // a file made again at this path is not pinned
         state.meta.removed(res.key);
       },
       signal,
@@ -97,6 +98,8 @@ export class TreeOps {
       if (key !== '') await this.ctx.pages.drop(objectId(state.cacheId, key), { force: true });
       state.meta.removed(key, true);
     }
+    // The pins of the directory and of what was in it go with them (a pin of a directory above stays).
+    if (key !== '' && !keepSelf) await this.ctx.pages.setPinned(objectId(state.cacheId, key + '/'), false, { prefix: true });
     for (const id of held) await this.ctx.disk?.journal.complete(id);
   }
 

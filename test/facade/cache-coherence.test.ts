@@ -154,6 +154,34 @@ describe('cache coherence', () => {
     });
   }
 
+  for (const disk of [false, true]) {
+    it(`a removed pinned file or directory takes its pin with it: what is made again at its path is not pinned (${disk ? 'disk' : 'memory'} tier)`, async () => {
+      const fs = make({ cache: { pageSize: PAGE, memory: { capacity: 16 * PAGE }, ...(disk ? { disk: { dir: cache.dir, capacity: 16 * PAGE } } : {}) } });
+      await fs.mount('/m', `memory://coherence-${++unique}`);
+      await fs.writeFile('/m/f', fill(1, 4));
+      await fs.pin('/m/f');
+      await fs.rm('/m/f');
+      await fs.writeFile('/m/f', fill(2, 4));
+      await fs.free('/m/f');
+      expect((await fs.stat('/m/f')).cached).toBe(0);
+
+      await fs.writeFile('/m/d/a', fill(3, 2));
+      await fs.pin('/m/d');
+      await fs.rm('/m/d', { recursive: true });
+      await fs.writeFile('/m/d/a', fill(4, 2));
+      await fs.free('/m/d', { recursive: true });
+      expect((await fs.stat('/m/d/a')).cached).toBe(0);
+
+      // A file removed from a pinned directory: the directory's pin stays and covers its new file.
+      await fs.writeFile('/m/top/x', fill(5, 2));
+      await fs.pin('/m/top');
+      await fs.rm('/m/top/x');
+      await fs.writeFile('/m/top/x', fill(6, 2));
+      await fs.free('/m/top', { recursive: true });
+      expect((await fs.stat('/m/top/x')).cached).toBe(2 * PAGE);
+    });
+  }
+
   it('another StrataFS on the dir uploads a pending write: reads here never go back to the version before it', async () => {
     const store = new CountingStore(`coherence-${++unique}`);
     let release: () => void = () => undefined;
