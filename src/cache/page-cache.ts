@@ -601,6 +601,12 @@ export class PageCache {
     let idle: NodeJS.Timeout | undefined;
     let stalled = false;
     const stallError = (): StrataError => new StrataError('ETIMEDOUT', `store sent no data for ${this.bodyTimeout} ms`, { temporary: true });
+    // A stall ends the wait for the next chunk at once: a body that takes its time to end once
+    // destroyed (a stream over an async generator or a web stream, waiting on a chunk that never
+    // comes) is not waited for.
+    let cut: (error: StrataError) => void = () => undefined;
+    const cutOff = this.bodyTimeout === undefined ? undefined : new Promise<never>((_, reject) => (cut = reject));
+    cutOff?.catch(() => undefined);
     // One timer for the whole body, pushed back by each chunk (refresh() allocates nothing).
     const arm = (): void => {
       if (this.bodyTimeout === undefined) return;
@@ -608,13 +614,20 @@ export class PageCache {
       else {
         idle = setTimeout(() => {
           stalled = true;
+          cut(stallError());
           stream.destroy(stallError());
         }, this.bodyTimeout);
       }
     };
+    const chunks = (stream as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+    let step: Promise<IteratorResult<Buffer>> | undefined;
     try {
       arm();
-      for await (const chunk of stream as AsyncIterable<Buffer>) {
+      for (;;) {
+        step = chunks.next();
+        const next = cutOff ? await Promise.race([step, cutOff]) : await step;
+        if (next.done) break;
+        const chunk = next.value;
         arm();
         let pos = 0;
         while (pos < chunk.length) {
@@ -634,6 +647,9 @@ export class PageCache {
     } finally {
       clearTimeout(idle);
       stream.destroy();
+      // The body's iterator is let go, not waited for (a stalled one may end late, or never).
+      step?.catch(() => undefined);
+      void chunks.return?.()?.catch(() => undefined);
     }
     // A short body from a store that cannot read a given version may be a newer, smaller version: ESTALE then.
     await verify?.();

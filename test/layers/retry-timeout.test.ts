@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { StrataError, StrataFS, MemoryStore, type UnderStore } from '../../src/index.js';
@@ -114,6 +115,37 @@ describe('retry and timeout layers', () => {
     await fs.mount('/stuck', stuck);
     const error = await expectCode(fs.writeFile('/stuck/a.bin', slowly()), 'ETIMEDOUT');
     expect(error.message).toContain('store write request made no progress for 100 ms');
+  });
+
+  it('a body that stalls for ever is cut after timeout and fetched again, also one that does not end when destroyed (a web stream, an async generator)', { timeout: 10_000 }, async () => {
+    fs = new StrataFS({ timeout: 100, retry: { attempts: 2, minDelay: 1, maxDelay: 2 } });
+    const data = Buffer.alloc(256 * 1024, 7);
+    for (const kind of ['web', 'generator'] as const) {
+      const inner = new MemoryStore();
+      await inner.write('f.bin', data);
+      let reads = 0;
+      const store: UnderStore = {
+        uri: `stalling-${kind}://x`,
+        capabilities: inner.capabilities,
+        stat: (k, o) => inner.stat(k, o),
+        list: (p, o) => inner.list(p, o),
+        write: (k, b) => inner.write(k, b),
+        delete: (k) => inner.delete(k),
+        read: async (_key, range) => {
+          const first = ++reads === 1;
+          const bytes = data.subarray(range?.offset ?? 0, range?.length === undefined ? undefined : (range.offset ?? 0) + range.length);
+          const chunks = async function* (): AsyncGenerator<Buffer> {
+            yield bytes.subarray(0, 1000);
+            if (first) await new Promise(() => undefined); // the connection went silent, and nothing reports it
+            yield bytes.subarray(1000);
+          };
+          return (kind === 'web' ? ReadableStream.from(chunks()) : Readable.from(chunks(), { objectMode: false })) as unknown as Readable;
+        },
+      };
+      await fs.mount(`/${kind}`, store);
+      expect((await fs.readFile(`/${kind}/f.bin`)).equals(data)).toBe(true);
+      expect(reads).toBe(2);
+    }
   });
 
   it('a listing whose store ignores the signal and never answers fails with ETIMEDOUT in time', { timeout: 10_000 }, async () => {
