@@ -537,19 +537,24 @@ export class PageCache {
     src.counters.misses += count;
     const pages: Buffer[] = [];
     for (let k = 0; k < count; k++) pages.push(this.memory.pool.take(this.pageLength(src.size, firstIndex + k)));
-    // A body that breaks off, stalls or comes up short is fetched again (the pages are refilled
-    // from the start); nothing of a failed attempt is ever cached. A failure to open the body is
-    // not retried here: the store's retry layer already made the policy's attempts at that request.
+    // A body that breaks off, stalls or comes up short is fetched again from the first byte that
+    // did not come (the bytes in are of the version asked for: a store with conditional reads
+    // refuses another, the others are checked once all bytes are in); nothing of a failed
+    // attempt is cached unless the run completes. A failure to open the body is not retried
+    // here: the store's retry layer already made the policy's attempts at that request.
+    const progress = { received: 0 };
     for (let attempt = 1; ; attempt++) {
-      const fetched = await src.fetch(offset, length, opts.signal).catch((error: unknown) => {
+      const from = progress.received;
+      const fetched = await src.fetch(offset + from, length - from, opts.signal).catch((error: unknown) => {
         throw fetchFailure(error, opts.signal);
       });
       try {
-        await this.#fill(fetched, length, pages, onPage);
+        await this.#fill(fetched, length, pages, progress, onPage);
         break;
       } catch (error) {
         const mapped = fetchFailure(error, opts.signal);
         if (!(mapped instanceof StrataError) || attempt >= this.retry.attempts || !isTemporary(mapped)) throw mapped;
+        if (progress.received >= length) progress.received = 0; // more bytes than asked for: nothing of that answer is trusted
         await sleep(backoffDelay(this.retry, attempt), undefined, { signal: opts.signal });
       }
     }
@@ -592,12 +597,14 @@ export class PageCache {
   }
 
   /**
-   * One store read of `[offset, offset + length)` into `pages`; throws unless exactly `length`
-   * bytes came. `onPage(k, page)` is told of each page once it is full.
+   * One store read of the bytes of a run of `length` bytes from `progress.received` on, into
+   * `pages`; throws unless all of them came. `progress.received` counts the bytes in as they
+   * come (a retry goes on from there). `onPage(k, page)` is told of each page once it is full.
    */
-  async #fill(fetched: FetchedBody, length: number, pages: Buffer[], onPage?: (k: number, page: Buffer) => void): Promise<void> {
+  async #fill(fetched: FetchedBody, length: number, pages: Buffer[], progress: { received: number }, onPage?: (k: number, page: Buffer) => void): Promise<void> {
     const { body: stream, verify } = fetched;
-    let received = 0;
+    const start = progress.received;
+    let received = start;
     let idle: NodeJS.Timeout | undefined;
     let stalled = false;
     const stallError = (): StrataError => new StrataError('ETIMEDOUT', `store sent no data for ${this.bodyTimeout} ms`, { temporary: true });
@@ -631,13 +638,14 @@ export class PageCache {
         arm();
         let pos = 0;
         while (pos < chunk.length) {
-          if (received >= length) throw new StrataError('EIO', `store sent more than the ${length} bytes asked for`, { temporary: true });
+          if (received >= length) throw new StrataError('EIO', `store sent more than the ${length - start} bytes asked for`, { temporary: true });
           const k = Math.floor(received / this.pageSize);
           const inPage = received - k * this.pageSize;
           const n = Math.min(chunk.length - pos, pages[k]!.length - inPage);
           chunk.copy(pages[k]!, inPage, pos, pos + n);
           pos += n;
           received += n;
+          progress.received = received;
           if (onPage && inPage + n === pages[k]!.length) onPage(k, pages[k]!);
         }
       }
@@ -653,7 +661,7 @@ export class PageCache {
     }
     // A short body from a store that cannot read a given version may be a newer, smaller version: ESTALE then.
     await verify?.();
-    if (received !== length) throw new StrataError('EIO', `store sent ${received} of ${length} bytes (short body); nothing was cached`, { temporary: true });
+    if (received !== length) throw new StrataError('EIO', `store sent ${received - start} of ${length - start} bytes (short body); nothing was cached`, { temporary: true });
   }
 
   /**

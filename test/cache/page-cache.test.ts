@@ -1,4 +1,5 @@
 import { getEventListeners } from 'node:events';
+import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -242,6 +243,39 @@ describe('page cache through a counting store', () => {
     await seed('s.bin', Buffer.alloc(10, 3));
     await fs.free('/s/s.bin');
     await expect(handle.readRange(0, 2 * PAGE)).rejects.toMatchObject({ code: 'ESTALE' });
+  });
+
+  it('a body that breaks off is fetched again from where it broke, not from the start, and never mixes versions', async () => {
+    await setup({ retry: { attempts: 3, minDelay: 1, maxDelay: 2 } });
+    const readWithInfo = store.readWithInfo.bind(store);
+    let breakAfter: number | undefined;
+    let onBreak = async (): Promise<void> => undefined;
+    store.readWithInfo = async (key, range, opts) => {
+      const answer = await readWithInfo(key, range, opts);
+      const cut = breakAfter;
+      if (cut === undefined) return answer;
+      breakAfter = undefined;
+      const bytes = Buffer.concat(await answer.body.toArray());
+      const broken = async function* (): AsyncGenerator<Buffer> {
+        yield bytes.subarray(0, cut);
+        await onBreak();
+        throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+      };
+      return { ...answer, body: Readable.from(broken(), { objectMode: false }) };
+    };
+    const data = randomBytes(10 * PAGE);
+    await seed('b.bin', data);
+    breakAfter = 6 * PAGE + 100;
+    expect((await fs.readFile('/s/b.bin')).equals(data)).toBe(true);
+    expect(store.calls.filter((c) => c.op === 'read').map((c) => c.range)).toEqual([
+      { offset: 0, length: 10 * PAGE },
+      { offset: 6 * PAGE + 100, length: 4 * PAGE - 100 },
+    ]);
+    // The object is replaced between the two attempts: the read ends all new, never half old.
+    await seed('v.bin', Buffer.alloc(10 * PAGE, 1));
+    breakAfter = 2 * PAGE;
+    onBreak = () => seed('v.bin', Buffer.alloc(10 * PAGE, 2));
+    expect([...new Set(await fs.readFile('/s/v.bin'))]).toEqual([2]);
   });
 
   it('a store that reads a given version (conditionalRead) gets no stat after a fetch', async () => {
