@@ -80,6 +80,19 @@ export interface PageReadOptions {
 }
 
 /**
+ * One run of pages on its way from the store (or the shared tier): marked `dropped` when its
+ * object is dropped meanwhile (a write, a removal), and then admits nothing. A store without
+ * etags may name the new version as it named the old one (same size, an mtime to the second):
+ * the bytes of the old one, arriving late, would otherwise be cached under the new one's name.
+ */
+interface RunMark {
+  dropped: boolean;
+}
+
+/** How a run of pages is fetched: as the read asked, and the run's {@link RunMark}. */
+type RunOptions = PageReadOptions & { run?: RunMark };
+
+/**
  * What a failed page fetch throws: our own abort as it is; an SDK's abort that no signal of ours
  * fired (a dropped connection) as a temporary `EIO`; anything else as a {@link StrataError}.
  */
@@ -93,6 +106,8 @@ function fetchFailure(error: unknown, signal: AbortSignal | undefined): unknown 
 export class PageCache {
   readonly counters = newCounters();
   readonly #flight = new SingleFlight<Buffer>();
+  /** The runs of pages on their way, by object (see {@link RunMark}). */
+  readonly #runsOf = new Map<string, Set<RunMark>>();
   /** The background disk writes on their way, by object: a drop waits for them, so none lands after it. */
   readonly #diskWritesOf = new Map<string, Set<Promise<unknown>>>();
   /** Bounds the bytes of those writes (their pages in memory, their temp files on disk). */
@@ -339,10 +354,23 @@ export class PageCache {
 
   /** Drops the pages of an object (every version), or of every object below a directory when `prefix`. */
   async drop(object: string, opts: { prefix?: boolean; force?: boolean } = {}): Promise<void> {
+    this.#dropRuns(object, opts.prefix);
     await this.#diskWritesSettled(object, opts.prefix);
     if (opts.prefix) this.memory.dropPrefix(object, opts.force);
     else this.memory.dropObject(object, opts.force);
     await this.disk?.drop(object, opts).catch((error: unknown) => this.#diskFailed(error));
+  }
+
+  /**
+   * Marks the runs of pages of `object` (with `prefix`, of every object whose id starts with it)
+   * on their way as dropped: they admit nothing, and later reads do not join them.
+   */
+  #dropRuns(object: string, prefix = false): void {
+    for (const [of, runs] of this.#runsOf) {
+      if (prefix ? !of.startsWith(object) : of !== object) continue;
+      for (const run of runs) run.dropped = true;
+      this.#flight.forgetPrefix(prefix ? of : `${of}\n`);
+    }
   }
 
   /** Resolves once the pages of `object` on their way to the disk tier are written (or have failed). */
@@ -495,17 +523,19 @@ export class PageCache {
     for (let n = 1; n <= toFetch.length; n++) {
       const contiguous = n < toFetch.length && indexes[toFetch[n]!] === indexes[toFetch[n - 1]!]! + 1 && n - runStart < maxRun;
       if (contiguous) continue;
-      const run = toFetch.slice(runStart, n);
-      const firstIndex = indexes[run[0]!]!;
+      const pagesOfRun = toFetch.slice(runStart, n);
+      const firstIndex = indexes[pagesOfRun[0]!]!;
       // Readers that join this fetch share it: it is aborted only once all of them gave up (never
       // when this reader cannot give up: then it runs without a signal).
       const joint = new SharedSignal();
-      const fetchOpts = opts.signal ? { readType: opts.readType, signal: joint.signal, warming: opts.warming } : opts;
+      const run: RunMark = { dropped: false };
+      const fetchOpts: RunOptions = { readType: opts.readType, signal: opts.signal ? joint.signal : undefined, warming: opts.warming, run };
       const fetched =
         shared && opts.readType !== 'NO_CACHE'
-          ? this.#fetchShared(shared, src, firstIndex, run.length, fetchOpts)
-          : this.#fetchRun(src, firstIndex, run.length, fetchOpts, onPage && ((k, page) => onPage(run[k]!, page)));
-      run.forEach((i, k) => {
+          ? this.#fetchShared(shared, src, firstIndex, pagesOfRun.length, fetchOpts)
+          : this.#fetchRun(src, firstIndex, pagesOfRun.length, fetchOpts, onPage && ((k, page) => onPage(pagesOfRun[k]!, page)));
+      this.#trackRun(src.object, run, fetched);
+      pagesOfRun.forEach((i, k) => {
         const id = { object: src.object, version: src.version, index: firstIndex + k };
         const pagePromise = fetched.then((pages) => pages[k]!);
         this.#flight.set(pageKey(id), pagePromise, joint);
@@ -514,6 +544,18 @@ export class PageCache {
       runStart = n;
     }
     return Promise.all(results);
+  }
+
+  /** Knows `run` as on its way for `object` until `fetched` settles. */
+  #trackRun(object: string, run: RunMark, fetched: Promise<unknown>): void {
+    let runs = this.#runsOf.get(object);
+    if (!runs) this.#runsOf.set(object, (runs = new Set()));
+    runs.add(run);
+    const done = (): void => {
+      runs.delete(run);
+      if (runs.size === 0 && this.#runsOf.get(object) === runs) this.#runsOf.delete(object);
+    };
+    fetched.then(done, done);
   }
 
   async #fromDisk(src: PageSource, index: number, opts: PageReadOptions): Promise<Buffer | undefined> {
@@ -530,7 +572,7 @@ export class PageCache {
   }
 
   /** One ranged store read for `count` pages from `firstIndex`, cut into page buffers and admitted. */
-  async #fetchRun(src: PageSource, firstIndex: number, count: number, opts: PageReadOptions, onPage?: (k: number, page: Buffer) => void): Promise<Buffer[]> {
+  async #fetchRun(src: PageSource, firstIndex: number, count: number, opts: RunOptions, onPage?: (k: number, page: Buffer) => void): Promise<Buffer[]> {
     const offset = firstIndex * this.pageSize;
     const length = Math.min(src.size, (firstIndex + count) * this.pageSize) - offset;
     this.counters.misses += count;
@@ -571,7 +613,7 @@ export class PageCache {
    * A run of pages with fleet-wide single-flight: each page is read from the store by one process
    * of the fleet, which shares it; the others take it from the shared tier (and admit it locally).
    */
-  async #fetchShared(shared: SharedTier, src: PageSource, firstIndex: number, count: number, opts: PageReadOptions): Promise<Buffer[]> {
+  async #fetchShared(shared: SharedTier, src: PageSource, firstIndex: number, count: number, opts: RunOptions): Promise<Buffer[]> {
     const fetchedHere = new Array<boolean>(count).fill(false);
     const ids = Array.from({ length: count }, (_, k) => ({ object: src.object, version: src.version, index: firstIndex + k }));
     const pages = await shared.fetchOnce(
@@ -666,10 +708,11 @@ export class PageCache {
 
   /**
    * Adds a fetched or written page to the tiers. Past the bound on disk writes on their way it
-   * goes to memory only, unless it is pinned or `opts.warming`.
+   * goes to memory only, unless it is pinned or `opts.warming`; nothing of a run whose object was
+   * dropped meanwhile (see {@link RunMark}).
    */
-  #admit(id: PageId, page: Buffer, opts: Pick<PageReadOptions, 'readType' | 'warming'>, pinned: boolean, memoryOnly = false): void {
-    if (opts.readType === 'NO_CACHE' || !this.cacheable(id.object)) return;
+  #admit(id: PageId, page: Buffer, opts: Pick<RunOptions, 'readType' | 'warming' | 'run'>, pinned: boolean, memoryOnly = false): void {
+    if (opts.readType === 'NO_CACHE' || opts.run?.dropped || !this.cacheable(id.object)) return;
     const disk = memoryOnly ? undefined : this.disk;
     const toDisk = disk !== undefined && this.#diskWriting.tryTake(page.length, pinned || opts.warming === true);
     // Begun before the page can be evicted: it is not recycled while it is being written.

@@ -49,6 +49,11 @@ export class SingleFlight<T> {
     promise.then(clear, clear);
   }
 
+  /** Lets go of the tasks whose key starts with `prefix`: they run on for their callers, and later callers start afresh. */
+  forgetPrefix(prefix: string): void {
+    for (const key of this.#inflight.keys()) if (key.startsWith(prefix)) this.#inflight.delete(key);
+  }
+
   /** Number of tasks in flight. */
   get size(): number {
     return this.#inflight.size;

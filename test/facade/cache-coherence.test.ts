@@ -277,6 +277,42 @@ describe('cache coherence', () => {
     expect(store.bytesRead).toBe(0);
   });
 
+  it('a store without etags (a coarse mtime): an old version fetched late is not cached over a write made meanwhile', async () => {
+    // Both versions have the same size and mtime, so the same version name: only the order tells them apart.
+    const inner = new MemoryStore();
+    const second = (info: { key: string; size: number; isDirectory: boolean; mtime?: Date } | undefined) =>
+      info && { key: info.key, size: info.size, isDirectory: info.isDirectory, mtime: new Date(Math.floor(Date.now() / 1e6) * 1e6) };
+    let lateBy = 0;
+    const store: UnderStore = {
+      uri: 'seconds://x',
+      capabilities: { rangeRead: true, list: true, copy: false, rename: false, directories: false },
+      stat: async (k) => second(await inner.stat(k)),
+      list: (p, o) => inner.list(p, o),
+      read: async (k, r) => {
+        const body = await inner.read(k, r); // the bytes of the version there now...
+        if (lateBy > 0) await new Promise((resolve) => setTimeout(resolve, lateBy)); // ...delivered late
+        return body;
+      },
+      write: async (k, b) => second(await inner.write(k, b))!,
+      delete: (k) => inner.delete(k),
+    };
+    for (const memory of [{ capacity: '1MiB' }, false] as const) {
+      const fs = make({ cache: { pageSize: PAGE, memory } });
+      await fs.mount('/s', store);
+      const name = `f${unique++}`;
+      await inner.write(name, fill(1));
+      lateBy = 300;
+      const early = fs.readFile(`/s/${name}`);
+      await new Promise((resolve) => setTimeout(resolve, 100)); // its fetch is on its way
+      await fs.writeFile(`/s/${name}`, fill(2));
+      const after = fs.readFile(`/s/${name}`); // while the old fetch is still on its way
+      expect([...new Set(await early)]).toEqual([1]);
+      expect([...new Set(await after)]).toEqual([2]);
+      lateBy = 0;
+      expect([...new Set(await fs.readFile(`/s/${name}`))]).toEqual([2]);
+    }
+  });
+
   it('metadata misses count the lookups that ask the store, once each', async () => {
     const fs = make({ cache: { pageSize: PAGE }, metadata: { syncInterval: 0 } });
     await fs.mount('/m', `memory://coherence-${++unique}`);
