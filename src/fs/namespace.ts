@@ -22,6 +22,7 @@ function maxAge(syncInterval: number): number {
 /** The namespace view of one `StrataFS`. */
 export class Namespace {
   readonly #statFlight = new SingleFlight<ObjectInfo | undefined>();
+  readonly #listFlight = new SingleFlight<ObjectInfo[]>();
   /**
    * The cache object id of each cached answer: a cached `stat` then looks its pages up by a string
    * whose hash is already known, instead of building (and hashing) a new one every time.
@@ -104,11 +105,23 @@ export class Namespace {
         children = entry.value.filter((info) => isChildKey(info.key, key));
         state.meta.setList(key, children, entry.ageMs, epoch);
       } else {
-        children = [];
-        const since = state.meta.mark();
-        for await (const info of mount.store.list(key, { signal })) if (isChildKey(info.key, key)) children.push(info);
-        state.meta.setList(key, children, 0, epoch, since);
-        if (state.meta.epoch === epoch) shared?.setList?.(state.cacheId, key, children);
+        // Concurrent misses of one directory share one listing, as stats do (see storeStat).
+        const flightKey = `${state.cacheId}\n${key}\n${epoch}`;
+        let answer = this.#listFlight.join(flightKey, signal);
+        if (!answer) {
+          const joint = new SharedSignal();
+          const call = (async () => {
+            const listed: ObjectInfo[] = [];
+            const since = state.meta.mark();
+            for await (const info of mount.store.list(key, signal ? { signal: joint.signal } : {})) if (isChildKey(info.key, key)) listed.push(info);
+            state.meta.setList(key, listed, 0, epoch, since);
+            if (state.meta.epoch === epoch) shared?.setList?.(state.cacheId, key, listed);
+            return listed;
+          })();
+          this.#listFlight.set(flightKey, call, joint);
+          answer = joint.hold(call, signal);
+        }
+        children = await answer;
       }
     }
     if (!pending || pending.length === 0) return children;

@@ -513,6 +513,24 @@ describe('page cache through a counting store', () => {
     expect(await fs.readdir('/s/m')).toEqual(['a', 'missing']);
   });
 
+  it('concurrent readdirs of a directory not cached share one store listing; one that aborts leaves the others their answer', async () => {
+    await setup();
+    for (let i = 0; i < 30; i++) await seed(`big/f${i}`, Buffer.from('x'));
+    const list = store.list.bind(store);
+    store.list = async function* (prefix, opts) {
+      await sleep(100); // a slow store: the listing takes a while
+      yield* list(prefix, opts);
+    };
+    const controller = new AbortController();
+    const leaving = fs.readdir('/s/big', { signal: controller.signal });
+    const listings = Array.from({ length: 20 }, () => fs.readdir('/s/big'));
+    controller.abort();
+    await expect(leaving).rejects.toMatchObject({ name: 'AbortError' });
+    const answers = await Promise.all(listings);
+    expect(answers.every((names) => names.length === 30)).toBe(true);
+    expect(store.count('list')).toBe(1);
+  });
+
   it('syncInterval 0 asks the store every time', async () => {
     await setup({ metadata: { syncInterval: 0 } });
     await seed('z', Buffer.from('z'));
