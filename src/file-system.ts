@@ -456,10 +456,13 @@ export class StrataFS {
       const mode = writeType ?? res.mount.writeType ?? this.#ctx.options.writeType;
       if ((mode === 'MUST_CACHE' || mode === 'ASYNC_THROUGH') && !this.#ctx.options.disk) throw invalid(`writeType ${mode} needs cache.disk`);
       await this.#ready();
-      const write = async (): Promise<ObjectInfo> => {
-        await this.#writer.checkWriteTarget(res, overwrite, opts?.signal);
-        return this.#writer.writeObject(res, body, mode, opts?.signal);
-      };
+      // The look at the target is part of the write: it too ends when the mount goes meanwhile
+      // (a store that never answers it does not keep the write waiting after unmount or close).
+      const write = (): Promise<ObjectInfo> =>
+        this.#ctx.whileMounted(res.mount, opts?.signal, async (signal) => {
+          await this.#writer.checkWriteTarget(res, overwrite, signal);
+          return this.#writer.writeObject(res, body, mode, signal);
+        });
       // One change of a file at a time, in the order asked: overwrite: false is exclusive, and the
       // last write wins in the store and the caches. (An upload of the file on its way gives way.)
       // A write into a directory being moved by copy lands after the move (see TreeGate); a move

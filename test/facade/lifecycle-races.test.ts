@@ -81,6 +81,24 @@ describe('unmount with changes on their way', () => {
   }
 });
 
+describe('unmount and close with a store that never answers a write', () => {
+  for (const end of ['unmount', 'close'] as const) {
+    it(`a writeFile whose look at its target never comes back fails with EINVAL once ${end} stops waiting, and stores nothing`, { timeout: 30_000 }, async () => {
+      fs = new StrataFS();
+      const inner = new MemoryStore();
+      const gated = gatedStore(inner, new Set(['stat'])); // never released: the store ignores the abort too
+      await fs.mount('/m', gated.store);
+      const arrived = gated.arrived('stat');
+      const writing = fs.writeFile('/m/f', 'data');
+      writing.catch(() => undefined);
+      await arrived;
+      await (end === 'unmount' ? fs.unmount('/m') : fs.close());
+      await expectCode(writing, 'EINVAL');
+      expect(await inner.stat('f')).toBeUndefined();
+    });
+  }
+});
+
 describe('mount below a mount being unmounted', () => {
   it('fails with EBUSY, and the mount above goes as asked (it is not left in place with its writes refused)', async () => {
     fs = new StrataFS();
