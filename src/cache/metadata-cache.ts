@@ -121,7 +121,20 @@ export class MetadataCache {
     const at = Date.now() - ageMs;
     this.#lists.delete(key);
     this.#lists.set(key, { value: children, at });
-    for (const child of children) {
+    this.#setListed(children, at, since);
+  }
+
+  /**
+   * Records the stats a listing named (a recursive one: files at any depth), as {@link setList}
+   * does for a directory's children, with the same `epoch` and `since` rules.
+   */
+  setListed(found: ObjectInfo[], ageMs = 0, epoch = this.#epoch, since = 0): void {
+    if (this.syncInterval === 0 || epoch !== this.#epoch) return;
+    this.#setListed(found, Date.now() - ageMs, since);
+  }
+
+  #setListed(found: ObjectInfo[], at: number, since: number): void {
+    for (const child of found) {
       const known = this.#stats.get(child.key);
       if (known && (known.seq ?? 0) >= since) continue;
       this.#stats.delete(child.key);

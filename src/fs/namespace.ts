@@ -4,7 +4,7 @@
  * @module
  */
 import { StrataError } from '../errors.js';
-import { basename, childKeyToward, dirname, isChildKey, isKeyAtOrBelow, joinPath, parentKey } from '../path.js';
+import { basename, childKeyToward, dirname, isChildKey, isKeyAtOrBelow, isSafeKey, joinPath, parentKey } from '../path.js';
 import type { FileInfo } from '../options.js';
 import type { Mount } from '../mount/mount-table.js';
 import { objectId, versionOf } from '../cache/page-id.js';
@@ -165,7 +165,11 @@ export class Namespace {
         const state = this.ctx.stateOf(res.mount);
         // The pending writes first: one whose upload lands while the store lists is then in one of the two.
         const pending = this.ctx.disk?.journal.list(state.cacheId).filter((p) => base === '' || p.key.startsWith(base + '/')) ?? [];
+        const epoch = state.meta.epoch;
+        const since = state.meta.mark();
         const all = await walkTree(res.mount.store, base, { signal });
+        // The files it names are known as a stat would know them (`load` of the tree asks no more).
+        state.meta.setListed(all.filter((child) => !child.isDirectory && isSafeKey(child.key)), 0, epoch, since);
         for (const p of pending) all.push({ key: p.key, size: p.size, mtime: p.mtime, etag: `pending-${p.id}`, isDirectory: false });
         // What a mount below hides of this store is not listed (the mounts' own listings come below).
         const hidden = this.ctx.table.hasMountsBelow(path) ? (rel: string): boolean => this.ctx.table.resolve(joinPath(path, rel))?.mount !== res.mount : undefined;

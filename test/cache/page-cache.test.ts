@@ -347,6 +347,19 @@ describe('page cache through a counting store', () => {
     expect(store.bytesRead).toBe(0);
   });
 
+  it('load of a directory tree asks the store for each file once: its bytes, not a stat the listing answered', async () => {
+    fs = new StrataFS({ cache: { pageSize: PAGE, memory: { capacity: '16MiB' } } });
+    store = new CountingStore(undefined, { rangeRead: true, list: true, copy: true, rename: true, directories: false, conditionalRead: true }); // no version check after a fetch
+    await fs.mount('/s', store);
+    for (let i = 0; i < 12; i++) await seed(`tree/${i % 3}/f${i}`, randomBytes(PAGE + i));
+    await fs.load('/s/tree', { recursive: true });
+    expect(store.count('read')).toBe(12);
+    expect(store.count('stat')).toBeLessThanOrEqual(1); // the directory itself
+    store.reset();
+    expect((await fs.readFile('/s/tree/2/f5')).length).toBe(PAGE + 5);
+    expect(store.calls).toEqual([]);
+  });
+
   it('pinned pages survive pressure and free; unpin makes them evictable', async () => {
     fs = new StrataFS({ cache: { pageSize: PAGE, memory: { capacity: 8 * PAGE } } });
     store = new CountingStore();
