@@ -7,6 +7,7 @@
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
+import { PRIVATE_FILE_MODE } from './disk-cache-dir.js';
 import * as zlib from 'node:zlib';
 
 /** Magic number ending a page file (`SFP1`). */
@@ -145,7 +146,7 @@ export function fileChecksumSync(path: string, size: number): number | undefined
 
 /** Writes `data` then `trailer` to a new file (fails if it exists); `sync` fsyncs it before closing. */
 export async function writeCacheFile(path: string, data: Uint8Array, trailer: Buffer, sync: boolean): Promise<void> {
-  const handle = await open(path, 'wx');
+  const handle = await open(path, 'wx', PRIVATE_FILE_MODE);
   try {
     const total = data.length + trailer.length;
     let written = (await handle.writev([data, trailer])).bytesWritten;
@@ -172,7 +173,7 @@ export async function streamCacheFile(
   trailerOf: (size: number, crc: number) => Buffer,
   sync: boolean,
 ): Promise<{ size: number; crc: number }> {
-  const handle = await open(path, 'wx');
+  const handle = await open(path, 'wx', PRIVATE_FILE_MODE);
   try {
     let size = 0;
     let crc = 0;

@@ -33,6 +33,15 @@ export interface CacheDirLayout {
   readonly tmpDir: string;
 }
 
+/**
+ * Mode of the directories the disk cache creates: only their owner may enter them. Cached pages
+ * and pending writes hold the bytes of private buckets; other users of the machine must not read them.
+ */
+export const PRIVATE_DIR_MODE = 0o700;
+
+/** Mode of the files the disk cache creates (pages, journal data, the index): owner only. */
+export const PRIVATE_FILE_MODE = 0o600;
+
 /** The layout of `dir` (no I/O). */
 export function layoutOf(dir: string): CacheDirLayout {
   const root = resolve(dir);
@@ -99,7 +108,7 @@ export async function prepareCacheDir(dir: unknown): Promise<CacheDirLayout> {
     throw unusableDir(codeOf(error), layout.root, why, error);
   };
   try {
-    await mkdir(layout.root, { recursive: true });
+    await mkdir(layout.root, { recursive: true, mode: PRIVATE_DIR_MODE });
   } catch (error) {
     fail(codeOf(error) === 'ENOTDIR' ? 'a part of the path is not a directory' : 'cannot create it', error);
   }
@@ -107,11 +116,11 @@ export async function prepareCacheDir(dir: unknown): Promise<CacheDirLayout> {
   if (!info.isDirectory()) throw unusableDir('ENOTDIR', layout.root, 'not a directory');
   await access(layout.root, constants.R_OK | constants.W_OK | constants.X_OK).catch((error: unknown) => fail('not readable and writable', error));
   for (const sub of [layout.pagesDir, layout.journalDir, layout.tmpDir]) {
-    await mkdir(sub, { recursive: true }).catch((error: unknown) => fail(`cannot create ${sub.slice(layout.root.length + 1)}/`, error));
+    await mkdir(sub, { recursive: true, mode: PRIVATE_DIR_MODE }).catch((error: unknown) => fail(`cannot create ${sub.slice(layout.root.length + 1)}/`, error));
   }
   // access() says yes to root even on a read-only file system: prove it with a real write.
   const probe = join(layout.tmpDir, `${tempPrefix()}probe`);
-  await writeFile(probe, '').catch((error: unknown) => fail('not writable', error));
+  await writeFile(probe, '', { mode: PRIVATE_FILE_MODE }).catch((error: unknown) => fail('not writable', error));
   await unlink(probe).catch(() => undefined);
   return layout;
 }
@@ -208,7 +217,7 @@ export async function withDirLock<T>(layout: CacheDirLayout, fn: () => Promise<T
   const deadline = Date.now() + waitMs;
   for (;;) {
     try {
-      await writeFile(layout.lockFile, `${process.pid}\n`, { flag: 'wx' });
+      await writeFile(layout.lockFile, `${process.pid}\n`, { flag: 'wx', mode: PRIVATE_FILE_MODE });
       break;
     } catch (error) {
       if ((error as { code?: string }).code !== 'EEXIST') throw unusableDir(codeOf(error), layout.root, 'cannot create the index lock', error);

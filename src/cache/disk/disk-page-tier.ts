@@ -23,7 +23,7 @@ import type { DiskRead, DiskTier, TierStats } from '../disk-tier-types.js';
 import { signatureOf, VerifiedFiles } from './verified-files.js';
 import { pageKey, type PageId } from '../page-id.js';
 import { checksum, encodeTrailer, PAGE_MAGIC, writeCacheFile, type PageFileMeta } from './cache-file.js';
-import { cacheDirFailure, tempFile, unlinkQuietly, writeMakingRoom } from './disk-cache-dir.js';
+import { cacheDirFailure, PRIVATE_DIR_MODE, tempFile, unlinkQuietly, writeMakingRoom } from './disk-cache-dir.js';
 import { OpenFiles, type OpenFile } from './open-files.js';
 import { isBusy, NoRoom, type SqliteIndex, type Victim } from './sqlite-index.js';
 
@@ -327,7 +327,7 @@ export class DiskPageTier implements DiskTier {
    */
   private async ensureSubdir(dir: string): Promise<void> {
     if (this.subdirs.has(dir)) return;
-    await mkdir(dir, { recursive: true });
+    await mkdir(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
     this.subdirs.add(dir);
   }
 
@@ -354,7 +354,7 @@ export class DiskPageTier implements DiskTier {
       renameSync(tmp, path);
     } catch (error) {
       if ((error as { code?: string }).code !== 'ENOENT') throw error;
-      mkdirSync(dirname(path), { recursive: true });
+      mkdirSync(dirname(path), { recursive: true, mode: PRIVATE_DIR_MODE });
       renameSync(tmp, path);
     }
     try {

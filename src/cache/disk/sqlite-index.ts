@@ -13,12 +13,12 @@
  * trailers of the page and journal files, so opening never fails because of the index.
  * @module
  */
-import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type Database from 'better-sqlite3';
 import { StrataError } from '../../errors.js';
 import { fileChecksumSync, JOURNAL_MAGIC, PAGE_MAGIC, readTrailerSync, type JournalFileMeta, type PageFileMeta } from './cache-file.js';
-import { unusableDir, withDirLock, type CacheDirLayout } from './disk-cache-dir.js';
+import { PRIVATE_FILE_MODE, unusableDir, withDirLock, type CacheDirLayout } from './disk-cache-dir.js';
 
 /** Bumped when the tables change; an index of another version is recreated from the files. */
 const SCHEMA_VERSION = 1;
@@ -495,6 +495,8 @@ function validJournalMeta(m: JournalFileMeta): boolean {
 
 /** Opens the database file with the pragmas every connection uses, and checks it is sound. */
 function openDatabase(Sqlite: DatabaseConstructor, layout: CacheDirLayout): Db {
+  // Created owner-only before SQLite opens it (its -wal and -shm files take the same mode).
+  closeSync(openSync(layout.dbFile, 'a', PRIVATE_FILE_MODE));
   const db = new Sqlite(layout.dbFile, { timeout: BUSY_TIMEOUT_MS });
   try {
     db.pragma('journal_mode = WAL');
