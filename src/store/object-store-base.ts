@@ -232,6 +232,7 @@ export abstract class ObjectStoreBase implements UnderStore {
   async *list(prefix: string, opts: StoreListOptions = {}): AsyncIterable<ObjectInfo> {
     const listPrefix = this.dirPrefix(prefix);
     const seenDirs = new Set<string>();
+    const seenTokens = new Set<string>();
     let token: string | undefined;
     do {
       const page: RawListPage = await this.call(() => this.listPage(listPrefix, { signal: opts.signal, delimiter: opts.recursive ? undefined : '/', token }), opts.signal);
@@ -264,6 +265,11 @@ export abstract class ObjectStoreBase implements UnderStore {
         yield { key, size: 0, isDirectory: true };
       }
       token = page.next;
+      if (token !== undefined) {
+        // A store (or a gateway before it) that hands back a token it gave before would list forever.
+        if (seenTokens.has(token)) throw new StrataError('EIO', 'the store listed the same page again: its listing never ends', { op: 'list' });
+        seenTokens.add(token);
+      }
     } while (token);
   }
 

@@ -124,3 +124,30 @@ describe('a connector mapping its errors with mapStoreError', () => {
     expect(JSON.stringify(error?.cause, Object.getOwnPropertyNames(error?.cause ?? {}))).not.toContain('s3cr3t-token');
   });
 });
+
+/** A store whose listing pages come round in a circle: page `b` hands back the token of page `a`. */
+class CirclingListStore extends MapObjectStore {
+  pagesListed = 0;
+  protected override async listPage(fullPrefix: string, opts: RawListOptions): Promise<RawListPage> {
+    // Stops the circle where the store would go on for ever, so that a listing that follows it fails instead of hanging.
+    if (++this.pagesListed > 1000) throw new Error('listed 1000 pages');
+    const page = await super.listPage(fullPrefix, opts);
+    return opts.token === 'b' ? { objects: [], prefixes: [], next: 'a' } : { ...page, next: opts.token === 'a' ? 'b' : 'a' };
+  }
+}
+
+describe('a store whose listing never ends', () => {
+  let fs: StrataFS | undefined;
+  afterEach(() => fs?.close());
+
+  it('readdir and rm -r fail with EIO when a page token comes back, instead of listing for ever', async () => {
+    fs = new StrataFS();
+    const store = new CirclingListStore();
+    await fs.mount('/o', store);
+    await fs.writeFile('/o/d/f.txt', 'data');
+    await expectCode(fs.readdir('/o/d'), 'EIO');
+    await expectCode(fs.readdir('/o', { recursive: true }), 'EIO');
+    await expectCode(fs.rm('/o/d', { recursive: true }), 'EIO');
+    expect(store.pagesListed).toBeLessThan(20);
+  });
+});
