@@ -5,7 +5,7 @@
  * @module
  */
 import { realpathSync, statSync, constants, type BigIntStats, type Dirent } from 'node:fs';
-import { copyFile, lstat, mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { copyFile, lstat, mkdir, open, readdir, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -24,6 +24,7 @@ import type {
 } from '../under-store.js';
 import { rootFromFileUri } from './file-uri.js';
 import { codeOf, mapLocalError } from './local-errors.js';
+import { openedPath, reopenPath } from './opened-path.js';
 import { SafePaths } from './safe-path.js';
 import { removeDirectory } from './remove-dir.js';
 import { tempPathFor } from './temp-name.js';
@@ -151,6 +152,7 @@ export class LocalStore implements UnderStore {
       const real = await this.paths.follow(key, 'read');
       const handle = await open(real, READ_FLAGS);
       try {
+        await this.paths.openedInside(handle, 'read');
         const info = await handle.stat();
         if (info.isDirectory()) throw new StrataError('EISDIR', undefined, { op: 'read' });
         if (!info.isFile()) throw invalid('not a regular file', { op: 'read' });
@@ -178,7 +180,7 @@ export class LocalStore implements UnderStore {
       this.#sweeper.sweep(dirname(target));
       const temp = tempPathFor(target);
       try {
-        const handle = await open(temp, 'wx');
+        const handle = await this.createInside(temp, 'write');
         const sized = sizedBody(body, opts.size);
         const source = Buffer.isBuffer(sized) ? Readable.from([sized]) : sized;
         // The stream closes the handle when it finishes or is destroyed; pipeline waits for that.
@@ -230,23 +232,60 @@ export class LocalStore implements UnderStore {
   async copy(from: string, to: string, opts: StoreCallOptions = {}): Promise<ObjectInfo> {
     try {
       throwIfAborted(opts.signal);
-      const source = await this.paths.follow(from, 'copy');
-      if ((await stat(source)).isDirectory()) throw new StrataError('EISDIR', undefined, { op: 'copy' });
-      const target = await this.writeTarget(to, 'copy');
-      this.#sweeper.sweep(dirname(target));
-      const temp = tempPathFor(target);
+      const sourcePath = await this.paths.follow(from, 'copy');
+      const source = await open(sourcePath, READ_FLAGS);
       try {
-        await copyFile(source, temp, constants.COPYFILE_EXCL);
-        throwIfAborted(opts.signal);
-        const info = await stat(temp, { bigint: true });
-        await rename(temp, target);
-        return infoOf(to, await renamedInfo(target, info));
-      } catch (error) {
-        await rm(temp, { force: true }).catch(() => undefined);
-        throw error;
+        await this.paths.openedInside(source, 'copy');
+        const info = await source.stat();
+        if (info.isDirectory()) throw new StrataError('EISDIR', undefined, { op: 'copy' });
+        if (!info.isFile()) throw invalid('not a regular file', { op: 'copy' });
+        return await this.copyOpened(source, sourcePath, to, opts);
+      } finally {
+        await source.close().catch(() => undefined);
       }
     } catch (error) {
       throw mapLocalError(error, 'copy');
+    }
+  }
+
+  /** {@link copy} from the open file `source` (at `sourcePath`, checked to be inside the root) to the key `to`. */
+  private async copyOpened(source: FileHandle, sourcePath: string, to: string, opts: StoreCallOptions): Promise<ObjectInfo> {
+    const target = await this.writeTarget(to, 'copy');
+    this.#sweeper.sweep(dirname(target));
+    const temp = tempPathFor(target);
+    try {
+      const created = await this.createInside(temp, 'copy');
+      try {
+        // Through the open files where the platform can name them: exactly the files checked to be inside.
+        await copyFile((await reopenPath(source)) ?? sourcePath, (await reopenPath(created)) ?? temp);
+      } finally {
+        await created.close();
+      }
+      throwIfAborted(opts.signal);
+      const info = await stat(temp, { bigint: true });
+      await rename(temp, target);
+      return infoOf(to, await renamedInfo(target, info));
+    } catch (error) {
+      await rm(temp, { force: true }).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /**
+   * Creates the temp file `temp` (it must not exist) and checks it was made inside the root: one
+   * made outside (a directory on its path swapped for a link since it was resolved) is removed
+   * before anything is written to it, and refused with `EACCES`.
+   */
+  private async createInside(temp: string, op: string): Promise<FileHandle> {
+    const handle = await open(temp, 'wx');
+    try {
+      await this.paths.openedInside(handle, op);
+      return handle;
+    } catch (error) {
+      const real = await openedPath(handle);
+      await handle.close().catch(() => undefined);
+      if (real !== undefined) await unlink(real).catch(() => undefined);
+      throw error;
     }
   }
 

@@ -4,11 +4,12 @@
  * and must stay below the real root (so a symbolic link can not lead outside).
  * @module
  */
-import { lstat, mkdir, realpath, stat } from 'node:fs/promises';
+import { lstat, mkdir, realpath, stat, type FileHandle } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { StrataError, invalid } from '../../errors.js';
 import { assertSafeKey } from '../../path.js';
 import { codeOf, outsideRoot } from './local-errors.js';
+import { openedPath } from './opened-path.js';
 import { isTempName } from './temp-name.js';
 
 /** How often {@link SafePaths} looks again at parent directories that other calls change meanwhile. */
@@ -44,6 +45,17 @@ export class SafePaths {
   async realInside(p: string, op?: string): Promise<string> {
     const real = await realpath(p);
     if (!this.isInside(real)) throw outsideRoot(op);
+    return real;
+  }
+
+  /**
+   * Refuses with `EACCES` a file opened through a path checked before, when the file it opened
+   * lies outside the root (a directory on its path was swapped for a link meanwhile). Resolves
+   * with the file's real path, or `undefined` where the platform cannot tell where an open file is.
+   */
+  async openedInside(handle: FileHandle, op: string): Promise<string | undefined> {
+    const real = await openedPath(handle);
+    if (real !== undefined && !this.isInside(real)) throw outsideRoot(op);
     return real;
   }
 
