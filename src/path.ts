@@ -154,7 +154,8 @@ export function nameableDirOf(key: string): string {
   const segments = key.split('/');
   const kept: string[] = [];
   for (const segment of segments.slice(0, -1)) {
-    if (!isSafeKey(segment)) break;
+    // `''` passes isSafeKey (it is the root's key) but is no name: `a//b` makes `a`, not `a/`.
+    if (segment === '' || !isSafeKey(segment)) break;
     kept.push(segment);
   }
   return kept.join('/');

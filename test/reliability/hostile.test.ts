@@ -117,6 +117,41 @@ describe('odd keys in a listing are handled, never followed', () => {
   });
 });
 
+describe('a tree of odd keys copied into a local mount', () => {
+  it('copies what a path can name, inside the target, and lists the directory of `a//b` as `a`', async () => {
+    const odd = ['../x', '/abs', 'a/../../b', '.', '..', 'a//b', 'a/./b', 'd/../../../../y', 'ok/f', 'e/..', './z', 'sub/.', 't//'];
+    const store: UnderStore = {
+      uri: 'odd://tree',
+      capabilities: { rangeRead: true, list: true, copy: false, rename: false, directories: false },
+      stat: async (key) => (key === '' ? { key: '', size: 0, isDirectory: true } : odd.includes(key) ? { key, size: 1, isDirectory: false, etag: 'e' } : undefined),
+      list: async function* (): AsyncIterable<ObjectInfo> {
+        for (const key of odd) yield { key, size: 1, isDirectory: false, etag: 'e' };
+      },
+      read: async () => Readable.from([Buffer.from('x')]),
+      write: async () => {
+        throw new Error('read-only');
+      },
+      delete: async () => undefined,
+    };
+    const parent = await tempDir('stratafs-odd-copy-');
+    await mkdir(join(parent.dir, 'root'));
+    const fs = new StrataFS();
+    try {
+      await fs.mount('/odd', store);
+      await fs.mount('/m', new LocalStore({ root: join(parent.dir, 'root') }));
+      const all = await fs.readdir('/odd', { recursive: true });
+      expect(all.filter((name) => name.endsWith('/'))).toEqual([]);
+      expect(all).toContain('a');
+      await fs.copy('/odd', '/m/copy', { recursive: true });
+      expect(await readdir(parent.dir)).toEqual(['root']);
+      expect((await readdir(join(parent.dir, 'root', 'copy'), { recursive: true })).map(String).sort()).toEqual(['a', 'd', 'e', 'ok', 'ok/f', 'sub', 't']);
+    } finally {
+      await fs.close();
+      await parent.cleanup();
+    }
+  });
+});
+
 describe('secrets never show', () => {
   it('not in errors, mounts(), stats(), util.inspect of a store or of the file system', async () => {
     const secret = 'sEcReT-Value-0123456789abcdef';
