@@ -4,7 +4,7 @@
  * @module
  */
 import { createWriteStream } from 'node:fs';
-import { lstat, mkdir, readdir, realpath, rename, stat, unlink } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readdir, realpath, rename, stat, unlink } from 'node:fs/promises';
 import { basename as localBasename, dirname as localDirname, join as localJoin } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -13,6 +13,7 @@ import { StrataError, invalid, toStrataError } from '../errors.js';
 import type { StrataFS } from '../file-system.js';
 import { basename, isSameOrBelow, joinPath, relativeTo } from '../path.js';
 import type { CliContext } from './context.js';
+import { modeToKeep } from '../store/local/file-mode.js';
 import { formatBytes } from './format.js';
 import { parseLocation, showLocation, type Location } from './local-path.js';
 import { openLocalInPlace, openLocalSource } from './local-streams.js';
@@ -144,7 +145,10 @@ class Copier {
       // Written to a temporary file beside the target and renamed into place: never a partial file.
       const temp = localJoin(localDirname(target.path), `.${localBasename(target.path)}.stratafs-${process.pid}-${Math.random().toString(36).slice(2)}`);
       try {
-        await pipeline(this.fs.createReadStream(src.path, { signal }), createWriteStream(temp, { flags: 'wx' }), { signal });
+        const mode = await modeToKeep(target.path);
+        await pipeline(this.fs.createReadStream(src.path, { signal }), createWriteStream(temp, { flags: 'wx', mode: mode ?? 0o666 }), { signal });
+        // A file copied over keeps its permissions, as with cp(1): a private file stays private.
+        if (mode !== undefined) await chmod(temp, mode);
         await rename(temp, target.path);
       } catch (error) {
         await unlink(temp).catch(() => undefined);

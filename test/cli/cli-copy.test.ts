@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorLine, workspace, type Workspace } from './cli-harness.js';
@@ -45,6 +45,16 @@ describe('stratafs cp / mv / rm / mkdir / du', () => {
     expect((await ws.run('cp', '/a/big.bin', `file:${join(out, 'copy.bin')}`)).code).toBe(0);
     expect((await readFile(join(out, 'copy.bin'))).equals(big)).toBe(true);
     expect(await readdir(out)).toEqual(['copy.bin']);
+  });
+
+  it('cp namespace -> file: over a private local file keeps it private, as cp(1) does', async () => {
+    const out = join(ws.dir, 'out-private');
+    await mkdir(out);
+    await writeFile(join(out, 'secret.bin'), 'old');
+    await chmod(join(out, 'secret.bin'), 0o600);
+    expect((await ws.run('cp', '/a/big.bin', `file:${join(out, 'secret.bin')}`)).code).toBe(0);
+    expect((await readFile(join(out, 'secret.bin'))).equals(big)).toBe(true);
+    expect(((await stat(join(out, 'secret.bin'))).mode & 0o777).toString(8)).toBe('600');
   });
 
   it('cp across mounts (namespace -> namespace)', async () => {

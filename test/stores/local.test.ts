@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { lstat, mkdtemp, mkdir, readdir, readFile, rm, symlink, utimes, writeFile, stat as fsStat } from 'node:fs/promises';
+import { chmod, lstat, mkdtemp, mkdir, readdir, readFile, rm, symlink, utimes, writeFile, stat as fsStat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { Readable } from 'node:stream';
@@ -355,6 +355,28 @@ describe('LocalStore temp files', () => {
     await expect(store.read('a')).rejects.toMatchObject({ code: 'EISDIR' });
     await expect(store.write('a', Buffer.from('x'))).rejects.toMatchObject({ code: 'EISDIR' });
     await expect(store.write('a/file/below', Buffer.from('x'))).rejects.toMatchObject({ code: 'ENOTDIR' });
+  });
+});
+
+describe('LocalStore permissions of a file written over', () => {
+  it('a write, a streamed write and a copy over a file keep its permission bits: a private file stays private', async () => {
+    const root = await tempDir('mode');
+    const store = new LocalStore({ root });
+    const modeOf = async (name: string): Promise<number> => (await fsStat(join(root, name))).mode & 0o777;
+    await writeFile(join(root, 'private.json'), 'old');
+    await chmod(join(root, 'private.json'), 0o600);
+    await store.write('private.json', Buffer.from('new'));
+    expect((await modeOf('private.json')).toString(8)).toBe('600');
+    await store.write('private.json', Readable.from([Buffer.from('streamed')]));
+    expect((await modeOf('private.json')).toString(8)).toBe('600');
+    await writeFile(join(root, 'public.txt'), 'public');
+    await chmod(join(root, 'public.txt'), 0o644);
+    await store.copy('public.txt', 'private.json');
+    expect((await modeOf('private.json')).toString(8)).toBe('600');
+    expect(await readFile(join(root, 'private.json'), 'utf8')).toBe('public');
+    await chmod(join(root, 'private.json'), 0o750);
+    await store.write('private.json', Buffer.from('#!/bin/sh'));
+    expect((await modeOf('private.json')).toString(8)).toBe('750');
   });
 });
 

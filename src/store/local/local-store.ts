@@ -24,6 +24,7 @@ import type {
 } from '../under-store.js';
 import { rootFromFileUri } from './file-uri.js';
 import { codeOf, mapLocalError } from './local-errors.js';
+import { modeToKeep } from './file-mode.js';
 import { openedPath, reopenPath } from './opened-path.js';
 import { SafePaths } from './safe-path.js';
 import { removeDirectory } from './remove-dir.js';
@@ -50,7 +51,8 @@ const READ_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants
  * resolved with `realpath` and refused with `EACCES` when it would leave the root (through `..`,
  * an encoded form or a symbolic link); listings skip links that lead outside. Writes and copies
  * go to a hidden temp file in the target's directory and are renamed into place, so a failed or
- * aborted write leaves the previous file and no temp file; the temp file of a writer killed
+ * aborted write leaves the previous file and no temp file (a file written over keeps its
+ * permission bits); the temp file of a writer killed
  * mid-write is removed by a later write to that directory once it is an hour old. Removing a
  * directory (`delete('dir/')`) that lists as empty also removes what listings hide in it (links
  * themselves, never their targets; see `removeDirectory`). The etag is `inode-size-mtimeNs-ctimeNs`
@@ -180,7 +182,7 @@ export class LocalStore implements UnderStore {
       this.#sweeper.sweep(dirname(target));
       const temp = tempPathFor(target);
       try {
-        const handle = await this.createInside(temp, 'write');
+        const handle = await this.createInside(temp, 'write', await modeToKeep(target));
         const sized = sizedBody(body, opts.size);
         const source = Buffer.isBuffer(sized) ? Readable.from([sized]) : sized;
         // The stream closes the handle when it finishes or is destroyed; pipeline waits for that.
@@ -254,10 +256,13 @@ export class LocalStore implements UnderStore {
     this.#sweeper.sweep(dirname(target));
     const temp = tempPathFor(target);
     try {
+      const mode = await modeToKeep(target);
       const created = await this.createInside(temp, 'copy');
       try {
         // Through the open files where the platform can name them: exactly the files checked to be inside.
         await copyFile((await reopenPath(source)) ?? sourcePath, (await reopenPath(created)) ?? temp);
+        // copyFile gives the copy the source's permissions: a file copied over keeps its own.
+        if (mode !== undefined) await created.chmod(mode);
       } finally {
         await created.close();
       }
@@ -274,12 +279,14 @@ export class LocalStore implements UnderStore {
   /**
    * Creates the temp file `temp` (it must not exist) and checks it was made inside the root: one
    * made outside (a directory on its path swapped for a link since it was resolved) is removed
-   * before anything is written to it, and refused with `EACCES`.
+   * before anything is written to it, and refused with `EACCES`. With `mode` (the permission
+   * bits of the file it replaces), it gets them, whatever the umask.
    */
-  private async createInside(temp: string, op: string): Promise<FileHandle> {
-    const handle = await open(temp, 'wx');
+  private async createInside(temp: string, op: string, mode?: number): Promise<FileHandle> {
+    const handle = await open(temp, 'wx', mode ?? 0o666);
     try {
       await this.paths.openedInside(handle, op);
+      if (mode !== undefined) await handle.chmod(mode);
       return handle;
     } catch (error) {
       const real = await openedPath(handle);
