@@ -1,10 +1,10 @@
 /**
  * A directory of a local store swapped for a symbolic link to a place outside the root after its
  * path was checked and before the file below it is opened: the store never reads, copies or
- * writes through it. The swap is made at the `open` itself, so the race is lost every time.
+ * writes, removes or renames through it. The swap is made at the call itself, so the race is lost every time.
  */
 import type * as FsPromises from 'node:fs/promises';
-import { mkdir, mkdtemp, readdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -12,21 +12,29 @@ import { StrataFS } from '../../src/file-system.js';
 import { LocalStore } from '../../src/store/local/local-store.js';
 import { expectCode } from '../support/helpers.js';
 
-/** The directory to swap for a link to `outside` at the next `open` of a path below it. */
+/** The directory to swap for a link to `outside` at the next call on a path below it. */
 const swap: { dir?: string; outside?: string } = {};
 
 vi.mock('node:fs/promises', async (importOriginal) => {
   const actual = await importOriginal<typeof FsPromises>();
-  const open = (async (path: unknown, ...rest: unknown[]) => {
+  /** Makes the swap when `path` lies below the directory to swap (any path with `always`: a call on a directory held open). */
+  const swapBefore = async (path: unknown, always: boolean): Promise<void> => {
     const { dir, outside } = swap;
-    if (dir !== undefined && outside !== undefined && typeof path === 'string' && path.startsWith(dir + '/')) {
-      swap.dir = undefined;
-      await actual.rename(dir, `${dir}.moved`);
-      await actual.symlink(outside, dir);
-    }
-    return (actual.open as (...args: unknown[]) => Promise<FsPromises.FileHandle>)(path, ...rest);
-  }) as typeof actual.open;
-  return { ...actual, open, default: { ...actual, open } };
+    if (dir === undefined || outside === undefined || typeof path !== 'string' || !(always || path.startsWith(dir + '/'))) return;
+    swap.dir = undefined;
+    await actual.rename(dir, `${dir}.moved`);
+    await actual.symlink(outside, dir);
+  };
+  /** `call` of `node:fs/promises`, swapping first when its first path lies below the directory. */
+  const swapping = <F extends (...args: never[]) => Promise<unknown>>(call: F, always = false): F =>
+    (async (...args: Parameters<F>) => {
+      await swapBefore(args[0], always);
+      return call(...args);
+    }) as F;
+  const open = swapping(actual.open);
+  const unlink = swapping(actual.unlink, true);
+  const rename = swapping(actual.rename, true);
+  return { ...actual, open, unlink, rename, default: { ...actual, open, unlink, rename } };
 });
 
 let base: string;
@@ -53,7 +61,7 @@ afterEach(async () => {
   await rm(base, { recursive: true, force: true });
 });
 
-/** Swaps `<root>/d` for a link to the outside directory at the next `open` below it. */
+/** Swaps `<root>/d` for a link to the outside directory at the next `open` below it, or the next `unlink` or `rename`. */
 function swapAtOpen(): void {
   swap.dir = join(root, 'd');
   swap.outside = outside;
@@ -74,6 +82,21 @@ describe.runIf(process.platform === 'linux')('local store: a directory swapped f
     swapAtOpen();
     await expectCode(fs.writeFile('/m/d/new.txt', 'escaped', { writeType: 'THROUGH' }), 'EACCES');
     expect(await readdir(outside)).toEqual(['secret.txt']);
+  });
+
+  it('a removal removes the file inside, never the one outside', async () => {
+    swapAtOpen();
+    await fs.rm('/m/d/secret.txt');
+    expect(await readFile(join(outside, 'secret.txt'), 'utf8')).toBe('OUTSID');
+    expect(await readdir(join(root, 'd.moved'))).toEqual([]);
+  });
+
+  it('a rename moves the file inside, never the one outside', async () => {
+    await mkdir(join(root, 'e'));
+    swapAtOpen();
+    await fs.rename('/m/d/secret.txt', '/m/e/moved.txt');
+    expect(await readFile(join(outside, 'secret.txt'), 'utf8')).toBe('OUTSID');
+    expect(await readFile(join(root, 'e', 'moved.txt'), 'utf8')).toBe('inside');
   });
 
   it('a copy refuses with EACCES instead of copying the file outside in', async () => {

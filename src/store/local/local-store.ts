@@ -6,7 +6,7 @@
  */
 import { realpathSync, statSync, constants, type BigIntStats, type Dirent } from 'node:fs';
 import { copyFile, lstat, mkdir, open, readdir, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { pathToFileURL } from 'node:url';
@@ -189,7 +189,7 @@ export class LocalStore implements UnderStore {
         await pipeline(source, handle.createWriteStream(), { signal: opts.signal });
         throwIfAborted(opts.signal);
         const info = await stat(temp, { bigint: true });
-        await rename(temp, target);
+        await this.renameIntoPlace(temp, target, 'write');
         return infoOf(key, await renamedInfo(target, info));
       } catch (error) {
         await rm(temp, { force: true }).catch(() => undefined);
@@ -213,12 +213,12 @@ export class LocalStore implements UnderStore {
       const info = await lstat(entry);
       if (info.isSymbolicLink()) {
         await this.paths.follow(key, 'delete'); // refuses links that lead outside the root
-        await unlink(entry);
+        await this.paths.inEntryDir(entry, 'delete', (pinned) => unlink(pinned));
       } else if (key.endsWith('/')) {
         if (info.isDirectory()) await removeDirectory(this.paths, entry);
       } else {
         if (info.isDirectory()) throw new StrataError('EISDIR', undefined, { op: 'delete' });
-        await unlink(entry);
+        await this.paths.inEntryDir(entry, 'delete', (pinned) => unlink(pinned));
       }
     } catch (error) {
       if (MISSING.has(codeOf(error) ?? '')) return;
@@ -268,12 +268,17 @@ export class LocalStore implements UnderStore {
       }
       throwIfAborted(opts.signal);
       const info = await stat(temp, { bigint: true });
-      await rename(temp, target);
+      await this.renameIntoPlace(temp, target, 'copy');
       return infoOf(to, await renamedInfo(target, info));
     } catch (error) {
       await rm(temp, { force: true }).catch(() => undefined);
       throw error;
     }
+  }
+
+  /** Renames the temp file `temp` onto `target`, its neighbour, through their directory held open (see `inEntryDir`). */
+  private async renameIntoPlace(temp: string, target: string, op: string): Promise<void> {
+    await this.paths.inEntryDir(target, op, (pinned) => rename(join(dirname(pinned), basename(temp)), pinned));
   }
 
   /**
@@ -305,7 +310,7 @@ export class LocalStore implements UnderStore {
       if (source === this.paths.realRoot) throw invalid('cannot rename the store root', { op: 'rename' });
       const target = await this.paths.entry(to, 'rename', true);
       if (target === this.paths.realRoot) throw invalid('cannot rename onto the store root', { op: 'rename' });
-      await rename(source, target);
+      await this.paths.inEntryDir(source, 'rename', (from) => this.paths.inEntryDir(target, 'rename', (to) => rename(from, to)));
     } catch (error) {
       throw mapLocalError(error, 'rename');
     }

@@ -4,16 +4,20 @@
  * and must stay below the real root (so a symbolic link can not lead outside).
  * @module
  */
-import { lstat, mkdir, realpath, stat, type FileHandle } from 'node:fs/promises';
-import { join, sep } from 'node:path';
+import { constants } from 'node:fs';
+import { lstat, mkdir, open, realpath, stat, type FileHandle } from 'node:fs/promises';
+import { basename, dirname, join, sep } from 'node:path';
 import { StrataError, invalid } from '../../errors.js';
 import { assertSafeKey } from '../../path.js';
 import { codeOf, outsideRoot } from './local-errors.js';
-import { openedPath } from './opened-path.js';
+import { openedPath, reopenPath } from './opened-path.js';
 import { isTempName } from './temp-name.js';
 
 /** How often {@link SafePaths} looks again at parent directories that other calls change meanwhile. */
 const ENSURE_ATTEMPTS = 5;
+
+/** Flags to hold a directory open (never a link, never a file). */
+const DIR_FLAGS = constants.O_RDONLY | (constants.O_DIRECTORY ?? 0) | (constants.O_NOFOLLOW ?? 0);
 
 /** Resolves keys of one store to paths below its real root directory. */
 export class SafePaths {
@@ -57,6 +61,29 @@ export class SafePaths {
     const real = await openedPath(handle);
     if (real !== undefined && !this.isInside(real)) throw outsideRoot(op);
     return real;
+  }
+
+  /**
+   * Runs `fn` on the entry `entry` (a real path below the root, as {@link entry} gives) through
+   * its directory held open and checked to be inside the root (`/proc/self/fd/<fd>/<name>` on
+   * Linux): a directory on the way swapped for a link to outside after the check can not
+   * redirect a removal or a rename. Where the platform can not name an open directory, `fn`
+   * gets `entry` as it is.
+   */
+  async inEntryDir<T>(entry: string, op: string, fn: (pinned: string) => Promise<T>): Promise<T> {
+    const dir = await open(dirname(entry), DIR_FLAGS);
+    try {
+      await this.openedInside(dir, op);
+      const pinned = await reopenPath(dir);
+      if (pinned === undefined) return await fn(entry);
+      try {
+        return await fn(join(pinned, basename(entry)));
+      } catch (error) {
+        throw namingRealDir(error, pinned, dirname(entry));
+      }
+    } finally {
+      await dir.close().catch(() => undefined);
+    }
   }
 
   /**
@@ -144,4 +171,15 @@ export class SafePaths {
       return undefined;
     }
   }
+}
+
+/** `error` of a call made through the held-open directory `pinned`, its paths naming `real` again (the directory's real path). */
+function namingRealDir(error: unknown, pinned: string, real: string): unknown {
+  const e = error as { message?: unknown; path?: unknown; dest?: unknown } | undefined;
+  if (e === undefined || e === null || typeof e !== 'object') return error;
+  const swap = (text: unknown): unknown => (typeof text === 'string' ? text.split(pinned + sep).join(real + sep) : text);
+  if (typeof e.message === 'string') e.message = swap(e.message) as string;
+  if (typeof e.path === 'string') e.path = swap(e.path);
+  if (typeof e.dest === 'string') e.dest = swap(e.dest);
+  return error;
 }
