@@ -1,7 +1,7 @@
 /**
  * A directory of a local store swapped for a symbolic link to a place outside the root after its
  * path was checked and before the file below it is opened: the store never reads, copies or
- * writes, removes or renames through it. The swap is made at the call itself, so the race is lost every time.
+ * writes, removes, renames or makes a directory through it. The swap is made at the call itself, so the race is lost every time.
  */
 import type * as FsPromises from 'node:fs/promises';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -34,7 +34,8 @@ vi.mock('node:fs/promises', async (importOriginal) => {
   const open = swapping(actual.open);
   const unlink = swapping(actual.unlink, true);
   const rename = swapping(actual.rename, true);
-  return { ...actual, open, unlink, rename, default: { ...actual, open, unlink, rename } };
+  const mkdir = swapping(actual.mkdir, true);
+  return { ...actual, open, unlink, rename, mkdir, default: { ...actual, open, unlink, rename, mkdir } };
 });
 
 let base: string;
@@ -61,7 +62,7 @@ afterEach(async () => {
   await rm(base, { recursive: true, force: true });
 });
 
-/** Swaps `<root>/d` for a link to the outside directory at the next `open` below it, or the next `unlink` or `rename`. */
+/** Swaps `<root>/d` for a link to the outside directory at the next `open` below it, or the next `unlink`, `rename` or `mkdir`. */
 function swapAtOpen(): void {
   swap.dir = join(root, 'd');
   swap.outside = outside;
@@ -89,6 +90,13 @@ describe.runIf(process.platform === 'linux')('local store: a directory swapped f
     await fs.rm('/m/d/secret.txt');
     expect(await readFile(join(outside, 'secret.txt'), 'utf8')).toBe('OUTSID');
     expect(await readdir(join(root, 'd.moved'))).toEqual([]);
+  });
+
+  it('a mkdir makes the directory inside, never outside (and says EACCES: its path now leads outside)', async () => {
+    swapAtOpen();
+    await expectCode(fs.mkdir('/m/d/new'), 'EACCES');
+    expect(await readdir(outside)).toEqual(['secret.txt']);
+    expect(await readdir(join(root, 'd.moved'))).toEqual(['new', 'secret.txt']);
   });
 
   it('a rename moves the file inside, never the one outside', async () => {

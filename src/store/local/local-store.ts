@@ -322,7 +322,7 @@ export class LocalStore implements UnderStore {
     const name = key.endsWith('/') ? key.slice(0, -1) : key;
     const entry = await this.paths.entry(key, 'mkdir', true);
     try {
-      await mkdir(entry);
+      await this.paths.inEntryDir(entry, 'mkdir', (pinned) => mkdir(pinned));
     } catch (error) {
       if (codeOf(error) !== 'EEXIST') throw error;
     }
