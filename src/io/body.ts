@@ -1,6 +1,6 @@
 /**
- * The data a caller may write (Buffer, Uint8Array, string, Readable, AsyncIterable), checked and
- * turned into what stores take.
+ * The data a caller may write (Buffer, any TypedArray or DataView, string, Readable, iterable),
+ * checked and turned into what stores take.
  * @module
  */
 import { Readable } from 'node:stream';
@@ -8,16 +8,20 @@ import { invalid, throwIfAborted } from '../errors.js';
 import { describe } from '../path.js';
 import type { KeepBudget } from './keep-budget.js';
 
-/** What `writeFile` accepts. */
-export type WriteData = Buffer | Uint8Array | string | Readable | AsyncIterable<Uint8Array>;
+/**
+ * What `writeFile` accepts, as `fs.writeFile` does: bytes (a Buffer, any TypedArray or a
+ * DataView: the bytes it views), a string, a Readable, or an async or plain iterable of chunks
+ * (bytes or strings).
+ */
+export type WriteData = Buffer | ArrayBufferView | string | Readable | AsyncIterable<ArrayBufferView | string> | Iterable<ArrayBufferView | string>;
 
 /**
- * A Buffer for in-memory data (a string in `encoding`, default `'utf8'`), a Readable for streams
- * (an async iterable's chunks copied); `EINVAL` for anything else.
+ * A Buffer for in-memory data (a string in `encoding`, default `'utf8'`; the bytes a TypedArray
+ * or DataView views), a Readable for streams (an iterable's chunks copied); `EINVAL` for anything else.
  */
 export function toBody(data: unknown, encoding: BufferEncoding = 'utf8'): Buffer | Readable {
   if (Buffer.isBuffer(data)) return data;
-  if (data instanceof Uint8Array) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  if (ArrayBuffer.isView(data)) return viewBytes(data);
   if (typeof data === 'string') return Buffer.from(data, encoding);
   if (data instanceof Readable) {
     // A stream of strings (object mode, or after setEncoding) is written as their bytes, like fs does.
@@ -25,10 +29,15 @@ export function toBody(data: unknown, encoding: BufferEncoding = 'utf8'): Buffer
     const encoding = data.readableEncoding ?? 'utf8';
     return data.map((chunk: unknown) => bytesOf(chunk, encoding)) as Readable;
   }
-  if (data !== null && typeof data === 'object' && Symbol.asyncIterator in data) {
-    return Readable.from(copiedChunks(data as AsyncIterable<unknown>), { objectMode: false });
+  if (data !== null && typeof data === 'object' && (Symbol.asyncIterator in data || Symbol.iterator in data)) {
+    return Readable.from(copiedChunks(data as AsyncIterable<unknown> | Iterable<unknown>), { objectMode: false });
   }
-  throw invalid(`data must be a Buffer, Uint8Array, string, Readable or AsyncIterable, got ${describe(data)}`);
+  throw invalid(`data must be a Buffer, TypedArray, DataView, string, Readable or iterable, got ${describe(data)}`);
+}
+
+/** The bytes a TypedArray or DataView views, without a copy. */
+function viewBytes(view: ArrayBufferView): Buffer {
+  return Buffer.from(view.buffer, view.byteOffset, view.byteLength);
 }
 
 /**
@@ -36,16 +45,16 @@ export function toBody(data: unknown, encoding: BufferEncoding = 'utf8'): Buffer
  * which writes each chunk before it asks for the next, the iterable may reuse its buffer once it
  * is asked for the next chunk, while the upload may still hold the earlier ones (parts, a cache).
  */
-async function* copiedChunks(source: AsyncIterable<unknown>): AsyncGenerator<Buffer> {
+async function* copiedChunks(source: AsyncIterable<unknown> | Iterable<unknown>): AsyncGenerator<Buffer> {
   for await (const chunk of source) yield typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : Buffer.from(bytesOf(chunk, 'utf8'));
 }
 
 /** One chunk of a stream being written, as bytes; `EINVAL` for anything but bytes and strings. */
 function bytesOf(chunk: unknown, encoding: BufferEncoding): Buffer {
   if (Buffer.isBuffer(chunk)) return chunk;
-  if (chunk instanceof Uint8Array) return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  if (ArrayBuffer.isView(chunk)) return viewBytes(chunk);
   if (typeof chunk === 'string') return Buffer.from(chunk, encoding);
-  throw invalid(`a stream to write must yield Buffers, Uint8Arrays or strings, got ${describe(chunk)}`);
+  throw invalid(`a stream to write must yield Buffers, TypedArrays, DataViews or strings, got ${describe(chunk)}`);
 }
 
 /** Reads a whole stream into one Buffer. */

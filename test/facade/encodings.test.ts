@@ -43,6 +43,21 @@ describe('readFile and writeFile with an encoding', () => {
     expect((await fs.readFile('/m/default')).length).toBe(6); // utf8 by default
   });
 
+  it('writeFile writes the bytes any TypedArray or DataView views, and the chunks of a plain iterable, as fs does', async () => {
+    const words = new Uint16Array([0x0102, 0x0304, 0x0506, 0x0708]).subarray(1, 3);
+    await fs.writeFile('/m/u16', words);
+    expect(await fs.readFile('/m/u16')).toEqual(Buffer.from(words.buffer, words.byteOffset, words.byteLength));
+    const floats = new Float64Array([1.5, -2]);
+    await fs.writeFile('/m/f64', floats);
+    expect(new Float64Array(new Uint8Array(await fs.readFile('/m/f64')).buffer)).toEqual(floats);
+    const bytes = Buffer.from('0123456789');
+    await fs.writeFile('/m/view', new DataView(bytes.buffer, bytes.byteOffset + 2, 5));
+    expect(await fs.readFile('/m/view', 'utf8')).toBe('23456');
+    const chunks: Array<ArrayBufferView | string> = [Buffer.from('ab'), 'c€', new Uint16Array([0x6564])];
+    await fs.writeFile('/m/chunks', chunks);
+    expect(await fs.readFile('/m/chunks', 'utf8')).toBe('abc€de');
+  });
+
   it('a bad encoding is EINVAL: readFile reads nothing, writeFile writes nothing', async () => {
     await fs.writeFile('/m/t.txt', 'x');
     for (const bad of ['utf-9', 42] as unknown[]) {
