@@ -367,13 +367,15 @@ export class StrataFS {
    * A file replaced before the stream handed out its first byte is streamed at its new version
    * (as `readFile` reads it again); replaced later, the stream fails with `ESTALE` rather than
    * mix versions.
-   * With `encoding` (as `fs` streams take it), chunks are strings decoded in that encoding (a
-   * character split between two pages arrives whole), as after `setEncoding(encoding)`.
+   * With `encoding` (in the options, or alone as the second argument, as `fs` streams take it),
+   * chunks are strings decoded in that encoding (a character split between two pages arrives
+   * whole), as after `setEncoding(encoding)`.
    * `bytesRead` counts the bytes read so far, as on an `fs` read stream. Unlike one, it has no
    * file descriptor: no `'open'` event, and it opens the file when it is first read.
    */
-  createReadStream(path: string, options?: { start?: number; end?: number; readType?: ReadType; highWaterMark?: number; encoding?: BufferEncoding | null; signal?: AbortSignal }): StrataReadStream {
+  createReadStream(path: string, opts?: { start?: number; end?: number; readType?: ReadType; highWaterMark?: number; encoding?: BufferEncoding | null; signal?: AbortSignal } | BufferEncoding | null): StrataReadStream {
     const target = normalizePath(path, 'createReadStream');
+    const options = typeof opts === 'string' ? { encoding: opts } : opts;
     const { start, end, highWaterMark, readType, encoding } = withArgsContext(target, 'createReadStream', () => {
       checkOperationOptions(options, ['start', 'end', 'readType', 'highWaterMark', 'encoding'], true);
       const first = checkCount(options?.start, 'start') ?? 0;
@@ -477,11 +479,13 @@ export class StrataFS {
    * before. Writes wait while the store has not taken the bytes before them (backpressure), a
    * failed write is the stream's `'error'`, and a stream destroyed before it finished stores nothing.
    * As with `fs` write streams, `highWaterMark` is the number of bytes buffered before `write`
-   * returns `false` (default 16 KiB), `encoding` that of strings written without one
-   * (default `'utf8'`), and `bytesWritten` the number of bytes passed on to the store so far.
+   * returns `false` (default 16 KiB), `encoding` (in the options, or alone as the second
+   * argument) that of strings written without one (default `'utf8'`), and `bytesWritten` the
+   * number of bytes passed on to the store so far.
    */
-  createWriteStream(path: string, options?: { writeType?: WriteType; overwrite?: boolean; highWaterMark?: number; encoding?: BufferEncoding; signal?: AbortSignal }): StrataWriteStream {
+  createWriteStream(path: string, opts?: { writeType?: WriteType; overwrite?: boolean; highWaterMark?: number; encoding?: BufferEncoding; signal?: AbortSignal } | BufferEncoding | null): StrataWriteStream {
     const target = normalizePath(path, 'createWriteStream');
+    const options = typeof opts === 'string' ? { encoding: opts } : opts;
     const { highWaterMark, encoding } = withArgsContext(target, 'createWriteStream', () => {
       checkOperationOptions(options, ['writeType', 'overwrite', 'highWaterMark', 'encoding'], true);
       checkWriteType(options?.writeType);

@@ -429,12 +429,12 @@ export function publicSettings(settings: Record<string, unknown>): Record<string
 export type StoreLike = UnderStore | string;
 
 /**
- * Checks an operation's options bag: an object (or undefined) with only the known keys +
- * `signal`; a signal that already fired throws its `AbortError`, unless `streamed` (a stream
- * reports it as its `'error'`, as `fs` streams do).
+ * Checks an operation's options bag: an object (or undefined or `null`, no options, as `fs`
+ * takes them) with only the known keys + `signal`; a signal that already fired throws its
+ * `AbortError`, unless `streamed` (a stream reports it as its `'error'`, as `fs` streams do).
  */
 export function checkOperationOptions(options: unknown, keys: string[], streamed = false): void {
-  if (options === undefined) return;
+  if (options === undefined || options === null) return;
   checkObject(options, 'options');
   checkKeys(options, [...keys, 'signal'], 'operation');
   const signal = (options as { signal?: unknown }).signal;

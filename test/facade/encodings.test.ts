@@ -2,6 +2,7 @@
  * `readFile` and `writeFile` take an encoding as `fs.promises` does: in the options, or alone as
  * the last argument. Strings come back decoded; a bad encoding is `EINVAL` and writes nothing.
  */
+import { once } from 'node:events';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StrataError, StrataFS } from '../../src/index.js';
 
@@ -56,6 +57,27 @@ describe('readFile and writeFile with an encoding', () => {
     const chunks: Array<ArrayBufferView | string> = [Buffer.from('ab'), 'c€', new Uint16Array([0x6564])];
     await fs.writeFile('/m/chunks', chunks);
     expect(await fs.readFile('/m/chunks', 'utf8')).toBe('abc€de');
+  });
+
+  it('options may be null, and streams take an encoding alone as the second argument, as fs does', async () => {
+    expect((await fs.writeFile('/m/n', 'abc', null as never)).size).toBe(3);
+    expect(await fs.readFile('/m/n', null as never)).toEqual(Buffer.from('abc'));
+    expect(await fs.readdir('/m', null as never)).toEqual(['n']);
+    expect((await fs.stat('/m/n', null as never)).size).toBe(3);
+    await fs.mkdir('/m/d', null as never);
+    await fs.copy('/m/n', '/m/d/n', null as never);
+    await fs.rename('/m/d/n', '/m/d/o', null as never);
+    await fs.rm('/m/d/o', null as never);
+    const out = fs.createWriteStream('/m/hex', 'hex');
+    out.end('c3a9');
+    await once(out, 'finish');
+    expect(await fs.readFile('/m/hex', 'utf8')).toBe('é');
+    let text = '';
+    for await (const chunk of fs.createReadStream('/m/hex', 'utf8')) text += chunk as string;
+    expect(text).toBe('é');
+    let nulled = 0;
+    for await (const chunk of fs.createReadStream('/m/n', null)) nulled += (chunk as Buffer).length;
+    expect(nulled).toBe(3);
   });
 
   it('a bad encoding is EINVAL: readFile reads nothing, writeFile writes nothing', async () => {
