@@ -450,8 +450,9 @@ export class StrataFS {
       // An abort ends the body stream at once, so every store sees a failed source and keeps the old object.
       if (opts?.signal && !Buffer.isBuffer(body)) addAbortSignal(opts.signal, body);
       if (namesDirectory(path)) {
-        // As `fs`: a file cannot be written by a directory's name.
+        // As `fs`: a file cannot be written by a directory's name (ENOTDIR when it, or a path above it, is a file).
         await this.#refuseFileAsDirectory(path, target, opts?.signal);
+        if ((await this.#ns.fileAbove(target, opts?.signal)) !== undefined) throw notADirectory('a parent is a file');
         throw new StrataError('EISDIR');
       }
       const res = this.#ctx.writable(target);
@@ -510,23 +511,26 @@ export class StrataFS {
     await this.#run('mkdir', target, async () => {
       checkOperationOptions(options, ['recursive']);
       const recursive = checkBoolean(options?.recursive, 'recursive') ?? false;
-      await this.#gate.change([target], () => this.#makeDirectory(target, recursive, options?.signal), options?.signal);
+      await this.#gate.change([target], () => this.#makeDirectory(target, recursive, options?.signal, path), options?.signal);
     });
   }
 
-  /** `mkdir` of a checked path (its parents first, with `recursive`), each in its turn. */
-  async #makeDirectory(target: string, recursive: boolean, signal?: AbortSignal): Promise<void> {
+  /** `mkdir` of a checked path (its parents first, with `recursive`), each in its turn; `asGiven` is the path as the caller wrote it. */
+  async #makeDirectory(target: string, recursive: boolean, signal?: AbortSignal, asGiven = target): Promise<void> {
     const make = async (): Promise<void> => {
       const existing = await this.#ns.statInfo(target, signal);
       if (existing) {
         if (existing.type === 'directory' && recursive) return;
+        // As fs: `mkdir -p file/` is ENOTDIR (the path names a directory; it is a file).
+        if (recursive && fileNamedAsDirectory(existing, asGiven)) throw notADirectory();
         throw new StrataError('EEXIST');
       }
       const res = this.#ctx.writable(target);
       const parent = dirname(target);
       const parentInfo = await this.#ns.statInfo(parent, signal);
       if (!parentInfo) {
-        if (!recursive) throw new StrataError('ENOENT', 'parent directory does not exist');
+        // As fs: ENOTDIR when the parent is missing because a path above it is a file.
+        if (!recursive) throw (await this.#ns.fileAbove(target, signal)) === undefined ? new StrataError('ENOENT', 'parent directory does not exist') : notADirectory('a parent is a file');
         await this.#makeDirectory(parent, true, signal);
       } else if (parentInfo.type !== 'directory') throw new StrataError('ENOTDIR', 'a parent is a file');
       await this.#writer.makeDirectory(res, signal);
@@ -1030,7 +1034,7 @@ function fileNamedAsDirectory(info: FileInfo, ...paths: string[]): boolean {
   return info.type === 'file' && paths.some(namesDirectory);
 }
 
-/** A path that names a directory by its ending was a file. */
-function notADirectory(): StrataError {
-  return new StrataError('ENOTDIR', 'not a directory (the path ends with a slash)');
+/** A path that names a directory by its ending was a file (or, as `detail` says, a path above it is one). */
+function notADirectory(detail = 'not a directory (the path ends with a slash)'): StrataError {
+  return new StrataError('ENOTDIR', detail);
 }

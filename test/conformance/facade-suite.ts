@@ -443,6 +443,9 @@ export function describeFacadeConformance(name: string, makeStore: () => Promise
         await expectCode(fs.copy(below, p('nd/y')), 'ENOTDIR');
         await expectCode(fs.writeFile(below, 'x'), 'ENOTDIR');
         await expectCode(fs.mkdir(below), 'ENOTDIR');
+        await expectCode(fs.mkdir(p('nd/f.txt/x/y')), 'ENOTDIR');
+        await expectCode(fs.writeFile(p('nd/f.txt/x/'), 'x'), 'ENOTDIR');
+        await expectCode(fs.writeFile(p('nd/f.txt/x/.'), 'x'), 'ENOTDIR');
         await expect(readAll(fs.createReadStream(below))).rejects.toMatchObject({ code: 'ENOTDIR' });
         expect(await fs.exists(below)).toBe(false);
         await expectCode(fs.stat(p('nd/missing/x')), 'ENOENT');
@@ -462,6 +465,8 @@ export function describeFacadeConformance(name: string, makeStore: () => Promise
         await expectCode(readAll(fs.createReadStream(p('ts/file.txt/'))), 'ENOTDIR');
         await expectCode(fs.writeFile(p('ts/file.txt/'), 'x'), 'ENOTDIR');
         await expectCode(fs.writeFile(p('ts/new/'), 'x'), 'EISDIR');
+        await expectCode(fs.mkdir(p('ts/file.txt/'), { recursive: true }), 'ENOTDIR');
+        await expectCode(fs.mkdir(p('ts/file.txt'), { recursive: true }), 'EEXIST');
         await expectCode(fs.rm(p('ts/file.txt/')), 'ENOTDIR');
         await expectCode(fs.rename(p('ts/file.txt/'), p('ts/moved.txt')), 'ENOTDIR');
         await expectCode(fs.rename(p('ts/file.txt'), p('ts/moved/')), 'ENOTDIR');
