@@ -219,6 +219,14 @@ const NODE_CODE_MAP: Record<string, StrataErrorCode> = {
   ENAMETOOLONG: 'EINVAL',
 };
 
+/** What a Node code folded into another of ours meant: the message says it, not only what it became. */
+const FOLDED_NODE_CODES: Record<string, string> = {
+  EPERM: 'operation not permitted (EPERM)',
+  ELOOP: 'too many levels of symbolic links (ELOOP)',
+  EOPNOTSUPP: 'operation not supported (EOPNOTSUPP)',
+  ENAMETOOLONG: 'a name in the path is too long for the store (ENAMETOOLONG)',
+};
+
 /**
  * Failures that a retry may cure: network failures, and the process (`EMFILE`) or the system
  * (`ENFILE`) out of file descriptors for a moment, which ends as other reads close theirs.
@@ -237,7 +245,7 @@ export function toStrataError(error: unknown, context: StrataErrorContext = {}, 
   const cause = sanitizeCause(error, secrets);
   if (nodeCode !== undefined && NODE_CODE_MAP[nodeCode] !== undefined) {
     const code = NODE_CODE_MAP[nodeCode];
-    return new StrataError(code, undefined, { ...context, cause, temporary: code === 'ETIMEDOUT' });
+    return new StrataError(code, FOLDED_NODE_CODES[nodeCode], { ...context, cause, temporary: code === 'ETIMEDOUT' });
   }
   const temporary = nodeCode !== undefined && TEMPORARY_NODE_CODES.has(nodeCode);
   return new StrataError('EIO', redact(describeThrown(error), secrets), { ...context, cause, temporary });

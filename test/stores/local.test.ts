@@ -72,6 +72,19 @@ describe('LocalStore root and URIs', () => {
     await expect(store.read('a')).rejects.toMatchObject({ code: 'ENOENT' });
     await expect(store.write('a', Buffer.from('x'))).rejects.toMatchObject({ code: 'ENOENT' });
   });
+
+  it('a name longer than the disk takes is EINVAL whose message says so', async () => {
+    const fs = new StrataFS();
+    await fs.mount('/', `file://${await tempDir()}`);
+    try {
+      const long = '/' + 'x'.repeat(300); // within the facade's limit, beyond the disk's 255 bytes
+      for (const call of [fs.stat(long), fs.writeFile(long, 'x'), fs.mkdir(long)]) {
+        await expect(call).rejects.toMatchObject({ code: 'EINVAL', message: expect.stringContaining('name in the path is too long') });
+      }
+    } finally {
+      await fs.close();
+    }
+  });
 });
 
 describe('LocalStore safety', () => {
