@@ -14,8 +14,10 @@ import {
   checkCount,
   checkEncoding,
   checkOperationOptions,
+  checkReadFlag,
   checkReadType,
   checkWriteType,
+  overwriteOfFlag,
   publicSettings,
   resolveMountOptions,
   resolveOptions,
@@ -28,6 +30,7 @@ import {
   type StrataOptions,
   type StrataStats,
   type WriteType,
+  type WriteFlag,
 } from './options.js';
 import type { Mount } from './mount/mount-table.js';
 import { cacheIdOf, ENDED_PROCESS_STORES, isProcessLocal, openStore } from './mount/open-store.js';
@@ -338,7 +341,8 @@ export class StrataFS {
     const target = normalizePath(path, 'readFile');
     const opts = typeof options === 'string' ? { encoding: options } : options;
     return this.#run('read', target, async () => {
-      checkOperationOptions(opts, ['offset', 'length', 'readType', 'encoding']);
+      checkOperationOptions(opts, ['offset', 'length', 'readType', 'encoding', 'flag']);
+      checkReadFlag(opts?.flag);
       const encoding = opts?.encoding === null ? undefined : checkEncoding(opts?.encoding);
       const offset = checkCount(opts?.offset, 'offset') ?? 0;
       const length = checkCount(opts?.length, 'length');
@@ -443,9 +447,9 @@ export class StrataFS {
     const target = normalizePath(path, 'writeFile');
     return this.#run('write', target, async () => {
       const opts = typeof options === 'string' ? { encoding: options } : options;
-      checkOperationOptions(opts, ['writeType', 'overwrite', 'encoding']);
+      checkOperationOptions(opts, ['writeType', 'overwrite', 'encoding', 'flag']);
       const writeType = checkWriteType(opts?.writeType);
-      const overwrite = checkBoolean(opts?.overwrite, 'overwrite') ?? true;
+      const overwrite = overwriteOfFlag(opts?.flag, checkBoolean(opts?.overwrite, 'overwrite')) ?? true;
       const body = toBody(data, checkEncoding(opts?.encoding));
       // An abort ends the body stream at once, so every store sees a failed source and keeps the old object.
       if (opts?.signal && !Buffer.isBuffer(body)) addAbortSignal(opts.signal, body);
@@ -481,18 +485,20 @@ export class StrataFS {
    * failed write is the stream's `'error'`, and a stream destroyed before it finished stores nothing.
    * As with `fs` write streams, `highWaterMark` is the number of bytes buffered before `write`
    * returns `false` (default 16 KiB), `encoding` (in the options, or alone as the second
-   * argument) that of strings written without one (default `'utf8'`), and `bytesWritten` the
-   * number of bytes passed on to the store so far.
+   * argument) that of strings written without one (default `'utf8'`), `flags` `'w'` (replace)
+   * or `'wx'` (`overwrite: false`; appending is `EINVAL`), and `bytesWritten` the number of
+   * bytes passed on to the store so far.
    */
-  createWriteStream(path: string, opts?: { writeType?: WriteType; overwrite?: boolean; highWaterMark?: number; encoding?: BufferEncoding; signal?: AbortSignal } | BufferEncoding | null): StrataWriteStream {
+  createWriteStream(path: string, opts?: { writeType?: WriteType; overwrite?: boolean; flags?: WriteFlag; highWaterMark?: number; encoding?: BufferEncoding; signal?: AbortSignal } | BufferEncoding | null): StrataWriteStream {
     const target = normalizePath(path, 'createWriteStream');
     const options = typeof opts === 'string' ? { encoding: opts } : opts;
-    const { highWaterMark, encoding } = withArgsContext(target, 'createWriteStream', () => {
-      checkOperationOptions(options, ['writeType', 'overwrite', 'highWaterMark', 'encoding'], true);
+    const { highWaterMark, encoding, overwrite } = withArgsContext(target, 'createWriteStream', () => {
+      checkOperationOptions(options, ['writeType', 'overwrite', 'flags', 'highWaterMark', 'encoding'], true);
       checkWriteType(options?.writeType);
-      return { highWaterMark: checkCount(options?.highWaterMark, 'highWaterMark'), encoding: checkEncoding(options?.encoding) };
+      const overwrite = overwriteOfFlag(options?.flags, checkBoolean(options?.overwrite, 'overwrite'), 'flags');
+      return { highWaterMark: checkCount(options?.highWaterMark, 'highWaterMark'), encoding: checkEncoding(options?.encoding), overwrite };
     });
-    const { writeType, overwrite } = options ?? {};
+    const writeType = options?.writeType;
     const upload = async (body: Readable, cancel: AbortSignal): Promise<FileInfo> => {
       // Follows the caller's signal only while the upload runs: nothing of it stays on a long-lived one.
       const signal = linkSignals([options?.signal, cancel]);

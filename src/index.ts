@@ -27,6 +27,7 @@ export {
   type FileInfo,
   type ReadFileOptions,
   type WriteFileOptions,
+  type WriteFlag,
   type StrataStats,
 } from './options.js';
 export type { Bytes, Milliseconds, SizeLike } from './size.js';

@@ -156,6 +156,8 @@ export interface ReadFileOptions {
   readType?: ReadType;
   /** Decode the bytes to a string in this encoding (`'utf8'`…); `null` or none: a Buffer. */
   encoding?: BufferEncoding | null;
+  /** The `fs` open flag: only `'r'` (a read), taken so that `fs.readFile` options carry over. */
+  flag?: 'r';
   /** Aborts the read. */
   signal?: AbortSignal;
 }
@@ -168,8 +170,36 @@ export interface WriteFileOptions {
   overwrite?: boolean;
   /** The encoding of string data. Default `'utf8'`. */
   encoding?: BufferEncoding;
+  /** The `fs` open flag, as `fs.writeFile` takes it: `'w'` replaces the file, `'wx'` fails with `EEXIST` when it exists (`overwrite: false`). Appending and in-place updates (`'a'`, `'r+'`…) are `EINVAL`: a write replaces the whole file. */
+  flag?: WriteFlag;
   /** Aborts the write (the previous file, or nothing, stays). */
   signal?: AbortSignal;
+}
+
+/** The `fs` open flags a whole-file write takes: `'w'` (replace) and `'wx'` / `'xw'` (create only). */
+export type WriteFlag = 'w' | 'wx' | 'xw';
+
+/** `EINVAL` unless `flag` (an `fs` open flag of a whole-file read) is absent or `'r'`. */
+export function checkReadFlag(flag: unknown): void {
+  if (flag !== undefined && flag !== 'r') throw invalid(`flag must be 'r' (a read), got ${flagText(flag)}`);
+}
+
+/** A flag as an error message shows it: its text (a flag is no secret), else its type. */
+function flagText(flag: unknown): string {
+  return typeof flag === 'string' ? JSON.stringify(flag) : describe(flag);
+}
+
+/**
+ * What an `fs` open flag of a whole-file write means for `overwrite`: `'w'` true, `'wx'` and
+ * `'xw'` false; absent, `overwrite` as given. `EINVAL` for any other flag (appending and in-place
+ * updates: a write replaces the whole file), and when `overwrite` says otherwise than the flag.
+ */
+export function overwriteOfFlag(flag: unknown, overwrite: boolean | undefined, what = 'flag'): boolean | undefined {
+  if (flag === undefined) return overwrite;
+  if (flag !== 'w' && flag !== 'wx' && flag !== 'xw') throw invalid(`${what} must be 'w' or 'wx' (a write replaces the whole file: no append or in-place update), got ${flagText(flag)}`);
+  const replaces = flag === 'w';
+  if (overwrite !== undefined && overwrite !== replaces) throw invalid(`${what} '${flag}' and overwrite: ${overwrite} disagree`);
+  return replaces;
 }
 
 /** A file or directory as `stat`/`readdir` report it. */

@@ -80,6 +80,27 @@ describe('readFile and writeFile with an encoding', () => {
     expect(nulled).toBe(3);
   });
 
+  it("takes fs's open flags of whole-file reads and writes: 'r', 'w', 'wx'; append is EINVAL and writes nothing", async () => {
+    await fs.writeFile('/m/f', 'one', { flag: 'w' });
+    expect(await fs.readFile('/m/f', { encoding: 'utf8', flag: 'r' })).toBe('one');
+    await expect(fs.writeFile('/m/f', 'two', { flag: 'wx' })).rejects.toMatchObject({ code: 'EEXIST' });
+    await fs.writeFile('/m/g', 'new', { flag: 'wx' });
+    for (const flag of ['a', 'r+', 'w+']) {
+      await expect(fs.writeFile('/m/f', 'three', { flag } as never)).rejects.toMatchObject({ code: 'EINVAL', message: expect.stringContaining(`"${flag}"`) });
+    }
+    await expect(fs.writeFile('/m/f', 'x', { flag: 'wx', overwrite: true })).rejects.toMatchObject({ code: 'EINVAL' });
+    await expect(fs.readFile('/m/f', { flag: 'w' } as never)).rejects.toMatchObject({ code: 'EINVAL' });
+    const exclusive = fs.createWriteStream('/m/f', { flags: 'wx' });
+    exclusive.end('four');
+    await expect(once(exclusive, 'finish')).rejects.toMatchObject({ code: 'EEXIST' });
+    expect(() => fs.createWriteStream('/m/f', { flags: 'a' } as never)).toThrow(expect.objectContaining({ code: 'EINVAL' }));
+    const replacing = fs.createWriteStream('/m/f', { flags: 'w' });
+    replacing.end('five');
+    await once(replacing, 'finish');
+    expect(await fs.readFile('/m/f', 'utf8')).toBe('five');
+    expect(await fs.readFile('/m/g', 'utf8')).toBe('new');
+  });
+
   it('a bad encoding is EINVAL: readFile reads nothing, writeFile writes nothing', async () => {
     await fs.writeFile('/m/t.txt', 'x');
     for (const bad of ['utf-9', 42] as unknown[]) {
