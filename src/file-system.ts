@@ -584,7 +584,8 @@ export class StrataFS {
 
   /**
    * Moves a file or directory (directories recursively) within one mount; `EXDEV` across
-   * mounts. Uses the store's own rename where it has one, else copy + delete (not atomic for
+   * mounts. Missing parent directories of `to` are created, as `writeFile` creates them
+   * (`fs.rename` fails with `ENOENT` there). Uses the store's own rename where it has one, else copy + delete (not atomic for
    * directories on object stores). An existing file at `to` is replaced. An abort stops a
    * directory move by copy until its tree is copied (nothing stays at `to`), not after it (the
    * source is then removed, so the tree is never left under both names). When the store fails
@@ -653,6 +654,8 @@ export class StrataFS {
   /**
    * Copies a file, or a directory with `recursive` (`EISDIR` without it), also across mounts.
    * `overwrite` (default `true`): replace existing files; `false`: `EEXIST` when one exists.
+   * Missing parent directories of `to` are created, as `writeFile` creates them. A copy that
+   * fails part-way removes what it made (`fs.cp` leaves it).
    */
   async copy(from: string, to: string, options?: { recursive?: boolean; overwrite?: boolean; signal?: AbortSignal }): Promise<void> {
     return withFanOutSignal(options, async (options) => {
