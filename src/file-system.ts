@@ -15,6 +15,8 @@ import {
   checkEncoding,
   checkOperationOptions,
   checkReadFlag,
+  checkNameEncoding,
+  type ReaddirOptions,
   checkReadType,
   checkWriteType,
   overwriteOfFlag,
@@ -35,6 +37,7 @@ import {
 import type { Mount } from './mount/mount-table.js';
 import { cacheIdOf, ENDED_PROCESS_STORES, isProcessLocal, openStore } from './mount/open-store.js';
 import { withFanOutSignal } from './fs/fan-out.js';
+import { StrataDirent } from './fs/dirent.js';
 import { linkSignals } from './abort-listeners.js';
 import { withLayers } from './layers/index.js';
 import { MetadataCache } from './cache/metadata-cache.js';
@@ -307,21 +310,29 @@ export class StrataFS {
   }
 
   /**
-   * Names (or, with `withInfo`, {@link FileInfo}s) of a directory's entries, sorted by name.
-   * Mount points directly below it are listed as directories. With `recursive`, every
-   * descendant, as paths relative to `path`. `ENOTDIR` for a file, `ENOENT` when missing.
+   * Names (or, with `withInfo`, {@link FileInfo}s; with `withFileTypes`, {@link StrataDirent}s
+   * as `fs.promises.readdir` gives `Dirent`s) of a directory's entries, sorted by path. Mount
+   * points directly below it are listed as directories. With `recursive`, every descendant (names
+   * as paths relative to `path`). `ENOTDIR` for a file, `ENOENT` when missing. The `encoding` of
+   * names may be given as in `fs` (`'utf8'`, alone or in the options); others are `EINVAL`.
    */
-  async readdir(path: string, options?: { recursive?: boolean; withInfo?: false; signal?: AbortSignal }): Promise<string[]>;
+  async readdir(path: string, options?: ({ recursive?: boolean; withInfo?: false; withFileTypes?: false; encoding?: 'utf8' | 'utf-8' | null; signal?: AbortSignal } | 'utf8' | 'utf-8' | null)): Promise<string[]>;
   async readdir(path: string, options: { recursive?: boolean; withInfo: true; signal?: AbortSignal }): Promise<FileInfo[]>;
-  async readdir(path: string, options?: { recursive?: boolean; withInfo?: boolean; signal?: AbortSignal }): Promise<string[] | FileInfo[]>;
-  async readdir(path: string, options?: { recursive?: boolean; withInfo?: boolean; signal?: AbortSignal }): Promise<string[] | FileInfo[]> {
+  async readdir(path: string, options: { recursive?: boolean; withFileTypes: true; encoding?: 'utf8' | 'utf-8' | null; signal?: AbortSignal }): Promise<StrataDirent[]>;
+  async readdir(path: string, options?: ReaddirOptions | 'utf8' | 'utf-8' | null): Promise<string[] | FileInfo[] | StrataDirent[]>;
+  async readdir(path: string, options?: ReaddirOptions | 'utf8' | 'utf-8' | null): Promise<string[] | FileInfo[] | StrataDirent[]> {
     const target = normalizePath(path, 'readdir');
+    const opts = typeof options === 'string' ? { encoding: options } : (options ?? undefined);
     return this.#run('readdir', target, async () => {
-      checkOperationOptions(options, ['recursive', 'withInfo']);
-      const recursive = checkBoolean(options?.recursive, 'recursive') ?? false;
-      const withInfo = checkBoolean(options?.withInfo, 'withInfo') ?? false;
-      const entries = await this.#ns.listDir(target, recursive, options?.signal);
+      checkOperationOptions(opts, ['recursive', 'withInfo', 'withFileTypes', 'encoding']);
+      const recursive = checkBoolean(opts?.recursive, 'recursive') ?? false;
+      const withInfo = checkBoolean(opts?.withInfo, 'withInfo') ?? false;
+      const withFileTypes = checkBoolean(opts?.withFileTypes, 'withFileTypes') ?? false;
+      if (withInfo && withFileTypes) throw new StrataError('EINVAL', 'withInfo and withFileTypes can not be given together');
+      checkNameEncoding(opts?.encoding);
+      const entries = await this.#ns.listDir(target, recursive, opts?.signal);
       const sorted = [...entries.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+      if (withFileTypes) return sorted.map(([, info]) => new StrataDirent(info));
       return withInfo ? sorted.map(([, info]) => info) : sorted.map(([name]) => name);
     });
   }

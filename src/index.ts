@@ -14,6 +14,7 @@ export type { StrataConfig, MountConfig } from './config/load-config.js';
 export { StrataError, ERROR_CODES, type StrataErrorCode, type StrataErrorContext } from './errors.js';
 export type { StrataFileHandle, HandleReadResult } from './io/file-handle.js';
 export type { WriteData } from './io/body.js';
+export { StrataDirent } from './fs/dirent.js';
 export type { StrataReadStream } from './io/read-stream.js';
 export type { StrataWriteStream } from './io/write-stream.js';
 export {
@@ -26,6 +27,7 @@ export {
   type MountInfo,
   type FileInfo,
   type ReadFileOptions,
+  type ReaddirOptions,
   type WriteFileOptions,
   type WriteFlag,
   type StrataStats,

@@ -162,6 +162,27 @@ export interface ReadFileOptions {
   signal?: AbortSignal;
 }
 
+/** Options of `readdir`. */
+export interface ReaddirOptions {
+  /** Every descendant, as paths relative to the directory. Default `false`. */
+  recursive?: boolean;
+  /** {@link FileInfo}s instead of names. */
+  withInfo?: boolean;
+  /** `Dirent`-like entries (`StrataDirent`) instead of names, as `fs.promises.readdir` gives them. */
+  withFileTypes?: boolean;
+  /** The encoding of the names, as `fs` takes it: `'utf8'` (the only one); `null` or none: the same. */
+  encoding?: 'utf8' | 'utf-8' | null;
+  /** Aborts the listing. */
+  signal?: AbortSignal;
+}
+
+/** `EINVAL` unless `encoding` (of `readdir`'s names) is absent, `null` or UTF-8. */
+export function checkNameEncoding(encoding: unknown): void {
+  if (encoding !== undefined && encoding !== null && encoding !== 'utf8' && encoding !== 'utf-8') {
+    throw invalid(`readdir gives names as UTF-8 strings only: encoding must be 'utf8', got ${flagText(encoding)}`);
+  }
+}
+
 /** Options of `writeFile`. */
 export interface WriteFileOptions {
   /** Cache and store order of this write. Default: the mount's, else the StrataFS's `writeType`. */
