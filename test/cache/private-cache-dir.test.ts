@@ -3,10 +3,12 @@
  * only, whatever the umask, so other users of the machine can not read cached data.
  */
 import { readdirSync, statSync } from 'node:fs';
+import { chown, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { StrataFS } from '../../src/index.js';
 import { tempDir } from '../support/helpers.js';
+import { prepareCacheDir } from '../../src/cache/disk/disk-cache-dir.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -44,6 +46,30 @@ describe('disk cache dir permissions', () => {
       expect(open).toEqual([]);
     } finally {
       process.umask(umask);
+    }
+  });
+});
+
+describe('disk cache dir owner', () => {
+  /** A dir owned by a user that is neither `me` nor root (chown when this runs as root, else another uid stands for "me"). */
+  async function foreignDir(sub = ''): Promise<{ dir: string; me: number; other: number }> {
+    const { dir: parent, cleanup } = await tempDir('stratafs-owner-');
+    cleanups.push(cleanup);
+    const dir = join(parent, 'cache');
+    await mkdir(join(dir, sub), { recursive: true });
+    const own = process.getuid!();
+    if (own !== 0) return { dir, me: own + 1, other: own };
+    await chown(join(dir, sub), 4242, 4242);
+    return { dir, me: 1000, other: 4242 };
+  }
+
+  it.skipIf(process.platform === 'win32')('a cache dir, or a sub-directory of it, that belongs to another user is refused with EACCES naming the dir', async () => {
+    for (const sub of ['', 'pages']) {
+      const { dir, me, other } = await foreignDir(sub);
+      const refused = await prepareCacheDir(dir, { uid: me }).catch((error: unknown) => error);
+      expect(refused).toMatchObject({ code: 'EACCES', path: dir, message: expect.stringContaining(`belongs to another user (uid ${other})`) });
+      await expect(prepareCacheDir(dir, { uid: other })).resolves.toMatchObject({ root: dir }); // its owner uses it
+      await expect(prepareCacheDir(dir, { uid: 0 })).resolves.toMatchObject({ root: dir }); // and root
     }
   });
 });

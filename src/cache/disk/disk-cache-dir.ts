@@ -97,9 +97,10 @@ function codeOf(error: unknown): StrataErrorCode {
 /**
  * Checks that `dir` can hold a disk cache, creating it and its sub-directories when missing.
  * Throws a `StrataError` naming the dir: `EINVAL` for a bad argument, `ENOTDIR` when it (or a
- * part of it) is a file, `EACCES` when it cannot be written.
+ * part of it) is a file, `EACCES` when it cannot be written or when it (or a sub-directory) belongs
+ * to another user than `uid` (this process's) or root: that user could replace the pages it serves.
  */
-export async function prepareCacheDir(dir: unknown): Promise<CacheDirLayout> {
+export async function prepareCacheDir(dir: unknown, { uid = process.getuid?.() }: { uid?: number } = {}): Promise<CacheDirLayout> {
   if (typeof dir !== 'string' || dir.length === 0 || dir.includes('\0')) {
     throw new StrataError('EINVAL', 'disk cache dir must be a non-empty path string', { op: 'cache.disk' });
   }
@@ -114,15 +115,30 @@ export async function prepareCacheDir(dir: unknown): Promise<CacheDirLayout> {
   }
   const info = await stat(layout.root).catch((error: unknown) => fail('cannot read it', error));
   if (!info.isDirectory()) throw unusableDir('ENOTDIR', layout.root, 'not a directory');
+  refuseForeignOwner(info.uid, uid, layout.root, 'it');
   await access(layout.root, constants.R_OK | constants.W_OK | constants.X_OK).catch((error: unknown) => fail('not readable and writable', error));
   for (const sub of [layout.pagesDir, layout.journalDir, layout.tmpDir]) {
-    await mkdir(sub, { recursive: true, mode: PRIVATE_DIR_MODE }).catch((error: unknown) => fail(`cannot create ${sub.slice(layout.root.length + 1)}/`, error));
+    const name = `${sub.slice(layout.root.length + 1)}/`;
+    await mkdir(sub, { recursive: true, mode: PRIVATE_DIR_MODE }).catch((error: unknown) => fail(`cannot create ${name}`, error));
+    const made = await stat(sub).catch((error: unknown) => fail(`cannot read ${name}`, error));
+    refuseForeignOwner(made.uid, uid, layout.root, name);
   }
   // access() says yes to root even on a read-only file system: prove it with a real write.
   const probe = join(layout.tmpDir, `${tempPrefix()}probe`);
   await writeFile(probe, '', { mode: PRIVATE_FILE_MODE }).catch((error: unknown) => fail('not writable', error));
   await unlink(probe).catch(() => undefined);
   return layout;
+}
+
+/**
+ * `EACCES` when a part of the cache dir (`what`) belongs to a user (`owner`) other than `uid` or
+ * root: as ssh does with its keys, a dir another user may change is not trusted (a page's checksum
+ * finds damage, not a forged page). A process running as root (containers) or where the platform
+ * has no user ids takes the dir as it is.
+ */
+function refuseForeignOwner(owner: number, uid: number | undefined, root: string, what: string): void {
+  if (uid === undefined || uid === 0 || owner === uid || owner === 0) return;
+  throw unusableDir('EACCES', root, `${what} belongs to another user (uid ${owner}), who could change the pages it serves`);
 }
 
 const processToken = randomBytes(4).toString('hex');
