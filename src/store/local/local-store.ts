@@ -178,23 +178,12 @@ export class LocalStore implements UnderStore {
     try {
       throwIfAborted(opts.signal);
       if (key === '' || key.endsWith('/')) return await this.makeDirectory(key, body);
-      const target = await this.writeTarget(key, 'write');
-      this.#sweeper.sweep(dirname(target));
-      const temp = tempPathFor(target);
-      try {
-        const handle = await this.createInside(temp, 'write', await modeToKeep(target));
+      return await this.replaceFile(key, 'write', opts.signal, async (created) => {
         const sized = sizedBody(body, opts.size);
         const source = Buffer.isBuffer(sized) ? Readable.from([sized]) : sized;
         // The stream closes the handle when it finishes or is destroyed; pipeline waits for that.
-        await pipeline(source, handle.createWriteStream(), { signal: opts.signal });
-        throwIfAborted(opts.signal);
-        const info = await stat(temp, { bigint: true });
-        await this.renameIntoPlace(temp, target, 'write');
-        return infoOf(key, await renamedInfo(target, info));
-      } catch (error) {
-        await rm(temp, { force: true }).catch(() => undefined);
-        throw error;
-      }
+        await pipeline(source, created.createWriteStream(), { signal: opts.signal });
+      });
     } catch (error) {
       throw mapLocalError(error, 'write');
     }
@@ -252,24 +241,35 @@ export class LocalStore implements UnderStore {
 
   /** {@link copy} from the open file `source` (at `sourcePath`, checked to be inside the root) to the key `to`. */
   private async copyOpened(source: FileHandle, sourcePath: string, to: string, opts: StoreCallOptions): Promise<ObjectInfo> {
-    const target = await this.writeTarget(to, 'copy');
+    return this.replaceFile(to, 'copy', opts.signal, async (created, temp, mode) => {
+      // Through the open files where the platform can name them: exactly the files checked to be inside.
+      await copyFile((await reopenPath(source)) ?? sourcePath, (await reopenPath(created)) ?? temp);
+      // copyFile gives the copy the source's permissions: a file copied over keeps its own.
+      if (mode !== undefined) await created.chmod(mode);
+    });
+  }
+
+  /**
+   * Replaces the file of `key` whole or not at all: `fill` writes a new temp file beside it
+   * (created inside the root, with the permission bits of the file it replaces), which is then
+   * renamed over it. A failed or aborted fill leaves the previous file and no temp file.
+   */
+  private async replaceFile(key: string, op: string, signal: AbortSignal | undefined, fill: (created: FileHandle, temp: string, mode: number | undefined) => Promise<void>): Promise<ObjectInfo> {
+    const target = await this.writeTarget(key, op);
     this.#sweeper.sweep(dirname(target));
     const temp = tempPathFor(target);
     try {
       const mode = await modeToKeep(target);
-      const created = await this.createInside(temp, 'copy');
+      const created = await this.createInside(temp, op, mode);
       try {
-        // Through the open files where the platform can name them: exactly the files checked to be inside.
-        await copyFile((await reopenPath(source)) ?? sourcePath, (await reopenPath(created)) ?? temp);
-        // copyFile gives the copy the source's permissions: a file copied over keeps its own.
-        if (mode !== undefined) await created.chmod(mode);
+        await fill(created, temp, mode);
       } finally {
-        await created.close();
+        await created.close().catch(() => undefined);
       }
-      throwIfAborted(opts.signal);
+      throwIfAborted(signal);
       const info = await stat(temp, { bigint: true });
-      await this.renameIntoPlace(temp, target, 'copy');
-      return infoOf(to, await renamedInfo(target, info));
+      await this.renameIntoPlace(temp, target, op);
+      return infoOf(key, await renamedInfo(target, info));
     } catch (error) {
       await rm(temp, { force: true }).catch(() => undefined);
       throw error;
