@@ -228,8 +228,9 @@ export class StrataFS {
 
   /**
    * Unmounts the mount at `path` and drops its cached data and metadata. `EBUSY` when mounts lie
-   * below it. The changes on their way through it finish first (at most 10 s); a write still on
-   * its way then (a write stream not ended yet) fails with `EINVAL` and stores nothing.
+   * below it. The changes on their way through it finish first (at most 10 s); a change still on
+   * its way then (a write stream not ended yet, a store call that never answers) fails with
+   * `EINVAL`, as an abort there would leave it (a write stores nothing).
    */
   async unmount(path: string): Promise<void> {
     const target = normalizePath(path, 'unmount');
@@ -528,7 +529,7 @@ export class StrataFS {
     await this.#run('mkdir', target, async () => {
       checkOperationOptions(options, ['recursive']);
       const recursive = checkBoolean(options?.recursive, 'recursive') ?? false;
-      await this.#gate.change([target], () => this.#makeDirectory(target, recursive, options?.signal, path), options?.signal);
+      await this.#ctx.whileMountedAt([target], options?.signal, (signal) => this.#gate.change([target], () => this.#makeDirectory(target, recursive, signal, path), signal));
     });
   }
 
@@ -570,7 +571,7 @@ export class StrataFS {
         checkOperationOptions(options, ['recursive', 'force']);
         const recursive = checkBoolean(options?.recursive, 'recursive') ?? false;
         const force = checkBoolean(options?.force, 'force') ?? false;
-        await this.#gate.change([target], () => this.#remove(path, target, recursive, force, options?.signal), options?.signal);
+        await this.#ctx.whileMountedAt([target], options?.signal, (signal) => this.#gate.change([target], () => this.#remove(path, target, recursive, force, signal), signal));
       });
     });
   }
@@ -614,7 +615,7 @@ export class StrataFS {
         checkOperationOptions(options, []);
         this.#seePendingWrites();
         // Moves of one source run one after another: the second finds it gone, as on a file system.
-        await this.#mover.inTurn(source, () => this.#moving(source, () => this.#renameChecked(source, target, from, to, options), options?.signal), options?.signal);
+        await this.#ctx.whileMountedAt([source, target], options?.signal, (signal) => this.#mover.inTurn(source, () => this.#moving(source, () => this.#renameChecked(source, target, from, to, { signal }), signal), signal));
       }, target);
     });
   }
@@ -676,7 +677,7 @@ export class StrataFS {
         checkOperationOptions(options, ['recursive', 'overwrite']);
         const recursive = checkBoolean(options?.recursive, 'recursive') ?? false;
         const overwrite = checkBoolean(options?.overwrite, 'overwrite') ?? true;
-        await this.#gate.change([source, target], () => this.#copyChecked(source, target, from, to, recursive, overwrite, options?.signal), options?.signal);
+        await this.#ctx.whileMountedAt([source, target], options?.signal, (signal) => this.#gate.change([source, target], () => this.#copyChecked(source, target, from, to, recursive, overwrite, signal), signal));
       }, target);
     });
   }
@@ -895,8 +896,8 @@ export class StrataFS {
    * call resolves once closing is done. A write whose store keeps failing gets the `retry`
    * policy's attempts, and an upload stalled with its store is given up after 10 s: such a write
    * stays in the disk cache, safe, for the next `StrataFS` on that `cache.disk.dir` to upload.
-   * A write still on its way after those 10 s (a write stream not ended yet) fails with `EINVAL`
-   * and stores nothing.
+   * A change still on its way after those 10 s (a write stream not ended yet, a store call that
+   * never answers) fails with `EINVAL`, as an abort there would leave it (a write stores nothing).
    */
   close(): Promise<void> {
     // From now on new calls fail at once; the changes already on their way finish.

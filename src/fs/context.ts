@@ -3,6 +3,7 @@
  * page cache, the disk cache and its uploader, and the resolutions every operation needs.
  * @module
  */
+import { setMaxListeners } from 'node:events';
 import { StrataError } from '../errors.js';
 import { linkSignals } from '../abort-listeners.js';
 import { isSameOrBelow } from '../path.js';
@@ -197,16 +198,37 @@ export class FsContext {
    * fails with `EINVAL` as the mount's other changes do, and a store that has not committed it
    * yet does not (a failed write stores nothing, never a file reported as failed).
    */
-  async whileMounted<T>(mount: Mount, signal: AbortSignal | undefined, call: (signal: AbortSignal) => Promise<T>): Promise<T> {
-    const gone = this.stateOf(mount).gone.signal;
-    const linked = linkSignals([signal, gone]);
+  whileMounted<T>(mount: Mount, signal: AbortSignal | undefined, call: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    return this.#whileAllMounted([mount], signal, call);
+  }
+
+  /**
+   * Runs `call`, a change at `paths` (`mkdir`, `rm`, `rename`, `copy`), as {@link whileMounted}
+   * runs a write: when the mount of one of them (or one below them) goes, its store calls are
+   * aborted and it fails with `EINVAL`, as an abort at that point would leave it.
+   */
+  whileMountedAt<T>(paths: readonly string[], signal: AbortSignal | undefined, call: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const mounts = new Set(paths.flatMap((path) => this.mountsUnder(path).map(({ mount }) => mount)));
+    return this.#whileAllMounted([...mounts], signal, call);
+  }
+
+  async #whileAllMounted<T>(mounts: readonly Mount[], signal: AbortSignal | undefined, call: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const gone = mounts.map((mount) => this.stateOf(mount).gone.signal);
+    const linked = linkSignals([signal, ...gone]);
+    setMaxListeners(0, linked.signal); // (a recursive call hands it to many store calls at once)
     try {
       return await call(linked.signal);
     } catch (error) {
-      throw gone.aborted && !signal?.aborted ? gone.reason : error;
+      const left = gone.find((g) => g.aborted);
+      throw left && !signal?.aborted ? left.reason : error;
     } finally {
       linked.dispose();
     }
+  }
+
+  /** Aborts (with the error the mount's changes fail with) once `mount` goes while they are on their way: see {@link whileMounted}. */
+  goneSignal(mount: Mount): AbortSignal {
+    return this.stateOf(mount).gone.signal;
   }
 
   /** Ends the writes still on their way through `mount` (see {@link whileMounted}), which goes now. */

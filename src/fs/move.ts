@@ -122,7 +122,8 @@ export class Mover {
       // The tree is whole at its destination: its pins go with it, whatever happens to the source.
       await this.#movePins(src, dst, true);
       // An abort from now on would leave the tree under both names, so the removal of the
-      // source no longer follows the signal: the move completes.
+      // source no longer follows the signal: the move completes, unless the mount goes meanwhile
+      // (an unmount or close that stopped waiting for it).
       await this.#removeSource(src, dst, new Map(copied.filter((e) => !e.isDirectory).map((e) => [e.key, versionOf(e)])));
     } finally {
       // Whatever the store did before a failure, the caches forget both trees.
@@ -136,7 +137,7 @@ export class Mover {
   async #removeSource(src: Resolved, dst: Resolved, copied: Map<string, string>): Promise<void> {
     const id = this.#leftOverId(src, dst);
     try {
-      await this.tree.removeCopied(src, copied);
+      await this.tree.removeCopied(src, copied, this.ctx.goneSignal(src.mount));
       this.#leftOvers.delete(id);
     } catch (error) {
       this.#leftOvers.set(id, copied);

@@ -108,28 +108,28 @@ export class TreeOps {
    * names (key and the version it was copied at) that are still at that version and that no
    * change through this StrataFS is writing, then the directories left empty. A file another client of the store added or rewrote there meanwhile
    * (or a write pending below) is never copied, so it stays, with its directories, instead of
-   * being lost with the source.
+   * being lost with the source. `signal` ends it where it is (what was removed stays removed).
    */
-  async removeCopied(res: Resolved, copied: ReadonlyMap<string, string>): Promise<void> {
+  async removeCopied(res: Resolved, copied: ReadonlyMap<string, string>, signal?: AbortSignal): Promise<void> {
     const { mount, key } = res;
     const store = mount.store;
     const state = this.ctx.stateOf(mount);
     try {
-      const all = await walkTree(store, key);
+      const all = await walkTree(store, key, { signal });
       // A file whose change is on its way (a write stream begun before the move) is left to it.
       const isCopied = (e: TreeEntry): boolean => copied.get(e.key) === versionOf(e) && !this.ctx.locks.busy(objectId(state.cacheId, e.key));
       const files = all.filter((e) => !e.isDirectory && isCopied(e)).map((e) => e.key);
       const kept = [...all.filter((e) => !e.isDirectory && !isCopied(e)).map((e) => e.key), ...(this.ctx.disk?.journal.list(state.cacheId).map((p) => p.key) ?? [])].filter((k) => isKeyAtOrBelow(k, key));
-      const remove = (k: string, name = k): Promise<void> => named(store.delete(k), mount, name);
-      if (store.deleteMany && files.length > 1) await store.deleteMany(files);
+      const remove = (k: string, name = k): Promise<void> => named(store.delete(k, { signal }), mount, name);
+      if (store.deleteMany && files.length > 1) await store.deleteMany(files, { signal });
       else await eachLimit(files, CONCURRENCY, (k) => remove(k));
       const holdsKept = (dir: string): boolean => kept.some((k) => isKeyAtOrBelow(k, dir));
       const dirs = all.filter((e) => e.isDirectory && !(e.implicit && !store.capabilities.directories) && !holdsKept(e.key)).sort((a, b) => depth(b.key) - depth(a.key));
       for (const dir of dirs) await remove(dir.key + '/', dir.key);
       if (key === '' || kept.length > 0) return;
-      await store.delete(key + '/');
+      await store.delete(key + '/', { signal });
       // What another client of the store wrote into it after it was listed stays, as what was found above does.
-      if ((await store.stat(key))?.isDirectory && (await walkTree(store, key)).length === 0) throw unnamableEntries();
+      if ((await store.stat(key, { signal }))?.isDirectory && (await walkTree(store, key, { signal })).length === 0) throw unnamableEntries();
     } finally {
       // What was deleted before a failure is gone from the caches too.
       await this.ctx.pages.drop(objectId(state.cacheId, key === '' ? '' : key + '/'), { prefix: true, force: true });

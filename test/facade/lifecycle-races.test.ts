@@ -99,6 +99,86 @@ describe('unmount and close with a store that never answers a write', () => {
   }
 });
 
+/**
+ * A store whose calls of the held operations never answer, but end with their signal's reason
+ * when it aborts (as an SDK does); `arrived` resolves once one of them waits. `rename` and `copy`
+ * are its own only when the capabilities say so.
+ */
+function stuckStore(inner: MemoryStore, held: Set<string>, capabilities: Partial<UnderStore['capabilities']> = {}) {
+  let arrive: () => void = () => undefined;
+  const arrived = new Promise<void>((resolve) => (arrive = resolve));
+  const stuck = async (op: string, signal: AbortSignal | undefined): Promise<void> => {
+    if (!held.has(op)) return;
+    arrive();
+    await new Promise<void>((_, reject) => signal?.addEventListener('abort', () => reject(signal.reason), { once: true }));
+  };
+  const caps = { ...inner.capabilities, ...capabilities };
+  const store: UnderStore = {
+    uri: inner.uri,
+    capabilities: caps,
+    stat: async (k, o) => (await stuck('stat', o?.signal), inner.stat(k, o)),
+    list: async function* (k, o) {
+      await stuck('list', o?.signal);
+      yield* inner.list(k, o);
+    },
+    read: async (k, r, o) => (await stuck('read', o?.signal), inner.read(k, r, o)),
+    write: async (k, b, o) => (await stuck('write', o?.signal), inner.write(k, b, o)),
+    delete: async (k, o) => (await stuck('delete', o?.signal), inner.delete(k, o)),
+    ...(caps.copy ? { copy: async (f: string, t: string, o?: { signal?: AbortSignal }) => (await stuck('copy', o?.signal), inner.copy(f, t, o)) } : {}),
+    ...(caps.rename ? { rename: async (f: string, t: string, o?: { signal?: AbortSignal }) => (await stuck('rename', o?.signal), inner.rename(f, t, o)) } : {}),
+  };
+  return { store, arrived };
+}
+
+/** The keys of a memory store. */
+async function keysOf(store: MemoryStore): Promise<string[]> {
+  const keys: string[] = [];
+  for await (const o of store.list('', { recursive: true })) keys.push(o.key);
+  return keys.sort();
+}
+
+describe('unmount and close with a store that never answers a change (but honours its abort)', () => {
+  /** A change stuck on one store call, and what the store holds once it has ended. */
+  const changes: Array<{ name: string; held: string[]; capabilities?: Partial<UnderStore['capabilities']>; call: (fs: StrataFS, m: string) => Promise<unknown>; left: string[] }> = [
+    { name: 'mkdir (its look)', held: ['stat'], call: (fs, m) => fs.mkdir(`${m}/new`), left: ['d/x', 'd/y', 'f'] },
+    { name: 'mkdir -p (its marker)', held: ['write'], call: (fs, m) => fs.mkdir(`${m}/a/b`, { recursive: true }), left: ['d/x', 'd/y', 'f'] },
+    { name: 'rm', held: ['delete'], call: (fs, m) => fs.rm(`${m}/f`), left: ['d/x', 'd/y', 'f'] },
+    { name: 'rm -r (its listing)', held: ['list'], call: (fs, m) => fs.rm(`${m}/d`, { recursive: true }), left: ['d/x', 'd/y', 'f'] },
+    { name: 'rm -r (its deletes)', held: ['delete'], call: (fs, m) => fs.rm(`${m}/d`, { recursive: true }), left: ['d/x', 'd/y', 'f'] },
+    { name: 'rename (the store\'s own)', held: ['rename'], call: (fs, m) => fs.rename(`${m}/f`, `${m}/g`), left: ['d/x', 'd/y', 'f'] },
+    { name: 'rename by copy (its copy)', held: ['copy'], capabilities: { rename: false }, call: (fs, m) => fs.rename(`${m}/f`, `${m}/g`), left: ['d/x', 'd/y', 'f'] },
+    { name: 'rename of a directory by copy (removing its source)', held: ['delete'], capabilities: { rename: false, copy: false }, call: (fs, m) => fs.rename(`${m}/d`, `${m}/e`), left: ['d/x', 'd/y', 'e/x', 'e/y', 'f'] },
+    { name: 'copy (the store\'s own)', held: ['copy'], call: (fs, m) => fs.copy(`${m}/f`, `${m}/g`), left: ['d/x', 'd/y', 'f'] },
+    { name: 'copy -r (its writes)', held: ['write'], capabilities: { copy: false }, call: (fs, m) => fs.copy(`${m}/d`, `${m}/e`, { recursive: true }), left: ['d/x', 'd/y', 'f'] },
+  ];
+  for (const end of ['unmount', 'close'] as const) {
+    it(`each fails with EINVAL once ${end} stops waiting for it, leaving what an abort there leaves`, { timeout: 30_000 }, async () => {
+      fs = new StrataFS();
+      const running = await Promise.all(
+        changes.map(async ({ held, capabilities, call }, i) => {
+          const inner = new MemoryStore();
+          const ops = new Set<string>();
+          const stuck = stuckStore(inner, ops, capabilities);
+          await fs.mount(`/m${i}`, stuck.store);
+          for (const [key, data] of [['f', 'f'], ['d/x', 'x'], ['d/y', 'y']]) await fs.writeFile(`/m${i}/${key}`, data!);
+          for (const op of held) ops.add(op);
+          const changing = call(fs, `/m${i}`);
+          changing.catch(() => undefined);
+          await stuck.arrived;
+          return { inner, changing };
+        }),
+      );
+      await (end === 'unmount' ? Promise.all(changes.map((_, i) => fs.unmount(`/m${i}`))) : fs.close());
+      const expected = end === 'unmount' ? 'the mount was unmounted' : 'this StrataFS is closed';
+      for (const [i, { inner, changing }] of running.entries()) {
+        const error = await expectCode(changing, 'EINVAL');
+        expect(error.message, changes[i]!.name).toContain(expected);
+        expect(await keysOf(inner), changes[i]!.name).toEqual(changes[i]!.left);
+      }
+    });
+  }
+});
+
 describe('mount below a mount being unmounted', () => {
   it('fails with EBUSY, and the mount above goes as asked (it is not left in place with its writes refused)', async () => {
     fs = new StrataFS();
