@@ -221,6 +221,7 @@ export class StrataFS {
         cacheId,
         owned,
         gone: new AbortController(),
+        removed: new AbortController(),
       });
       this.#ctx.writeBack?.resume();
     });
@@ -269,6 +270,7 @@ export class StrataFS {
     this.#ctx.abandonWrites(mount); // (writes still on their way: a write stream never ended, a stalled store)
     // They drop what they began in the store (a multipart upload, staged blocks) while it is open.
     await settlesWithin(this.#ctx.changesSettled(target), GIVE_UP_WAIT_MS);
+    this.#ctx.removeMount(mount); // (what still cleans up after a failed change there ends)
     this.#ctx.table.remove(target);
     this.#ctx.state.delete(mount);
     state.meta.clear();
@@ -915,6 +917,7 @@ export class StrataFS {
     for (const mount of this.#ctx.state.keys()) this.#ctx.abandonWrites(mount);
     // They drop what they began in their stores (a multipart upload, staged blocks) while those are open.
     await settlesWithin(this.#ctx.changesSettled(), GIVE_UP_WAIT_MS);
+    for (const mount of this.#ctx.state.keys()) this.#ctx.removeMount(mount);
     await this.#ctx.writeBack?.drain().catch(() => undefined); // what they left pending
     await this.#ctx.writeBack?.stop();
     await this.#ctx.pages.settle();

@@ -33,6 +33,8 @@ export interface MountState {
   owned: boolean;
   /** Aborted (with the error they fail with) when the mount goes while writes through it are still on their way: see {@link FsContext.whileMounted}. */
   gone: AbortController;
+  /** Aborted when the mount is removed, once its unmount or `close()` stopped waiting for what was on its way: the clean-up of a change that failed there ends then (see {@link FsContext.cleanUpSignal}). */
+  removed: AbortController;
 }
 
 /** The disk cache: page tier and write-back journal. */
@@ -234,6 +236,21 @@ export class FsContext {
   /** Ends the writes still on their way through `mount` (see {@link whileMounted}), which goes now. */
   abandonWrites(mount: Mount): void {
     this.state.get(mount)?.gone.abort(this.#goneError(mount));
+  }
+
+  /**
+   * The signal of the clean-up of a change through `mount` that failed (what a copy made, the
+   * destination of a move): it does not follow the caller's signal nor the mount going, whose
+   * failures it cleans up after, but it ends once the mount is removed (see {@link removeMount}),
+   * rather than wait for a store that never answers.
+   */
+  cleanUpSignal(mount: Mount): AbortSignal {
+    return this.state.get(mount)?.removed.signal ?? AbortSignal.abort(this.#goneError(mount));
+  }
+
+  /** Ends what is still on its way through `mount` (see {@link cleanUpSignal}), which is removed now. */
+  removeMount(mount: Mount): void {
+    this.state.get(mount)?.removed.abort(this.#goneError(mount));
   }
 
   /** The state of a mounted mount. */

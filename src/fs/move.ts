@@ -116,7 +116,7 @@ export class Mover {
       } catch (error) {
         // Nothing of a move that failed stays at its destination: a retry starts afresh.
         if (movingPending) await movePendingBack();
-        await this.tree.removeTree(dst, undefined, { keepSelf: existing !== undefined }).catch(() => undefined);
+        await this.tree.removeTree(dst, this.ctx.cleanUpSignal(dst.mount), { keepSelf: existing !== undefined }).catch(() => undefined);
         throw error;
       }
       // The tree is whole at its destination: its pins go with it, whatever happens to the source.

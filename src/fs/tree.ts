@@ -281,24 +281,27 @@ export class TreeOps {
     if (!root) await this.makeDirectories(dirname(target), signal);
     // What this copy makes (shallower first), removed again when it fails: a retry then finds no
     // file of its own in the way (`EEXIST` without `overwrite`). Files it replaced stay replaced.
-    const made: { path: string; dir: boolean }[] = [];
+    // (Each as resolved when made: its clean-up goes to that mount's store, whatever the table holds by then.)
+    const made: { res: Resolved; dir: boolean }[] = [];
+    const makeDirectory = async (path: string): Promise<void> => {
+      const res = this.ctx.writable(path);
+      made.push({ res, dir: true });
+      await this.writer.makeDirectory(res, signal);
+    };
     try {
-      if (!root) {
-        made.push({ path: target, dir: true });
-        await this.writer.makeDirectory(this.ctx.writable(target), signal);
-      }
+      if (!root) await makeDirectory(target);
       for (const [i, [rel, entry]] of entries.entries()) {
         if (entry.type !== 'directory' || existing[i]) continue;
-        made.push({ path: joinPath(target, rel), dir: true });
-        await this.writer.makeDirectory(this.ctx.writable(joinPath(target, rel)), signal);
+        await makeDirectory(joinPath(target, rel));
       }
       await eachLimit(
         [...entries.keys()].filter((i) => entries[i]![1].type === 'file'),
         CONCURRENCY,
         async (i) => {
           const rel = entries[i]![0];
-          if (!existing[i]) made.push({ path: joinPath(target, rel), dir: false });
-          await this.copyFile(this.ctx.resolveMounted(joinPath(source, rel)), this.ctx.writable(joinPath(target, rel)), signal);
+          const dst = this.ctx.writable(joinPath(target, rel));
+          if (!existing[i]) made.push({ res: dst, dir: false });
+          await this.copyFile(this.ctx.resolveMounted(joinPath(source, rel)), dst, signal);
         },
       );
     } catch (error) {
@@ -316,12 +319,11 @@ export class TreeOps {
    * Removes what a failed copy made: its files, then its directories deepest first, each only
    * as a marker (what else was written into one since stays). Whatever fails here is left.
    */
-  async #unmake(made: { path: string; dir: boolean }[]): Promise<void> {
-    for (const { path } of made.filter((m) => !m.dir)) await this.removeFile(this.ctx.writable(path)).catch(() => undefined);
-    for (const { path } of made.filter((m) => m.dir).reverse()) {
-      const res = this.ctx.writable(path);
-      await res.mount.store.delete(res.key + '/').catch(() => undefined);
-      this.ctx.stateOf(res.mount).meta.removed(res.key);
+  async #unmake(made: { res: Resolved; dir: boolean }[]): Promise<void> {
+    for (const { res } of made.filter((m) => !m.dir)) await this.removeFile(res, this.ctx.cleanUpSignal(res.mount)).catch(() => undefined);
+    for (const { res } of made.filter((m) => m.dir).reverse()) {
+      await res.mount.store.delete(res.key + '/', { signal: this.ctx.cleanUpSignal(res.mount) }).catch(() => undefined);
+      this.ctx.state.get(res.mount)?.meta.removed(res.key);
     }
   }
 

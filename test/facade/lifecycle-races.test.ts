@@ -150,6 +150,7 @@ describe('unmount and close with a store that never answers a change (but honour
     { name: 'rename of a directory by copy (removing its source)', held: ['delete'], capabilities: { rename: false, copy: false }, call: (fs, m) => fs.rename(`${m}/d`, `${m}/e`), left: ['d/x', 'd/y', 'e/x', 'e/y', 'f'] },
     { name: 'copy (the store\'s own)', held: ['copy'], call: (fs, m) => fs.copy(`${m}/f`, `${m}/g`), left: ['d/x', 'd/y', 'f'] },
     { name: 'copy -r (its writes)', held: ['write'], capabilities: { copy: false }, call: (fs, m) => fs.copy(`${m}/d`, `${m}/e`, { recursive: true }), left: ['d/x', 'd/y', 'f'] },
+    { name: 'copy -r (its writes, then the removals of what it made)', held: ['write', 'delete'], capabilities: { copy: false }, call: (fs, m) => fs.copy(`${m}/d`, `${m}/e`, { recursive: true }), left: ['d/x', 'd/y', 'f'] },
   ];
   for (const end of ['unmount', 'close'] as const) {
     it(`each fails with EINVAL once ${end} stops waiting for it, leaving what an abort there leaves`, { timeout: 30_000 }, async () => {
