@@ -841,7 +841,9 @@ export class StrataFS {
         await this.#ready();
         this.#seePendingWrites();
         if (!(await this.#ns.statInfo(target, options?.signal))) throw await this.#ns.missing(target, options?.signal);
-        for (const { mount, key } of this.#ctx.mountsUnder(target)) await this.#ctx.writeBack?.persistKey(this.#ctx.state.get(mount)!.cacheId, key, true, options?.signal);
+        await this.#ctx.whileMountedAt([target], options?.signal, async (signal) => {
+          for (const { mount, key } of this.#ctx.mountsUnder(target)) await this.#ctx.writeBack?.persistKey(this.#ctx.stateOf(mount).cacheId, key, true, signal);
+        });
       });
     });
   }

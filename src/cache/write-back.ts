@@ -93,7 +93,8 @@ export class WriteBack {
    * too when `all`). Each gets the retry policy's attempts (one when the store refuses it for
    * good, e.g. `EACCES`); then the call fails with the store's error, and the write stays
    * pending in the journal. One that another process is uploading is waited for until that
-   * upload has ended (then it is in the store, or this call uploads it), or until `signal` aborts.
+   * upload has ended (then it is in the store, or this call uploads it), or until `signal` aborts
+   * (which aborts its upload on its way too: the write stays pending).
    * The journal itself is read: a write another process made a moment ago is not missed.
    */
   async persistKey(cacheId: string, key: string, all = false, signal?: AbortSignal): Promise<void> {
@@ -112,8 +113,17 @@ export class WriteBack {
     if (!mount) throw new StrataError('EROFS', 'the store is mounted read-only');
     for (let attempt = 1; ; attempt++) {
       throwIfAborted(signal);
-      const outcome = await this.locks.run(objectId(pending.cacheId, pending.key), () => this.#tracked(this.#attempt(mount, pending, undefined, true)));
+      // An abort of `signal` aborts the upload on its way too (the write stays pending).
+      const stop = new AbortController();
+      const stopFollowing = signal ? whenAborted(signal, () => stop.abort(signal.reason)) : undefined;
+      let outcome: true | { error: unknown };
+      try {
+        outcome = await this.locks.run(objectId(pending.cacheId, pending.key), () => this.#tracked(this.#attempt(mount, pending, stop, true)), { signal });
+      } finally {
+        stopFollowing?.();
+      }
       if (outcome === true) return;
+      throwIfAborted(signal);
       if (!isWaiting(outcome.error) || this.#stopped) throw toStrataError(outcome.error);
       await sleep(backoffDelay(this.retry, Math.min(attempt, 10)), undefined, { signal });
     }

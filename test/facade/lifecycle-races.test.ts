@@ -180,6 +180,41 @@ describe('unmount and close with a store that never answers a change (but honour
   }
 });
 
+describe('unmount and close with a persist whose upload the store never answers (but aborts)', () => {
+  for (const end of ['unmount', 'close'] as const) {
+    it(`the persist fails with EINVAL once ${end} stops waiting for it, and the write stays pending, safe`, { timeout: 30_000 }, async () => {
+      const { dir, cleanup } = await tempDir();
+      try {
+        fs = new StrataFS({ cache: { disk: { dir, capacity: '16MiB' } } });
+        const inner = new MemoryStore();
+        const held = new Set<string>();
+        const stuck = stuckStore(inner, held);
+        await fs.mount('/m', stuck.store);
+        await fs.writeFile('/m/p', 'pending', { writeType: 'MUST_CACHE' });
+        held.add('write');
+        const persisting = fs.persist('/m/p');
+        persisting.catch(() => undefined);
+        await stuck.arrived;
+        await (end === 'unmount' ? fs.unmount('/m') : fs.close());
+        const error = await expectCode(persisting, 'EINVAL');
+        expect(error.message).toContain(end === 'unmount' ? 'the mount was unmounted' : 'this StrataFS is closed');
+        expect(await inner.stat('p')).toBeUndefined();
+        // The next mount of the store on that dir still has it, and can persist it.
+        held.clear();
+        if (end === 'close') fs = new StrataFS({ cache: { disk: { dir, capacity: '16MiB' } } });
+        await fs.mount('/m', stuck.store);
+        expect(fs.stats().pendingWrites).toBe(1);
+        expect((await fs.readFile('/m/p')).toString()).toBe('pending');
+        await fs.persist('/m/p');
+        expect(await inner.stat('p')).toBeDefined();
+      } finally {
+        await fs.close();
+        await cleanup();
+      }
+    });
+  }
+});
+
 describe('mount below a mount being unmounted', () => {
   it('fails with EBUSY, and the mount above goes as asked (it is not left in place with its writes refused)', async () => {
     fs = new StrataFS();
