@@ -261,11 +261,13 @@ export class StrataFS {
   async #unmountNow(target: string, mount: Mount, state: MountState): Promise<void> {
     // The changes on their way through the mount (or through a tree holding it) finish against
     // it first, whole; a store call that never answers does not hold the unmount up for ever.
+    const waitUntil = Date.now() + CLOSE_WAIT_MS;
     await settlesWithin(this.#ctx.changesSettled(target), CLOSE_WAIT_MS);
     // The store's pending writes are uploaded now, unless a twin mount that stays will upload them
-    // (one being unmounted too does not stay).
+    // (one being unmounted too does not stay), within the same 10 s: a store down does not hold
+    // the unmount up twice.
     const twin = [...this.#ctx.state].some(([other, s]) => other !== mount && s.cacheId === state.cacheId && !other.readOnly && !this.#unmounting.has(other.path));
-    if (!twin) await this.#ctx.writeBack?.drain(state.cacheId);
+    if (!twin) await this.#ctx.writeBack?.drain(state.cacheId, Math.max(0, waitUntil - Date.now()));
     if (this.#ctx.table.get(target) !== mount) throw new StrataError('EINVAL', 'not a mount point'); // a concurrent unmount of it won
     this.#ctx.abandonWrites(mount); // (writes still on their way: a write stream never ended, a stalled store)
     // They drop what they began in the store (a multipart upload, staged blocks) while it is open.
@@ -911,11 +913,12 @@ export class StrataFS {
   }
 
   async #close(): Promise<void> {
+    const waitUntil = Date.now() + CLOSE_WAIT_MS;
     await this.#ready().catch(() => undefined);
-    await this.#ctx.writeBack?.drain().catch(() => undefined);
+    await this.#ctx.writeBack?.drain(undefined, Math.max(0, waitUntil - Date.now())).catch(() => undefined);
     // (Uploads they waited for are done or given up by now; a store call that ignores its abort
-    // and never answers does not hold close() up for ever.)
-    await settlesWithin(this.#ctx.changesSettled(), CLOSE_WAIT_MS);
+    // and never answers does not hold close() up for ever, nor a store down twice.)
+    await settlesWithin(this.#ctx.changesSettled(), Math.max(0, waitUntil - Date.now()));
     for (const mount of this.#ctx.state.keys()) this.#ctx.abandonWrites(mount);
     // They drop what they began in their stores (a multipart upload, staged blocks) while those are open.
     await settlesWithin(this.#ctx.changesSettled(), GIVE_UP_WAIT_MS);

@@ -2,7 +2,7 @@
  * Mounts coming and going, and close(), while calls are on their way: each call settles with
  * its result or a clear code, and nothing of one store is seen through the next mount.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { StrataFS, MemoryStore, type UnderStore } from '../../src/index.js';
 import { expectCode, tempDir } from '../support/helpers.js';
 
@@ -208,6 +208,39 @@ describe('unmount and close with a persist whose upload the store never answers 
         await fs.persist('/m/p');
         expect(await inner.stat('p')).toBeDefined();
       } finally {
+        await fs.close();
+        await cleanup();
+      }
+    });
+  }
+});
+
+describe('unmount and close with a change and an upload both stalled on a store that never answers', () => {
+  for (const end of ['unmount', 'close'] as const) {
+    it(`${end} waits 10 s for them in all, not 10 s for each, then the change fails with EINVAL and the write stays pending`, { timeout: 30_000 }, async () => {
+      const { dir, cleanup } = await tempDir();
+      try {
+        fs = new StrataFS({ cache: { disk: { dir, capacity: '16MiB' } } });
+        const inner = new MemoryStore();
+        const stuck = stuckStore(inner, new Set(['write']));
+        await fs.mount('/m', stuck.store);
+        await fs.writeFile('/m/a', 'pending', { writeType: 'ASYNC_THROUGH' }); // its upload waits in the store
+        await stuck.arrived;
+        const making = fs.mkdir('/m/x'); // so does its marker
+        making.catch(() => undefined);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+        let ended = false;
+        const ending = (end === 'unmount' ? fs.unmount('/m') : fs.close()).then(() => (ended = true));
+        await vi.advanceTimersByTimeAsync(15_000); // 10 s for what is on its way, 5 s for what was abandoned to end
+        vi.useRealTimers();
+        expect(ended).toBe(true);
+        await ending;
+        await expectCode(making, 'EINVAL');
+        expect(await inner.stat('a')).toBeUndefined();
+        if (end === 'unmount') expect(fs.stats().pendingWrites).toBe(1); // (in the disk cache, for the next mount)
+      } finally {
+        vi.useRealTimers();
         await fs.close();
         await cleanup();
       }
