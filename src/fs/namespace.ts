@@ -177,18 +177,13 @@ export class Namespace {
           const rel = base === '' ? child.key : child.key.slice(base.length + 1);
           if (hidden?.(rel) || (child.isDirectory && out.get(rel)?.type === 'file')) continue;
           out.set(rel, this.fileInfo(joinPath(path, rel), res.mount, child));
-          for (let p = parentKey(rel); p !== ''; p = parentKey(p)) if (!out.has(p)) out.set(p, this.syntheticDir(joinPath(path, p), res.mount.path));
+          // Every entry already listed has its parents listed: the walk up stops at the first one.
+          for (let p = parentKey(rel); p !== '' && !out.has(p); p = parentKey(p)) out.set(p, this.syntheticDir(joinPath(path, p), res.mount.path));
         }
         // A file and a directory of one name (keys `a` and `a/…`, made outside stratafs): the file is
         // listed, as stat answers, and nothing below it.
-        for (const rel of out.keys()) {
-          for (let p = parentKey(rel); p !== ''; p = parentKey(p)) {
-            if (out.get(p)?.type === 'file') {
-              out.delete(rel);
-              break;
-            }
-          }
-        }
+        const belowFile = underFileTest(out);
+        for (const rel of [...out.keys()]) if (belowFile(rel)) out.delete(rel);
       } else {
         for (const child of await this.storeList(res.mount, base, signal)) {
           const name = base === '' ? child.key : child.key.slice(base.length + 1);
@@ -242,4 +237,33 @@ export class Namespace {
   syntheticDir(path: string, mountPath = '/'): FileInfo {
     return { path, name: basename(path), type: 'directory', size: 0, mtime: undefined, etag: undefined, mount: mountPath, cached: 0 };
   }
+}
+
+/**
+ * Tells whether an entry of a recursive listing (relative paths) lies below one of its files.
+ * Each directory's answer is kept, so a tree of any depth is looked at once per entry, not once
+ * per entry and ancestor.
+ */
+function underFileTest(entries: ReadonlyMap<string, FileInfo>): (rel: string) => boolean {
+  const known = new Map<string, boolean>();
+  const blocks = (dir: string): boolean => {
+    const chain: string[] = [];
+    let answer = false;
+    for (let p = dir; p !== ''; p = parentKey(p)) {
+      const seen = known.get(p);
+      if (seen !== undefined) {
+        answer = seen;
+        break;
+      }
+      if (entries.get(p)?.type === 'file') {
+        answer = true;
+        known.set(p, true);
+        break;
+      }
+      chain.push(p);
+    }
+    for (const p of chain) known.set(p, answer);
+    return answer;
+  };
+  return (rel) => blocks(parentKey(rel));
 }
