@@ -3,13 +3,37 @@
  * the length of their names), never with entries times their depth. Work is counted (parent
  * look-ups, store calls), never timed.
  */
+import type * as FsPromises from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type * as PathModule from '../../src/path.js';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { StrataFS } from '../../src/file-system.js';
 import { MemoryStore } from '../../src/store/memory/memory-store.js';
 
-/** Calls of `parentKey` made through the library since the last reset. */
-const counted = { parentKey: 0 };
+/**
+ * Calls of `parentKey` made through the library, and the system calls of `node:fs/promises`
+ * (`realpath` counts one per component of its path: the C library looks at each in turn).
+ */
+const counted = { parentKey: 0, syscalls: 0 };
+
+vi.mock('node:fs/promises', async (importOriginal) => {
+  const actual = await importOriginal<typeof FsPromises>();
+  const cost = (name: string, path: unknown): number => (name === 'realpath' && typeof path === 'string' ? path.split('/').length : 1);
+  const wrapped = Object.fromEntries(
+    Object.entries(actual).map(([name, fn]) => [
+      name,
+      typeof fn === 'function' && name !== 'constants'
+        ? (...args: unknown[]) => {
+            counted.syscalls += cost(name, args[0]);
+            return (fn as (...a: unknown[]) => unknown)(...args);
+          }
+        : fn,
+    ]),
+  );
+  return { ...wrapped, default: wrapped };
+});
 
 vi.mock('../../src/path.js', async (importOriginal) => {
   const actual = await importOriginal<typeof PathModule>();
@@ -56,5 +80,29 @@ describe('a recursive readdir of a deep tree', () => {
     await store.write('a/b', Buffer.from('file'));
     await store.write('a/x/y', Buffer.from('kept'));
     expect(await fs.readdir('/o', { recursive: true })).toEqual(['a', 'a/b', 'a/x', 'a/x/y']);
+  });
+});
+
+describe('a deep tree and a file:// mount', () => {
+  let dir: string;
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'stratafs-deep-'));
+    await fs.mount('/f', `file://${dir}`);
+    await fs.writeFile(`/m/${chain}/f`, 'x');
+  });
+
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('copies in, lists and removes with a bounded number of system calls per directory', async () => {
+    counted.syscalls = 0;
+    await fs.copy('/m/d', '/f/d', { recursive: true });
+    expect(await fs.readFile(`/f/${chain}/f`, 'utf8')).toBe('x');
+    expect((await fs.readdir('/f', { recursive: true })).length).toBe(DEPTH + 1);
+    await fs.rm('/f/d', { recursive: true });
+    expect(await fs.readdir('/f')).toEqual([]);
+    expect(counted.syscalls).toBeLessThan(40 * DEPTH);
   });
 });

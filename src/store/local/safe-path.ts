@@ -5,12 +5,13 @@
  * @module
  */
 import { constants } from 'node:fs';
-import { lstat, mkdir, open, realpath, stat, type FileHandle } from 'node:fs/promises';
+import { lstat, mkdir, open, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join, sep } from 'node:path';
 import { StrataError, invalid } from '../../errors.js';
 import { assertSafeKey } from '../../path.js';
 import { codeOf, outsideRoot } from './local-errors.js';
 import { openedPath, reopenPath } from './opened-path.js';
+import { realPathOf } from './real-path.js';
 import { isTempName } from './temp-name.js';
 
 /** How often {@link SafePaths} looks again at parent directories that other calls change meanwhile. */
@@ -47,7 +48,7 @@ export class SafePaths {
 
   /** `realpath(p)`, refused with `EACCES` when it lands outside the root. Missing paths reject with `ENOENT`. */
   async realInside(p: string, op?: string): Promise<string> {
-    const real = await realpath(p);
+    const real = await realPathOf(p);
     if (!this.isInside(real)) throw outsideRoot(op);
     return real;
   }
