@@ -1,14 +1,21 @@
 /**
  * The key space of a memory store: a `Map` of full keys that also counts, for each directory
  * prefix (`a/`, `a/b/`), the keys that start with it, so "is anything below this directory?"
- * costs one look-up however many keys the store holds.
+ * costs one look-up per segment however many keys the store holds. The counts live in a tree of
+ * segments: a key of any depth updates them in one pass over its segments.
  * @module
  */
 
+/** The keys below one directory prefix: how many, and the counts of its sub-directories by name. */
+interface PrefixNode {
+  count: number;
+  readonly children: Map<string, PrefixNode>;
+}
+
 /** A `Map` from full keys that knows how many keys lie below each directory prefix. */
 export class KeySpace<V> extends Map<string, V> {
-  /** Keys starting with each directory prefix (ending in `/`), markers included. */
-  readonly #below = new Map<string, number>();
+  /** Keys starting with each directory prefix (ending in `/`), markers included, by segment. */
+  #below: PrefixNode = emptyNode();
 
   override set(key: string, value: V): this {
     if (!super.has(key)) this.#count(key, 1);
@@ -23,20 +30,43 @@ export class KeySpace<V> extends Map<string, V> {
 
   override clear(): void {
     super.clear();
-    this.#below.clear();
+    this.#below = emptyNode();
   }
 
   /** True when some key starts with `base`, a directory prefix ending in `/`. */
   hasBelow(base: string): boolean {
-    return (this.#below.get(base) ?? 0) > 0;
+    if (!base.endsWith('/')) return false;
+    let node: PrefixNode | undefined = this.#below;
+    for (const segment of base.slice(0, -1).split('/')) {
+      node = node.children.get(segment);
+      if (node === undefined) return false;
+    }
+    return node.count > 0;
   }
 
+  /** Adds `delta` to the count of each directory prefix of `key` (the part before each `/`). */
   #count(key: string, delta: number): void {
-    for (let slash = key.indexOf('/'); slash >= 0; slash = key.indexOf('/', slash + 1)) {
-      const base = key.slice(0, slash + 1);
-      const count = (this.#below.get(base) ?? 0) + delta;
-      if (count > 0) this.#below.set(base, count);
-      else this.#below.delete(base);
+    const segments = key.split('/');
+    let node = this.#below;
+    // The last segment follows the last `/`: it is no prefix of `key`.
+    for (let i = 0; i < segments.length - 1; i++) {
+      const segment = segments[i]!;
+      let child = node.children.get(segment);
+      if (child === undefined) {
+        if (delta < 0) return;
+        node.children.set(segment, (child = emptyNode()));
+      }
+      child.count += delta;
+      // A prefix no key starts with has none below it either.
+      if (child.count <= 0) {
+        node.children.delete(segment);
+        return;
+      }
+      node = child;
     }
   }
+}
+
+function emptyNode(): PrefixNode {
+  return { count: 0, children: new Map() };
 }
