@@ -11,8 +11,8 @@
  * `syncInterval` (with `-1`, answers never expire): a dropped path is asked of the store again.
  * @module
  */
-import { parentKey } from '../path.js';
 import type { ObjectInfo } from '../store/under-store.js';
+import { KeyLengthMap } from './key-length-map.js';
 
 interface Entry<T> {
   value: T;
@@ -26,10 +26,11 @@ const FIRST_SWEEP = 1024;
 
 /** Per-mount metadata cache (see the module comment). Keys are store keys of that mount. */
 export class MetadataCache {
-  #stats = new Map<string, Entry<ObjectInfo | null>>();
+  /** Stat answers; those a change below forgets (missing, not a directory) are counted apart. */
+  readonly #stats = new KeyLengthMap<Entry<ObjectInfo | null>>((entry) => entry.value === null || !entry.value.isDirectory);
   /** Keys whose shared answers are known to be old (see {@link changedOutside}), with when that was found. */
   readonly #askStore = new Map<string, number>();
-  #lists = new Map<string, Entry<ObjectInfo[]>>();
+  readonly #lists = new KeyLengthMap<Entry<ObjectInfo[]>>();
   #epoch = 0;
   /** Counts the stat answers recorded (see {@link mark}). */
   #seq = 0;
@@ -218,10 +219,15 @@ export class MetadataCache {
 
   /** Forgets the listings of `key`'s ancestors and their stats that are not directories (`directoriesToo`: every stat). */
   #forgetAncestors(key: string, directoriesToo = false): void {
-    let k = key;
-    while (k !== '') {
-      k = parentKey(k);
-      this.#lists.delete(k);
+    if (key === '') return;
+    // Each ancestor's key is `key` up to one of its `/` (the root's: ''), built only when an entry of its length may be there.
+    for (let end = key.length; end > 0; ) {
+      end = key.lastIndexOf('/', end - 1);
+      const length = Math.max(end, 0);
+      const list = this.#lists.holdsLength(length);
+      if (!list && !this.#stats.holdsLength(length, !directoriesToo)) continue;
+      const k = key.slice(0, length);
+      if (list) this.#lists.delete(k);
       const stat = this.#stats.get(k);
       if (stat && (directoriesToo || stat.value === null || !stat.value.isDirectory)) this.#stats.delete(k);
     }
