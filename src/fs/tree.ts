@@ -80,8 +80,8 @@ export class TreeOps {
       if (store.deleteMany && files.length > 1) await store.deleteMany(files, { signal });
       else await eachLimit(files, CONCURRENCY, (k) => remove(k));
       // Markers only where one can be: an implicit directory of an object store has none to delete.
-      const dirs = all.filter((e) => e.isDirectory && !(e.implicit && !store.capabilities.directories)).sort((a, b) => depth(b.key) - depth(a.key));
-      for (const dir of dirs) await remove(dir.key + '/', dir.key);
+      const dirs = all.filter((e) => e.isDirectory && !(e.implicit && !store.capabilities.directories));
+      await removeMarkers(dirs, mount, signal);
       if (key !== '' && !keepSelf) await store.delete(key + '/', { signal });
       if (key !== '' && !keepSelf && (await store.stat(key, { signal }))?.isDirectory) {
         const added = await walkTree(store, key, { signal });
@@ -124,8 +124,8 @@ export class TreeOps {
       if (store.deleteMany && files.length > 1) await store.deleteMany(files, { signal });
       else await eachLimit(files, CONCURRENCY, (k) => remove(k));
       const holdsKept = (dir: string): boolean => kept.some((k) => isKeyAtOrBelow(k, dir));
-      const dirs = all.filter((e) => e.isDirectory && !(e.implicit && !store.capabilities.directories) && !holdsKept(e.key)).sort((a, b) => depth(b.key) - depth(a.key));
-      for (const dir of dirs) await remove(dir.key + '/', dir.key);
+      const dirs = all.filter((e) => e.isDirectory && !(e.implicit && !store.capabilities.directories) && !holdsKept(e.key));
+      await removeMarkers(dirs, mount);
       if (key === '' || kept.length > 0) return;
       await store.delete(key + '/', { signal });
       // What another client of the store wrote into it after it was listed stays, as what was found above does.
@@ -371,6 +371,18 @@ export class TreeOps {
  */
 function unnamableEntries(): StrataError {
   return new StrataError('ENOTEMPTY', "the directory still holds entries no path can name (keys with '//', a backslash or control characters); remove them with the store's own tools");
+}
+
+/**
+ * Removes the directories `dirs` of a removed tree (their markers, on an object store): on a file
+ * system one by one, deepest first (a directory goes once it is empty); on an object store, where
+ * a marker holds nothing, in the store's batches when it has them, not one request each.
+ */
+async function removeMarkers(dirs: TreeEntry[], mount: Resolved['mount'], signal?: AbortSignal): Promise<void> {
+  const store = mount.store;
+  if (!store.capabilities.directories && store.deleteMany && dirs.length > 1) return store.deleteMany(dirs.map((dir) => dir.key + '/'), { signal });
+  const deepestFirst = dirs.map((dir) => ({ key: dir.key, depth: depth(dir.key) })).sort((a, b) => b.depth - a.depth);
+  for (const dir of deepestFirst) await named(store.delete(dir.key + '/', { signal }), mount, dir.key);
 }
 
 /** `call`, whose failure (an abort aside) names the path of `key` in `mount`. */

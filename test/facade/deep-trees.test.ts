@@ -107,6 +107,18 @@ describe('making and copying a deep tree', () => {
   });
 });
 
+describe('removing a tree of an object store', () => {
+  it('deletes the markers of its directories in batches, not one request each', async () => {
+    await fs.mkdir(`/m/${chain}`, { recursive: true });
+    for (let i = 0; i < 100; i++) await fs.mkdir(`/m/d/wide/${i}`, { recursive: true });
+    await fs.writeFile(`/m/${chain}/f`, 'x');
+    const before = fs.stats().storeRequests.delete ?? 0;
+    await fs.rm('/m/d', { recursive: true });
+    expect(await fs.readdir('/m', { recursive: true })).toEqual([]);
+    expect((fs.stats().storeRequests.delete ?? 0) - before).toBeLessThan(10);
+  });
+});
+
 describe('a deep tree and a file:// mount', () => {
   let dir: string;
 
