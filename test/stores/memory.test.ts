@@ -105,6 +105,38 @@ describe('MemoryStore with many keys', () => {
     }
   });
 
+  it('lists one directory without walking every key it holds (a tree walked a directory at a time stays linear)', async () => {
+    const store = new MemoryStore({ prefix: 'p' });
+    for (let i = 0; i < 2000; i++) await store.write(`d/f${i}`, Buffer.from('x'));
+    await store.write('e/g', Buffer.from('x'));
+    await store.write('e/m/', Buffer.alloc(0));
+    await store.write('e/sub/deep/h', Buffer.from('x'));
+    await store.write('top', Buffer.from('x'));
+    const walks = vi.spyOn(Map.prototype, 'entries');
+    let listed: Array<{ key: string; isDirectory: boolean }>;
+    let root: string[];
+    try {
+      listed = [];
+      for await (const info of store.list('e')) listed.push({ key: info.key, isDirectory: info.isDirectory });
+      root = [];
+      for await (const info of store.list('')) root.push(info.key);
+      expect(walks).not.toHaveBeenCalled();
+    } finally {
+      walks.mockRestore();
+    }
+    expect(listed.sort((a, b) => a.key.localeCompare(b.key))).toEqual([
+      { key: 'e/g', isDirectory: false },
+      { key: 'e/m', isDirectory: true },
+      { key: 'e/sub', isDirectory: true },
+    ]);
+    expect(root.sort()).toEqual(['d', 'e', 'top']);
+    await store.delete('e/sub/deep/h');
+    await store.delete('e/g');
+    const after: string[] = [];
+    for await (const info of store.list('e/')) after.push(info.key);
+    expect(after).toEqual(['e/m']);
+  });
+
   it('a directory implied by its keys goes with the last of them, whichever way it leaves', async () => {
     const store = new MemoryStore();
     await store.write('a/b/1', Buffer.from('x'));

@@ -6,10 +6,12 @@
  * @module
  */
 
-/** The keys below one directory prefix: how many, and the counts of its sub-directories by name. */
+/** The keys below one directory prefix: how many, the names of its files, and its sub-directories by name. */
 interface PrefixNode {
   count: number;
   readonly children: Map<string, PrefixNode>;
+  /** Last segments of the keys directly below (markers, whose last segment is `''`, are not files). */
+  readonly files: Set<string>;
 }
 
 /** A `Map` from full keys that knows how many keys lie below each directory prefix. */
@@ -44,9 +46,27 @@ export class KeySpace<V> extends Map<string, V> {
     return node.count > 0;
   }
 
+  /**
+   * The direct children of the directory prefix `base` (ending in `/`, or `''` for the whole key
+   * space): the names of its files and of its sub-directories (those with a key below them,
+   * markers included), looked up in one walk down its segments, whatever else the space holds.
+   */
+  childrenOf(base: string): { files: string[]; dirs: string[] } {
+    let node: PrefixNode | undefined = this.#below;
+    if (base !== '') {
+      if (!base.endsWith('/')) return { files: [], dirs: [] };
+      for (const segment of base.slice(0, -1).split('/')) {
+        node = node.children.get(segment);
+        if (node === undefined) return { files: [], dirs: [] };
+      }
+    }
+    return { files: [...node.files], dirs: [...node.children.keys()] };
+  }
+
   /** Adds `delta` to the count of each directory prefix of `key` (the part before each `/`). */
   #count(key: string, delta: number): void {
     const segments = key.split('/');
+    const name = segments[segments.length - 1]!;
     let node = this.#below;
     // The last segment follows the last `/`: it is no prefix of `key`.
     for (let i = 0; i < segments.length - 1; i++) {
@@ -64,9 +84,12 @@ export class KeySpace<V> extends Map<string, V> {
       }
       node = child;
     }
+    if (name === '') return;
+    if (delta > 0) node.files.add(name);
+    else node.files.delete(name);
   }
 }
 
 function emptyNode(): PrefixNode {
-  return { count: 0, children: new Map() };
+  return { count: 0, children: new Map(), files: new Set() };
 }

@@ -140,6 +140,20 @@ export class MemoryStore implements UnderStore {
 
   async *list(prefix: string, opts: StoreListOptions = {}): AsyncIterable<ObjectInfo> {
     const base = this.dirBase(prefix);
+    if (!opts.recursive) {
+      // The directory's own children, whatever else the store holds.
+      const { files, dirs } = this.data.childrenOf(base);
+      const found = files.map((name) => [base + name, this.data.get(base + name)] as const);
+      for (const [fullKey, entry] of found) {
+        throwIfAborted(opts.signal);
+        if (entry) yield fileInfo(this.relative(fullKey), entry);
+      }
+      for (const name of dirs) {
+        throwIfAborted(opts.signal);
+        yield { key: this.relative(base + name), size: 0, isDirectory: true };
+      }
+      return;
+    }
     const snapshot = [...this.data.entries()].filter(([key]) => key.startsWith(base) && key !== base);
     const seenDirs = new Set<string>();
     for (const [fullKey, entry] of snapshot) {
