@@ -1,7 +1,7 @@
 /**
  * A fleet of four StrataFS processes reading one object that is rewritten from outside every few
  * hundred milliseconds, while Redis is restarted empty, flushed, or made to evict under a small
- * `maxmemory`: no read fails, every read returns the bytes of one whole version, and once the
+ * `maxmemory`: no read fails but with ESTALE (a read slower than the rewrites), every read returns the bytes of one whole version, and once the
  * writes stop, every process reads the last version after its `syncInterval`.
  */
 import { createHash, randomUUID } from 'node:crypto';
