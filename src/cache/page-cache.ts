@@ -652,10 +652,9 @@ export class PageCache {
     const stallError = (): StrataError => new StrataError('ETIMEDOUT', `store sent no data for ${this.bodyTimeout} ms`, { temporary: true });
     // A stall ends the wait for the next chunk at once: a body that takes its time to end once
     // destroyed (a stream over an async generator or a web stream, waiting on a chunk that never
-    // comes) is not waited for.
+    // comes) is not waited for. (Each wait has a promise of its own that the stall can reject: one
+    // promise raced by every chunk would keep every chunk of the body alive until the body ends.)
     let cut: (error: StrataError) => void = () => undefined;
-    const cutOff = this.bodyTimeout === undefined ? undefined : new Promise<never>((_, reject) => (cut = reject));
-    cutOff?.catch(() => undefined);
     // One timer for the whole body, pushed back by each chunk (refresh() allocates nothing).
     const arm = (): void => {
       if (this.bodyTimeout === undefined) return;
@@ -673,8 +672,14 @@ export class PageCache {
     try {
       arm();
       for (;;) {
-        step = chunks.next();
-        const next = cutOff ? await Promise.race([step, cutOff]) : await step;
+        const current = (step = chunks.next());
+        const next =
+          this.bodyTimeout === undefined
+            ? await current
+            : await new Promise<IteratorResult<Buffer>>((resolve, reject) => {
+                cut = reject;
+                current.then(resolve, reject);
+              });
         if (next.done) break;
         const chunk = next.value;
         arm();
