@@ -11,6 +11,7 @@ import type * as PathModule from '../../src/path.js';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { StrataFS } from '../../src/file-system.js';
 import { MemoryStore } from '../../src/store/memory/memory-store.js';
+import { mapKeyCharactersDuring } from '../support/map-key-characters.js';
 
 /**
  * Calls of `parentKey` made through the library, and the system calls of `node:fs/promises`
@@ -85,21 +86,10 @@ describe('a recursive readdir of a deep tree', () => {
 
 describe('making and copying a deep tree', () => {
   it('looks keys up in its maps with about as many characters as the paths have, not once per ancestor', async () => {
-    // Characters of the string keys looked up in maps: each look-up of a new string hashes all of it.
-    let looked = 0;
-    const spies = (['get', 'set', 'has', 'delete'] as const).map((name) => {
-      const original = Map.prototype[name] as (this: Map<unknown, unknown>, ...args: unknown[]) => unknown;
-      return vi.spyOn(Map.prototype, name).mockImplementation(function (this: Map<unknown, unknown>, ...args: unknown[]) {
-        if (typeof args[0] === 'string') looked += args[0].length;
-        return original.apply(this, args);
-      } as never);
-    });
-    try {
+    const looked = await mapKeyCharactersDuring(async () => {
       await fs.mkdir(`/m/${chain}`, { recursive: true });
       await fs.copy('/m/d', '/m/e', { recursive: true });
-    } finally {
-      for (const spy of spies) spy.mockRestore();
-    }
+    });
     expect(await fs.stat(`/m/e/${chain.slice(2)}`)).toMatchObject({ type: 'directory' });
     // Both trees: DEPTH directories each, of keys 2, 4, … 2 * DEPTH characters long.
     const pathChars = 2 * DEPTH * (DEPTH + 1);

@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import { describe, expect, it, vi } from 'vitest';
 import { MemoryStore } from '../../src/store/memory/memory-store.js';
+import { mapKeyCharactersDuring } from '../support/map-key-characters.js';
 import { describeStoreConformance, readAll } from '../conformance/store-suite.js';
 
 describeStoreConformance('memory', async () => new MemoryStore());
@@ -159,22 +160,11 @@ describe('MemoryStore with many keys', () => {
     const store = new MemoryStore();
     const depth = 400;
     const keys = Array.from({ length: depth }, (_, i) => Array.from({ length: i + 1 }, () => 'd').join('/') + '/');
-    // Characters of the string keys the store looks up in its maps: each costs a hash of the key.
-    let looked = 0;
-    const spies = (['get', 'set', 'has', 'delete'] as const).map((name) => {
-      const original = Map.prototype[name] as (this: Map<unknown, unknown>, ...args: unknown[]) => unknown;
-      return vi.spyOn(Map.prototype, name).mockImplementation(function (this: Map<unknown, unknown>, ...args: unknown[]) {
-        if (typeof args[0] === 'string') looked += args[0].length;
-        return original.apply(this, args);
-      } as never);
-    });
-    try {
+    const looked = await mapKeyCharactersDuring(async () => {
       for (const key of keys) await store.write(key, Buffer.alloc(0));
       expect(await store.stat(keys.at(-1)!.slice(0, -1))).toMatchObject({ isDirectory: true });
       for (const key of keys) await store.delete(key);
-    } finally {
-      for (const spy of spies) spy.mockRestore();
-    }
+    });
     expect(await store.stat('d')).toBeUndefined();
     const keyChars = keys.reduce((n, k) => n + k.length, 0);
     expect(looked).toBeLessThan(20 * keyChars);
