@@ -2,7 +2,7 @@
  * Single-flight: concurrent callers asking for the same key share one in-flight promise.
  * @module
  */
-import type { SharedSignal } from './shared-signal.js';
+import { SharedSignal } from './shared-signal.js';
 
 /** One task in flight, with the signal its callers share when it has one. */
 interface Flight<T> {
@@ -38,6 +38,20 @@ export class SingleFlight<T> {
     });
     this.#inflight.set(key, { promise });
     return promise;
+  }
+
+  /**
+   * Joins the running task of `key` for a caller that gives up when `signal` aborts, or starts
+   * `task` as it: the task gets a signal (when the caller has one) that aborts only once every
+   * caller sharing it has given up.
+   */
+  share(key: string, signal: AbortSignal | undefined, task: (signal: AbortSignal | undefined) => Promise<T>): Promise<T> {
+    const running = this.join(key, signal);
+    if (running) return running;
+    const joint = new SharedSignal();
+    const promise = task(signal ? joint.signal : undefined);
+    this.set(key, promise, joint);
+    return joint.hold(promise, signal);
   }
 
   /** Registers an externally made promise as the task of `key` until it settles (`shared`: the signal its callers share). */

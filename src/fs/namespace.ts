@@ -9,7 +9,6 @@ import type { FileInfo } from '../options.js';
 import type { Mount } from '../mount/mount-table.js';
 import { objectId, versionOf } from '../cache/page-id.js';
 import { walkTree } from '../ops/tree-walk.js';
-import { SharedSignal } from '../cache/shared-signal.js';
 import { SingleFlight } from '../cache/single-flight.js';
 import type { ObjectInfo } from '../store/under-store.js';
 import type { FsContext } from './context.js';
@@ -58,19 +57,12 @@ export class Namespace {
         // join one made before it. Each caller stops waiting at its own abort; the store call is
         // aborted once all of them gave up.
         const flightKey = `${state.cacheId}\n${key}\n${epoch}`;
-        let answer = this.#statFlight.join(flightKey, signal);
-        if (!answer) {
-          const joint = new SharedSignal();
-          const call = (async () => {
-            const found = await mount.store.stat(key, signal ? { signal: joint.signal } : undefined);
-            state.meta.setStat(key, found ?? null, 0, epoch);
-            if (state.meta.epoch === epoch) shared?.setStat(state.cacheId, key, found ?? null);
-            return found;
-          })();
-          this.#statFlight.set(flightKey, call, joint);
-          answer = joint.hold(call, signal);
-        }
-        info = await answer;
+        info = await this.#statFlight.share(flightKey, signal, async (joint) => {
+          const found = await mount.store.stat(key, joint ? { signal: joint } : undefined);
+          state.meta.setStat(key, found ?? null, 0, epoch);
+          if (state.meta.epoch === epoch) shared?.setStat(state.cacheId, key, found ?? null);
+          return found;
+        });
       }
     }
     // A pending write below a missing key makes it a directory, as the upload will.
@@ -107,21 +99,14 @@ export class Namespace {
       } else {
         // Concurrent misses of one directory share one listing, as stats do (see storeStat).
         const flightKey = `${state.cacheId}\n${key}\n${epoch}`;
-        let answer = this.#listFlight.join(flightKey, signal);
-        if (!answer) {
-          const joint = new SharedSignal();
-          const call = (async () => {
-            const listed: ObjectInfo[] = [];
-            const since = state.meta.mark();
-            for await (const info of mount.store.list(key, signal ? { signal: joint.signal } : {})) if (isChildKey(info.key, key)) listed.push(info);
-            state.meta.setList(key, listed, 0, epoch, since);
-            if (state.meta.epoch === epoch) shared?.setList?.(state.cacheId, key, listed);
-            return listed;
-          })();
-          this.#listFlight.set(flightKey, call, joint);
-          answer = joint.hold(call, signal);
-        }
-        children = await answer;
+        children = await this.#listFlight.share(flightKey, signal, async (joint) => {
+          const listed: ObjectInfo[] = [];
+          const since = state.meta.mark();
+          for await (const info of mount.store.list(key, joint ? { signal: joint } : {})) if (isChildKey(info.key, key)) listed.push(info);
+          state.meta.setList(key, listed, 0, epoch, since);
+          if (state.meta.epoch === epoch) shared?.setList?.(state.cacheId, key, listed);
+          return listed;
+        });
       }
     }
     if (!pending || pending.length === 0) return children;
